@@ -1,0 +1,58 @@
+/**
+ * Typed readers for environment configuration that Effect's `Config` has no
+ * direct form for. Durations are written `500ms`, `10s`, `5m`, `2h`, `7d`
+ * (or `10 seconds`); an invalid value fails start-up naming the variable.
+ */
+import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
+import * as Duration from "effect/Duration"
+import * as Either from "effect/Either"
+
+const UNITS: Record<string, number> = {
+  ms: 1,
+  millis: 1,
+  millisecond: 1,
+  milliseconds: 1,
+  s: 1_000,
+  sec: 1_000,
+  second: 1_000,
+  seconds: 1_000,
+  m: 60_000,
+  min: 60_000,
+  minute: 60_000,
+  minutes: 60_000,
+  h: 3_600_000,
+  hour: 3_600_000,
+  hours: 3_600_000,
+  d: 86_400_000,
+  day: 86_400_000,
+  days: 86_400_000
+}
+
+export const parseDuration = (text: string): Either.Either<Duration.Duration, string> => {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*$/i.exec(text)
+  const unit = match?.[2]?.toLowerCase()
+  const factor = unit === undefined ? undefined : UNITS[unit]
+  if (match === null || factor === undefined) {
+    return Either.left(`"${text}" is not a duration such as 500ms, 10s, 5m, 2h or 7d`)
+  }
+  return Either.right(Duration.millis(Number(match[1]) * factor))
+}
+
+/** A duration from the environment, with a default and a description. */
+export const duration = (name: string, fallback: Duration.DurationInput, description: string): Config.Config<Duration.Duration> =>
+  Config.string(name).pipe(
+    Config.mapOrFail((text) =>
+      Either.mapLeft(parseDuration(text), (message) => ConfigError.InvalidData([name], `${name}: ${message}`))
+    ),
+    Config.withDefault(Duration.decode(fallback)),
+    Config.withDescription(description)
+  )
+
+/** A positive integer from the environment, bounded. */
+export const integer = (name: string, fallback: number, min: number, max: number, description: string): Config.Config<number> =>
+  Config.integer(name).pipe(
+    Config.validate({ message: `${name} must be an integer between ${min} and ${max}`, validation: (n) => n >= min && n <= max }),
+    Config.withDefault(fallback),
+    Config.withDescription(description)
+  )

@@ -1,0 +1,73 @@
+/**
+ * The Postgres client layer: `DATABASE_URL` when set, otherwise the embedded
+ * server (see EmbeddedPostgres.ts). Provides `SqlClient`/`PgClient` for the
+ * repositories and `DatabaseUrl` for the components that hold a connection of
+ * their own (the LISTEN connection).
+ */
+import { PgClient } from "@effect/sql-pg"
+import * as Config from "effect/Config"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import { DatabaseError } from "./DatabaseError.ts"
+import { startEmbedded } from "./EmbeddedPostgres.ts"
+
+export class DatabaseUrl extends Context.Tag("switchboard/infra/DatabaseUrl")<DatabaseUrl, Redacted.Redacted<string>>() {}
+
+export const DatabaseConfig = Config.all({
+  url: Config.option(
+    Config.redacted("DATABASE_URL").pipe(
+      Config.withDescription("PostgreSQL connection URL; when unset an embedded server is started")
+    )
+  ),
+  dataDir: Config.string("SWITCHBOARD_DATA_DIR").pipe(
+    Config.withDefault(".switchboard"),
+    Config.withDescription("where the embedded PostgreSQL keeps its data")
+  ),
+  poolSize: Config.integer("DATABASE_POOL_SIZE").pipe(
+    Config.withDefault(20),
+    Config.validate({ message: "DATABASE_POOL_SIZE must be between 2 and 500", validation: (n) => n >= 2 && n <= 500 }),
+    Config.withDescription("connections in the shared pool (the LISTEN connection is extra)")
+  )
+})
+
+/** The embedded server, started (or joined) for the life of the scope. */
+const embedded = (dataDir: string) =>
+  Effect.acquireRelease(
+    Effect.tryPromise({
+      try: () =>
+        startEmbedded({ root: dataDir, database: "switchboard", log: (message) => Effect.runSync(Effect.logInfo(message)) }),
+      catch: (cause) =>
+        new DatabaseError({ operation: "embedded postgres", message: `could not start the embedded PostgreSQL: ${String(cause)}`, cause })
+    }),
+    (server) => Effect.promise(() => server.release())
+  ).pipe(Effect.map((server) => Redacted.make(server.url)))
+
+export const DatabaseUrlLive: Layer.Layer<DatabaseUrl, DatabaseError | import("effect/ConfigError").ConfigError> =
+  Layer.scoped(
+    DatabaseUrl,
+    Effect.gen(function* () {
+      const config = yield* DatabaseConfig
+      return yield* Option.match(config.url, { onSome: Effect.succeed, onNone: () => embedded(config.dataDir) })
+    })
+  )
+
+/** SqlClient + PgClient over the URL in `DatabaseUrl`. */
+export const SqlLive = Layer.unwrapEffect(
+  Effect.gen(function* () {
+    const url = yield* DatabaseUrl
+    const { poolSize } = yield* DatabaseConfig
+    return PgClient.layer({
+      url,
+      maxConnections: poolSize,
+      idleTimeout: Duration.seconds(30),
+      connectTimeout: Duration.seconds(10),
+      applicationName: "switchboard"
+    })
+  })
+).pipe(Layer.mapError((error) => (error._tag === "SqlError" ? new DatabaseError({ operation: "connect", message: `could not connect to PostgreSQL: ${error.message}`, cause: error }) : error)))
+
+export const DatabaseLive = SqlLive.pipe(Layer.provideMerge(DatabaseUrlLive))

@@ -1,0 +1,359 @@
+/**
+ * The durable job store: every statement that reads or moves `jobs` rows.
+ *
+ * Each write is one conditional statement, safe to run from any number of
+ * processes at once, and takes its source states from the domain's transition
+ * table (`sourcesOf`). Writes of an attempt are fenced by its lease: a worker
+ * that lost its job to a rescue changes 0 rows. Batch methods take arrays and
+ * `unnest` them, so a flush of hundreds of outcomes is one round trip.
+ * Deadlocks (possible only between concurrency-key admission and release) are
+ * retried at once.
+ */
+import { SqlClient } from "@effect/sql"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import type { AttemptError } from "../../domain/jobs/JobErrors.ts"
+import { type JobEvent, type JobState, sourcesOf } from "../../domain/jobs/JobState.ts"
+import { type DatabaseError, isTransient, narrow } from "../db/DatabaseError.ts"
+import type {
+  AttemptRef,
+  ClaimedJob,
+  Finished,
+  Inserted,
+  JobRecord,
+  ListFilter,
+  NewJob,
+  Outcome,
+  RescueReport
+} from "./JobRecords.ts"
+
+export const JOBS_CHANNEL = "switchboard_jobs"
+/** NOTIFY payload that wakes promoters rather than a queue's pool. */
+export const SCHEDULED_PAYLOAD = "@scheduled"
+
+const interval = (d: Duration.DurationInput): string => `${Math.max(0, Math.round(Duration.toMillis(d)))} milliseconds`
+
+const from = (event: JobEvent): ReadonlyArray<JobState> => sourcesOf(event)
+
+interface ClaimRow {
+  readonly id: string
+  readonly kind: string
+  readonly args: unknown
+  readonly priority: number
+  readonly run_at: Date
+  readonly attempt: number
+  readonly max_attempts: number
+  readonly lease: string
+  readonly traceparent: string | null
+}
+
+interface JobRow {
+  readonly id: string
+  readonly queue: string
+  readonly kind: string
+  readonly args: unknown
+  readonly state: JobState
+  readonly priority: number
+  readonly run_at: Date
+  readonly attempt: number
+  readonly max_attempts: number
+  readonly locked_by: string | null
+  readonly attempted_at: Date | null
+  readonly finished_at: Date | null
+  readonly errors: ReadonlyArray<AttemptError>
+  readonly unique_key: string | null
+  readonly concurrency_key: string | null
+  readonly concurrency_limit: number | null
+  readonly waiting_for_slot: boolean
+  readonly created_at: Date
+}
+
+const toRecord = (row: JobRow): JobRecord => ({
+  id: row.id,
+  queue: row.queue,
+  kind: row.kind,
+  args: row.args,
+  state: row.state,
+  priority: row.priority,
+  runAt: row.run_at,
+  attempt: row.attempt,
+  maxAttempts: row.max_attempts,
+  lockedBy: row.locked_by,
+  attemptedAt: row.attempted_at,
+  finishedAt: row.finished_at,
+  errors: row.errors,
+  uniqueKey: row.unique_key,
+  concurrencyKey: row.concurrency_key,
+  concurrencyLimit: row.concurrency_limit,
+  waitingForSlot: row.waiting_for_slot,
+  createdAt: row.created_at
+})
+
+/** The columns an outcome writes: target state, delay from now, attempts refunded, error appended. */
+const columnsOf = (outcome: Outcome): readonly [JobState, number | null, number, string | null] => {
+  switch (outcome._tag) {
+    case "Completed":
+      return ["completed", null, 0, null]
+    case "Retry":
+      return ["retryable", outcome.delayMs, 0, JSON.stringify(outcome.error)]
+    case "Discard":
+      return ["discarded", null, 0, JSON.stringify(outcome.error)]
+    case "Snooze":
+      return ["scheduled", outcome.delayMs, 1, null]
+    case "HandBack":
+      return ["available", null, 1, outcome.error === undefined ? null : JSON.stringify(outcome.error)]
+  }
+}
+
+/** The outcome-to-event map that keeps `finish` inside the transition table. */
+const eventOf: Record<Outcome["_tag"], JobEvent> = {
+  Completed: "complete",
+  Retry: "retry",
+  Discard: "discard",
+  Snooze: "snooze",
+  HandBack: "handBack"
+}
+
+export type CancelResult =
+  | { readonly _tag: "Done"; readonly job: JobRecord }
+  | { readonly _tag: "NotFound" }
+  | { readonly _tag: "Illegal"; readonly state: JobState }
+
+export class JobStore extends Effect.Service<JobStore>()("switchboard/infra/JobStore", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+
+    /** Wakes the pools of these queues in every process. */
+    const wake = (queues: ReadonlyArray<string>) =>
+      queues.length === 0
+        ? Effect.void
+        : sql`SELECT pg_notify(${JOBS_CHANNEL}, q) FROM unnest(${[...new Set(queues)]}::text[]) AS q`.pipe(
+            Effect.asVoid,
+            narrow("jobs.wake")
+          )
+
+    const retryTransient = <A, R>(effect: Effect.Effect<A, DatabaseError, R>) =>
+      Effect.retry(effect, { while: isTransient, times: 10 })
+
+    const insert = (job: NewJob): Effect.Effect<Inserted, DatabaseError> =>
+      Effect.gen(function* () {
+        const runAt = job.runAt?.toISOString() ?? null
+        const rows = yield* sql<{ id: string; state: JobState }>`
+          INSERT INTO jobs (queue, kind, args, state, priority, run_at, max_attempts,
+                            unique_key, concurrency_key, concurrency_limit, traceparent)
+          VALUES (${job.queue}, ${job.kind}, ${JSON.stringify(job.args ?? null)}::jsonb,
+                  (CASE WHEN ${runAt}::timestamptz > now() THEN 'scheduled' ELSE 'available' END)::job_state,
+                  ${job.priority}, coalesce(${runAt}::timestamptz, now()), ${job.maxAttempts},
+                  ${job.uniqueKey ?? null}, ${job.concurrencyKey ?? null}, ${job.concurrencyLimit ?? null},
+                  ${job.traceparent ?? null})
+          ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL DO NOTHING
+          RETURNING id, state`
+        const [row] = rows
+        if (row !== undefined) return { id: row.id, state: row.state, duplicate: false }
+        // Lost to an existing job with this unique key: report that one (a new snapshot sees it).
+        const [existing] = yield* sql<{ id: string; state: JobState }>`
+          SELECT id, state FROM jobs WHERE unique_key = ${job.uniqueKey ?? null}`
+        if (existing !== undefined) return { id: existing.id, state: existing.state, duplicate: true }
+        return yield* insert(job) // the holder was pruned in between: try again
+      }).pipe(narrow("jobs.insert"))
+
+    /** Bulk enqueue in one statement; returns how many rows were inserted (unique-key duplicates are skipped). */
+    const insertMany = (jobs: ReadonlyArray<NewJob>): Effect.Effect<number, DatabaseError> =>
+      jobs.length === 0
+        ? Effect.succeed(0)
+        : sql<{ id: string }>`
+          INSERT INTO jobs (queue, kind, args, state, priority, run_at, max_attempts,
+                            unique_key, concurrency_key, concurrency_limit, traceparent)
+          SELECT j.queue, j.kind, j.args::jsonb,
+                 (CASE WHEN j.run_at > now() THEN 'scheduled' ELSE 'available' END)::job_state,
+                 j.priority, coalesce(j.run_at, now()), j.max_attempts,
+                 j.unique_key, j.concurrency_key, j.concurrency_limit, j.traceparent
+            FROM unnest(${jobs.map((j) => j.queue)}::text[], ${jobs.map((j) => j.kind)}::text[],
+                        ${jobs.map((j) => JSON.stringify(j.args ?? null))}::text[], ${jobs.map((j) => j.priority)}::smallint[],
+                        ${jobs.map((j) => j.runAt?.toISOString() ?? null)}::timestamptz[], ${jobs.map((j) => j.maxAttempts)}::integer[],
+                        ${jobs.map((j) => j.uniqueKey ?? null)}::text[], ${jobs.map((j) => j.concurrencyKey ?? null)}::text[],
+                        ${jobs.map((j) => j.concurrencyLimit ?? null)}::integer[], ${jobs.map((j) => j.traceparent ?? null)}::text[])
+                 AS j(queue, kind, args, priority, run_at, max_attempts, unique_key, concurrency_key, concurrency_limit, traceparent)
+          ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL DO NOTHING
+          RETURNING id`.pipe(Effect.map((rows) => rows.length), narrow("jobs.insertMany"))
+
+    /** Claims up to `limit` available jobs of `queue` whose kind is in `kinds`, for `processId`. */
+    const claim = (
+      queue: string,
+      kinds: ReadonlyArray<string>,
+      limit: number,
+      processId: string,
+      recheck: Duration.DurationInput
+    ): Effect.Effect<ReadonlyArray<ClaimedJob>, DatabaseError> =>
+      sql<ClaimRow>`SELECT * FROM jobs_claim(${queue}, ${kinds}::text[], ${limit}, ${processId}::uuid, ${interval(recheck)}::interval)`.pipe(
+        Effect.map((rows) =>
+          rows
+            .map((row): ClaimedJob => ({
+              id: row.id,
+              queue,
+              kind: row.kind,
+              args: row.args,
+              priority: row.priority,
+              runAt: row.run_at,
+              attempt: row.attempt,
+              maxAttempts: row.max_attempts,
+              lease: row.lease,
+              traceparent: row.traceparent
+            }))
+            .sort((a, b) => a.priority - b.priority || a.runAt.getTime() - b.runAt.getTime() || Number(a.id) - Number(b.id))
+        ),
+        narrow("jobs.claim"),
+        retryTransient
+      )
+
+    /** Marks attempts completed; returns the ids actually changed (a fenced attempt is missing). */
+    const complete = (refs: ReadonlyArray<AttemptRef>): Effect.Effect<ReadonlyArray<string>, DatabaseError> =>
+      refs.length === 0
+        ? Effect.succeed([])
+        : sql<{ id: string }>`
+          UPDATE jobs SET state = 'completed', finished_at = now(), lease = NULL
+            FROM unnest(${refs.map((r) => r.id)}::bigint[], ${refs.map((r) => r.lease)}::bigint[]) AS f(id, lease)
+           WHERE jobs.id = f.id AND jobs.lease = f.lease AND jobs.state = ANY(${from("complete")}::job_state[])
+          RETURNING jobs.id`.pipe(Effect.map((rows) => rows.map((r) => r.id)), narrow("jobs.complete"), retryTransient)
+
+    /** Writes any mix of outcomes in one statement; returns the ids actually changed. */
+    const finish = (batch: ReadonlyArray<Finished>): Effect.Effect<ReadonlyArray<string>, DatabaseError> => {
+      if (batch.length === 0) return Effect.succeed([])
+      const columns = batch.map((f) => columnsOf(f.outcome))
+      const sources = [...new Set(batch.flatMap((f) => from(eventOf[f.outcome._tag])))]
+      return sql<{ id: string }>`
+        UPDATE jobs SET state = f.state::job_state,
+                        run_at = CASE WHEN f.delay_ms IS NULL THEN jobs.run_at ELSE now() + f.delay_ms * interval '1 millisecond' END,
+                        attempt = jobs.attempt - f.refund,
+                        finished_at = CASE WHEN f.state IN ('completed', 'discarded') THEN now() END,
+                        lease = NULL,
+                        errors = CASE WHEN f.error IS NULL THEN jobs.errors ELSE jobs.errors || jsonb_build_array(f.error::jsonb) END
+          FROM unnest(${batch.map((f) => f.id)}::bigint[], ${batch.map((f) => f.lease)}::bigint[],
+                      ${columns.map((c) => c[0])}::text[], ${columns.map((c) => c[1])}::bigint[],
+                      ${columns.map((c) => c[2])}::integer[], ${columns.map((c) => c[3])}::text[])
+               AS f(id, lease, state, delay_ms, refund, error)
+         WHERE jobs.id = f.id AND jobs.lease = f.lease AND jobs.state = ANY(${sources}::job_state[])
+        RETURNING jobs.id`.pipe(Effect.map((rows) => rows.map((r) => r.id)), narrow("jobs.finish"), retryTransient)
+    }
+
+    /** Makes due scheduled and retryable jobs available and wakes their queues; also says when the next one is due. */
+    const promoteDue = (limit: number): Effect.Effect<{ readonly promoted: number; readonly nextDueAt: Option.Option<Date> }, DatabaseError> =>
+      Effect.gen(function* () {
+        const woken = yield* sql<{ queue: string; n: string }>`
+          WITH due AS (
+            SELECT id FROM jobs WHERE state = ANY(${from("promote")}::job_state[]) AND run_at <= now()
+             ORDER BY run_at LIMIT ${limit} FOR UPDATE SKIP LOCKED
+          ), promoted AS (
+            UPDATE jobs SET state = 'available', waiting_for_slot = false FROM due WHERE jobs.id = due.id RETURNING jobs.queue
+          )
+          SELECT queue, count(*) AS n, pg_notify(${JOBS_CHANNEL}, queue) FROM promoted GROUP BY queue`
+        const [next] = yield* sql<{ next: Date | null }>`
+          SELECT min(run_at) AS next FROM jobs WHERE state = ANY(${from("promote")}::job_state[])`
+        return {
+          promoted: woken.reduce((sum, row) => sum + Number(row.n), 0),
+          nextDueAt: Option.fromNullable(next?.next ?? null)
+        }
+      }).pipe(narrow("jobs.promoteDue"))
+
+    /**
+     * Prunes processes whose heartbeat is older than `staleAfter` and returns
+     * every running job whose process is gone: available again at once, or
+     * discarded when it has no attempt left (the attempt was spent at claim).
+     */
+    const rescue = (staleAfter: Duration.DurationInput): Effect.Effect<RescueReport, DatabaseError> =>
+      Effect.gen(function* () {
+        const pruned = yield* sql<{ id: string }>`
+          DELETE FROM processes WHERE heartbeat_at < now() - ${interval(staleAfter)}::interval RETURNING id`
+        const rows = yield* sql<{ state: JobState; queue: string }>`
+          WITH lost AS (
+            SELECT id FROM jobs
+             WHERE state = ANY(${from("rescue")}::job_state[])
+               AND NOT EXISTS (SELECT 1 FROM processes p WHERE p.id = jobs.locked_by)
+             FOR UPDATE SKIP LOCKED
+          ), moved AS (
+            UPDATE jobs SET
+              state = (CASE WHEN jobs.attempt >= jobs.max_attempts THEN 'discarded' ELSE 'available' END)::job_state,
+              finished_at = CASE WHEN jobs.attempt >= jobs.max_attempts THEN now() END,
+              lease = NULL,
+              errors = jobs.errors || jsonb_build_array(jsonb_build_object(
+                'attempt', jobs.attempt, 'at', now(), 'kind', 'rescued',
+                'message', 'process ' || coalesce(jobs.locked_by::text, 'unknown') || ' stopped heartbeating'))
+              FROM lost WHERE jobs.id = lost.id
+            RETURNING jobs.state, jobs.queue
+          )
+          SELECT state, queue FROM moved`
+        yield* wake(rows.filter((r) => r.state === "available").map((r) => r.queue))
+        return {
+          pruned: pruned.map((r) => r.id),
+          rescued: rows.filter((r) => r.state === "available").length,
+          discarded: rows.filter((r) => r.state === "discarded").length
+        }
+      }).pipe(narrow("jobs.rescue"), retryTransient)
+
+    const get = (id: string): Effect.Effect<Option.Option<JobRecord>, DatabaseError> =>
+      !/^\d{1,18}$/.test(id) ? Effect.succeed(Option.none()) :
+      sql<JobRow>`SELECT * FROM jobs WHERE id = ${id}::bigint`.pipe(
+        Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), toRecord)),
+        narrow("jobs.get")
+      )
+
+    const list = (filter: ListFilter): Effect.Effect<ReadonlyArray<JobRecord>, DatabaseError> =>
+      sql<JobRow>`
+        SELECT * FROM jobs
+         WHERE (${filter.state ?? null}::job_state IS NULL OR state = ${filter.state ?? null}::job_state)
+           AND (${filter.queue ?? null}::text IS NULL OR queue = ${filter.queue ?? null})
+           AND (${filter.kind ?? null}::text IS NULL OR kind = ${filter.kind ?? null})
+           AND (${filter.before ?? null}::bigint IS NULL OR id < ${filter.before ?? null}::bigint)
+         ORDER BY id DESC LIMIT ${filter.limit}`.pipe(Effect.map((rows) => rows.map(toRecord)), narrow("jobs.list"))
+
+    /** Applies an operator's event (cancel or retry) to one job. */
+    const operate = (id: string, event: "cancel" | "operatorRetry"): Effect.Effect<CancelResult, DatabaseError> =>
+      Effect.gen(function* () {
+        const statement =
+          event === "cancel"
+            ? sql<JobRow>`
+                UPDATE jobs SET state = 'cancelled', finished_at = now(), lease = NULL
+                 WHERE id = ${id}::bigint AND state = ANY(${from("cancel")}::job_state[]) RETURNING *`
+            : sql<JobRow>`
+                UPDATE jobs SET state = 'available', run_at = now(), finished_at = NULL, lease = NULL,
+                                waiting_for_slot = false, max_attempts = greatest(max_attempts, attempt + 1)
+                 WHERE id = ${id}::bigint AND state = ANY(${from("operatorRetry")}::job_state[]) RETURNING *`
+        const [row] = yield* statement.pipe(narrow(`jobs.${event}`))
+        if (row !== undefined) {
+          if (row.state === "available") yield* wake([row.queue])
+          return { _tag: "Done", job: toRecord(row) } as const
+        }
+        const current = yield* get(id)
+        return Option.match(current, {
+          onNone: () => ({ _tag: "NotFound" }) as const,
+          onSome: (job) => ({ _tag: "Illegal", state: job.state }) as const
+        })
+      }).pipe(retryTransient)
+
+    /** Deletes finished jobs past retention, a batch at a time; returns how many went. */
+    const prune = (
+      completedRetention: Duration.DurationInput,
+      deadRetention: Duration.DurationInput,
+      batch = 5_000
+    ): Effect.Effect<number, DatabaseError> =>
+      sql<{ n: string }>`
+        WITH gone AS (
+          DELETE FROM jobs WHERE id IN (
+            SELECT id FROM jobs
+             WHERE (state = 'completed' AND finished_at < now() - ${interval(completedRetention)}::interval)
+                OR (state IN ('discarded', 'cancelled') AND finished_at < now() - ${interval(deadRetention)}::interval)
+             LIMIT ${batch})
+          RETURNING 1)
+        SELECT count(*) AS n FROM gone`.pipe(Effect.map((rows) => Number(rows[0]?.n ?? 0)), narrow("jobs.prune"))
+
+    /** Job counts per queue and state (for operators and metrics). */
+    const counts = sql<{ queue: string; state: JobState; n: string }>`
+      SELECT queue, state, count(*) AS n FROM jobs GROUP BY queue, state`.pipe(
+      Effect.map((rows) => rows.map((r) => ({ queue: r.queue, state: r.state, count: Number(r.n) }))),
+      narrow("jobs.counts")
+    )
+
+    return { insert, insertMany, claim, complete, finish, promoteDue, rescue, get, list, operate, prune, counts, wake } as const
+  })
+}) {}

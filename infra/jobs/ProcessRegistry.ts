@@ -1,0 +1,79 @@
+/**
+ * The `processes` table: one row per live process, refreshed by its heartbeat.
+ * A row that stops being refreshed is pruned by any live process (JobStore.rescue),
+ * which also returns the dead process's running jobs.
+ */
+import { SqlClient } from "@effect/sql"
+import * as Effect from "effect/Effect"
+import { type DatabaseError, narrow } from "../db/DatabaseError.ts"
+
+export interface QueueLoad {
+  readonly concurrency: number
+  readonly running: number
+}
+
+export interface ProcessInfo {
+  readonly id: string
+  readonly role: string
+  readonly hostname: string
+  readonly pid: number
+  readonly queues: Readonly<Record<string, QueueLoad>>
+}
+
+export interface ProcessRecord extends ProcessInfo {
+  readonly startedAt: Date
+  readonly heartbeatAt: Date
+}
+
+interface ProcessRow {
+  readonly id: string
+  readonly role: string
+  readonly hostname: string
+  readonly pid: number
+  readonly queues: Record<string, QueueLoad>
+  readonly started_at: Date
+  readonly heartbeat_at: Date
+}
+
+export class ProcessRegistry extends Effect.Service<ProcessRegistry>()("switchboard/infra/ProcessRegistry", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+
+    /** Inserts (or refreshes) this process's row. */
+    const register = (info: ProcessInfo): Effect.Effect<void, DatabaseError> =>
+      sql`
+        INSERT INTO processes (id, role, hostname, pid, queues)
+        VALUES (${info.id}::uuid, ${info.role}, ${info.hostname}, ${info.pid}, ${JSON.stringify(info.queues)}::jsonb)
+        ON CONFLICT (id) DO UPDATE SET heartbeat_at = now(), queues = EXCLUDED.queues`.pipe(
+        Effect.asVoid,
+        narrow("processes.register")
+      )
+
+    /** Refreshes the heartbeat; false when the row is gone (this process was presumed dead and pruned). */
+    const beat = (id: string, queues: Readonly<Record<string, QueueLoad>>): Effect.Effect<boolean, DatabaseError> =>
+      sql<{ id: string }>`
+        UPDATE processes SET heartbeat_at = now(), queues = ${JSON.stringify(queues)}::jsonb
+         WHERE id = ${id}::uuid RETURNING id`.pipe(Effect.map((rows) => rows.length === 1), narrow("processes.beat"))
+
+    const deregister = (id: string): Effect.Effect<void, DatabaseError> =>
+      sql`DELETE FROM processes WHERE id = ${id}::uuid`.pipe(Effect.asVoid, narrow("processes.deregister"))
+
+    const list: Effect.Effect<ReadonlyArray<ProcessRecord>, DatabaseError> = sql<ProcessRow>`
+      SELECT * FROM processes ORDER BY started_at`.pipe(
+      Effect.map((rows) =>
+        rows.map((row) => ({
+          id: row.id,
+          role: row.role,
+          hostname: row.hostname,
+          pid: row.pid,
+          queues: row.queues,
+          startedAt: row.started_at,
+          heartbeatAt: row.heartbeat_at
+        }))
+      ),
+      narrow("processes.list")
+    )
+
+    return { register, beat, deregister, list } as const
+  })
+}) {}

@@ -1,0 +1,116 @@
+/**
+ * `switchboard <command>` (run as `npm run switchboard -- <command>`):
+ *   migrate                         apply pending migrations and exit
+ *   start | worker                  run everything, or only the job engine (ROLE=worker)
+ *   enqueue <kind> <json> [--run-at ISO] [--priority N] [--unique-key K]
+ *   jobs [--state S] [--queue Q] [--kind K] [--limit N]
+ */
+import { runMain } from "@effect/platform-node/NodeRuntime"
+import * as Console from "effect/Console"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import { JobStates, type JobState } from "../domain/jobs/JobState.ts"
+import { DatabaseLive } from "../infra/db/Database.ts"
+import { migrate } from "../infra/db/Migrator.ts"
+import { enqueue } from "../infra/jobs/Jobs.ts"
+import { JobStore } from "../infra/jobs/JobStore.ts"
+import { EngineForRole, MigratedDatabaseLive } from "./App.ts"
+import { handlers } from "./jobs/index.ts"
+
+class UsageError extends Data.TaggedError("UsageError")<{ readonly message: string }> {}
+
+const USAGE = `usage: switchboard <command>
+  migrate                                   apply pending migrations
+  start                                     run the job engine and (later) the HTTP server
+  worker                                    run only the job engine
+  enqueue <kind> <json> [--run-at ISO] [--priority N] [--unique-key K]
+  jobs [--state S] [--queue Q] [--kind K] [--limit N]`
+
+/** Splits `--name value` flags from positional arguments. */
+const parseArgs = (argv: ReadonlyArray<string>) => {
+  const positional: Array<string> = []
+  const flags = new Map<string, string>()
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? ""
+    if (arg.startsWith("--")) {
+      const [name, inline] = arg.slice(2).split("=", 2) as [string, string | undefined]
+      const value = inline ?? argv[++i]
+      if (value === undefined) throw new UsageError({ message: `--${name} needs a value` })
+      flags.set(name, value)
+    } else positional.push(arg)
+  }
+  return { positional, flags }
+}
+
+const flagInt = (flags: Map<string, string>, name: string): number | undefined => {
+  const text = flags.get(name)
+  if (text === undefined) return undefined
+  if (!/^\d+$/.test(text)) throw new UsageError({ message: `--${name} must be a whole number` })
+  return Number(text)
+}
+
+const enqueueCommand = (kind: string | undefined, json: string | undefined, flags: Map<string, string>) =>
+  Effect.gen(function* () {
+    const handler = handlers.find((h) => h.definition.kind === kind)
+    if (kind === undefined || handler === undefined) {
+      return yield* new UsageError({ message: `unknown job kind ${kind ?? "(none)"}; known: ${handlers.map((h) => h.definition.kind).join(", ")}` })
+    }
+    const raw = yield* Effect.try({ try: () => JSON.parse(json ?? "{}") as unknown, catch: () => new UsageError({ message: "arguments are not valid JSON" }) })
+    const args = yield* Schema.decodeUnknown(handler.definition.args)(raw).pipe(
+      Effect.mapError((error) => new UsageError({ message: `arguments do not match ${kind}: ${ParseResult.TreeFormatter.formatErrorSync(error)}` }))
+    )
+    const runAtText = flags.get("run-at")
+    const runAt = runAtText === undefined ? undefined : new Date(runAtText)
+    if (runAt !== undefined && Number.isNaN(runAt.getTime())) return yield* new UsageError({ message: "--run-at must be an ISO-8601 time" })
+    const inserted = yield* enqueue(handler.definition, args, { runAt, priority: flagInt(flags, "priority"), uniqueKey: flags.get("unique-key") })
+    yield* Console.log(JSON.stringify(inserted))
+  })
+
+const jobsCommand = (flags: Map<string, string>) =>
+  Effect.gen(function* () {
+    const state = flags.get("state")
+    if (state !== undefined && !JobStates.includes(state as JobState)) {
+      return yield* new UsageError({ message: `--state must be one of ${JobStates.join(", ")}` })
+    }
+    const store = yield* JobStore
+    const jobs = yield* store.list({ state: state as JobState | undefined, queue: flags.get("queue"), kind: flags.get("kind"), limit: flagInt(flags, "limit") ?? 50 })
+    for (const job of jobs) {
+      const lastError = job.errors.at(-1)
+      yield* Console.log(
+        [job.id, job.queue, job.kind, job.state, `${job.attempt}/${job.maxAttempts}`, job.runAt.toISOString(), lastError ? `${lastError.kind}: ${lastError.message.split("\n")[0]}` : ""].join("\t")
+      )
+    }
+  })
+
+const program = Effect.gen(function* () {
+  const { positional, flags } = yield* Effect.try({ try: () => parseArgs(process.argv.slice(2)), catch: (e) => e as UsageError })
+  const [command, ...rest] = positional
+  switch (command) {
+    case "migrate":
+      return yield* migrate.pipe(
+        Effect.flatMap((applied) => Console.log(applied.length === 0 ? "database is up to date" : `applied ${applied.map((m) => `${m.id}_${m.name}`).join(", ")}`)),
+        Effect.provide(DatabaseLive)
+      )
+    case "start":
+    case "worker":
+      return yield* Layer.launch(EngineForRole(command === "start" ? "all" : "worker").pipe(Layer.provide(MigratedDatabaseLive)))
+    case "enqueue":
+      return yield* enqueueCommand(rest[0], rest[1], flags).pipe(Effect.provide(JobStore.Default.pipe(Layer.provide(MigratedDatabaseLive))))
+    case "jobs":
+      return yield* jobsCommand(flags).pipe(Effect.provide(JobStore.Default.pipe(Layer.provide(MigratedDatabaseLive))))
+    default:
+      return yield* new UsageError({ message: command === undefined ? "no command given" : `unknown command ${command}` })
+  }
+})
+
+runMain(
+  program.pipe(
+    Effect.catchTag("UsageError", (error) =>
+      Console.error(`${error.message}\n\n${USAGE}`).pipe(Effect.zipRight(Effect.sync(() => (process.exitCode = 2))))
+    ),
+    Effect.catchTag("InvalidJob", (error) => Console.error(error.message).pipe(Effect.zipRight(Effect.sync(() => (process.exitCode = 2)))))
+  )
+)

@@ -1,0 +1,6 @@
+/** `npm start`: migrate, then run this process's role until SIGINT/SIGTERM. */
+import { runMain } from "@effect/platform-node/NodeRuntime"
+import * as Layer from "effect/Layer"
+import { AppLive } from "./App.ts"
+
+runMain(Layer.launch(AppLive))

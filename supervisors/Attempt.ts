@@ -1,0 +1,57 @@
+/** Turns how a handler's attempt ended into what the store records. */
+import * as Cause from "effect/Cause"
+import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import type { AttemptError, AttemptErrorKind, JobFailure } from "../domain/jobs/JobErrors.ts"
+import { type BackoffPolicy, retryDelayMs } from "../domain/jobs/RetryPolicy.ts"
+import type { Outcome } from "../infra/jobs/JobRecords.ts"
+
+export class AttemptTimeout extends Data.TaggedError("AttemptTimeout")<{ readonly after: Duration.Duration }> {}
+
+const MAX_MESSAGE = 2_000
+
+const clip = (text: string): string => (text.length > MAX_MESSAGE ? `${text.slice(0, MAX_MESSAGE)}…` : text)
+
+export interface AttemptFacts {
+  readonly attempt: number
+  readonly maxAttempts: number
+  readonly backoff: BackoffPolicy
+  /** Uniform random number in [0, 1) for the backoff jitter. */
+  readonly unit: number
+  readonly now: Date
+}
+
+const errorOf = (facts: AttemptFacts, kind: AttemptErrorKind, message: string): AttemptError => ({
+  attempt: facts.attempt,
+  at: facts.now.toISOString(),
+  kind,
+  message: clip(message)
+})
+
+const retryOrDiscard = (facts: AttemptFacts, error: AttemptError): Outcome =>
+  facts.attempt >= facts.maxAttempts
+    ? { _tag: "Discard", error }
+    : { _tag: "Retry", delayMs: retryDelayMs(facts.attempt - 1, facts.backoff, facts.unit), error }
+
+/** The outcome of an attempt; `undefined` when it was interrupted (the caller decides: hand back). */
+export const outcomeOf = (exit: Exit.Exit<void, JobFailure | AttemptTimeout>, facts: AttemptFacts): Outcome | undefined => {
+  if (Exit.isSuccess(exit)) return { _tag: "Completed" }
+  const failure = Cause.failureOption(exit.cause)
+  if (Option.isSome(failure)) {
+    const error = failure.value
+    switch (error._tag) {
+      case "Retryable":
+        return retryOrDiscard(facts, errorOf(facts, "retryable", error.message))
+      case "Permanent":
+        return { _tag: "Discard", error: errorOf(facts, "permanent", error.message) }
+      case "Snooze":
+        return { _tag: "Snooze", delayMs: Duration.toMillis(error.delay) }
+      case "AttemptTimeout":
+        return retryOrDiscard(facts, errorOf(facts, "timeout", `timed out after ${Duration.format(error.after)}`))
+    }
+  }
+  if (Cause.isInterruptedOnly(exit.cause)) return undefined
+  return retryOrDiscard(facts, errorOf(facts, "defect", Cause.pretty(exit.cause)))
+}

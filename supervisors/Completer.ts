@@ -1,0 +1,100 @@
+/**
+ * Batched outcome writer, one per process.
+ *
+ * State: the outcomes not yet written. Workers `add` synchronously and move
+ * on; one flushing actor writes everything pending in at most two statements
+ * (completions, and any other outcome), so under load each round trip carries
+ * hundreds of jobs, and when idle a single outcome is written at once.
+ *
+ * How it fails: a failed write is retried with backoff and its outcomes stay
+ * queued (never dropped). An outcome whose lease was fenced off (the job was
+ * rescued from us) changes no row; it is counted and logged, not retried.
+ * On scope close everything pending is flushed before the process row goes.
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
+import type { Finished } from "../infra/jobs/JobRecords.ts"
+import { JobStore } from "../infra/jobs/JobStore.ts"
+import { spawnActor } from "./Actor.ts"
+import { EngineConfig } from "./EngineConfig.ts"
+import { ProcessIdentity } from "./ProcessIdentity.ts"
+
+export interface CompleterService {
+  /** Queues an outcome for writing; never blocks, never fails. */
+  readonly add: (finished: Finished) => void
+  /** Writes everything queued so far. */
+  readonly flush: Effect.Effect<void>
+  /** Outcomes whose lease had been taken away (0 rows changed). */
+  readonly fencedCount: () => number
+}
+
+export class Completer extends Context.Tag("switchboard/supervisors/Completer")<Completer, CompleterService>() {}
+
+export const CompleterLive = Layer.scoped(
+  Completer,
+  Effect.gen(function* () {
+    yield* ProcessIdentity // written before this process's row is deleted
+    const store = yield* JobStore
+    const { completionBatch } = yield* EngineConfig
+    let pending: Array<Finished> = []
+    let fenced = 0
+    const signal = yield* Effect.makeLatch(false)
+
+    /** Writes one batch; retried until the database takes it, and never cut off half-way. */
+    const write = (batch: ReadonlyArray<Finished>) =>
+      Effect.gen(function* () {
+        const completed = batch.filter((f) => f.outcome._tag === "Completed")
+        const others = batch.filter((f) => f.outcome._tag !== "Completed")
+        const [a, b] = yield* Effect.all([store.complete(completed), store.finish(others)], { concurrency: 2 })
+        const missing = batch.length - a.length - b.length
+        if (missing > 0) {
+          fenced += missing
+          const changed = new Set([...a, ...b])
+          const lost = batch.filter((f) => !changed.has(f.id)).map((f) => f.id)
+          yield* Effect.logWarning(`lease lost on ${missing} job(s); their outcomes were not written`).pipe(
+            Effect.annotateLogs({ jobs: lost.slice(0, 20).join(",") })
+          )
+        }
+      }).pipe(
+        Effect.tapError((error) => Effect.logWarning(`could not write ${batch.length} job outcome(s); retrying: ${error.message}`)),
+        Effect.retry(Schedule.exponential("50 millis").pipe(Schedule.union(Schedule.spaced("5 seconds")))),
+        Effect.orDie, // the schedule never ends
+        Effect.uninterruptible
+      )
+
+    /** Writes everything pending, a batch at a time (batches are taken synchronously, so concurrent drains never overlap). */
+    const drain = Effect.gen(function* () {
+      while (pending.length > 0) {
+        const batch = pending.length <= completionBatch ? pending : pending.slice(0, completionBatch)
+        pending = pending.length <= completionBatch ? [] : pending.slice(completionBatch)
+        yield* write(batch)
+      }
+    })
+
+    const flusher = yield* spawnActor(
+      "completer",
+      Effect.forever(
+        Effect.gen(function* () {
+          yield* signal.await
+          yield* signal.close
+          yield* Effect.yieldNow() // let outcomes finished in the same tick join the batch
+          yield* drain
+        })
+      )
+    )
+    // Runs before the flusher's own interruption: stop it (after its write in flight), then write the rest.
+    yield* Effect.addFinalizer(() => Fiber.interrupt(flusher).pipe(Effect.zipRight(drain), Effect.timeout("10 seconds"), Effect.ignore))
+
+    return {
+      add: (finished) => {
+        pending.push(finished)
+        signal.unsafeOpen()
+      },
+      flush: drain,
+      fencedCount: () => fenced
+    } satisfies CompleterService
+  })
+)

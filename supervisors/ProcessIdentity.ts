@@ -1,0 +1,67 @@
+/**
+ * This process: its id in `processes`, its role, and the load of its pools.
+ * The layer registers the row, keeps it fresh (heartbeat actor) and deletes it
+ * on shutdown. Pools depend on it, so they drain before the row goes.
+ *
+ * A heartbeat that finds its row gone means this process was presumed dead
+ * (paused, partitioned) and its jobs were rescued; it registers again, and the
+ * writes of the attempts it still runs are fenced off by their stale leases.
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { randomUUID } from "node:crypto"
+import * as os from "node:os"
+import { type ProcessInfo, ProcessRegistry, type QueueLoad } from "../infra/jobs/ProcessRegistry.ts"
+import { loop, spawnActor } from "./Actor.ts"
+import { EngineConfig } from "./EngineConfig.ts"
+
+export interface ProcessIdentityService {
+  readonly id: string
+  readonly role: string
+  readonly hostname: string
+  readonly pid: number
+  /** Pools write their concurrency and running count here; the heartbeat publishes it. */
+  readonly loads: Map<string, QueueLoad>
+}
+
+export class ProcessIdentity extends Context.Tag("switchboard/supervisors/ProcessIdentity")<ProcessIdentity, ProcessIdentityService>() {}
+
+const infoOf = (self: ProcessIdentityService): ProcessInfo => ({
+  id: self.id,
+  role: self.role,
+  hostname: self.hostname,
+  pid: self.pid,
+  queues: Object.fromEntries(self.loads)
+})
+
+/** One heartbeat: refresh the row, or register again if it was pruned. Returns whether it had been pruned. */
+export const beatOnce = (self: ProcessIdentityService) =>
+  Effect.gen(function* () {
+    const registry = yield* ProcessRegistry
+    const found = yield* registry.beat(self.id, Object.fromEntries(self.loads))
+    if (!found) {
+      yield* Effect.logWarning("this process was presumed dead and its jobs rescued; registering again")
+      yield* registry.register(infoOf(self))
+    }
+    return !found
+  })
+
+export const ProcessIdentityLive = (role: string) =>
+  Layer.scoped(
+    ProcessIdentity,
+    Effect.gen(function* () {
+      const registry = yield* ProcessRegistry
+      const config = yield* EngineConfig
+      const self: ProcessIdentityService = { id: randomUUID(), role, hostname: os.hostname(), pid: process.pid, loads: new Map() }
+      yield* Effect.acquireRelease(registry.register(infoOf(self)), () =>
+        registry.deregister(self.id).pipe(Effect.catchAll((error) => Effect.logWarning(`could not remove process row: ${error.message}`)))
+      )
+      yield* spawnActor(
+        "heartbeat",
+        loop(beatOnce(self), () => Effect.sleep(config.heartbeatInterval))
+      )
+      yield* Effect.annotateLogsScoped({ process: self.id })
+      return self
+    })
+  )

@@ -1,0 +1,31 @@
+/**
+ * Rescue: prunes processes whose heartbeat went stale and returns their running
+ * jobs to `available` at once (or `discarded` when no attempt is left). Every
+ * process runs it; each step is one conditional statement, so concurrent
+ * rescuers never double-move a job and no leader is needed. A crashed worker's
+ * jobs run again within `PROCESS_STALE_AFTER` + one heartbeat interval.
+ */
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { JobStore } from "../infra/jobs/JobStore.ts"
+import { loop, spawnActor } from "./Actor.ts"
+import { EngineConfig } from "./EngineConfig.ts"
+
+export const rescueOnce = Effect.gen(function* () {
+  const store = yield* JobStore
+  const { staleAfter } = yield* EngineConfig
+  const report = yield* store.rescue(staleAfter)
+  if (report.pruned.length > 0 || report.rescued > 0 || report.discarded > 0) {
+    yield* Effect.logWarning(
+      `rescued ${report.rescued} job(s), discarded ${report.discarded} out of attempts, from ${report.pruned.length} stale process(es)`
+    ).pipe(Effect.annotateLogs({ pruned: report.pruned.join(",") }))
+  }
+  return report
+})
+
+export const RescuerLive = Layer.scopedDiscard(
+  Effect.gen(function* () {
+    const { heartbeatInterval } = yield* EngineConfig
+    yield* spawnActor("rescuer", loop(rescueOnce, () => Effect.sleep(heartbeatInterval)))
+  })
+)

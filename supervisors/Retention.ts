@@ -1,0 +1,29 @@
+/** Retention: deletes completed jobs after `JOB_RETENTION`, discarded and cancelled ones after `JOB_DISCARDED_RETENTION`. */
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { JobStore } from "../infra/jobs/JobStore.ts"
+import { loop, spawnActor } from "./Actor.ts"
+import { EngineConfig } from "./EngineConfig.ts"
+
+const BATCH = 5_000
+
+/** Prunes until a batch comes back short; returns the number of jobs deleted. */
+export const pruneOnce = Effect.gen(function* () {
+  const store = yield* JobStore
+  const { retention, deadRetention } = yield* EngineConfig
+  let total = 0
+  for (;;) {
+    const deleted = yield* store.prune(retention, deadRetention, BATCH)
+    total += deleted
+    if (deleted < BATCH) break
+  }
+  if (total > 0) yield* Effect.logInfo(`retention deleted ${total} finished job(s)`)
+  return total
+})
+
+export const RetentionLive = Layer.scopedDiscard(
+  Effect.gen(function* () {
+    const { pruneInterval } = yield* EngineConfig
+    yield* spawnActor("retention", loop(pruneOnce, () => Effect.sleep(pruneInterval)))
+  })
+)

@@ -1,0 +1,172 @@
+/**
+ * One queue's worker pool.
+ *
+ * State: up to `concurrency` jobs running and up to `prefetch` more claimed and
+ * waiting in a local buffer (`held` counts both). A claimer fiber claims
+ * `capacity - held` jobs in one statement whenever it is woken: by a NOTIFY
+ * for this queue, by the poll timer (the safety net), or by finishing jobs
+ * while the last claim came back full (a backlog), once at least half the
+ * capacity is free, so a backlog drains in large batches. `concurrency` runner
+ * fibers take jobs from the buffer, run their handlers under the job's timeout,
+ * and hand outcomes to the process's Completer.
+ *
+ * Shutdown (scope close): stop claiming; hand back buffered jobs unstarted;
+ * let running ones finish for up to `SHUTDOWN_GRACE`; interrupt the rest and
+ * hand them back. A handed-back job is `available` again with its attempt
+ * refunded. Claimed jobs are sorted by priority; a higher-priority job claimed
+ * later still waits behind the buffer, which is why prefetch is small by default.
+ */
+import * as Clock from "effect/Clock"
+import type * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Queue from "effect/Queue"
+import * as Random from "effect/Random"
+import type { AttemptError } from "../domain/jobs/JobErrors.ts"
+import type { QueueConfig } from "../domain/jobs/QueueConfig.ts"
+import type { ClaimedJob } from "../infra/jobs/JobRecords.ts"
+import { JobStore } from "../infra/jobs/JobStore.ts"
+import { Notifier } from "../infra/jobs/Notifier.ts"
+import { spawnActor } from "./Actor.ts"
+import { AttemptTimeout, outcomeOf } from "./Attempt.ts"
+import { Completer } from "./Completer.ts"
+import { EngineConfig } from "./EngineConfig.ts"
+import type { JobHandler } from "./JobRegistry.ts"
+import { ProcessIdentity } from "./ProcessIdentity.ts"
+
+export interface PoolHandle {
+  readonly queue: string
+  /** Stops claiming, hands back what has not started, waits up to `grace` for the rest, then interrupts them. */
+  readonly drain: (grace: Duration.Duration) => Effect.Effect<void>
+  readonly stats: () => { readonly held: number; readonly running: number }
+}
+
+const handBackError = (job: ClaimedJob, now: number, message: string): AttemptError => ({
+  attempt: job.attempt,
+  at: new Date(now).toISOString(),
+  kind: "interrupted",
+  message
+})
+
+export const makePool = <R>(config: QueueConfig, handlers: ReadonlyMap<string, JobHandler<R>>, context: Context.Context<R>) =>
+  Effect.gen(function* () {
+    const store = yield* JobStore
+    const notifier = yield* Notifier
+    const completer = yield* Completer
+    const self = yield* ProcessIdentity
+    const { pollInterval, slotRecheck } = yield* EngineConfig
+    const { queue, concurrency } = config
+    const capacity = concurrency + config.prefetch
+    const kinds = [...handlers.keys()]
+    const batchThreshold = Math.max(1, Math.floor(capacity / 2))
+
+    let held = 0
+    let running = 0
+    let backlog = false
+    const buffer = yield* Queue.unbounded<ClaimedJob>()
+    const wake = yield* Effect.makeLatch(false)
+    const publishLoad = () => self.loads.set(queue, { concurrency, running })
+    publishLoad()
+    yield* notifier.subscribe(queue, () => wake.unsafeOpen())
+
+    const released = (n: number) => {
+      held -= n
+      if (backlog && capacity - held >= batchThreshold) wake.unsafeOpen()
+    }
+
+    /** One claim of as many jobs as there is room for; returns how many came. */
+    const claimOnce = Effect.gen(function* () {
+      const room = capacity - held
+      if (room <= 0) return 0
+      const jobs = yield* store.claim(queue, kinds, room, self.id, slotRecheck)
+      held += jobs.length
+      backlog = jobs.length === room
+      yield* Queue.offerAll(buffer, jobs)
+      return jobs.length
+    })
+
+    const claimer = Effect.forever(
+      Effect.gen(function* () {
+        yield* claimOnce.pipe(
+          Effect.catchAll((error) =>
+            Effect.logWarning(`claim failed on queue ${queue}: ${error.message}`).pipe(Effect.zipRight(Effect.sleep(pollInterval)))
+          )
+        )
+        if (backlog && capacity - held >= batchThreshold) return
+        yield* wake.await.pipe(Effect.timeout(pollInterval), Effect.ignore)
+        yield* wake.close
+      })
+    )
+
+    const execute = (job: ClaimedJob) =>
+      Effect.gen(function* () {
+        running++
+        publishLoad()
+        const handler = handlers.get(job.kind)
+        if (handler === undefined) return yield* Effect.dieMessage(`no handler for ${job.kind}`) // claims filter by kind
+        const { definition } = handler
+        const exit = yield* handler
+          .run(job.args, { id: job.id, queue, kind: job.kind, attempt: job.attempt, maxAttempts: job.maxAttempts, priority: job.priority })
+          .pipe(
+            Effect.timeoutFail({ duration: definition.timeout, onTimeout: () => new AttemptTimeout({ after: definition.timeout }) }),
+            Effect.provide(context),
+            Effect.exit
+          )
+        const now = yield* Clock.currentTimeMillis
+        const unit = yield* Random.next
+        const outcome = outcomeOf(exit, {
+          attempt: job.attempt,
+          maxAttempts: job.maxAttempts,
+          backoff: definition.backoff,
+          unit,
+          now: new Date(now)
+        }) ?? { _tag: "HandBack", error: handBackError(job, now, "interrupted") }
+        completer.add({ id: job.id, lease: job.lease, outcome })
+      }).pipe(
+        Effect.onInterrupt(() =>
+          Effect.flatMap(Clock.currentTimeMillis, (now) =>
+            Effect.sync(() =>
+              completer.add({
+                id: job.id,
+                lease: job.lease,
+                outcome: { _tag: "HandBack", error: handBackError(job, now, "interrupted at shutdown after the grace period") }
+              })
+            )
+          )
+        ),
+        Effect.ensuring(
+          Effect.sync(() => {
+            running--
+            publishLoad()
+            released(1)
+          })
+        )
+      )
+
+    const runner = Effect.forever(
+      Effect.flatMap(Queue.take(buffer), (job) =>
+        execute(job).pipe(Effect.catchAllDefect((defect) => Effect.logError(`queue ${queue}: job ${job.id} broke its runner`, defect)))
+      )
+    )
+
+    const runners = yield* Effect.forEach(Array.from({ length: concurrency }), () => Effect.forkScoped(runner))
+    const claimerFiber = yield* spawnActor(`pool:${queue}`, claimer)
+
+    const drain = (grace: Duration.Duration) =>
+      Effect.gen(function* () {
+        yield* Fiber.interrupt(claimerFiber)
+        const unstarted = yield* Queue.takeAll(buffer)
+        for (const job of unstarted) completer.add({ id: job.id, lease: job.lease, outcome: { _tag: "HandBack" } })
+        released(unstarted.length)
+        yield* Queue.shutdown(buffer) // idle runners stop; busy ones finish their job first
+        const finished = yield* Fiber.awaitAll(runners).pipe(Effect.timeout(grace), Effect.exit)
+        if (Exit.isFailure(finished)) {
+          yield* Effect.logWarning(`queue ${queue}: ${running} job(s) still running after ${Duration.format(grace)}; handing them back`)
+          yield* Fiber.interruptAll(runners)
+        }
+      })
+
+    return { queue, drain, stats: () => ({ held, running }) } satisfies PoolHandle
+  })
