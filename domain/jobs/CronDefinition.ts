@@ -42,8 +42,10 @@ export const slotKey = (name: string, slot: Date): string => `cron:${name}:${slo
 export const nextSlot = (schedule: Cron.Cron, after: Date): Date => Cron.next(schedule, after)
 
 /** The latest slot at or before `now`. */
-export const latestSlot = (schedule: Cron.Cron, now: Date): Date =>
-  Cron.prev(schedule, new Date(now.getTime() + 1))
+export const latestSlot = (schedule: Cron.Cron, now: Date): Date => {
+  const second = new Date(Math.floor(now.getTime() / 1_000) * 1_000) // schedules have second precision
+  return Cron.match(schedule, second) ? second : Cron.prev(schedule, second)
+}
 
 /**
  * The slot to run on start-up when everything was down: the latest slot at or

@@ -9,6 +9,8 @@ export interface NewJob {
   readonly priority: number
   readonly maxAttempts: number
   readonly runAt?: Date | undefined
+  /** Alternative to runAt: run this long after the database's now(). */
+  readonly delayMs?: number | undefined
   readonly uniqueKey?: string | undefined
   readonly concurrencyKey?: string | undefined
   readonly concurrencyLimit?: number | undefined

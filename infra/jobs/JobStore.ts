@@ -34,6 +34,9 @@ export const SCHEDULED_PAYLOAD = "@scheduled"
 
 const interval = (d: Duration.DurationInput): string => `${Math.max(0, Math.round(Duration.toMillis(d)))} milliseconds`
 
+/** Job ids are positive bigints; anything else names no job. */
+export const isJobId = (id: string): boolean => /^[1-9]\d{0,17}$/.test(id)
+
 const from = (event: JobEvent): ReadonlyArray<JobState> => sourcesOf(event)
 
 interface ClaimRow {
@@ -138,15 +141,20 @@ export class JobStore extends Effect.Service<JobStore>()("switchboard/infra/JobS
 
     const insert = (job: NewJob): Effect.Effect<Inserted, DatabaseError> =>
       Effect.gen(function* () {
-        const runAt = job.runAt?.toISOString() ?? null
         const rows = yield* sql<{ id: string; state: JobState }>`
+          WITH t AS (
+            -- its runAt, or now() plus its delay: the database's clock decides, as for claims
+            SELECT coalesce(${job.runAt?.toISOString() ?? null}::timestamptz,
+                            now() + coalesce(${job.delayMs ?? null}::bigint, 0) * interval '1 millisecond') AS run_at
+          )
           INSERT INTO jobs (queue, kind, args, state, priority, run_at, max_attempts,
                             unique_key, concurrency_key, concurrency_limit, traceparent)
-          VALUES (${job.queue}, ${job.kind}, ${JSON.stringify(job.args ?? null)}::jsonb,
-                  (CASE WHEN ${runAt}::timestamptz > now() THEN 'scheduled' ELSE 'available' END)::job_state,
-                  ${job.priority}, coalesce(${runAt}::timestamptz, now()), ${job.maxAttempts},
+          SELECT ${job.queue}, ${job.kind}, ${JSON.stringify(job.args ?? null)}::jsonb,
+                  (CASE WHEN t.run_at > now() THEN 'scheduled' ELSE 'available' END)::job_state,
+                  ${job.priority}, t.run_at, ${job.maxAttempts},
                   ${job.uniqueKey ?? null}, ${job.concurrencyKey ?? null}, ${job.concurrencyLimit ?? null},
-                  ${job.traceparent ?? null})
+                  ${job.traceparent ?? null}
+            FROM t
           ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL DO NOTHING
           RETURNING id, state`
         const [row] = rows
@@ -166,15 +174,17 @@ export class JobStore extends Effect.Service<JobStore>()("switchboard/infra/JobS
           INSERT INTO jobs (queue, kind, args, state, priority, run_at, max_attempts,
                             unique_key, concurrency_key, concurrency_limit, traceparent)
           SELECT j.queue, j.kind, j.args::jsonb,
-                 (CASE WHEN j.run_at > now() THEN 'scheduled' ELSE 'available' END)::job_state,
-                 j.priority, coalesce(j.run_at, now()), j.max_attempts,
+                 (CASE WHEN coalesce(j.run_at, now() + j.delay_ms * interval '1 millisecond') > now()
+                       THEN 'scheduled' ELSE 'available' END)::job_state,
+                 j.priority, coalesce(j.run_at, now() + coalesce(j.delay_ms, 0) * interval '1 millisecond'), j.max_attempts,
                  j.unique_key, j.concurrency_key, j.concurrency_limit, j.traceparent
             FROM unnest(${jobs.map((j) => j.queue)}::text[], ${jobs.map((j) => j.kind)}::text[],
                         ${jobs.map((j) => JSON.stringify(j.args ?? null))}::text[], ${jobs.map((j) => j.priority)}::smallint[],
-                        ${jobs.map((j) => j.runAt?.toISOString() ?? null)}::timestamptz[], ${jobs.map((j) => j.maxAttempts)}::integer[],
+                        ${jobs.map((j) => j.runAt?.toISOString() ?? null)}::timestamptz[], ${jobs.map((j) => j.delayMs ?? null)}::bigint[],
+                        ${jobs.map((j) => j.maxAttempts)}::integer[],
                         ${jobs.map((j) => j.uniqueKey ?? null)}::text[], ${jobs.map((j) => j.concurrencyKey ?? null)}::text[],
                         ${jobs.map((j) => j.concurrencyLimit ?? null)}::integer[], ${jobs.map((j) => j.traceparent ?? null)}::text[])
-                 AS j(queue, kind, args, priority, run_at, max_attempts, unique_key, concurrency_key, concurrency_limit, traceparent)
+                 AS j(queue, kind, args, priority, run_at, delay_ms, max_attempts, unique_key, concurrency_key, concurrency_limit, traceparent)
           ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL DO NOTHING
           RETURNING id`.pipe(Effect.map((rows) => rows.length), narrow("jobs.insertMany"))
 
@@ -292,7 +302,7 @@ export class JobStore extends Effect.Service<JobStore>()("switchboard/infra/JobS
       }).pipe(narrow("jobs.rescue"), retryTransient)
 
     const get = (id: string): Effect.Effect<Option.Option<JobRecord>, DatabaseError> =>
-      !/^\d{1,18}$/.test(id) ? Effect.succeed(Option.none()) :
+      !isJobId(id) ? Effect.succeed(Option.none()) :
       sql<JobRow>`SELECT * FROM jobs WHERE id = ${id}::bigint`.pipe(
         Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), toRecord)),
         narrow("jobs.get")
@@ -310,6 +320,7 @@ export class JobStore extends Effect.Service<JobStore>()("switchboard/infra/JobS
     /** Applies an operator's event (cancel or retry) to one job. */
     const operate = (id: string, event: "cancel" | "operatorRetry"): Effect.Effect<CancelResult, DatabaseError> =>
       Effect.gen(function* () {
+        if (!isJobId(id)) return { _tag: "NotFound" } as const
         const statement =
           event === "cancel"
             ? sql<JobRow>`

@@ -42,11 +42,12 @@ const checkOptions = (kind: string, options: EnqueueOptions): string | undefined
   if (options.uniqueKey !== undefined && (options.uniqueKey.length === 0 || options.uniqueKey.length > 500)) return "uniqueKey must be 1..500 characters"
   if (options.concurrencyKey !== undefined && (options.concurrencyKey.length === 0 || options.concurrencyKey.length > 500)) return "concurrencyKey must be 1..500 characters"
   if (options.runAt !== undefined && options.delay !== undefined) return "give runAt or delay, not both"
+  if (options.runAt instanceof Date && Number.isNaN(options.runAt.getTime())) return "runAt is not a valid time"
+  if (options.delay !== undefined && !(Duration.toMillis(options.delay) >= 0)) return "delay must not be negative"
   return kind.length === 0 ? "kind is empty" : undefined
 }
 
-const runAtOf = (options: EnqueueOptions, now: number): Date | undefined => {
-  if (options.delay !== undefined) return new Date(now + Duration.toMillis(options.delay))
+const runAtOf = (options: EnqueueOptions): Date | undefined => {
   if (options.runAt === undefined) return undefined
   return options.runAt instanceof Date ? options.runAt : DateTime.toDate(options.runAt)
 }
@@ -63,14 +64,14 @@ export const prepare = <A, I>(
     const encoded = yield* Schema.encode(job.args)(args).pipe(
       Effect.mapError((error) => new InvalidJob({ kind: job.kind, message: ParseResult.TreeFormatter.formatErrorSync(error) }))
     )
-    const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
     return {
       queue: job.queue,
       kind: job.kind,
       args: encoded,
       priority: options.priority ?? job.priority,
       maxAttempts: options.maxAttempts ?? job.maxAttempts,
-      runAt: runAtOf(options, now),
+      runAt: runAtOf(options),
+      delayMs: options.delay === undefined ? undefined : Duration.toMillis(options.delay),
       uniqueKey: options.uniqueKey,
       concurrencyKey: options.concurrencyKey,
       concurrencyLimit: options.concurrencyKey === undefined ? undefined : (options.concurrencyLimit ?? job.concurrencyLimit),

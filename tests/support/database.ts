@@ -1,0 +1,58 @@
+/** A fresh database per test file, cloned from the migrated template, and layers over it. */
+import { PgClient } from "@effect/sql-pg"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import { randomBytes } from "node:crypto"
+import pg from "pg"
+import { inject } from "vitest"
+import { DatabaseUrl } from "../../infra/db/Database.ts"
+
+const withDatabase = (url: string, database: string): string => {
+  const parsed = new URL(url)
+  parsed.pathname = `/${database}`
+  return parsed.toString()
+}
+
+/** Creates a database cloned from the template and returns its URL. */
+export const cloneDatabase = async (): Promise<string> => {
+  const adminUrl = inject("adminUrl")
+  const name = `test_${randomBytes(6).toString("hex")}`
+  const admin = new pg.Client({ connectionString: adminUrl })
+  await admin.connect()
+  try {
+    await admin.query(`CREATE DATABASE ${name} TEMPLATE ${inject("templateDatabase")}`)
+  } finally {
+    await admin.end()
+  }
+  return withDatabase(adminUrl, name)
+}
+
+/** SqlClient + PgClient + DatabaseUrl over `url`. */
+export const databaseLayer = (url: string, maxConnections = 10) =>
+  Layer.merge(PgClient.layer({ url: Redacted.make(url), maxConnections }), Layer.succeed(DatabaseUrl, Redacted.make(url)))
+
+/** A plain pg client for assertions that should not go through the code under test. */
+export const query = async <T extends object = Record<string, unknown>>(url: string, text: string, values: ReadonlyArray<unknown> = []) => {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    return (await client.query(text, [...values])).rows as Array<T>
+  } finally {
+    await client.end()
+  }
+}
+
+/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
+export const eventually = async <A>(check: () => Promise<A | undefined>, timeoutMs: number, what: string): Promise<A> => {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await check()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+export const runWith = <A, E>(url: string) => (effect: Effect.Effect<A, E, PgClient.PgClient>) =>
+  Effect.runPromise(effect.pipe(Effect.provide(PgClient.layer({ url: Redacted.make(url), maxConnections: 2 }))))
