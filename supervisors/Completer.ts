@@ -43,8 +43,8 @@ export const CompleterLive = Layer.scoped(
     let fenced = 0
     const signal = yield* Effect.makeLatch(false)
 
-    /** Writes one batch; retried until the database takes it, and never cut off half-way. */
-    const write = (batch: ReadonlyArray<Finished>) =>
+    /** One write of a batch: both statements, never cut off half-way. */
+    const writeOnce = (batch: ReadonlyArray<Finished>) =>
       Effect.gen(function* () {
         const completed = batch.filter((f) => f.outcome._tag === "Completed")
         const others = batch.filter((f) => f.outcome._tag !== "Completed")
@@ -58,12 +58,24 @@ export const CompleterLive = Layer.scoped(
             Effect.annotateLogs({ jobs: lost.slice(0, 20).join(",") })
           )
         }
-      }).pipe(
+      })
+
+    /** Writes a batch, retrying until the database takes it; if interrupted before it did, the batch goes back to the queue. */
+    const write = (batch: ReadonlyArray<Finished>) => {
+      let written = false
+      return writeOnce(batch).pipe(
+        Effect.zipLeft(Effect.sync(() => (written = true))),
+        Effect.uninterruptible,
         Effect.tapError((error) => Effect.logWarning(`could not write ${batch.length} job outcome(s); retrying: ${error.message}`)),
         Effect.retry(Schedule.exponential("50 millis").pipe(Schedule.union(Schedule.spaced("5 seconds")))),
         Effect.orDie, // the schedule never ends
-        Effect.uninterruptible
+        Effect.onInterrupt(() =>
+          Effect.sync(() => {
+            if (!written) pending = [...batch, ...pending]
+          })
+        )
       )
+    }
 
     /** Writes everything pending, a batch at a time (batches are taken synchronously, so concurrent drains never overlap). */
     const drain = Effect.gen(function* () {
@@ -85,8 +97,15 @@ export const CompleterLive = Layer.scoped(
         })
       )
     )
-    // Runs before the flusher's own interruption: stop it (after its write in flight), then write the rest.
-    yield* Effect.addFinalizer(() => Fiber.interrupt(flusher).pipe(Effect.zipRight(drain), Effect.timeout("10 seconds"), Effect.ignore))
+    // Runs before the flusher's own interruption: stop it (after its write in flight), then write the rest,
+    // for at most 10 s (finalizers are uninterruptible, so the timed part opts back in). Whatever is
+    // still unwritten then stays running and is rescued once this process's row is gone.
+    yield* Effect.addFinalizer(() =>
+      Fiber.interrupt(flusher).pipe(
+        Effect.zipRight(drain.pipe(Effect.interruptible, Effect.timeout("10 seconds"))),
+        Effect.catchAll(() => Effect.logWarning(`shutdown: ${pending.length} job outcome(s) could not be written`))
+      )
+    )
 
     return {
       add: (finished) => {

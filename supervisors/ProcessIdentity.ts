@@ -12,6 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { randomUUID } from "node:crypto"
 import * as os from "node:os"
+import { JobStore } from "../infra/jobs/JobStore.ts"
 import { type ProcessInfo, ProcessRegistry, type QueueLoad } from "../infra/jobs/ProcessRegistry.ts"
 import { loop, spawnActor } from "./Actor.ts"
 import { EngineConfig } from "./EngineConfig.ts"
@@ -52,10 +53,16 @@ export const ProcessIdentityLive = (role: string) =>
     ProcessIdentity,
     Effect.gen(function* () {
       const registry = yield* ProcessRegistry
+      const store = yield* JobStore
       const config = yield* EngineConfig
       const self: ProcessIdentityService = { id: randomUUID(), role, hostname: os.hostname(), pid: process.pid, loads: new Map() }
+      // Released after the pools and the completer: hand back anything still held, then leave.
       yield* Effect.acquireRelease(registry.register(infoOf(self)), () =>
-        registry.deregister(self.id).pipe(Effect.catchAll((error) => Effect.logWarning(`could not remove process row: ${error.message}`)))
+        store.releaseHeld(self.id).pipe(
+          Effect.tap((n) => (n > 0 ? Effect.logWarning(`handed back ${n} job(s) still held at shutdown`) : Effect.void)),
+          Effect.zipRight(registry.deregister(self.id)),
+          Effect.catchAll((error) => Effect.logWarning(`shutdown could not release this process: ${error.message}`))
+        )
       )
       yield* spawnActor(
         "heartbeat",

@@ -77,7 +77,11 @@ export const makePool = <R>(config: QueueConfig, handlers: ReadonlyMap<string, J
       if (backlog && capacity - held >= batchThreshold) wake.unsafeOpen()
     }
 
-    /** One claim of as many jobs as there is room for; returns how many came. */
+    /**
+     * One claim of as many jobs as there is room for; returns how many came.
+     * Uninterruptible: a claim cut off in flight would still commit on the
+     * server, and its jobs would be held by nobody until a rescue.
+     */
     const claimOnce = Effect.gen(function* () {
       const room = capacity - held
       if (room <= 0) return 0
@@ -86,7 +90,7 @@ export const makePool = <R>(config: QueueConfig, handlers: ReadonlyMap<string, J
       backlog = jobs.length === room
       yield* Queue.offerAll(buffer, jobs)
       return jobs.length
-    })
+    }).pipe(Effect.uninterruptible)
 
     const claimer = Effect.forever(
       Effect.gen(function* () {
@@ -117,8 +121,11 @@ export const makePool = <R>(config: QueueConfig, handlers: ReadonlyMap<string, J
     let draining = false
     const scope = yield* Effect.scope
 
-    const record = (job: ClaimedJob, handler: JobHandler<R>, exit: Exit.Exit<void, JobFailure | AttemptTimeout>) =>
+    /** Records an attempt's outcome once (an interrupted attempt can be seen both as an exit and by onInterrupt). */
+    const record = (attempt: { recorded: boolean }, job: ClaimedJob, handler: JobHandler<R>, exit: Exit.Exit<void, JobFailure | AttemptTimeout>) =>
       Effect.sync(() => {
+        if (attempt.recorded) return
+        attempt.recorded = true
         const now = Date.now()
         const outcome = outcomeOf(exit, {
           attempt: job.attempt,
@@ -135,19 +142,19 @@ export const makePool = <R>(config: QueueConfig, handlers: ReadonlyMap<string, J
         const handler = handlers.get(job.kind)
         if (handler === undefined) return Effect.dieMessage(`no handler for ${job.kind}`) // claims filter by kind
         const timeout = handler.definition.timeout
+        const attempt = { recorded: false }
         slot.job = job
         slot.timedOut = false
         slot.deadline = Date.now() + Duration.toMillis(timeout)
         running++
         publishLoad()
+        const interrupted = () => (slot.timedOut ? Exit.fail(new AttemptTimeout({ after: timeout })) : Exit.interrupt(FiberId.none))
         return handler
           .run(job.args, { id: job.id, queue, kind: job.kind, attempt: job.attempt, maxAttempts: job.maxAttempts, priority: job.priority })
           .pipe(
             Effect.exit,
-            Effect.flatMap((exit) => record(job, handler, exit)),
-            Effect.onInterrupt(() =>
-              record(job, handler, slot.timedOut ? Exit.fail(new AttemptTimeout({ after: timeout })) : Exit.interrupt(FiberId.none))
-            ),
+            Effect.flatMap((exit) => record(attempt, job, handler, Exit.isInterrupted(exit) ? interrupted() : exit)),
+            Effect.onInterrupt(() => record(attempt, job, handler, interrupted())),
             Effect.ensuring(
               Effect.sync(() => {
                 slot.job = undefined
@@ -208,7 +215,8 @@ export const makePool = <R>(config: QueueConfig, handlers: ReadonlyMap<string, J
         released(unstarted.length)
         yield* Queue.shutdown(buffer) // idle runners stop; busy ones finish their job first
         const runners = slots.flatMap((slot) => (slot.fiber === undefined ? [] : [slot.fiber]))
-        const finished = yield* Fiber.awaitAll(runners).pipe(Effect.timeout(grace), Effect.exit)
+        // drain runs in a finalizer (uninterruptible): the wait opts back in so the grace period can end it
+        const finished = yield* Fiber.awaitAll(runners).pipe(Effect.interruptible, Effect.timeout(grace), Effect.exit)
         if (Exit.isFailure(finished)) {
           yield* Effect.logWarning(`queue ${queue}: ${running} job(s) still running after ${Duration.format(grace)}; handing them back`)
           yield* Fiber.interruptAll(runners)

@@ -301,6 +301,22 @@ export class JobStore extends Effect.Service<JobStore>()("switchboard/infra/JobS
         }
       }).pipe(narrow("jobs.rescue"), retryTransient)
 
+    /**
+     * Hands back every job a process still holds, attempt refunded: the last
+     * step of a graceful shutdown, so nothing stays held by a process that is gone.
+     */
+    const releaseHeld = (processId: string): Effect.Effect<number, DatabaseError> =>
+      Effect.gen(function* () {
+        const rows = yield* sql<{ queue: string }>`
+          UPDATE jobs SET state = 'available', attempt = greatest(attempt - 1, 0), lease = NULL,
+                          errors = errors || jsonb_build_array(jsonb_build_object(
+                            'attempt', attempt, 'at', now(), 'kind', 'interrupted', 'message', 'handed back at shutdown'))
+           WHERE locked_by = ${processId}::uuid AND state = ANY(${from("handBack")}::job_state[])
+          RETURNING queue`
+        yield* wake(rows.map((r) => r.queue))
+        return rows.length
+      }).pipe(narrow("jobs.releaseHeld"), retryTransient)
+
     const get = (id: string): Effect.Effect<Option.Option<JobRecord>, DatabaseError> =>
       !isJobId(id) ? Effect.succeed(Option.none()) :
       sql<JobRow>`SELECT * FROM jobs WHERE id = ${id}::bigint`.pipe(
@@ -365,6 +381,6 @@ export class JobStore extends Effect.Service<JobStore>()("switchboard/infra/JobS
       narrow("jobs.counts")
     )
 
-    return { insert, insertMany, claim, complete, finish, promoteDue, rescue, get, list, operate, prune, counts, wake } as const
+    return { insert, insertMany, claim, complete, finish, promoteDue, rescue, releaseHeld, get, list, operate, prune, counts, wake } as const
   })
 }) {}

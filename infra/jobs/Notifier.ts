@@ -99,7 +99,7 @@ export const make = (url: string, options: NotifierOptions) =>
       (client) =>
         Effect.sync(() => {
           listening = false
-        }).pipe(Effect.zipRight(Effect.promise(() => client.end().catch(() => undefined)).pipe(Effect.timeout("2 seconds"), Effect.ignore)))
+        }).pipe(Effect.zipRight(Effect.promise(() => client.end().catch(() => undefined)).pipe(Effect.interruptible, Effect.timeout("2 seconds"), Effect.ignore)))
     )
 
     yield* session.pipe(

@@ -2,11 +2,14 @@
 import { PgClient } from "@effect/sql-pg"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
 import { randomBytes } from "node:crypto"
 import pg from "pg"
 import { inject } from "vitest"
 import { DatabaseUrl } from "../../infra/db/Database.ts"
+import { JobStore } from "../../infra/jobs/JobStore.ts"
+import { ProcessRegistry } from "../../infra/jobs/ProcessRegistry.ts"
 
 const withDatabase = (url: string, database: string): string => {
   const parsed = new URL(url)
@@ -56,3 +59,7 @@ export const eventually = async <A>(check: () => Promise<A | undefined>, timeout
 
 export const runWith = <A, E>(url: string) => (effect: Effect.Effect<A, E, PgClient.PgClient>) =>
   Effect.runPromise(effect.pipe(Effect.provide(PgClient.layer({ url: Redacted.make(url), maxConnections: 2 }))))
+
+/** A runtime over `url` with the job store, for setting up and inspecting tests. */
+export const storeRuntime = (url: string) =>
+  ManagedRuntime.make(Layer.mergeAll(JobStore.Default, ProcessRegistry.Default).pipe(Layer.provideMerge(databaseLayer(url, 4))))

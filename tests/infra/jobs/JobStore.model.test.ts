@@ -74,7 +74,12 @@ const assertTerminalsFinal = (before: Map<string, JobState>, model: Model) => {
 }
 
 class Enqueue implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly count: number, readonly maxAttempts: number) {}
+  readonly count: number
+  readonly maxAttempts: number
+  constructor(count: number, maxAttempts: number) {
+    this.count = count
+    this.maxAttempts = maxAttempts
+  }
   check = () => true
   async run(model: Model) {
     const jobs = Array.from({ length: this.count }, (_, i) => ({ queue: "model", kind: "model.job", args: { i }, priority: 2, maxAttempts: this.maxAttempts }))
@@ -86,7 +91,12 @@ class Enqueue implements fc.AsyncCommand<Model, Real> {
 }
 
 class Claim implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly worker: number, readonly limit: number) {}
+  readonly worker: number
+  readonly limit: number
+  constructor(worker: number, limit: number) {
+    this.worker = worker
+    this.limit = limit
+  }
   check = (model: Model) => model.alive[this.worker] === true
   async run(model: Model) {
     const available = [...model.jobs].filter(([, j]) => j.state === "available").map(([id]) => id)
@@ -106,7 +116,14 @@ class Claim implements fc.AsyncCommand<Model, Real> {
 
 /** A worker writes outcomes for some of the jobs it believes it holds (a crashed one is a zombie). */
 class Finish implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly worker: number, readonly kind: "complete" | "fail" | "snooze", readonly take: number) {}
+  readonly worker: number
+  readonly kind: "complete" | "fail" | "snooze"
+  readonly take: number
+  constructor(worker: number, kind: "complete" | "fail" | "snooze", take: number) {
+    this.worker = worker
+    this.kind = kind
+    this.take = take
+  }
   check = (model: Model) => (model.views[this.worker]?.size ?? 0) > 0
   async run(model: Model) {
     const view = model.views[this.worker] as Map<string, string>
@@ -149,7 +166,10 @@ class Finish implements fc.AsyncCommand<Model, Real> {
 }
 
 class Cancel implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly pick: number) {}
+  readonly pick: number
+  constructor(pick: number) {
+    this.pick = pick
+  }
   check = (model: Model) => model.jobs.size > 0
   async run(model: Model) {
     const ids = [...model.jobs.keys()]
@@ -166,7 +186,10 @@ class Cancel implements fc.AsyncCommand<Model, Real> {
 
 /** A worker stops heartbeating (killed, paused or partitioned); it keeps its view, as a zombie would. */
 class Crash implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly worker: number) {}
+  readonly worker: number
+  constructor(worker: number) {
+    this.worker = worker
+  }
   check = (model: Model) => model.alive[this.worker] === true
   async run(model: Model) {
     await run(
