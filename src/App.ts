@@ -14,7 +14,7 @@ export const Role = Config.literal("all", "web", "worker")("ROLE").pipe(
 
 /** The database, migrated before anything uses it. */
 export const MigratedDatabaseLive = Layer.effectDiscard(
-  migrate.pipe(Effect.tap((applied) => (applied.length > 0 ? Effect.logInfo(`applied migrations: ${applied.map((m) => `${m.id}_${m.name}`).join(", ")}`) : Effect.void)))
+  migrate.pipe(Effect.tap((applied) => (applied.length > 0 ? Effect.logInfo(`applied migrations: ${applied.map((m) => m.label).join(", ")}`) : Effect.void)))
 ).pipe(Layer.provideMerge(DatabaseLive))
 
 export const EngineForRole = (role: string) => EngineLive({ role, handlers, crons })

@@ -91,7 +91,7 @@ const program = Effect.gen(function* () {
   switch (command) {
     case "migrate":
       return yield* migrate.pipe(
-        Effect.flatMap((applied) => Console.log(applied.length === 0 ? "database is up to date" : `applied ${applied.map((m) => `${m.id}_${m.name}`).join(", ")}`)),
+        Effect.flatMap((applied) => Console.log(applied.length === 0 ? "database is up to date" : `applied ${applied.map((m) => m.label).join(", ")}`)),
         Effect.provide(DatabaseLive)
       )
     case "start":

@@ -21,6 +21,8 @@ export class MigrationError extends Data.TaggedError("MigrationError")<{ readonl
 export interface Migration {
   readonly id: number
   readonly name: string
+  /** The file name without `.sql`, as operators know it: `0001_jobs`. */
+  readonly label: string
   readonly sql: string
   readonly checksum: string
 }
@@ -49,7 +51,7 @@ export const loadMigrations = (directory?: string): Effect.Effect<ReadonlyArray<
         const match = FILE.exec(file)
         if (match === null) throw new Error(`migration file ${file} is not named NNNN_name.sql`)
         const sql = await fs.readFile(path.join(dir, file), "utf8")
-        migrations.push({ id: Number(match[1]), name: match[2] ?? file, sql, checksum: createHash("sha256").update(sql).digest("hex") })
+        migrations.push({ id: Number(match[1]), name: match[2] ?? file, label: file.slice(0, -4), sql, checksum: createHash("sha256").update(sql).digest("hex") })
       }
       const ids = migrations.map((m) => m.id)
       if (new Set(ids).size !== ids.length) throw new Error("two migration files share an id")
@@ -83,17 +85,17 @@ export const migrate = Effect.gen(function* () {
     for (const m of migrations) {
       const checksum = applied.get(m.id)
       if (checksum !== undefined && checksum !== m.checksum) {
-        return yield* new MigrationError({ message: `migration ${m.id}_${m.name} was edited after it was applied` })
+        return yield* new MigrationError({ message: `migration ${m.label} was edited after it was applied` })
       }
     }
     const pending = migrations.filter((m) => !applied.has(m.id))
     for (const m of pending) {
       yield* sql.unsafe(m.sql).pipe(
-        Effect.mapError((error) => new MigrationError({ message: `migration ${m.id}_${m.name} failed: ${String((error.cause as Error | undefined)?.message ?? error.message)}` }))
+        Effect.mapError((error) => new MigrationError({ message: `migration ${m.label} failed: ${String((error.cause as Error | undefined)?.message ?? error.message)}` }))
       )
       yield* sql`INSERT INTO switchboard_migrations (id, name, checksum) VALUES (${m.id}, ${m.name}, ${m.checksum})`
     }
-    return pending.map(({ id, name }) => ({ id, name }))
+    return pending.map(({ id, name, label }) => ({ id, name, label }))
   })
   return yield* sql.withTransaction(run).pipe(narrow("migrate"))
 }).pipe(Effect.withSpan("switchboard.migrate"))

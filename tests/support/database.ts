@@ -63,3 +63,17 @@ export const runWith = <A, E>(url: string) => (effect: Effect.Effect<A, E, PgCli
 /** A runtime over `url` with the job store, for setting up and inspecting tests. */
 export const storeRuntime = (url: string) =>
   ManagedRuntime.make(Layer.mergeAll(JobStore.Default, ProcessRegistry.Default).pipe(Layer.provideMerge(databaseLayer(url, 4))))
+
+/** Creates an empty database (no migrations) and returns its URL. */
+export const emptyDatabase = async (): Promise<string> => {
+  const adminUrl = inject("adminUrl")
+  const name = `empty_${randomBytes(6).toString("hex")}`
+  const admin = new pg.Client({ connectionString: adminUrl })
+  await admin.connect()
+  try {
+    await admin.query(`CREATE DATABASE ${name}`)
+  } finally {
+    await admin.end()
+  }
+  return withDatabase(adminUrl, name)
+}

@@ -1,0 +1,78 @@
+/**
+ * Switchboard in the job benchmark: the real engine (EngineLive) in this
+ * process, one pool on queue `bench` with `concurrency` runners and a local
+ * prefetch of 500 claimed jobs (the same buffer graphile-worker gets with
+ * `localQueue: { size: 500 }`); bulk enqueue through `enqueueMany`.
+ */
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import { SqlClient } from "@effect/sql"
+import { PgClient } from "@effect/sql-pg"
+import { defineJob } from "../domain/jobs/JobDefinition.ts"
+import { DatabaseUrl } from "../infra/db/Database.ts"
+import { migrate } from "../infra/db/Migrator.ts"
+import { enqueue, enqueueMany } from "../infra/jobs/Jobs.ts"
+import { JobStore } from "../infra/jobs/JobStore.ts"
+import { handle } from "../supervisors/JobRegistry.ts"
+import { EngineLive } from "../supervisors/Worker.ts"
+import type { BenchSystem } from "./system.ts"
+
+const Noop = defineJob({ kind: "bench.noop", queue: "bench", args: Schema.Struct({ sentAt: Schema.optional(Schema.Number) }) })
+
+const CHUNK = 5_000
+const PREFETCH = 500
+
+export const switchboard = (): BenchSystem => {
+  let database: Layer.Layer<PgClient.PgClient | SqlClient.SqlClient | DatabaseUrl, unknown> | undefined
+  let runtime: ManagedRuntime.ManagedRuntime<JobStore | PgClient.PgClient | SqlClient.SqlClient | DatabaseUrl, unknown> | undefined
+  let worker: Fiber.RuntimeFiber<never, unknown> | undefined
+
+  const rt = () => {
+    if (runtime === undefined) throw new Error("setup() first")
+    return runtime
+  }
+
+  return {
+    name: "switchboard",
+    async setup(url) {
+      database = Layer.merge(PgClient.layer({ url: Redacted.make(url), maxConnections: 10 }), Layer.succeed(DatabaseUrl, Redacted.make(url)))
+      runtime = ManagedRuntime.make(JobStore.Default.pipe(Layer.provideMerge(database)))
+      await rt().runPromise(migrate)
+    },
+    async enqueueBulk(n) {
+      for (let done = 0; done < n; done += CHUNK) {
+        const size = Math.min(CHUNK, n - done)
+        await rt().runPromise(enqueueMany(Noop, Array.from({ length: size }, () => ({ args: {} }))))
+      }
+    },
+    async enqueueOne(sentAt) {
+      await rt().runPromise(enqueue(Noop, { sentAt }))
+    },
+    async startWorker(concurrency, onJob) {
+      if (database === undefined) throw new Error("setup() first")
+      const handler = handle(Noop, (args) => Effect.sync(() => onJob(args.sentAt)))
+      const config = ConfigProvider.fromMap(new Map([["QUEUES", `bench:${concurrency}:${PREFETCH}`], ["SHUTDOWN_GRACE", "1s"]]))
+      const engine = EngineLive({ role: "bench", handlers: [handler] }).pipe(Layer.provide(database))
+      worker = Effect.runFork(Layer.launch(engine).pipe(Effect.withConfigProvider(config)))
+      // running once its process row exists (the pools start right after it)
+      const registered = Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ n: number }>`SELECT count(*)::int AS n FROM processes WHERE role = 'bench'`)
+      for (let tries = 0; (await rt().runPromise(registered))[0]?.n !== 1; tries++) {
+        if (tries > 500) throw new Error("the switchboard worker did not start")
+        await new Promise((resolve) => setTimeout(resolve, 10))
+      }
+    },
+    async stopWorker() {
+      if (worker !== undefined) await Effect.runPromise(Fiber.interrupt(worker))
+      worker = undefined
+    },
+    async teardown() {
+      await runtime?.dispose()
+      runtime = undefined
+    }
+  }
+}
