@@ -70,6 +70,7 @@ export const graphileWorker = (): BenchSystem => {
           }
         }
       })
+      runner.promise.catch((error: unknown) => console.error("[graphile-worker] runner failed:", error))
     },
     async stopWorker() {
       await runner?.stop()

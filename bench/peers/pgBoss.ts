@@ -11,9 +11,11 @@
  * - `batchSize: 100` with `burstWhenBatchFull: true`: each fetch claims up to
  *   100 jobs, and while fetches come back full the worker fetches again with no
  *   polling delay.
- * - NOTIFY: `useListenNotify: true` on the instance plus `notify: true` on the
- *   queue, so a new job wakes the workers at once; polling remains the backstop
+ * - NOTIFY: `notify: true` on the queue (inserts NOTIFY) plus
+ *   `useListenNotify: true` on the worker instance (its LISTEN wakes the
+ *   workers at once); polling remains the backstop
  *   (`pollingIntervalSeconds` / `notifyPollingIntervalSeconds` left at defaults).
+ *   pg-boss wakes every one of the `localConcurrency` workers on each NOTIFY.
  * - No background work competing with the benchmark: `supervise: false`
  *   (maintenance and monitoring: expiry, retention, queue stats), `schedule:
  *   false` (cron), `registerInstance: false` (registry heartbeats) and
@@ -37,8 +39,7 @@ const quiet: ConstructorOptions = {
   supervise: false,
   schedule: false,
   registerInstance: false,
-  openTelemetry: { enabled: false },
-  useListenNotify: true
+  openTelemetry: { enabled: false }
 }
 
 const start = async (options: ConstructorOptions): Promise<PgBoss> => {
@@ -76,7 +77,13 @@ export const pgBoss = (): BenchSystem => {
       await ready().producer.send(QUEUE, { sentAt })
     },
     async startWorker(concurrency, onJob) {
-      worker = await start({ ...quiet, connectionString: ready().connectionString, migrate: false, max: Math.max(10, concurrency + 2) })
+      worker = await start({
+        ...quiet,
+        connectionString: ready().connectionString,
+        migrate: false,
+        useListenNotify: true,
+        max: Math.max(10, concurrency + 2)
+      })
       await worker.work<{ sentAt?: number }>(
         QUEUE,
         { localConcurrency: concurrency, batchSize: BATCH_SIZE, burstWhenBatchFull: true },

@@ -89,10 +89,11 @@ export const make = (url: string, options: NotifierOptions) =>
               try: () => client.query("SELECT pg_notify($1, $2)", [JOBS_CHANNEL, PROBE_PREFIX + token]),
               catch: (cause) => new Error(`listener probe failed: ${String(cause)}`)
             })
-            yield* Deferred.await(echoed).pipe(
-              Effect.timeoutFail({ duration: options.probeTimeout, onTimeout: () => new Error("listener went deaf: probe not echoed") })
-            )
-          })
+            yield* Deferred.await(echoed)
+          }).pipe(
+            // the NOTIFY itself may hang on a dead connection, so the deadline covers the round trip
+            Effect.timeoutFail({ duration: options.probeTimeout, onTimeout: () => new Error("listener went deaf: probe not echoed") })
+          )
           const probing = probe.pipe(Effect.zipRight(Effect.sleep(options.probeInterval)), Effect.forever)
           return yield* Effect.raceFirst(probing, Deferred.await(broken))
         }),
