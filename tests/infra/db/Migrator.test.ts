@@ -1,3 +1,4 @@
+import type { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
@@ -9,7 +10,7 @@ import { describe, expect, it } from "vitest"
 import { loadMigrations, migrate, pendingMigrations } from "../../../infra/db/Migrator.ts"
 import { emptyDatabase, query } from "../../support/database.ts"
 
-const onDatabase = (url: string) => <A, E>(effect: Effect.Effect<A, E, PgClient.PgClient | import("@effect/sql").SqlClient.SqlClient>) =>
+const onDatabase = (url: string) => <A, E>(effect: Effect.Effect<A, E, PgClient.PgClient | SqlClient.SqlClient>) =>
   Effect.runPromise(Effect.scoped(effect.pipe(Effect.provide(PgClient.layer({ url: Redacted.make(url), maxConnections: 2 })))))
 
 const withMigrationsDir = (dir: string) => Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["MIGRATIONS_DIR", dir]])))
