@@ -1,0 +1,91 @@
+/**
+ * `npm start` on a machine with nothing configured: the embedded PostgreSQL
+ * starts (data kept across restarts), migrations apply, the pools run jobs,
+ * and Ctrl-C (SIGINT) exits 0 within 5 s with no job left held.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import * as fs from "node:fs/promises"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import { eventually } from "../support/database.ts"
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
+
+interface Run {
+  readonly child: ChildProcess
+  readonly output: () => string
+  readonly exited: Promise<number | null>
+}
+
+const children: Array<ChildProcess> = []
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
+})
+
+describe("npm start with nothing configured", () => {
+  let dataDir: string
+  const env = () => {
+    const { DATABASE_URL: _, ...rest } = process.env
+    return { ...rest, SWITCHBOARD_DATA_DIR: dataDir, QUEUES: "default:2" }
+  }
+  const run = (script: string, args: ReadonlyArray<string> = []): Run => {
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(root, script), ...args], { cwd: root, env: env(), stdio: ["ignore", "pipe", "pipe"] })
+    children.push(child)
+    let output = ""
+    child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()))
+    child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()))
+    return { child, output: () => output, exited: new Promise((resolve) => child.once("exit", (code) => resolve(code))) }
+  }
+  const waitFor = (r: Run, text: string) => eventually(async () => (r.output().includes(text) ? true : undefined), 60_000, `"${text}" in the output`)
+
+  beforeAll(async () => {
+    dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "switchboard-start-"))
+    await fs.chmod(dataDir, 0o755)
+  })
+  afterAll(() => fs.rm(dataDir, { recursive: true, force: true }))
+
+  it("starts the embedded database, runs jobs, stops on Ctrl-C and keeps its data", async () => {
+    const first = run("src/main.ts")
+    await waitFor(first, "worker pools: default")
+    expect(first.output()).toContain("initialising the embedded PostgreSQL")
+    expect(first.output()).toContain("applied migrations: 0001_jobs")
+
+    const cli = run("src/cli.ts", ["enqueue", "diagnostics.ping", '{"message":"hello from the test"}'])
+    expect(await cli.exited).toBe(0)
+    await waitFor(first, "ping: hello from the test")
+
+    const stoppedAt = Date.now()
+    first.child.kill("SIGINT")
+    expect(await first.exited).toBe(0)
+    expect(Date.now() - stoppedAt).toBeLessThan(5_000)
+    await expect(fs.stat(path.join(dataDir, "postgres", "postmaster.pid"))).rejects.toThrow() // the server stopped with it
+
+    const second = run("src/main.ts")
+    await waitFor(second, "worker pools: default")
+    expect(second.output()).not.toContain("initialising")
+    const jobs = run("src/cli.ts", ["jobs"])
+    expect(await jobs.exited).toBe(0)
+    expect(jobs.output()).toMatch(/diagnostics\.ping\tcompleted\t1\/3/)
+    expect(jobs.output()).not.toMatch(/\trunning\t/)
+    second.child.kill("SIGINT")
+    expect(await second.exited).toBe(0)
+  })
+
+  it("rejects invalid configuration with a message naming the variable", async () => {
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "src/main.ts")], {
+      cwd: root,
+      env: { ...env(), QUEUES: "default:lots" },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    children.push(child)
+    let output = ""
+    child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()))
+    child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()))
+    const code = await new Promise((resolve) => child.once("exit", resolve))
+    expect(code).not.toBe(0)
+    expect(output).toContain("QUEUES")
+    expect(output).toContain("default:lots")
+  })
+})

@@ -1,0 +1,54 @@
+import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
+import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
+import { describe, expect, it } from "vitest"
+import { Permanent, Retryable, Snooze } from "../../domain/jobs/JobErrors.ts"
+import { AttemptTimeout, outcomeOf } from "../../supervisors/Attempt.ts"
+
+const facts = (attempt: number, maxAttempts = 3) => ({
+  attempt,
+  maxAttempts,
+  backoff: { baseMs: 1_000, capMs: 60_000 },
+  unit: 0.5,
+  now: new Date("2026-01-01T00:00:00Z")
+})
+
+describe("attempt outcomes", () => {
+  it("completes on success", () => {
+    expect(outcomeOf(Exit.void, facts(1))).toEqual({ _tag: "Completed" })
+  })
+
+  it("retries a retryable failure with backoff, and discards it on the last attempt", () => {
+    expect(outcomeOf(Exit.fail(new Retryable({ message: "busy" })), facts(2))).toEqual({
+      _tag: "Retry",
+      delayMs: 1_000, // second retry window is [0, 2 s], half of it
+      error: { attempt: 2, at: "2026-01-01T00:00:00.000Z", kind: "retryable", message: "busy" }
+    })
+    expect(outcomeOf(Exit.fail(new Retryable({ message: "busy" })), facts(3))).toMatchObject({ _tag: "Discard", error: { kind: "retryable" } })
+  })
+
+  it("discards a permanent failure at once and snoozes without an error", () => {
+    expect(outcomeOf(Exit.fail(new Permanent({ message: "invalid number" })), facts(1))).toMatchObject({
+      _tag: "Discard",
+      error: { kind: "permanent", message: "invalid number" }
+    })
+    expect(outcomeOf(Exit.fail(Snooze.for("30 seconds")), facts(1))).toEqual({ _tag: "Snooze", delayMs: 30_000 })
+  })
+
+  it("treats timeouts and defects as retryable, keeping what happened", () => {
+    expect(outcomeOf(Exit.fail(new AttemptTimeout({ after: Duration.seconds(5) })), facts(1))).toMatchObject({
+      _tag: "Retry",
+      error: { kind: "timeout", message: "timed out after 5s" }
+    })
+    const defect = outcomeOf(Exit.die(new Error("undefined is not a function")), facts(1))
+    expect(defect).toMatchObject({ _tag: "Retry", error: { kind: "defect" } })
+    expect(defect?._tag === "Retry" && defect.error.message).toContain("undefined is not a function")
+  })
+
+  it("leaves an interruption to the caller, and clips long messages", () => {
+    expect(outcomeOf(Exit.failCause(Cause.interrupt(FiberId.none)), facts(1))).toBeUndefined()
+    const long = outcomeOf(Exit.fail(new Permanent({ message: "x".repeat(10_000) })), facts(1))
+    expect(long?._tag === "Discard" && long.error.message.length).toBeLessThanOrEqual(2_001)
+  })
+})
