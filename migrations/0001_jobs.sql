@@ -135,9 +135,17 @@ BEGIN
 END $$;
 
 -- Claim up to p_limit available jobs of one queue for one process: a fresh lease
--- each, the attempt spent now (so a job that kills its process is still bounded).
+-- each, the attempt spent now (so a job that kills its process is still bounded),
+-- returned in priority, run_at, id order.
+--
+-- A claim commits without waiting for its WAL flush (synchronous_commit off for
+-- this transaction only). If the server crashes, a claim from its last moments
+-- can be lost: the job is then simply `available` again with its attempt
+-- unspent, and the worker that ran it is fenced off when it writes the outcome.
+-- That only repeats a run, which at-least-once delivery allows; enqueues and
+-- outcomes keep synchronous commits, so no job and no result is ever lost.
 CREATE FUNCTION jobs_claim(p_queue text, p_kinds text[], p_limit integer, p_process uuid, p_recheck interval)
-RETURNS TABLE (id bigint, kind text, args jsonb, priority smallint, run_at timestamptz, attempt integer,
+RETURNS TABLE (id bigint, kind text, args jsonb, priority smallint, attempt integer,
                max_attempts integer, lease bigint, traceparent text)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -162,9 +170,14 @@ BEGIN
   IF v_keyed THEN
     v_ids := jobs_admit(v_ids, p_recheck);
   END IF;
+  PERFORM set_config('synchronous_commit', 'off', true);
   RETURN QUERY
-    UPDATE jobs j SET state = 'running', attempt = j.attempt + 1, lease = nextval('job_leases'),
-                      locked_by = p_process, attempted_at = now()
-     WHERE j.id = ANY(v_ids)
-    RETURNING j.id, j.kind, j.args, j.priority, j.run_at, j.attempt, j.max_attempts, j.lease, j.traceparent;
+    WITH claimed AS (
+      UPDATE jobs j SET state = 'running', attempt = j.attempt + 1, lease = nextval('job_leases'),
+                        locked_by = p_process, attempted_at = now()
+       WHERE j.id = ANY(v_ids)
+      RETURNING j.id, j.kind, j.args, j.priority, j.run_at, j.attempt, j.max_attempts, j.lease, j.traceparent
+    )
+    SELECT c.id, c.kind, c.args, c.priority, c.attempt, c.max_attempts, c.lease, c.traceparent
+      FROM claimed c ORDER BY c.priority, c.run_at, c.id;
 END $$;

@@ -23,8 +23,6 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
-import * as Queue from "effect/Queue"
-import * as FiberId from "effect/FiberId"
 import type { AttemptError, JobFailure } from "../domain/jobs/JobErrors.ts"
 import type { QueueConfig } from "../domain/jobs/QueueConfig.ts"
 import type { ClaimedJob } from "../infra/jobs/JobRecords.ts"
@@ -34,6 +32,7 @@ import { spawnActor } from "./Actor.ts"
 import { AttemptTimeout, outcomeOf } from "./Attempt.ts"
 import { Completer } from "./Completer.ts"
 import { EngineConfig } from "./EngineConfig.ts"
+import { makeJobBuffer } from "./JobBuffer.ts"
 import type { JobHandler } from "./JobRegistry.ts"
 import { ProcessIdentity } from "./ProcessIdentity.ts"
 
@@ -66,7 +65,7 @@ export const makePool = <R>(config: QueueConfig, handlers: ReadonlyMap<string, J
     let held = 0
     let running = 0
     let backlog = false
-    const buffer = yield* Queue.unbounded<ClaimedJob>()
+    const buffer = makeJobBuffer<ClaimedJob>()
     const wake = yield* Effect.makeLatch(false)
     const publishLoad = () => self.loads.set(queue, { concurrency, running })
     publishLoad()
@@ -88,7 +87,7 @@ export const makePool = <R>(config: QueueConfig, handlers: ReadonlyMap<string, J
       const jobs = yield* store.claim(queue, kinds, room, self.id, slotRecheck)
       held += jobs.length
       backlog = jobs.length === room
-      yield* Queue.offerAll(buffer, jobs)
+      buffer.push(jobs)
       return jobs.length
     }).pipe(Effect.uninterruptible)
 
@@ -148,14 +147,13 @@ export const makePool = <R>(config: QueueConfig, handlers: ReadonlyMap<string, J
         slot.deadline = Date.now() + Duration.toMillis(timeout)
         running++
         publishLoad()
-        const interrupted = () => (slot.timedOut ? Exit.fail(new AttemptTimeout({ after: timeout })) : Exit.interrupt(FiberId.none))
-        return handler
-          .run(job.args, { id: job.id, queue, kind: job.kind, attempt: job.attempt, maxAttempts: job.maxAttempts, priority: job.priority })
-          .pipe(
-            Effect.exit,
-            Effect.flatMap((exit) => record(attempt, job, handler, Exit.isInterrupted(exit) ? interrupted() : exit)),
-            Effect.onInterrupt(() => record(attempt, job, handler, interrupted())),
-            Effect.ensuring(
+        // One finalizer sees every ending: success, failure, defect, and interruption
+        // (by the watchdog on timeout, or at shutdown after the grace period).
+        return Effect.onExit(
+          handler.run(job.args, { id: job.id, queue, kind: job.kind, attempt: job.attempt, maxAttempts: job.maxAttempts, priority: job.priority }),
+          (exit) =>
+            Effect.zipRight(
+              record(attempt, job, handler, Exit.isInterrupted(exit) ? (slot.timedOut ? Exit.fail(new AttemptTimeout({ after: timeout })) : exit) : exit),
               Effect.sync(() => {
                 slot.job = undefined
                 slot.deadline = Number.POSITIVE_INFINITY
@@ -164,15 +162,13 @@ export const makePool = <R>(config: QueueConfig, handlers: ReadonlyMap<string, J
                 released(1)
               })
             )
-          )
+        ).pipe(Effect.ignore) // recorded above; a failed job must not stop its runner
       })
 
     const startRunner = (slot: Slot) =>
-      Effect.forever(
-        Effect.flatMap(Queue.take(buffer), (job) =>
-          execute(slot, job).pipe(Effect.catchAllDefect((defect) => Effect.logError(`queue ${queue}: job ${job.id} broke its runner`, defect)))
-        )
-      ).pipe(
+      Effect.forever(Effect.flatMap(buffer.take, (job) => execute(slot, job))).pipe(
+        Effect.catchAllDefect((defect) => Effect.logError(`queue ${queue}: a runner broke`, defect)),
+        Effect.forever,
         Effect.provide(context),
         Effect.forkIn(scope),
         Effect.tap((fiber) => Effect.sync(() => (slot.fiber = fiber)))
@@ -210,10 +206,10 @@ export const makePool = <R>(config: QueueConfig, handlers: ReadonlyMap<string, J
       Effect.gen(function* () {
         draining = true
         yield* Fiber.interrupt(claimerFiber)
-        const unstarted = yield* Queue.takeAll(buffer)
+        const unstarted = buffer.takeAll()
         for (const job of unstarted) completer.add({ id: job.id, lease: job.lease, outcome: { _tag: "HandBack" } })
         released(unstarted.length)
-        yield* Queue.shutdown(buffer) // idle runners stop; busy ones finish their job first
+        buffer.close() // idle runners stop; busy ones finish their job first
         const runners = slots.flatMap((slot) => (slot.fiber === undefined ? [] : [slot.fiber]))
         // drain runs in a finalizer (uninterruptible): the wait opts back in so the grace period can end it
         const finished = yield* Fiber.awaitAll(runners).pipe(Effect.interruptible, Effect.timeout(grace), Effect.exit)

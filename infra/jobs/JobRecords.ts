@@ -31,7 +31,6 @@ export interface ClaimedJob {
   readonly kind: string
   readonly args: unknown
   readonly priority: number
-  readonly runAt: Date
   readonly attempt: number
   readonly maxAttempts: number
   readonly lease: string

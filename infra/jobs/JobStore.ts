@@ -44,7 +44,6 @@ interface ClaimRow {
   readonly kind: string
   readonly args: unknown
   readonly priority: number
-  readonly run_at: Date
   readonly attempt: number
   readonly max_attempts: number
   readonly lease: string
@@ -197,21 +196,19 @@ export class JobStore extends Effect.Service<JobStore>()("switchboard/infra/JobS
       recheck: Duration.DurationInput
     ): Effect.Effect<ReadonlyArray<ClaimedJob>, DatabaseError> =>
       sql<ClaimRow>`SELECT * FROM jobs_claim(${queue}, ${kinds}::text[], ${limit}, ${processId}::uuid, ${interval(recheck)}::interval)`.pipe(
+        // already in priority, run_at, id order
         Effect.map((rows) =>
-          rows
-            .map((row): ClaimedJob => ({
-              id: row.id,
-              queue,
-              kind: row.kind,
-              args: row.args,
-              priority: row.priority,
-              runAt: row.run_at,
-              attempt: row.attempt,
-              maxAttempts: row.max_attempts,
-              lease: row.lease,
-              traceparent: row.traceparent
-            }))
-            .sort((a, b) => a.priority - b.priority || a.runAt.getTime() - b.runAt.getTime() || Number(a.id) - Number(b.id))
+          rows.map((row): ClaimedJob => ({
+            id: row.id,
+            queue,
+            kind: row.kind,
+            args: row.args,
+            priority: row.priority,
+            attempt: row.attempt,
+            maxAttempts: row.max_attempts,
+            lease: row.lease,
+            traceparent: row.traceparent
+          }))
         ),
         narrow("jobs.claim"),
         retryTransient
