@@ -1,5 +1,6 @@
 /** Job handlers: a definition plus the effect that runs it. Only what a process registers, it claims. */
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import type { JobDefinition } from "../domain/jobs/JobDefinition.ts"
@@ -26,16 +27,19 @@ export const handle = <A, I, R>(
   definition: JobDefinition<A, I>,
   run: (args: A, context: JobContext) => Effect.Effect<void, JobFailure, R>
 ): JobHandler<R> => {
-  const decode = Schema.decodeUnknown(definition.args)
+  // synchronous decoding: argument schemas never need effects, and this runs once per attempt
+  const decode = Schema.decodeUnknownEither(definition.args)
   return {
     definition,
     run: (raw, context) =>
-      decode(raw).pipe(
-        Effect.mapError(
-          (error) => new Permanent({ message: `arguments do not match ${definition.kind}: ${ParseResult.TreeFormatter.formatErrorSync(error)}` })
-        ),
-        Effect.flatMap((args) => run(args, context))
-      )
+      Effect.suspend(() => {
+        const args = decode(raw)
+        return Either.isRight(args)
+          ? run(args.right, context)
+          : Effect.fail(
+              new Permanent({ message: `arguments do not match ${definition.kind}: ${ParseResult.TreeFormatter.formatErrorSync(args.left)}` })
+            )
+      })
   }
 }
 
