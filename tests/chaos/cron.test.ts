@@ -1,30 +1,24 @@
 /** Three processes run one every-second schedule: each slot's job is enqueued and run exactly once. */
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { cloneDatabase, eventually, query } from "../support/database.ts"
-import { count } from "../support/ledger.ts"
+import { describe, expect, it } from "vitest"
+import { eventually, query } from "../support/database.ts"
+import { count, ledgerDatabase } from "../support/ledger.ts"
 import { spawnWorker } from "../support/processes.ts"
-import { LEDGER_SQL } from "../support/testJobs.ts"
 
 describe("cron across processes", () => {
-  let url: string
-  beforeAll(async () => {
-    url = await cloneDatabase()
-    await query(url, LEDGER_SQL)
-  })
-  afterAll(() => {})
+  const db = ledgerDatabase()
 
   it("runs each of 10 consecutive slots exactly once", async () => {
-    const workers = [1, 2, 3].map(() => spawnWorker(url, { QUEUES: "default:4", TEST_CRON: "* * * * * *" }))
-    await eventually(async () => ((await count(url, "SELECT count(*) AS n FROM processes")) === 3 ? true : undefined), 30_000, "3 workers")
+    const workers = [1, 2, 3].map(() => spawnWorker(db.url, { QUEUES: "default:4", TEST_CRON: "* * * * * *" }))
+    await eventually(async () => ((await count(db.url, "SELECT count(*) AS n FROM processes")) === 3 ? true : undefined), 30_000, "3 workers")
     const startedAt = new Date()
     // ten full slots after all three are up
     await eventually(
-      async () => ((await count(url, "SELECT count(*) AS n FROM jobs WHERE state = 'completed' AND run_at > $1", [startedAt])) >= 10 ? true : undefined),
+      async () => ((await count(db.url, "SELECT count(*) AS n FROM jobs WHERE state = 'completed' AND run_at > $1", [startedAt])) >= 10 ? true : undefined),
       30_000,
       "10 slots"
     )
     const slots = await query<{ unique_key: string; runs: string; run_at: Date }>(
-      url,
+      db.url,
       `SELECT j.unique_key, j.run_at, count(l.job_id) AS runs FROM jobs j LEFT JOIN ledger_starts l ON l.job_id = j.id
         WHERE j.kind = 'test.tick' AND j.state = 'completed' AND j.run_at > $1 GROUP BY j.id ORDER BY j.run_at`,
       [startedAt]
@@ -36,7 +30,7 @@ describe("cron across processes", () => {
     }
     const times = slots.map((slot) => slot.run_at.getTime())
     for (let i = 1; i < times.length; i++) expect((times[i] as number) - (times[i - 1] as number)).toBe(1_000) // no slot skipped
-    const runners = await query<{ pid: number }>(url, "SELECT DISTINCT pid FROM ledger_starts")
+    const runners = await query<{ pid: number }>(db.url, "SELECT DISTINCT pid FROM ledger_starts")
     expect(runners.length).toBeGreaterThanOrEqual(1)
     expect(workers.length).toBe(3)
   })

@@ -3,32 +3,25 @@
  * maxAttempts (the attempt is spent at claim), while the other jobs complete.
  * The test plays the orchestrator that restarts a dead worker.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { enqueue, enqueueMany } from "../../infra/jobs/Jobs.ts"
-import { cloneDatabase, eventually, query, storeRuntime } from "../support/database.ts"
-import { count } from "../support/ledger.ts"
+import { eventually, query } from "../support/database.ts"
+import { count, ledgerDatabase } from "../support/ledger.ts"
 import { spawnWorker, type WorkerProcess } from "../support/processes.ts"
-import { LEDGER_SQL, Ledger, Poison } from "../support/testJobs.ts"
+import { Ledger, Poison } from "../support/testJobs.ts"
 
 describe("a poison job", () => {
-  let url: string
-  let runtime: ReturnType<typeof storeRuntime>
-  beforeAll(async () => {
-    url = await cloneDatabase()
-    await query(url, LEDGER_SQL)
-    runtime = storeRuntime(url)
-  })
-  afterAll(() => runtime.dispose())
+  const db = ledgerDatabase()
 
   it("is discarded after maxAttempts and does not stop the other jobs", async () => {
-    const poison = await runtime.runPromise(enqueue(Poison, {}))
-    await runtime.runPromise(enqueueMany(Ledger, Array.from({ length: 20 }, () => ({ args: { sleepMs: 20 } }))))
+    const poison = await db.runtime.runPromise(enqueue(Poison, {}))
+    await db.runtime.runPromise(enqueueMany(Ledger, Array.from({ length: 20 }, () => ({ args: { sleepMs: 20 } }))))
     let restarts = 0
     let current: WorkerProcess | undefined
     let stopped = false
     const supervise = async () => {
       while (!stopped && restarts < 8) {
-        current = spawnWorker(url, { QUEUES: "default:2" })
+        current = spawnWorker(db.url, { QUEUES: "default:2" })
         const code = await current.exited
         if (stopped) return
         restarts++
@@ -38,12 +31,12 @@ describe("a poison job", () => {
     const supervisor = supervise()
     try {
       await eventually(
-        async () => ((await count(url, "SELECT count(*) AS n FROM jobs WHERE id = $1 AND state = 'discarded'", [poison.id])) === 1 ? true : undefined),
+        async () => ((await count(db.url, "SELECT count(*) AS n FROM jobs WHERE id = $1 AND state = 'discarded'", [poison.id])) === 1 ? true : undefined),
         60_000,
         "the poison job to be discarded"
       )
       await eventually(
-        async () => ((await count(url, "SELECT count(*) AS n FROM jobs WHERE kind = 'test.ledger' AND state = 'completed'")) === 20 ? true : undefined),
+        async () => ((await count(db.url, "SELECT count(*) AS n FROM jobs WHERE kind = 'test.ledger' AND state = 'completed'")) === 20 ? true : undefined),
         30_000,
         "the other jobs"
       )
@@ -53,7 +46,7 @@ describe("a poison job", () => {
       await supervisor
     }
     const [row] = await query<{ attempt: number; kinds: Array<string> }>(
-      url,
+      db.url,
       "SELECT attempt, ARRAY(SELECT e->>'kind' FROM jsonb_array_elements(errors) e) AS kinds FROM jobs WHERE id = $1",
       [poison.id]
     )

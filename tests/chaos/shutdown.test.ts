@@ -3,39 +3,32 @@
  * SHUTDOWN_GRACE, hands back the rest without spending their attempt, removes
  * its process row and exits 0.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { enqueueMany } from "../../infra/jobs/Jobs.ts"
-import { cloneDatabase, query, storeRuntime } from "../support/database.ts"
-import { count, countReaches } from "../support/ledger.ts"
+import { query } from "../support/database.ts"
+import { count, countReaches, ledgerDatabase } from "../support/ledger.ts"
 import { spawnWorker } from "../support/processes.ts"
-import { LEDGER_SQL, Ledger } from "../support/testJobs.ts"
+import { Ledger } from "../support/testJobs.ts"
 
 describe("graceful shutdown", () => {
-  let url: string
-  let runtime: ReturnType<typeof storeRuntime>
-  beforeAll(async () => {
-    url = await cloneDatabase()
-    await query(url, LEDGER_SQL)
-    runtime = storeRuntime(url)
-  })
-  afterAll(() => runtime.dispose())
+  const db = ledgerDatabase()
 
   it("finishes short jobs, hands back long ones with their attempt, and exits 0", async () => {
-    await runtime.runPromise(enqueueMany(Ledger, Array.from({ length: 3 }, () => ({ args: { sleepMs: 500 } }))))
-    await runtime.runPromise(enqueueMany(Ledger, Array.from({ length: 3 }, () => ({ args: { sleepMs: 60_000 } }))))
-    const worker = spawnWorker(url, { QUEUES: "default:6:4", SHUTDOWN_GRACE: "1500ms" })
-    await countReaches(url, "SELECT count(*) AS n FROM ledger_starts", 6, 30_000)
-    await runtime.runPromise(enqueueMany(Ledger, Array.from({ length: 2 }, () => ({ args: { sleepMs: 0 } })))) // buffered, not started
+    await db.runtime.runPromise(enqueueMany(Ledger, Array.from({ length: 3 }, () => ({ args: { sleepMs: 500 } }))))
+    await db.runtime.runPromise(enqueueMany(Ledger, Array.from({ length: 3 }, () => ({ args: { sleepMs: 60_000 } }))))
+    const worker = spawnWorker(db.url, { QUEUES: "default:6:4", SHUTDOWN_GRACE: "1500ms" })
+    await countReaches(db.url, "SELECT count(*) AS n FROM ledger_starts", 6, 30_000)
+    await db.runtime.runPromise(enqueueMany(Ledger, Array.from({ length: 2 }, () => ({ args: { sleepMs: 0 } })))) // buffered, not started
     const signalledAt = Date.now()
     worker.signal("SIGINT")
     const code = await worker.exited
     const took = Date.now() - signalledAt
     expect(code).toBe(0)
     expect(took).toBeLessThan(5_000)
-    expect(await count(url, "SELECT count(*) AS n FROM jobs WHERE state = 'completed'")).toBe(3)
-    const rest = await query<{ state: string; attempt: number }>(url, "SELECT state, attempt FROM jobs WHERE state <> 'completed'")
+    expect(await count(db.url, "SELECT count(*) AS n FROM jobs WHERE state = 'completed'")).toBe(3)
+    const rest = await query<{ state: string; attempt: number }>(db.url, "SELECT state, attempt FROM jobs WHERE state <> 'completed'")
     expect(rest).toHaveLength(5)
     expect(rest).toEqual(Array.from({ length: 5 }, () => ({ state: "available", attempt: 0 })))
-    expect(await count(url, "SELECT count(*) AS n FROM processes")).toBe(0)
+    expect(await count(db.url, "SELECT count(*) AS n FROM processes")).toBe(0)
   })
 })

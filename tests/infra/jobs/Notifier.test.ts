@@ -7,7 +7,7 @@ import { describe, expect } from "vitest"
 import { defineJob } from "../../../domain/jobs/JobDefinition.ts"
 import { enqueue } from "../../../infra/jobs/Jobs.ts"
 import { JobStore } from "../../../infra/jobs/JobStore.ts"
-import { make } from "../../../infra/jobs/Notifier.ts"
+import { make, type NotifierService } from "../../../infra/jobs/Notifier.ts"
 import { cloneDatabase, databaseLayer, query } from "../../support/database.ts"
 import { startProxy } from "../../support/proxy.ts"
 
@@ -22,6 +22,15 @@ const until = (check: Effect.Effect<boolean>, what: string) =>
       yield* Effect.sleep("25 millis")
     }
     return yield* Effect.dieMessage(`timed out waiting for ${what}`)
+  })
+
+/** Subscribes to `alerts`, enqueues a job there, and waits (at most 5 s) to be woken. */
+const wokenByAnInsert = (notifier: NotifierService, url: string) =>
+  Effect.gen(function* () {
+    const received = yield* Deferred.make<void>()
+    yield* notifier.subscribe("alerts", () => Deferred.unsafeDone(received, Effect.void))
+    yield* enqueue(Job, {}).pipe(Effect.provide(JobStore.Default), Effect.provide(databaseLayer(url, 2)))
+    yield* Deferred.await(received).pipe(Effect.timeout("5 seconds"))
   })
 
 describe("Notifier", () => {
@@ -52,10 +61,7 @@ describe("Notifier", () => {
       yield* Effect.promise(() => query(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'switchboard-listener' AND datname = current_database()"))
       yield* until(Effect.sync(() => wakes > before), "a wake-up after reconnecting")
       yield* until(notifier.isListening, "listening again")
-      const received = yield* Deferred.make<void>()
-      yield* notifier.subscribe("alerts", () => Deferred.unsafeDone(received, Effect.void))
-      yield* enqueue(Job, {}).pipe(Effect.provide(JobStore.Default), Effect.provide(databaseLayer(url, 2)))
-      yield* Deferred.await(received).pipe(Effect.timeout("5 seconds"))
+      yield* wokenByAnInsert(notifier, url)
     }).pipe(Effect.scoped)
   )
 
@@ -69,10 +75,7 @@ describe("Notifier", () => {
       proxy.freeze() // the listener's connection now swallows everything, silently
       yield* until(Effect.sync(() => proxy.connections() >= 2), "a new connection after the probe timed out")
       yield* until(notifier.isListening, "listening again")
-      const received = yield* Deferred.make<void>()
-      yield* notifier.subscribe("alerts", () => Deferred.unsafeDone(received, Effect.void))
-      yield* enqueue(Job, {}).pipe(Effect.provide(JobStore.Default), Effect.provide(databaseLayer(url, 2)))
-      yield* Deferred.await(received).pipe(Effect.timeout("5 seconds"))
+      yield* wokenByAnInsert(notifier, url)
     }).pipe(Effect.scoped)
   )
 })
