@@ -17,19 +17,25 @@ const withDatabase = (url: string, database: string): string => {
   return parsed.toString()
 }
 
-/** Creates a database cloned from the template and returns its URL. */
-export const cloneDatabase = async (): Promise<string> => {
+/** Creates a database on the test server, optionally from a template, and returns its URL. */
+const createDatabase = async (prefix: string, template?: string): Promise<string> => {
   const adminUrl = inject("adminUrl")
-  const name = `test_${randomBytes(6).toString("hex")}`
+  const name = `${prefix}_${randomBytes(6).toString("hex")}`
   const admin = new pg.Client({ connectionString: adminUrl })
   await admin.connect()
   try {
-    await admin.query(`CREATE DATABASE ${name} TEMPLATE ${inject("templateDatabase")}`)
+    await admin.query(`CREATE DATABASE ${name}${template === undefined ? "" : ` TEMPLATE ${template}`}`)
   } finally {
     await admin.end()
   }
   return withDatabase(adminUrl, name)
 }
+
+/** A database cloned from the migrated template. */
+export const cloneDatabase = (): Promise<string> => createDatabase("test", inject("templateDatabase"))
+
+/** An empty database (no migrations). */
+export const emptyDatabase = (): Promise<string> => createDatabase("empty")
 
 /** SqlClient + PgClient + DatabaseUrl over `url`. */
 export const databaseLayer = (url: string, maxConnections = 10) =>
@@ -63,17 +69,3 @@ export const runWith = <A, E>(url: string) => (effect: Effect.Effect<A, E, PgCli
 /** A runtime over `url` with the job store, for setting up and inspecting tests. */
 export const storeRuntime = (url: string) =>
   ManagedRuntime.make(Layer.mergeAll(JobStore.Default, ProcessRegistry.Default).pipe(Layer.provideMerge(databaseLayer(url, 4))))
-
-/** Creates an empty database (no migrations) and returns its URL. */
-export const emptyDatabase = async (): Promise<string> => {
-  const adminUrl = inject("adminUrl")
-  const name = `empty_${randomBytes(6).toString("hex")}`
-  const admin = new pg.Client({ connectionString: adminUrl })
-  await admin.connect()
-  try {
-    await admin.query(`CREATE DATABASE ${name}`)
-  } finally {
-    await admin.end()
-  }
-  return withDatabase(adminUrl, name)
-}
