@@ -145,12 +145,11 @@ END $$;
 -- That only repeats a run, which at-least-once delivery allows; enqueues and
 -- outcomes keep synchronous commits, so no job and no result is ever lost.
 CREATE FUNCTION jobs_claim(p_queue text, p_kinds text[], p_limit integer, p_process uuid, p_recheck interval)
-RETURNS TABLE (id bigint, kind text, args jsonb, priority smallint, attempt integer,
-               max_attempts integer, lease bigint, traceparent text)
-LANGUAGE plpgsql AS $$
+RETURNS json LANGUAGE plpgsql AS $$
 DECLARE
   v_ids bigint[];
   v_keyed boolean;
+  v_claimed json;
 BEGIN
   -- A process that was presumed dead (and whose jobs were rescued) must register
   -- again before it claims; the key-share lock holds off a concurrent prune until we commit.
@@ -165,19 +164,22 @@ BEGIN
            LIMIT p_limit
            FOR UPDATE SKIP LOCKED) c;
   IF v_ids IS NULL THEN
-    RETURN;
+    RETURN '[]'::json;
   END IF;
   IF v_keyed THEN
     v_ids := jobs_admit(v_ids, p_recheck);
   END IF;
   PERFORM set_config('synchronous_commit', 'off', true);
-  RETURN QUERY
-    WITH claimed AS (
-      UPDATE jobs j SET state = 'running', attempt = j.attempt + 1, lease = nextval('job_leases'),
-                        locked_by = p_process, attempted_at = now()
-       WHERE j.id = ANY(v_ids)
-      RETURNING j.id, j.kind, j.args, j.priority, j.run_at, j.attempt, j.max_attempts, j.lease, j.traceparent
-    )
-    SELECT c.id, c.kind, c.args, c.priority, c.attempt, c.max_attempts, c.lease, c.traceparent
-      FROM claimed c ORDER BY c.priority, c.run_at, c.id;
+  -- One JSON array of [id, kind, args, priority, attempt, max_attempts, lease, traceparent]
+  -- tuples: a single value to parse instead of hundreds of rows.
+  WITH claimed AS (
+    UPDATE jobs j SET state = 'running', attempt = j.attempt + 1, lease = nextval('job_leases'),
+                      locked_by = p_process, attempted_at = now()
+     WHERE j.id = ANY(v_ids)
+    RETURNING j.id, j.kind, j.args, j.priority, j.run_at, j.attempt, j.max_attempts, j.lease, j.traceparent
+  )
+  SELECT coalesce(json_agg(json_build_array(c.id::text, c.kind, c.args, c.priority, c.attempt, c.max_attempts,
+                                            c.lease::text, c.traceparent) ORDER BY c.priority, c.run_at, c.id), '[]'::json)
+    INTO v_claimed FROM claimed c;
+  RETURN v_claimed;
 END $$;

@@ -35,9 +35,11 @@ const retryOrDiscard = (facts: AttemptFacts, error: AttemptError): Outcome =>
     ? { _tag: "Discard", error }
     : { _tag: "Retry", delayMs: retryDelayMs(facts.attempt - 1, facts.backoff, facts.unit), error }
 
+const completed: Outcome = { _tag: "Completed" }
+
 /** The outcome of an attempt; `undefined` when it was interrupted (the caller decides: hand back). */
 export const outcomeOf = (exit: Exit.Exit<void, JobFailure | AttemptTimeout>, facts: AttemptFacts): Outcome | undefined => {
-  if (Exit.isSuccess(exit)) return { _tag: "Completed" }
+  if (Exit.isSuccess(exit)) return completed
   const failure = Cause.failureOption(exit.cause)
   if (Option.isSome(failure)) {
     const error = failure.value

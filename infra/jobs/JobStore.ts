@@ -39,16 +39,8 @@ export const isJobId = (id: string): boolean => /^[1-9]\d{0,17}$/.test(id)
 
 const from = (event: JobEvent): ReadonlyArray<JobState> => sourcesOf(event)
 
-interface ClaimRow {
-  readonly id: string
-  readonly kind: string
-  readonly args: unknown
-  readonly priority: number
-  readonly attempt: number
-  readonly max_attempts: number
-  readonly lease: string
-  readonly traceparent: string | null
-}
+/** One claimed job as `jobs_claim` returns it: [id, kind, args, priority, attempt, max_attempts, lease, traceparent]. */
+type ClaimTuple = readonly [string, string, unknown, number, number, number, string, string | null]
 
 interface JobRow {
   readonly id: string
@@ -195,19 +187,20 @@ export class JobStore extends Effect.Service<JobStore>()("switchboard/infra/JobS
       processId: string,
       recheck: Duration.DurationInput
     ): Effect.Effect<ReadonlyArray<ClaimedJob>, DatabaseError> =>
-      sql<ClaimRow>`SELECT * FROM jobs_claim(${queue}, ${kinds}::text[], ${limit}, ${processId}::uuid, ${interval(recheck)}::interval)`.pipe(
+      sql<{ claimed: ReadonlyArray<ClaimTuple> }>`
+        SELECT jobs_claim(${queue}, ${kinds}::text[], ${limit}, ${processId}::uuid, ${interval(recheck)}::interval) AS claimed`.pipe(
         // already in priority, run_at, id order
-        Effect.map((rows) =>
-          rows.map((row): ClaimedJob => ({
-            id: row.id,
+        Effect.map(([row]) =>
+          (row?.claimed ?? []).map(([id, kind, args, priority, attempt, maxAttempts, lease, traceparent]): ClaimedJob => ({
+            id,
             queue,
-            kind: row.kind,
-            args: row.args,
-            priority: row.priority,
-            attempt: row.attempt,
-            maxAttempts: row.max_attempts,
-            lease: row.lease,
-            traceparent: row.traceparent
+            kind,
+            args,
+            priority,
+            attempt,
+            maxAttempts,
+            lease,
+            traceparent
           }))
         ),
         narrow("jobs.claim"),
@@ -218,11 +211,20 @@ export class JobStore extends Effect.Service<JobStore>()("switchboard/infra/JobS
     const complete = (refs: ReadonlyArray<AttemptRef>): Effect.Effect<ReadonlyArray<string>, DatabaseError> =>
       refs.length === 0
         ? Effect.succeed([])
-        : sql<{ id: string }>`
-          UPDATE jobs SET state = 'completed', finished_at = now(), lease = NULL
-            FROM unnest(${refs.map((r) => r.id)}::bigint[], ${refs.map((r) => r.lease)}::bigint[]) AS f(id, lease)
-           WHERE jobs.id = f.id AND jobs.lease = f.lease AND jobs.state = ANY(${from("complete")}::job_state[])
-          RETURNING jobs.id`.pipe(Effect.map((rows) => rows.map((r) => r.id)), narrow("jobs.complete"), retryTransient)
+        : sql<{ n: number; ids: ReadonlyArray<string> | null }>`
+          WITH done AS (
+            UPDATE jobs SET state = 'completed', finished_at = now(), lease = NULL
+              FROM unnest(string_to_array(${refs.map((r) => r.id).join(",")}, ',')::bigint[],
+                          string_to_array(${refs.map((r) => r.lease).join(",")}, ',')::bigint[]) AS f(id, lease)
+             WHERE jobs.id = f.id AND jobs.lease = f.lease AND jobs.state = ANY(${from("complete")}::job_state[])
+            RETURNING jobs.id
+          )
+          -- the ids only when some write was fenced off (the common case parses one number)
+          SELECT count(*)::int AS n, CASE WHEN count(*) < ${refs.length} THEN array_agg(id::text) END AS ids FROM done`.pipe(
+            Effect.map(([row]) => (row === undefined || row.ids === null ? (row?.n === refs.length ? refs.map((r) => r.id) : []) : row.ids)),
+            narrow("jobs.complete"),
+            retryTransient
+          )
 
     /** Writes any mix of outcomes in one statement; returns the ids actually changed. */
     const finish = (batch: ReadonlyArray<Finished>): Effect.Effect<ReadonlyArray<string>, DatabaseError> => {
