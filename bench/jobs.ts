@@ -3,8 +3,10 @@
  * pg-boss on one embedded PostgreSQL, in one run.
  *
  * (a) throughput: enqueue BENCH_JOBS (20,000) no-op jobs in bulk, then time a
- *     worker with BENCH_CONCURRENCY (10) draining them; BENCH_ROUNDS (3)
- *     rounds, systems interleaved, each round on a fresh database; median.
+ *     worker with BENCH_CONCURRENCY (10) draining them, from its start to the
+ *     last job; BENCH_ROUNDS (3) rounds after an uncounted warm-up drain of
+ *     each system, systems interleaved in rotating order, each round on a
+ *     fresh database; the median is reported.
  * (b) latency: enqueue -> handler start, one job at a time at BENCH_RATE
  *     (200) jobs/s for BENCH_SECONDS (20) s against a running worker; p50/p99.
  * (c) pgbench's built-in simple-update TPS on the same server, as the
@@ -32,6 +34,7 @@ const ROUNDS = env("BENCH_ROUNDS", 3)
 const RATE = env("BENCH_RATE", 200)
 const SECONDS = env("BENCH_SECONDS", 20)
 const PGBENCH_SECONDS = env("BENCH_PGBENCH_SECONDS", 10)
+const WARMUP_JOBS = env("BENCH_WARMUP_JOBS", 5_000)
 
 const all: ReadonlyArray<() => BenchSystem> = [switchboard, graphileWorker, pgBoss]
 /** BENCH_SYSTEMS=switchboard,pg-boss runs a subset (by name). */
@@ -69,21 +72,21 @@ const waitFor = async (done: () => boolean, timeoutMs: number, what: string) => 
 }
 
 /** (a) One drain: bulk-enqueue JOBS, then time the worker until all have run. */
-const drain = async (system: BenchSystem, url: string) => {
+const drain = async (system: BenchSystem, url: string, jobs = JOBS) => {
   await system.setup(url)
   const enqueueStart = now()
-  await system.enqueueBulk(JOBS)
+  await system.enqueueBulk(jobs)
   const enqueueMs = now() - enqueueStart
   let ran = 0
   const start = now()
   await system.startWorker(CONCURRENCY, () => {
     ran++
   })
-  await waitFor(() => ran >= JOBS, 300_000, `${system.name} to drain`)
+  await waitFor(() => ran >= jobs, 300_000, `${system.name} to drain`)
   const drainMs = now() - start
   await system.stopWorker()
   await system.teardown()
-  return { throughput: JOBS / (drainMs / 1000), enqueuePerSecond: JOBS / (enqueueMs / 1000) }
+  return { throughput: jobs / (drainMs / 1000), enqueuePerSecond: jobs / (enqueueMs / 1000) }
 }
 
 /** (b) Latency at a steady rate: each job carries the time it was sent; the handler measures the gap. */
@@ -135,8 +138,15 @@ const main = async () => {
     console.log(`${os.cpus().length} cores, node ${process.version}; ${JOBS} jobs x ${ROUNDS} rounds, concurrency ${CONCURRENCY}; latency ${RATE}/s for ${SECONDS}s`)
     const names = factories.map((f) => f().name)
     const drains = new Map(names.map((n) => [n, [] as Array<{ throughput: number; enqueuePerSecond: number }>]))
+    // Warm-up, not counted: every system's code paths get compiled before anything is timed.
+    for (const make of factories) {
+      const system = make()
+      await drain(system, await freshDatabase(server.url, `${system.name}_warmup`), WARMUP_JOBS)
+    }
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const make of factories) {
+      // rotate who goes first, so no system always runs right after another's cleanup
+      const order = factories.map((_, i) => factories[(i + round - 1) % factories.length] as () => BenchSystem)
+      for (const make of order) {
         const system = make()
         const result = await drain(system, await freshDatabase(server.url, system.name))
         drains.get(system.name)?.push(result)

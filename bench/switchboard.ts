@@ -11,7 +11,7 @@ import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import { SqlClient } from "@effect/sql"
+import type { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { defineJob } from "../domain/jobs/JobDefinition.ts"
 import { DatabaseUrl } from "../infra/db/Database.ts"
@@ -30,7 +30,7 @@ const PREFETCH = 500
 export const switchboard = (): BenchSystem => {
   let database: Layer.Layer<PgClient.PgClient | SqlClient.SqlClient | DatabaseUrl, unknown> | undefined
   let runtime: ManagedRuntime.ManagedRuntime<JobStore | PgClient.PgClient | SqlClient.SqlClient | DatabaseUrl, unknown> | undefined
-  let worker: Fiber.RuntimeFiber<never, unknown> | undefined
+  let worker: Fiber.RuntimeFiber<unknown, unknown> | undefined
 
   const rt = () => {
     if (runtime === undefined) throw new Error("setup() first")
@@ -58,13 +58,15 @@ export const switchboard = (): BenchSystem => {
       const handler = handle(Noop, (args) => Effect.sync(() => onJob(args.sentAt)))
       const config = ConfigProvider.fromMap(new Map([["QUEUES", `bench:${concurrency}:${PREFETCH}`], ["SHUTDOWN_GRACE", "1s"]]))
       const engine = EngineLive({ role: "bench", handlers: [handler] }).pipe(Layer.provide(database))
-      worker = Effect.runFork(Layer.launch(engine).pipe(Effect.withConfigProvider(config)))
-      // running once its process row exists (the pools start right after it)
-      const registered = Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ n: number }>`SELECT count(*)::int AS n FROM processes WHERE role = 'bench'`)
-      for (let tries = 0; (await rt().runPromise(registered))[0]?.n !== 1; tries++) {
-        if (tries > 500) throw new Error("the switchboard worker did not start")
-        await new Promise((resolve) => setTimeout(resolve, 10))
-      }
+      // resolves once the engine's layer is built: process registered, pools claiming
+      await new Promise<void>((resolve, reject) => {
+        worker = Effect.runFork(
+          Effect.scoped(Layer.build(engine).pipe(Effect.zipRight(Effect.sync(resolve)), Effect.zipRight(Effect.never))).pipe(
+            Effect.withConfigProvider(config),
+            Effect.tapErrorCause((cause) => Effect.sync(() => reject(new Error(String(cause)))))
+          )
+        )
+      })
     },
     async stopWorker() {
       if (worker !== undefined) await Effect.runPromise(Fiber.interrupt(worker))

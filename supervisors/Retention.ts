@@ -1,6 +1,8 @@
 /** Retention: deletes completed jobs after `JOB_RETENTION`, discarded and cancelled ones after `JOB_DISCARDED_RETENTION`. */
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Random from "effect/Random"
 import { JobStore } from "../infra/jobs/JobStore.ts"
 import { loop, spawnActor } from "./Actor.ts"
 import { EngineConfig } from "./EngineConfig.ts"
@@ -21,9 +23,13 @@ export const pruneOnce = Effect.gen(function* () {
   return total
 })
 
+/** Sleeps a random 50–100% of the interval, so replicas started together do not prune together (nor at start-up). */
+const pause = (interval: Duration.Duration) =>
+  Effect.flatMap(Random.nextRange(0.5, 1), (f) => Effect.sleep(Duration.times(interval, f)))
+
 export const RetentionLive = Layer.scopedDiscard(
   Effect.gen(function* () {
     const { pruneInterval } = yield* EngineConfig
-    yield* spawnActor("retention", loop(pruneOnce, () => Effect.sleep(pruneInterval)))
+    yield* spawnActor("retention", Effect.zipRight(pause(pruneInterval), loop(pruneOnce, () => pause(pruneInterval))))
   })
 )
