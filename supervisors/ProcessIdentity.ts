@@ -64,10 +64,8 @@ export const ProcessIdentityLive = (role: string) =>
           Effect.catchAll((error) => Effect.logWarning(`shutdown could not release this process: ${error.message}`))
         )
       )
-      yield* spawnActor(
-        "heartbeat",
-        loop(beatOnce(self), () => Effect.sleep(config.heartbeatInterval))
-      )
+      // the row was just written: the first beat is one interval away
+      yield* spawnActor("heartbeat", loop(Effect.zipRight(Effect.sleep(config.heartbeatInterval), beatOnce(self)), () => Effect.void))
       yield* Effect.annotateLogsScoped({ process: self.id })
       return self
     })

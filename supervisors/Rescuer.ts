@@ -5,8 +5,10 @@
  * rescuers never double-move a job and no leader is needed. A crashed worker's
  * jobs run again within `PROCESS_STALE_AFTER` + one heartbeat interval.
  */
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Random from "effect/Random"
 import { JobStore } from "../infra/jobs/JobStore.ts"
 import { loop, spawnActor } from "./Actor.ts"
 import { EngineConfig } from "./EngineConfig.ts"
@@ -26,6 +28,8 @@ export const rescueOnce = Effect.gen(function* () {
 export const RescuerLive = Layer.scopedDiscard(
   Effect.gen(function* () {
     const { heartbeatInterval } = yield* EngineConfig
-    yield* spawnActor("rescuer", loop(rescueOnce, () => Effect.sleep(heartbeatInterval)))
+    // a random first delay within one interval: replicas started together do not rescue in lockstep
+    const first = Effect.flatMap(Random.nextRange(0, 1), (f) => Effect.sleep(Duration.times(heartbeatInterval, f)))
+    yield* spawnActor("rescuer", Effect.zipRight(first, loop(rescueOnce, () => Effect.sleep(heartbeatInterval))))
   })
 )

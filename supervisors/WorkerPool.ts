@@ -99,10 +99,12 @@ export const makePool = <R>(config: QueueConfig, handlers: ReadonlyMap<string, J
           )
         )
         if (backlog && capacity - held >= batchThreshold) return
-        yield* wake.await.pipe(Effect.timeout(pollInterval), Effect.ignore)
+        yield* wake.await
         yield* wake.close
       })
     )
+    /** The safety net: wakes the claimer every poll interval even if no notification came. */
+    const poller = Effect.forever(Effect.zipRight(Effect.sleep(pollInterval), Effect.sync(() => wake.unsafeOpen())))
 
     /** One runner's seat: the job it runs and when that job's time is up. */
     interface Slot {
@@ -201,10 +203,12 @@ export const makePool = <R>(config: QueueConfig, handlers: ReadonlyMap<string, J
     yield* Effect.forEach(slots, startRunner, { discard: true })
     const watchdogFiber = yield* spawnActor(`watchdog:${queue}`, watchdog)
     const claimerFiber = yield* spawnActor(`pool:${queue}`, claimer)
+    const pollerFiber = yield* spawnActor(`poll:${queue}`, poller)
 
     const drain = (grace: Duration.Duration) =>
       Effect.gen(function* () {
         draining = true
+        yield* Fiber.interrupt(pollerFiber)
         yield* Fiber.interrupt(claimerFiber)
         const unstarted = buffer.takeAll()
         for (const job of unstarted) completer.add({ id: job.id, lease: job.lease, outcome: { _tag: "HandBack" } })
