@@ -25,7 +25,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import type { AttemptError, JobFailure } from "../domain/jobs/JobErrors.ts"
 import type { QueueConfig } from "../domain/jobs/QueueConfig.ts"
-import type { ClaimedJob } from "../infra/jobs/JobRecords.ts"
+import type { ClaimedJob, Outcome } from "../infra/jobs/JobRecords.ts"
 import { JobStore } from "../infra/jobs/JobStore.ts"
 import { Notifier } from "../infra/jobs/Notifier.ts"
 import { spawnActor } from "./Actor.ts"
@@ -122,28 +122,22 @@ export const makePool = <R>(config: QueueConfig, handlers: ReadonlyMap<string, J
     let draining = false
     const scope = yield* Effect.scope
 
-    /** Records an attempt's outcome once (an interrupted attempt can be seen both as an exit and by onInterrupt). */
-    const record = (attempt: { recorded: boolean }, job: ClaimedJob, handler: JobHandler<R>, exit: Exit.Exit<void, JobFailure | AttemptTimeout>) =>
-      Effect.sync(() => {
-        if (attempt.recorded) return
-        attempt.recorded = true
-        const now = Date.now()
-        const outcome = outcomeOf(exit, {
-          attempt: job.attempt,
-          maxAttempts: job.maxAttempts,
-          backoff: handler.definition.backoff,
-          unit: Math.random(),
-          now: new Date(now)
-        }) ?? { _tag: "HandBack", error: handBackError(job, now, "interrupted at shutdown after the grace period") }
-        completer.add({ id: job.id, lease: job.lease, outcome })
-      })
+    /** What the store records for an attempt that ended with `exit` (an interruption is a hand-back). */
+    const outcomeFor = (job: ClaimedJob, handler: JobHandler<R>, exit: Exit.Exit<void, JobFailure | AttemptTimeout>): Outcome => {
+      const now = Date.now()
+      return (
+        outcomeOf(exit, { attempt: job.attempt, maxAttempts: job.maxAttempts, backoff: handler.definition.backoff, unit: Math.random(), now: new Date(now) }) ?? {
+          _tag: "HandBack",
+          error: handBackError(job, now, "interrupted at shutdown after the grace period")
+        }
+      )
+    }
 
     const execute = (slot: Slot, job: ClaimedJob) =>
       Effect.suspend(() => {
         const handler = handlers.get(job.kind)
         if (handler === undefined) return Effect.dieMessage(`no handler for ${job.kind}`) // claims filter by kind
         const timeout = handler.definition.timeout
-        const attempt = { recorded: false }
         slot.job = job
         slot.timedOut = false
         slot.deadline = Date.now() + Duration.toMillis(timeout)
@@ -154,16 +148,15 @@ export const makePool = <R>(config: QueueConfig, handlers: ReadonlyMap<string, J
         return Effect.onExit(
           handler.run(job.args, { id: job.id, queue, kind: job.kind, attempt: job.attempt, maxAttempts: job.maxAttempts, priority: job.priority }),
           (exit) =>
-            Effect.zipRight(
-              record(attempt, job, handler, Exit.isInterrupted(exit) ? (slot.timedOut ? Exit.fail(new AttemptTimeout({ after: timeout })) : exit) : exit),
-              Effect.sync(() => {
-                slot.job = undefined
-                slot.deadline = Number.POSITIVE_INFINITY
-                running--
-                publishLoad()
-                released(1)
-              })
-            )
+            Effect.sync(() => {
+              const ended = Exit.isInterrupted(exit) && slot.timedOut ? Exit.fail(new AttemptTimeout({ after: timeout })) : exit
+              completer.add({ id: job.id, lease: job.lease, outcome: outcomeFor(job, handler, ended) })
+              slot.job = undefined
+              slot.deadline = Number.POSITIVE_INFINITY
+              running--
+              publishLoad()
+              released(1)
+            })
         ).pipe(Effect.ignore) // recorded above; a failed job must not stop its runner
       })
 
