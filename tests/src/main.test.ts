@@ -21,7 +21,14 @@ interface Run {
 
 const children: Array<ChildProcess> = []
 afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
+  for (const child of children.splice(0)) {
+    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) continue
+    try {
+      process.kill(-child.pid, "SIGKILL") // its process group, when it has one (npm start)
+    } catch {
+      child.kill("SIGKILL")
+    }
+  }
 })
 
 describe("npm start with nothing configured", () => {
@@ -30,8 +37,12 @@ describe("npm start with nothing configured", () => {
     const { DATABASE_URL: _, ...rest } = process.env
     return { ...rest, SWITCHBOARD_DATA_DIR: dataDir, QUEUES: "default:2" }
   }
-  const run = (script: string, args: ReadonlyArray<string> = []): Run => {
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(root, script), ...args], { cwd: root, env: env(), stdio: ["ignore", "pipe", "pipe"] })
+  const run = (script: string, args: ReadonlyArray<string> = []): Run =>
+    track(spawn(process.execPath, ["--import", "tsx", path.join(root, script), ...args], { cwd: root, env: env(), stdio: ["ignore", "pipe", "pipe"] }))
+  /** `npm start` in a process group of its own, as a terminal runs it (Ctrl-C signals the whole group). */
+  const npmStart = (): Run =>
+    track(spawn("npm", ["start"], { cwd: root, env: env(), stdio: ["ignore", "pipe", "pipe"], detached: true }))
+  const track = (child: ChildProcess): Run => {
     children.push(child)
     let output = ""
     child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()))
@@ -47,7 +58,7 @@ describe("npm start with nothing configured", () => {
   afterAll(() => fs.rm(dataDir, { recursive: true, force: true }))
 
   it("starts the embedded database, runs jobs, stops on Ctrl-C and keeps its data", async () => {
-    const first = run("src/main.ts")
+    const first = npmStart()
     await waitFor(first, "worker pools: default")
     expect(first.output()).toContain("initialising the embedded PostgreSQL")
     expect(first.output()).toContain("applied migrations: 0001_jobs")
@@ -57,7 +68,7 @@ describe("npm start with nothing configured", () => {
     await waitFor(first, "ping: hello from the test")
 
     const stoppedAt = Date.now()
-    first.child.kill("SIGINT")
+    process.kill(-(first.child.pid as number), "SIGINT") // Ctrl-C
     expect(await first.exited).toBe(0)
     expect(Date.now() - stoppedAt).toBeLessThan(5_000)
     await expect(fs.stat(path.join(dataDir, "postgres", "postmaster.pid"))).rejects.toThrow() // the server stopped with it
