@@ -5,11 +5,7 @@
  * /proc, so Linux only; 10 ms resolution). Three rounds, interleaved.
  */
 import { readdirSync, readFileSync } from "node:fs"
-import * as fs from "node:fs/promises"
-import * as os from "node:os"
-import * as path from "node:path"
-import pg from "pg"
-import { startEmbedded } from "../infra/db/EmbeddedPostgres.ts"
+import { freshDatabase, runBench } from "./harness.ts"
 import { graphileWorker } from "./peers/graphileWorker.ts"
 import { pgBoss } from "./peers/pgBoss.ts"
 import { switchboard } from "./switchboard.ts"
@@ -35,52 +31,28 @@ const postgresCpuMs = (): number => {
   return ticks * 10
 }
 
-const main = async () => {
-  const root = await fs.mkdtemp(path.join(os.tmpdir(), "switchboard-cpu-"))
-  await fs.chmod(root, 0o755)
-  const server = await startEmbedded({ root, database: "bench", log: () => {} })
-  let databases = 0
-  try {
-    for (let round = 1; round <= ROUNDS; round++) {
-      for (const make of [switchboard, graphileWorker, pgBoss] as ReadonlyArray<() => BenchSystem>) {
-        const system = make()
-        const name = `cpu_${++databases}`
-        const admin = new pg.Client({ connectionString: server.url })
-        await admin.connect()
-        await admin.query(`CREATE DATABASE ${name}`)
-        await admin.end()
-        const url = new URL(server.url)
-        url.pathname = `/${name}`
-        await system.setup(url.toString())
-        await system.enqueueBulk(JOBS)
-        let ran = 0
-        const pg0 = postgresCpuMs()
-        const cpu0 = process.cpuUsage()
-        const start = now()
-        await system.startWorker(10, () => {
-          ran++
-        })
-        while (ran < JOBS) await new Promise((resolve) => setTimeout(resolve, 2))
-        const wall = now() - start
-        const node = process.cpuUsage(cpu0)
-        const postgres = postgresCpuMs() - pg0
-        console.log(
-          `round ${round} ${system.name.padEnd(16)} ${String(Math.round(JOBS / (wall / 1000))).padStart(6)} jobs/s; CPU per job: node ${((node.user + node.system) / JOBS).toFixed(1)} µs, postgres ${((postgres * 1000) / JOBS).toFixed(1)} µs`
-        )
-        await system.stopWorker()
-        await system.teardown()
-      }
+runBench(async (adminUrl) => {
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const make of [switchboard, graphileWorker, pgBoss] as ReadonlyArray<() => BenchSystem>) {
+      const system = make()
+      await system.setup(await freshDatabase(adminUrl, `cpu_${system.name}`))
+      await system.enqueueBulk(JOBS)
+      let ran = 0
+      const pg0 = postgresCpuMs()
+      const cpu0 = process.cpuUsage()
+      const start = now()
+      await system.startWorker(10, () => {
+        ran++
+      })
+      while (ran < JOBS) await new Promise((resolve) => setTimeout(resolve, 2))
+      const wall = now() - start
+      const node = process.cpuUsage(cpu0)
+      const postgres = postgresCpuMs() - pg0
+      console.log(
+        `round ${round} ${system.name.padEnd(16)} ${String(Math.round(JOBS / (wall / 1000))).padStart(6)} jobs/s; CPU per job: node ${((node.user + node.system) / JOBS).toFixed(1)} µs, postgres ${((postgres * 1000) / JOBS).toFixed(1)} µs`
+      )
+      await system.stopWorker()
+      await system.teardown()
     }
-  } finally {
-    await server.release()
-    await fs.rm(root, { recursive: true, force: true })
   }
-}
-
-main().then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error)
-    process.exit(1)
-  }
-)
+})

@@ -20,8 +20,7 @@ import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import pg from "pg"
-import { startEmbedded } from "../infra/db/EmbeddedPostgres.ts"
+import { freshDatabase, runBench } from "./harness.ts"
 import { graphileWorker } from "./peers/graphileWorker.ts"
 import { pgBoss } from "./peers/pgBoss.ts"
 import { switchboard } from "./switchboard.ts"
@@ -49,18 +48,6 @@ const median = (xs: ReadonlyArray<number>) => {
 const percentile = (xs: ReadonlyArray<number>, p: number) => {
   const sorted = [...xs].sort((a, b) => a - b)
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN
-}
-
-let databases = 0
-const freshDatabase = async (adminUrl: string, prefix: string): Promise<string> => {
-  const name = `${prefix.replace(/[^a-z]/g, "_")}_${++databases}`
-  const admin = new pg.Client({ connectionString: adminUrl })
-  await admin.connect()
-  await admin.query(`CREATE DATABASE ${name}`)
-  await admin.end()
-  const url = new URL(adminUrl)
-  url.pathname = `/${name}`
-  return url.toString()
 }
 
 const waitFor = async (done: () => boolean, timeoutMs: number, what: string) => {
@@ -130,90 +117,74 @@ const pgbench = async (adminUrl: string): Promise<number | null> => {
 
 const round1 = (n: number) => Math.round(n * 10) / 10
 
-const main = async () => {
-  const root = await fs.mkdtemp(path.join(os.tmpdir(), "switchboard-bench-"))
-  await fs.chmod(root, 0o755)
-  const server = await startEmbedded({ root, database: "bench", log: () => {} })
-  try {
-    console.log(`${os.cpus().length} cores, node ${process.version}; ${JOBS} jobs x ${ROUNDS} rounds, concurrency ${CONCURRENCY}; latency ${RATE}/s for ${SECONDS}s`)
-    const names = factories.map((f) => f().name)
-    const drains = new Map(names.map((n) => [n, [] as Array<{ throughput: number; enqueuePerSecond: number }>]))
-    // Warm-up, not counted: every system's code paths get compiled before anything is timed.
-    for (const make of factories) {
+runBench(async (adminUrl) => {
+  console.log(`${os.cpus().length} cores, node ${process.version}; ${JOBS} jobs x ${ROUNDS} rounds, concurrency ${CONCURRENCY}; latency ${RATE}/s for ${SECONDS}s`)
+  const names = factories.map((f) => f().name)
+  const drains = new Map(names.map((n) => [n, [] as Array<{ throughput: number; enqueuePerSecond: number }>]))
+  // Warm-up, not counted: every system's code paths get compiled before anything is timed.
+  for (const make of factories) {
+    const system = make()
+    await drain(system, await freshDatabase(adminUrl, `${system.name}_warmup`), WARMUP_JOBS)
+  }
+  for (let round = 1; round <= ROUNDS; round++) {
+    // rotate who goes first, so no system always runs right after another's cleanup
+    const order = factories.map((_, i) => factories[(i + round - 1) % factories.length] as () => BenchSystem)
+    for (const make of order) {
       const system = make()
-      await drain(system, await freshDatabase(server.url, `${system.name}_warmup`), WARMUP_JOBS)
+      const result = await drain(system, await freshDatabase(adminUrl, system.name))
+      drains.get(system.name)?.push(result)
+      console.log(`round ${round} ${system.name}: ${Math.round(result.throughput)} jobs/s drained, ${Math.round(result.enqueuePerSecond)} jobs/s enqueued`)
     }
-    for (let round = 1; round <= ROUNDS; round++) {
-      // rotate who goes first, so no system always runs right after another's cleanup
-      const order = factories.map((_, i) => factories[(i + round - 1) % factories.length] as () => BenchSystem)
-      for (const make of order) {
-        const system = make()
-        const result = await drain(system, await freshDatabase(server.url, system.name))
-        drains.get(system.name)?.push(result)
-        console.log(`round ${round} ${system.name}: ${Math.round(result.throughput)} jobs/s drained, ${Math.round(result.enqueuePerSecond)} jobs/s enqueued`)
-      }
-    }
-    const latencies = new Map<string, { p50Ms: number; p99Ms: number; samples: number }>()
-    for (const make of factories) {
-      const system = make()
-      const result = await latency(system, await freshDatabase(server.url, `${system.name}_latency`))
-      latencies.set(system.name, result)
-      console.log(`latency ${system.name}: p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms (${result.samples} jobs)`)
-    }
-    const pgbenchTps = await pgbench(server.url)
+  }
+  const latencies = new Map<string, { p50Ms: number; p99Ms: number; samples: number }>()
+  for (const make of factories) {
+    const system = make()
+    const result = await latency(system, await freshDatabase(adminUrl, `${system.name}_latency`))
+    latencies.set(system.name, result)
+    console.log(`latency ${system.name}: p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms (${result.samples} jobs)`)
+  }
+  const pgbenchTps = await pgbench(adminUrl)
 
-    const systems = Object.fromEntries(
-      names.map((name) => {
-        const runs = drains.get(name) ?? []
-        const lat = latencies.get(name)
-        return [
-          name,
-          {
-            throughput: Math.round(median(runs.map((r) => r.throughput))),
-            p50Ms: round1(lat?.p50Ms ?? Number.NaN),
-            p99Ms: round1(lat?.p99Ms ?? Number.NaN),
-            enqueuePerSecond: Math.round(median(runs.map((r) => r.enqueuePerSecond))),
-            rounds: runs.map((r) => Math.round(r.throughput))
-          }
-        ]
-      })
-    )
-    const ours = systems.switchboard as { throughput: number; p50Ms: number; p99Ms: number }
-    const rows = Object.entries(systems).map(([name, s]) => {
-      const ratio = name === "switchboard" ? "" : `${(ours.throughput / s.throughput).toFixed(2)}x / ${(s.p50Ms / ours.p50Ms).toFixed(2)}x`
-      return `| ${name} | ${s.throughput} | ${s.enqueuePerSecond} | ${s.p50Ms} | ${s.p99Ms} | ${ratio} |`
+  const systems = Object.fromEntries(
+    names.map((name) => {
+      const runs = drains.get(name) ?? []
+      const lat = latencies.get(name)
+      return [
+        name,
+        {
+          throughput: Math.round(median(runs.map((r) => r.throughput))),
+          p50Ms: round1(lat?.p50Ms ?? Number.NaN),
+          p99Ms: round1(lat?.p99Ms ?? Number.NaN),
+          enqueuePerSecond: Math.round(median(runs.map((r) => r.enqueuePerSecond))),
+          rounds: runs.map((r) => Math.round(r.throughput))
+        }
+      ]
     })
-    console.log(
-      [
-        "",
-        "| system | drain jobs/s (median) | bulk enqueue jobs/s | p50 ms | p99 ms | switchboard vs peer (throughput / p50) |",
-        "|---|---|---|---|---|---|",
-        ...rows,
-        "",
-        `pgbench simple-update on the same server: ${pgbenchTps === null ? "n/a (no pgbench binary)" : `${Math.round(pgbenchTps)} TPS`}`
-      ].join("\n")
-    )
-    const results = {
-      generatedAt: new Date().toISOString(),
-      machine: { cores: os.cpus().length, node: process.version },
-      parameters: { jobs: JOBS, rounds: ROUNDS, concurrency: CONCURRENCY, rate: RATE, seconds: SECONDS },
-      systems,
-      pgbenchTps: pgbenchTps === null ? null : Math.round(pgbenchTps)
-    }
-    const out = path.join(path.dirname(fileURLToPath(import.meta.url)), "results", "jobs.json")
-    await fs.mkdir(path.dirname(out), { recursive: true })
-    await fs.writeFile(out, `${JSON.stringify(results, null, 2)}\n`)
-    console.log(`\nwrote ${path.relative(process.cwd(), out)}`)
-  } finally {
-    await server.release()
-    await fs.rm(root, { recursive: true, force: true })
+  )
+  const ours = systems.switchboard as { throughput: number; p50Ms: number; p99Ms: number }
+  const rows = Object.entries(systems).map(([name, s]) => {
+    const ratio = name === "switchboard" ? "" : `${(ours.throughput / s.throughput).toFixed(2)}x / ${(s.p50Ms / ours.p50Ms).toFixed(2)}x`
+    return `| ${name} | ${s.throughput} | ${s.enqueuePerSecond} | ${s.p50Ms} | ${s.p99Ms} | ${ratio} |`
+  })
+  console.log(
+    [
+      "",
+      "| system | drain jobs/s (median) | bulk enqueue jobs/s | p50 ms | p99 ms | switchboard vs peer (throughput / p50) |",
+      "|---|---|---|---|---|---|",
+      ...rows,
+      "",
+      `pgbench simple-update on the same server: ${pgbenchTps === null ? "n/a (no pgbench binary)" : `${Math.round(pgbenchTps)} TPS`}`
+    ].join("\n")
+  )
+  const results = {
+    generatedAt: new Date().toISOString(),
+    machine: { cores: os.cpus().length, node: process.version },
+    parameters: { jobs: JOBS, rounds: ROUNDS, concurrency: CONCURRENCY, rate: RATE, seconds: SECONDS },
+    systems,
+    pgbenchTps: pgbenchTps === null ? null : Math.round(pgbenchTps)
   }
-}
-
-main().then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error)
-    process.exit(1)
-  }
-)
+  const out = path.join(path.dirname(fileURLToPath(import.meta.url)), "results", "jobs.json")
+  await fs.mkdir(path.dirname(out), { recursive: true })
+  await fs.writeFile(out, `${JSON.stringify(results, null, 2)}\n`)
+  console.log(`\nwrote ${path.relative(process.cwd(), out)}`)
+})

@@ -1,0 +1,42 @@
+/** What the benchmark scripts share: a throwaway embedded server, fresh databases, a clean exit. */
+import * as fs from "node:fs/promises"
+import * as os from "node:os"
+import * as path from "node:path"
+import pg from "pg"
+import { startEmbedded } from "../infra/db/EmbeddedPostgres.ts"
+
+let databases = 0
+
+/** Creates a new database on the server and returns its URL. */
+export const freshDatabase = async (adminUrl: string, prefix: string): Promise<string> => {
+  const name = `${prefix.replace(/[^a-z]/g, "_")}_${++databases}`
+  const admin = new pg.Client({ connectionString: adminUrl })
+  await admin.connect()
+  await admin.query(`CREATE DATABASE ${name}`)
+  await admin.end()
+  const url = new URL(adminUrl)
+  url.pathname = `/${name}`
+  return url.toString()
+}
+
+/** Runs `body` against a fresh embedded PostgreSQL, removed afterwards; exits the process with its outcome. */
+export const runBench = (body: (adminUrl: string) => Promise<void>): void => {
+  const main = async () => {
+    const root = await fs.mkdtemp(path.join(os.tmpdir(), "switchboard-bench-"))
+    await fs.chmod(root, 0o755) // the postgres user must reach it
+    const server = await startEmbedded({ root, database: "bench", log: () => {} })
+    try {
+      await body(server.url)
+    } finally {
+      await server.release()
+      await fs.rm(root, { recursive: true, force: true })
+    }
+  }
+  main().then(
+    () => process.exit(0),
+    (error) => {
+      console.error(error)
+      process.exit(1)
+    }
+  )
+}
