@@ -5,7 +5,7 @@
  *   enqueue <kind> <json> [--run-at ISO] [--priority N] [--unique-key K]
  *   jobs [--state S] [--queue Q] [--kind K] [--limit N]
  */
-import { runMain } from "@effect/platform-node/NodeRuntime"
+import { runMain } from "./runMain.ts"
 import * as Console from "effect/Console"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"

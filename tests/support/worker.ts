@@ -1,5 +1,5 @@
 /** A worker process for process-level tests: the real engine with the test job kinds, configured by environment. */
-import { runMain } from "@effect/platform-node/NodeRuntime"
+import { runMain } from "../../src/runMain.ts"
 import * as Layer from "effect/Layer"
 import { DatabaseLive } from "../../infra/db/Database.ts"
 import { EngineLive } from "../../supervisors/Worker.ts"
