@@ -191,8 +191,18 @@ const ensureDatabase = async (url: string, database: string): Promise<void> => {
   }
 }
 
-const urlOf = (credentials: Credentials, port: number, database: string): string =>
-  `postgres://${credentials.user}:${encodeURIComponent(credentials.password)}@127.0.0.1:${port}/${database}`
+/** Unix socket paths are limited to 107 bytes; past that, clients use TCP on loopback. */
+const socketFits = (dataDir: string, port: number) => Buffer.byteLength(path.join(dataDir, `.s.PGSQL.${port}`)) <= 100
+
+/**
+ * The URL clients use: the server's Unix socket in its data folder when the path
+ * fits (measured here, a loopback TCP write costs far more than a socket write),
+ * otherwise 127.0.0.1.
+ */
+const urlOf = (credentials: Credentials, port: number, database: string, dataDir?: string): string => {
+  const base = `postgres://${credentials.user}:${encodeURIComponent(credentials.password)}@127.0.0.1:${port}/${database}`
+  return dataDir !== undefined && socketFits(dataDir, port) ? `${base}?host=${encodeURIComponent(dataDir)}` : base
+}
 
 /** Picks the data root: the configured one, or a temp folder when Postgres could not reach it. */
 const resolveRoot = async (configured: string, account: Account | undefined, log: (m: string) => void) => {
@@ -248,10 +258,12 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedS
     const credentials = await loadCredentials(path.join(root, "postgres-credentials.json"))
     const existing = await running(dataDir)
     if (existing !== undefined) {
-      const url = urlOf(credentials, existing.port, options.database)
-      await connect(urlOf(credentials, existing.port, "postgres"), 10_000)
-      await ensureDatabase(urlOf(credentials, existing.port, "postgres"), options.database)
-      return { url, dataDir, release: async () => {} }
+      // a server started without a socket (or by an older version) is still reachable over TCP
+      const viaSocket = await connect(urlOf(credentials, existing.port, "postgres", dataDir), 2_000).then(() => true, () => false)
+      const socketDir = viaSocket ? dataDir : undefined
+      await connect(urlOf(credentials, existing.port, "postgres", socketDir), 10_000)
+      await ensureDatabase(urlOf(credentials, existing.port, "postgres", socketDir), options.database)
+      return { url: urlOf(credentials, existing.port, options.database, socketDir), dataDir, release: async () => {} }
     }
     const { initdb, postgres } = await binaries(account, options.log)
     const initialised = await fs.stat(path.join(dataDir, "PG_VERSION")).then(() => true, () => false)
@@ -264,7 +276,7 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedS
     if (account !== undefined) await fs.chown(path.join(root, "postgres.log"), account.uid, account.gid)
     const child = spawn(
       postgres,
-      ["-D", dataDir, "-p", String(port), "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "max_connections=300"],
+      ["-D", dataDir, "-p", String(port), "-c", "listen_addresses=127.0.0.1", "-c", `unix_socket_directories=${socketFits(dataDir, port) ? dataDir : ""}`, "-c", "max_connections=300"],
       { ...(account ?? {}), detached: true, stdio: ["ignore", logFd, logFd] }
     )
     closeSync(logFd)
@@ -280,6 +292,6 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedS
       throw new Error(`the embedded PostgreSQL did not start (see ${path.join(root, "postgres.log")}): ${String(error)}`)
     }
     options.log(`embedded PostgreSQL listening on 127.0.0.1:${port} (data in ${dataDir})`)
-    return { url: urlOf(credentials, port, options.database), dataDir, release: () => stop(pid) }
+    return { url: urlOf(credentials, port, options.database, dataDir), dataDir, release: () => stop(pid) }
   })
 }

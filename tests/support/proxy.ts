@@ -40,6 +40,7 @@ export const startProxy = async (targetUrl: string): Promise<FreezableProxy> => 
   const url = new URL(targetUrl)
   url.hostname = "127.0.0.1"
   url.port = String(address.port)
+  url.searchParams.delete("host") // a Unix socket path would bypass the proxy
   return {
     url: url.toString(),
     /** Stops forwarding on the connections open now; new connections work. */
