@@ -8,7 +8,7 @@
  *
  * How it fails: a failed write is retried with backoff and its outcomes stay
  * queued (never dropped). An outcome whose lease was fenced off (the job was
- * rescued from us) changes no row; it is counted and logged, not retried.
+ * rescued from us) changes no row; it is logged, not retried.
  * On scope close everything pending is flushed before the process row goes.
  */
 import * as Context from "effect/Context"
@@ -27,8 +27,6 @@ export interface CompleterService {
   readonly add: (finished: Finished) => void
   /** Writes everything queued so far. */
   readonly flush: Effect.Effect<void>
-  /** Outcomes whose lease had been taken away (0 rows changed). */
-  readonly fencedCount: () => number
 }
 
 export class Completer extends Context.Tag("switchboard/supervisors/Completer")<Completer, CompleterService>() {}
@@ -40,7 +38,6 @@ export const CompleterLive = Layer.scoped(
     const store = yield* JobStore
     const { completionBatch } = yield* EngineConfig
     let pending: Array<Finished> = []
-    let fenced = 0
     const signal = yield* Effect.makeLatch(false)
 
     /** One write of a batch: both statements, never cut off half-way. */
@@ -51,7 +48,6 @@ export const CompleterLive = Layer.scoped(
         const [a, b] = yield* Effect.all([store.complete(completed), store.finish(others)], { concurrency: 2 })
         const missing = batch.length - a.length - b.length
         if (missing > 0) {
-          fenced += missing
           const changed = new Set([...a, ...b])
           const lost = batch.filter((f) => !changed.has(f.id)).map((f) => f.id)
           yield* Effect.logWarning(`lease lost on ${missing} job(s); their outcomes were not written`).pipe(
@@ -112,8 +108,7 @@ export const CompleterLive = Layer.scoped(
         pending.push(finished)
         signal.unsafeOpen()
       },
-      flush: drain,
-      fencedCount: () => fenced
+      flush: drain
     } satisfies CompleterService
   })
 )

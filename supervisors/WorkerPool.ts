@@ -40,7 +40,6 @@ export interface PoolHandle {
   readonly queue: string
   /** Stops claiming, hands back what has not started, waits up to `grace` for the rest, then interrupts them. */
   readonly drain: (grace: Duration.Duration) => Effect.Effect<void>
-  readonly stats: () => { readonly held: number; readonly running: number }
 }
 
 const handBackError = (job: ClaimedJob, now: number, message: string): AttemptError => ({
@@ -217,5 +216,5 @@ export const makePool = <R>(config: QueueConfig, handlers: ReadonlyMap<string, J
         yield* Fiber.interrupt(watchdogFiber)
       })
 
-    return { queue, drain, stats: () => ({ held, running }) } satisfies PoolHandle
+    return { queue, drain } satisfies PoolHandle
   })

@@ -373,13 +373,6 @@ export class JobStore extends Effect.Service<JobStore>()("switchboard/infra/JobS
           RETURNING 1)
         SELECT count(*) AS n FROM gone`.pipe(Effect.map((rows) => Number(rows[0]?.n ?? 0)), narrow("jobs.prune"))
 
-    /** Job counts per queue and state (for operators and metrics). */
-    const counts = sql<{ queue: string; state: JobState; n: string }>`
-      SELECT queue, state, count(*) AS n FROM jobs GROUP BY queue, state`.pipe(
-      Effect.map((rows) => rows.map((r) => ({ queue: r.queue, state: r.state, count: Number(r.n) }))),
-      narrow("jobs.counts")
-    )
-
-    return { insert, insertMany, claim, complete, finish, promoteDue, rescue, releaseHeld, get, list, operate, prune, counts, wake } as const
+    return { insert, insertMany, claim, complete, finish, promoteDue, rescue, releaseHeld, get, list, operate, prune, wake } as const
   })
 }) {}
