@@ -10,8 +10,9 @@ describe("three workers on one queue", () => {
   const db = ledgerDatabase()
 
   it("run each of 5,000 jobs exactly once", async () => {
-    await db.runtime.runPromise(enqueueMany(Ledger, Array.from({ length: 5_000 }, () => ({ args: {} }))))
     const workers = [1, 2, 3].map(() => spawnWorker(db.url, { QUEUES: "default:10" }))
+    await countReaches(db.url, "SELECT count(*) AS n FROM processes", 3, 30_000) // all three race from the first job
+    await db.runtime.runPromise(enqueueMany(Ledger, Array.from({ length: 5_000 }, () => ({ args: {} }))))
     await countReaches(db.url, "SELECT count(*) AS n FROM jobs WHERE state = 'completed'", 5_000, 90_000)
     expect(await count(db.url, "SELECT count(*) AS n FROM ledger_starts")).toBe(5_000)
     expect(await count(db.url, "SELECT count(DISTINCT job_id) AS n FROM ledger_starts")).toBe(5_000)
