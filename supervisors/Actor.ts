@@ -10,6 +10,7 @@ import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
+import { DatabaseError } from "../infra/db/DatabaseError.ts"
 
 export const restartSchedule = Schedule.exponential(Duration.millis(200), 2).pipe(
   Schedule.union(Schedule.spaced(Duration.seconds(30))),
@@ -35,3 +36,36 @@ export const loop = <A, E, R, E2, R2>(
   step: Effect.Effect<A, E, R>,
   wait: (result: A) => Effect.Effect<void, E2, R2>
 ): Effect.Effect<never, E | E2, R | R2> => Effect.forever(Effect.flatMap(step, wait))
+
+/**
+ * For actors that meet the database on every step: while it does not answer,
+ * a step yields `fallback` instead of failing (so the actor keeps its own pace
+ * rather than the restart backoff), and the outage is logged once, not on
+ * every step. `down()` tells whether the last step found it unreachable.
+ */
+export const outageTolerant = (what: string) => {
+  let down = false
+  return {
+    down: () => down,
+    step: <A, E, R>(step: Effect.Effect<A, E | DatabaseError, R>, fallback: A): Effect.Effect<A, Exclude<E, DatabaseError>, R> =>
+      step.pipe(
+        Effect.tap(() =>
+          Effect.sync(() => {
+            down = false
+          })
+        ),
+        Effect.catchIf(
+          (error): error is DatabaseError => error instanceof DatabaseError,
+          (error) =>
+            Effect.as(
+              down
+                ? Effect.void
+                : Effect.sync(() => {
+                    down = true
+                  }).pipe(Effect.zipRight(Effect.logWarning(`${what} paused, the database does not answer: ${error.message}`))),
+              fallback
+            )
+        )
+      ) as Effect.Effect<A, Exclude<E, DatabaseError>, R>
+  }
+}

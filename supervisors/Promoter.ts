@@ -11,7 +11,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { JobStore, SCHEDULED_PAYLOAD } from "../infra/jobs/JobStore.ts"
 import { Notifier } from "../infra/jobs/Notifier.ts"
-import { loop, spawnActor } from "./Actor.ts"
+import { loop, outageTolerant, spawnActor } from "./Actor.ts"
 import { EngineConfig } from "./EngineConfig.ts"
 
 const BATCH = 1_000
@@ -42,6 +42,7 @@ export const PromoterLive = Layer.scopedDiscard(
         yield* wake.await.pipe(Effect.timeout(delayAfter(result, now, pollInterval)), Effect.ignore)
         yield* wake.close
       })
-    yield* spawnActor("promoter", loop(promoteOnce, wait))
+    const guard = outageTolerant("promotion")
+    yield* spawnActor("promoter", loop(guard.step(promoteOnce, { promoted: 0, nextDueAt: Option.none() }), wait))
   })
 )

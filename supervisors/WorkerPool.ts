@@ -90,11 +90,18 @@ export const makePool = <R>(config: QueueConfig, handlers: ReadonlyMap<string, J
       return jobs.length
     }).pipe(Effect.uninterruptible)
 
+    // consecutive failed claims back off (up to 5 s) and are logged on the 1st, 2nd, 4th, 8th, ... failure
+    let failures = 0
     const claimer = Effect.forever(
       Effect.gen(function* () {
         yield* claimOnce.pipe(
+          Effect.tap(() => Effect.sync(() => (failures = 0))),
           Effect.catchAll((error) =>
-            Effect.logWarning(`claim failed on queue ${queue}: ${error.message}`).pipe(Effect.zipRight(Effect.sleep(pollInterval)))
+            Effect.gen(function* () {
+              failures++
+              if ((failures & (failures - 1)) === 0) yield* Effect.logWarning(`claim failed on queue ${queue} (${failures}x): ${error.message}`)
+              yield* Effect.sleep(Duration.millis(Math.min(5_000, Duration.toMillis(pollInterval) * 2 ** Math.min(failures - 1, 10))))
+            })
           )
         )
         if (backlog && capacity - held >= batchThreshold) return

@@ -373,6 +373,9 @@ export class JobStore extends Effect.Service<JobStore>()("switchboard/infra/JobS
           RETURNING 1)
         SELECT count(*) AS n FROM gone`.pipe(Effect.map((rows) => Number(rows[0]?.n ?? 0)), narrow("jobs.prune"))
 
-    return { insert, insertMany, claim, complete, finish, promoteDue, rescue, releaseHeld, get, list, operate, prune, wake } as const
+    /** A round trip, to tell whether the database answers. */
+    const ping = sql`SELECT 1`.pipe(Effect.asVoid, narrow("jobs.ping"))
+
+    return { ping, insert, insertMany, claim, complete, finish, promoteDue, rescue, releaseHeld, get, list, operate, prune, wake } as const
   })
 }) {}

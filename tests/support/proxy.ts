@@ -1,13 +1,17 @@
 /**
  * A TCP proxy in front of PostgreSQL that can go silent: while frozen it keeps
  * every connection open but forwards nothing, the way a dead NAT entry or a
- * partition looks to a client (no error, no FIN, just nothing).
+ * partition looks to a client (no error, no FIN, just nothing). It can also
+ * cut: drop everything and refuse connections, as a stopped database does.
  */
 import * as net from "node:net"
 
 export interface FreezableProxy {
   readonly url: string
   readonly freeze: () => void
+  /** Drops every connection and refuses new ones, like a database that went down, until `restore`. */
+  readonly cut: () => void
+  readonly restore: () => void
   readonly connections: () => number
   readonly close: () => Promise<void>
 }
@@ -17,7 +21,12 @@ export const startProxy = async (targetUrl: string): Promise<FreezableProxy> => 
   const sockets = new Set<net.Socket>() // forwarding
   const everything = new Set<net.Socket>() // destroyed on close, frozen ones included
   let opened = 0
+  let down = false
   const server = net.createServer((client) => {
+    if (down) {
+      client.destroy()
+      return
+    }
     opened++
     const upstream = net.connect(Number(target.port), target.hostname)
     sockets.add(client).add(upstream)
@@ -51,6 +60,15 @@ export const startProxy = async (targetUrl: string): Promise<FreezableProxy> => 
         socket.removeAllListeners("data")
         socket.pause()
       }
+    },
+    cut: () => {
+      down = true
+      for (const socket of everything) socket.destroy()
+      everything.clear()
+      sockets.clear()
+    },
+    restore: () => {
+      down = false
     },
     connections: () => opened,
     close: () =>
