@@ -31,7 +31,7 @@ export interface EnqueueOptions {
   readonly concurrencyKey?: string | undefined
   readonly concurrencyLimit?: number | undefined
   readonly maxAttempts?: number | undefined
-  /** W3C traceparent of the enqueuer, continued by the job's attempt span. */
+  /** W3C traceparent of the enqueuer, stored with the job so that its attempts can continue the trace. */
   readonly traceparent?: string | undefined
 }
 
