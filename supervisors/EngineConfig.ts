@@ -1,18 +1,20 @@
-/** The job engine's settings, read once from the environment and validated at start-up. */
+/** The job engine's settings: read once from the environment when the engine starts, validated, then shared as a service. */
 import * as Config from "effect/Config"
+import * as Context from "effect/Context"
 import * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
 import { parseQueues } from "../domain/jobs/QueueConfig.ts"
 import { duration, integer } from "../infra/config/Env.ts"
 
-export const Queues = Config.string("QUEUES").pipe(
+const Queues = Config.string("QUEUES").pipe(
   Config.withDefault("default:10"),
   Config.withDescription("worker pools: queue:concurrency[:prefetch], comma-separated"),
   Config.mapOrFail((text) => Either.mapLeft(parseQueues(text), (message) => ConfigError.InvalidData(["QUEUES"], message)))
 )
 
-export const EngineConfig = Config.all({
+const fromEnvironment = Config.all({
   queues: Queues,
   heartbeatInterval: duration("HEARTBEAT_INTERVAL", "2 seconds", "how often a process refreshes its row"),
   staleAfter: duration("PROCESS_STALE_AFTER", "10 seconds", "a process silent this long is presumed dead and its jobs rescued"),
@@ -31,4 +33,8 @@ export const EngineConfig = Config.all({
   })
 )
 
-export type EngineConfig = Config.Config.Success<typeof EngineConfig>
+export type EngineSettings = Config.Config.Success<typeof fromEnvironment>
+
+export class EngineConfig extends Context.Tag("switchboard/supervisors/EngineConfig")<EngineConfig, EngineSettings>() {}
+
+export const EngineConfigLive = Layer.effect(EngineConfig, fromEnvironment)

@@ -16,7 +16,7 @@ import { NotifierLive } from "../infra/jobs/Notifier.ts"
 import { ProcessRegistry } from "../infra/jobs/ProcessRegistry.ts"
 import { CompleterLive } from "./Completer.ts"
 import { CronSchedulerLive } from "./CronScheduler.ts"
-import { EngineConfig } from "./EngineConfig.ts"
+import { EngineConfig, EngineConfigLive } from "./EngineConfig.ts"
 import { index, type JobHandler } from "./JobRegistry.ts"
 import { ProcessIdentityLive } from "./ProcessIdentity.ts"
 import { PromoterLive } from "./Promoter.ts"
@@ -60,5 +60,5 @@ export const EngineLive = <R>(options: EngineOptions<R>) =>
     Layer.provideMerge(CompleterLive),
     Layer.provideMerge(ProcessIdentityLive(options.role)),
     Layer.provideMerge(NotifierLive),
-    Layer.provideMerge(Layer.mergeAll(JobStore.Default, ProcessRegistry.Default))
+    Layer.provideMerge(Layer.mergeAll(JobStore.Default, ProcessRegistry.Default, EngineConfigLive))
   )
