@@ -9,7 +9,7 @@
  * How it fails: a failed write is retried with backoff and its outcomes stay
  * queued (never dropped). An outcome whose lease was fenced off (the job was
  * rescued from us) changes no row; it is logged, not retried.
- * On scope close everything pending is flushed before the process row goes.
+ * On scope close everything pending is written before the process row goes.
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -25,8 +25,6 @@ import { ProcessIdentity } from "./ProcessIdentity.ts"
 export interface CompleterService {
   /** Queues an outcome for writing; never blocks, never fails. */
   readonly add: (finished: Finished) => void
-  /** Writes everything queued so far. */
-  readonly flush: Effect.Effect<void>
 }
 
 export class Completer extends Context.Tag("switchboard/supervisors/Completer")<Completer, CompleterService>() {}
@@ -94,8 +92,8 @@ export const CompleterLive = Layer.scoped(
       )
     )
     // Runs before the flusher's own interruption: stop it (after its write in flight), then write the rest,
-    // for at most 10 s (finalizers are uninterruptible, so the timed part opts back in). Whatever is
-    // still unwritten then stays running and is rescued once this process's row is gone.
+    // for at most 10 s (finalizers are uninterruptible, so the timed part opts back in). Jobs whose outcome
+    // is still unwritten then are handed back when the process releases what it holds (ProcessIdentity).
     yield* Effect.addFinalizer(() =>
       Fiber.interrupt(flusher).pipe(
         Effect.zipRight(drain.pipe(Effect.interruptible, Effect.timeout("10 seconds"))),
@@ -107,8 +105,7 @@ export const CompleterLive = Layer.scoped(
       add: (finished) => {
         pending.push(finished)
         signal.unsafeOpen()
-      },
-      flush: drain
+      }
     } satisfies CompleterService
   })
 )

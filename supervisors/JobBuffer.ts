@@ -13,7 +13,6 @@ export interface JobBuffer<A> {
   /** Removes and returns everything buffered. */
   readonly takeAll: () => Array<A>
   readonly close: () => void
-  readonly size: () => number
 }
 
 export const makeJobBuffer = <A>(): JobBuffer<A> => {
@@ -60,7 +59,6 @@ export const makeJobBuffer = <A>(): JobBuffer<A> => {
     close: () => {
       closed = true
       for (const waiter of waiters.splice(0)) waiter(Effect.interrupt)
-    },
-    size: () => items.length - head
+    }
   }
 }

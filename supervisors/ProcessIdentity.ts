@@ -22,25 +22,28 @@ export interface ProcessIdentityService {
   readonly role: string
   readonly hostname: string
   readonly pid: number
-  /** Pools write their concurrency and running count here; the heartbeat publishes it. */
-  readonly loads: Map<string, QueueLoad>
+  /** Each pool registers how to read its load; the heartbeat reads them when it publishes. */
+  readonly loads: Map<string, () => QueueLoad>
 }
 
 export class ProcessIdentity extends Context.Tag("switchboard/supervisors/ProcessIdentity")<ProcessIdentity, ProcessIdentityService>() {}
+
+const loadsOf = (self: ProcessIdentityService): Record<string, QueueLoad> =>
+  Object.fromEntries([...self.loads].map(([queue, read]) => [queue, read()]))
 
 const infoOf = (self: ProcessIdentityService): ProcessInfo => ({
   id: self.id,
   role: self.role,
   hostname: self.hostname,
   pid: self.pid,
-  queues: Object.fromEntries(self.loads)
+  queues: loadsOf(self)
 })
 
 /** One heartbeat: refresh the row, or register again if it was pruned. Returns whether it had been pruned. */
 export const beatOnce = (self: ProcessIdentityService) =>
   Effect.gen(function* () {
     const registry = yield* ProcessRegistry
-    const found = yield* registry.beat(self.id, Object.fromEntries(self.loads))
+    const found = yield* registry.beat(self.id, loadsOf(self))
     if (!found) {
       yield* Effect.logWarning("this process was presumed dead and its jobs rescued; registering again")
       yield* registry.register(infoOf(self))

@@ -66,8 +66,7 @@ export const makePool = <R>(config: QueueConfig, handlers: ReadonlyMap<string, J
     let backlog = false
     const buffer = makeJobBuffer<ClaimedJob>()
     const wake = yield* Effect.makeLatch(false)
-    const publishLoad = () => self.loads.set(queue, { concurrency, running })
-    publishLoad()
+    self.loads.set(queue, () => ({ concurrency, running }))
     yield* notifier.subscribe(queue, () => wake.unsafeOpen())
 
     const released = (n: number) => {
@@ -148,7 +147,6 @@ export const makePool = <R>(config: QueueConfig, handlers: ReadonlyMap<string, J
         slot.timedOut = false
         slot.deadline = Date.now() + Duration.toMillis(timeout)
         running++
-        publishLoad()
         // One finalizer sees every ending: success, failure, defect, and interruption
         // (by the watchdog on timeout, or at shutdown after the grace period).
         return Effect.onExit(
@@ -160,7 +158,6 @@ export const makePool = <R>(config: QueueConfig, handlers: ReadonlyMap<string, J
               slot.job = undefined
               slot.deadline = Number.POSITIVE_INFINITY
               running--
-              publishLoad()
               released(1)
             })
         ).pipe(Effect.ignore) // recorded above; a failed job must not stop its runner
