@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from "vitest"
 import { enqueue, enqueueMany } from "../../infra/jobs/Jobs.ts"
-import { eventually, query } from "../support/database.ts"
-import { count, ledgerDatabase } from "../support/ledger.ts"
+import { query } from "../support/database.ts"
+import { countReaches, ledgerDatabase } from "../support/ledger.ts"
 import { spawnWorker, type WorkerProcess } from "../support/processes.ts"
 import { Ledger, Poison } from "../support/testJobs.ts"
 
@@ -30,16 +30,8 @@ describe("a poison job", () => {
     }
     const supervisor = supervise()
     try {
-      await eventually(
-        async () => ((await count(db.url, "SELECT count(*) AS n FROM jobs WHERE id = $1 AND state = 'discarded'", [poison.id])) === 1 ? true : undefined),
-        60_000,
-        "the poison job to be discarded"
-      )
-      await eventually(
-        async () => ((await count(db.url, "SELECT count(*) AS n FROM jobs WHERE kind = 'test.ledger' AND state = 'completed'")) === 20 ? true : undefined),
-        30_000,
-        "the other jobs"
-      )
+      await countReaches(db.url, "SELECT count(*) AS n FROM jobs WHERE id = $1 AND state = 'discarded'", 1, 60_000, [poison.id])
+      await countReaches(db.url, "SELECT count(*) AS n FROM jobs WHERE kind = 'test.ledger' AND state = 'completed'", 20, 30_000)
     } finally {
       stopped = true
       current?.signal("SIGKILL")

@@ -37,8 +37,14 @@ describe("npm start with nothing configured", () => {
     const { DATABASE_URL: _, ...rest } = process.env
     return { ...rest, SWITCHBOARD_DATA_DIR: dataDir, QUEUES: "default:2" }
   }
-  const run = (script: string, args: ReadonlyArray<string> = []): Run =>
-    track(spawn(process.execPath, ["--import", "tsx", path.join(root, script), ...args], { cwd: root, env: env(), stdio: ["ignore", "pipe", "pipe"] }))
+  const run = (script: string, args: ReadonlyArray<string> = [], extraEnv: Record<string, string> = {}): Run =>
+    track(
+      spawn(process.execPath, ["--import", "tsx", path.join(root, script), ...args], {
+        cwd: root,
+        env: { ...env(), ...extraEnv },
+        stdio: ["ignore", "pipe", "pipe"]
+      })
+    )
   /** `npm start` in a process group of its own, as a terminal runs it (Ctrl-C signals the whole group). */
   const npmStart = (): Run =>
     track(spawn("npm", ["start"], { cwd: root, env: env(), stdio: ["ignore", "pipe", "pipe"], detached: true }))
@@ -85,18 +91,9 @@ describe("npm start with nothing configured", () => {
   })
 
   it("rejects invalid configuration with a message naming the variable", async () => {
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "src/main.ts")], {
-      cwd: root,
-      env: { ...env(), QUEUES: "default:lots" },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    children.push(child)
-    let output = ""
-    child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()))
-    child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()))
-    const code = await new Promise((resolve) => child.once("exit", resolve))
-    expect(code).not.toBe(0)
-    expect(output).toContain("QUEUES")
-    expect(output).toContain("default:lots")
+    const invalid = run("src/main.ts", [], { QUEUES: "default:lots" })
+    expect(await invalid.exited).not.toBe(0)
+    expect(invalid.output()).toContain("QUEUES")
+    expect(invalid.output()).toContain("default:lots")
   })
 })

@@ -15,7 +15,7 @@ import { JobStore } from "../../infra/jobs/JobStore.ts"
 import { ProcessRegistry } from "../../infra/jobs/ProcessRegistry.ts"
 import { handle } from "../../supervisors/JobRegistry.ts"
 import { EngineLive } from "../../supervisors/Worker.ts"
-import { cloneDatabase, databaseLayer, eventually } from "../support/database.ts"
+import { cloneDatabase, eventually, storeLayer } from "../support/database.ts"
 
 const fastRetry = backoff("20 millis", "50 millis")
 const Flaky = defineJob({ kind: "w.flaky", args: Schema.Struct({ failures: Schema.Number }), maxAttempts: 5, backoff: fastRetry })
@@ -51,9 +51,10 @@ const config = ConfigProvider.fromMap(
 describe("the engine in one process", () => {
   let runtime: ManagedRuntime.ManagedRuntime<JobStore | ProcessRegistry, unknown>
   beforeAll(async () => {
-    const url = await cloneDatabase()
-    const engine = EngineLive({ role: "test", handlers }).pipe(Layer.provideMerge(databaseLayer(url, 6)))
-    runtime = ManagedRuntime.make(Layer.mergeAll(engine, JobStore.Default, ProcessRegistry.Default).pipe(Layer.provide(Layer.setConfigProvider(config)), Layer.provideMerge(databaseLayer(url, 6))))
+    const store = storeLayer(await cloneDatabase(), 6) // one pool for the engine and the test
+    runtime = ManagedRuntime.make(
+      EngineLive({ role: "test", handlers }).pipe(Layer.provide(Layer.setConfigProvider(config)), Layer.provideMerge(store))
+    )
     await runtime.runPromise(Effect.void)
   })
   afterAll(() => runtime.dispose())

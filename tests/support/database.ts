@@ -1,6 +1,5 @@
 /** A fresh database per test file, cloned from the migrated template, and layers over it. */
 import { PgClient } from "@effect/sql-pg"
-import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
@@ -10,12 +9,7 @@ import { inject } from "vitest"
 import { DatabaseUrl } from "../../infra/db/Database.ts"
 import { JobStore } from "../../infra/jobs/JobStore.ts"
 import { ProcessRegistry } from "../../infra/jobs/ProcessRegistry.ts"
-
-const withDatabase = (url: string, database: string): string => {
-  const parsed = new URL(url)
-  parsed.pathname = `/${database}`
-  return parsed.toString()
-}
+import { withDatabase } from "./globalSetup.ts"
 
 /** Creates a database on the test server, optionally from a template, and returns its URL. */
 const createDatabase = async (prefix: string, template?: string): Promise<string> => {
@@ -63,9 +57,9 @@ export const eventually = async <A>(check: () => Promise<A | undefined>, timeout
   }
 }
 
-export const runWith = <A, E>(url: string) => (effect: Effect.Effect<A, E, PgClient.PgClient>) =>
-  Effect.runPromise(effect.pipe(Effect.provide(PgClient.layer({ url: Redacted.make(url), maxConnections: 2 }))))
+/** The job store and process registry over `url`, with the database layer they run on. */
+export const storeLayer = (url: string, maxConnections = 4) =>
+  Layer.mergeAll(JobStore.Default, ProcessRegistry.Default).pipe(Layer.provideMerge(databaseLayer(url, maxConnections)))
 
 /** A runtime over `url` with the job store, for setting up and inspecting tests. */
-export const storeRuntime = (url: string) =>
-  ManagedRuntime.make(Layer.mergeAll(JobStore.Default, ProcessRegistry.Default).pipe(Layer.provideMerge(databaseLayer(url, 4))))
+export const storeRuntime = (url: string) => ManagedRuntime.make(storeLayer(url))

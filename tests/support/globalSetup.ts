@@ -22,9 +22,10 @@ declare module "vitest" {
   }
 }
 
-export const TEMPLATE = "switchboard_test_template"
+const TEMPLATE = "switchboard_test_template"
 
-const withDatabase = (url: string, database: string): string => {
+/** `url` with its database name replaced. */
+export const withDatabase = (url: string, database: string): string => {
   const parsed = new URL(url)
   parsed.pathname = `/${database}`
   return parsed.toString()

@@ -7,7 +7,6 @@ import { afterEach } from "vitest"
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 
 export interface WorkerProcess {
-  readonly child: ChildProcess
   readonly pid: number
   readonly output: () => string
   readonly exited: Promise<number | null>
@@ -40,5 +39,5 @@ export const spawnWorker = (databaseUrl: string, env: Record<string, string> = {
   child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()))
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
   if (child.pid === undefined) throw new Error("could not spawn a worker")
-  return { child, pid: child.pid, output: () => output, exited, signal: (signal) => child.kill(signal) }
+  return { pid: child.pid, output: () => output, exited, signal: (signal) => child.kill(signal) }
 }

@@ -7,8 +7,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
-import * as ManagedRuntime from "effect/ManagedRuntime"
+import type * as ManagedRuntime from "effect/ManagedRuntime"
 import fc from "fast-check"
 import { randomUUID } from "node:crypto"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -16,7 +15,7 @@ import { type JobState, isTerminal, sourcesOf } from "../../../domain/jobs/JobSt
 import type { AttemptRef, Outcome } from "../../../infra/jobs/JobRecords.ts"
 import { JobStore } from "../../../infra/jobs/JobStore.ts"
 import { ProcessRegistry } from "../../../infra/jobs/ProcessRegistry.ts"
-import { cloneDatabase, databaseLayer } from "../../support/database.ts"
+import { cloneDatabase, storeRuntime } from "../../support/database.ts"
 
 const RUNS = Number(process.env.MODEL_RUNS ?? 200)
 const PROCESSES = 3
@@ -71,6 +70,15 @@ const terminalSnapshot = (model: Model) =>
 
 const assertTerminalsFinal = (before: Map<string, JobState>, model: Model) => {
   for (const [id, state] of before) expect(model.jobs.get(id)?.state).toBe(state)
+}
+
+/** The model's own oracle of where each outcome leaves a job. */
+const stateAfter: Record<Outcome["_tag"], JobState> = {
+  Completed: "completed",
+  Retry: "retryable",
+  Discard: "discarded",
+  Snooze: "scheduled",
+  HandBack: "available"
 }
 
 class Enqueue implements fc.AsyncCommand<Model, Real> {
@@ -134,10 +142,11 @@ class Finish implements fc.AsyncCommand<Model, Real> {
       const error = { attempt: job.attempt, at: new Date().toISOString(), kind: "retryable" as const, message: "model" }
       return job.attempt >= job.maxAttempts ? { _tag: "Discard", error } : { _tag: "Retry", delayMs: 0, error }
     }
+    const outcomes = new Map(refs.map((r): [string, Outcome] => [r.id, this.kind === "complete" ? { _tag: "Completed" } : outcomeFor(r.id)]))
     const changed = new Set(
       this.kind === "complete"
         ? await store((s) => s.complete(refs))
-        : await store((s) => s.finish(refs.map((r) => ({ ...r, outcome: outcomeFor(r.id) }))))
+        : await store((s) => s.finish(refs.map((r) => ({ ...r, outcome: outcomes.get(r.id) as Outcome }))))
     )
     for (const { id, lease } of refs) {
       view.delete(id)
@@ -145,16 +154,9 @@ class Finish implements fc.AsyncCommand<Model, Real> {
       const live = job.state === "running" && job.lease === lease
       expect(changed.has(id)).toBe(live) // fenced writes change nothing
       if (!live) continue
-      const outcome = this.kind === "complete" ? ({ _tag: "Completed" } as Outcome) : outcomeFor(id)
-      const next: Record<Outcome["_tag"], JobState> = {
-        Completed: "completed",
-        Retry: "retryable",
-        Discard: "discarded",
-        Snooze: "scheduled",
-        HandBack: "available"
-      }
+      const outcome = outcomes.get(id) as Outcome
       Object.assign(job, {
-        state: next[outcome._tag],
+        state: stateAfter[outcome._tag],
         attempt: outcome._tag === "Snooze" ? job.attempt - 1 : job.attempt,
         lease: undefined,
         holder: undefined
@@ -272,8 +274,7 @@ const commands = [
 
 describe("job store (model-based, real Postgres)", () => {
   beforeAll(async () => {
-    const url = await cloneDatabase()
-    runtime = ManagedRuntime.make(Layer.mergeAll(JobStore.Default, ProcessRegistry.Default).pipe(Layer.provideMerge(databaseLayer(url, 4))))
+    runtime = storeRuntime(await cloneDatabase())
   })
   afterAll(() => runtime.dispose())
 

@@ -11,13 +11,11 @@ import { enqueue } from "../../../infra/jobs/Jobs.ts"
 import type { ClaimedJob } from "../../../infra/jobs/JobRecords.ts"
 import { JobStore } from "../../../infra/jobs/JobStore.ts"
 import { ProcessRegistry } from "../../../infra/jobs/ProcessRegistry.ts"
-import { cloneDatabase, databaseLayer } from "../../support/database.ts"
+import { cloneDatabase, storeLayer } from "../../support/database.ts"
 
 const Echo = defineJob({ kind: "test.echo", queue: "store", args: Schema.Struct({ n: Schema.Number }), maxAttempts: 2 })
 
-const TestLayer = Layer.unwrapEffect(Effect.promise(cloneDatabase).pipe(Effect.map((url) => databaseLayer(url)))).pipe(
-  (db) => Layer.mergeAll(JobStore.Default, ProcessRegistry.Default).pipe(Layer.provideMerge(db))
-)
+const TestLayer = Layer.unwrapEffect(Effect.map(Effect.promise(cloneDatabase), (url) => storeLayer(url)))
 
 const reset = Effect.flatMap(SqlClient.SqlClient, (sql) => sql`TRUNCATE jobs, processes`)
 

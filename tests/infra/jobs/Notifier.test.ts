@@ -38,14 +38,11 @@ describe("Notifier", () => {
     Effect.gen(function* () {
       const url = yield* Effect.promise(cloneDatabase)
       const notifier = yield* make(url, fast)
-      const alerts = yield* Deferred.make<void>()
       let other = 0
-      yield* notifier.subscribe("alerts", () => Deferred.unsafeDone(alerts, Effect.void))
       yield* notifier.subscribe("other", () => other++)
       yield* until(notifier.isListening, "listening")
       const before = other
-      yield* enqueue(Job, {}).pipe(Effect.provide(JobStore.Default), Effect.provide(databaseLayer(url, 2)))
-      yield* Deferred.await(alerts).pipe(Effect.timeout("5 seconds"))
+      yield* wokenByAnInsert(notifier, url)
       expect(other).toBe(before)
     }).pipe(Effect.scoped)
   )
