@@ -5,6 +5,17 @@ import * as path from "node:path"
 import pg from "pg"
 import { startEmbedded } from "../infra/db/EmbeddedPostgres.ts"
 
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Polls `done` every millisecond; fails after `timeoutMs`. */
+export const waitFor = async (done: () => boolean, timeoutMs: number, what: string): Promise<void> => {
+  const deadline = Date.now() + timeoutMs
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await sleep(1)
+  }
+}
+
 let databases = 0
 
 /** Creates a new database on the server and returns its URL. */

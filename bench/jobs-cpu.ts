@@ -5,7 +5,7 @@
  * /proc, so Linux only; 10 ms resolution). Three rounds, interleaved.
  */
 import { readdirSync, readFileSync } from "node:fs"
-import { freshDatabase, runBench } from "./harness.ts"
+import { freshDatabase, runBench, waitFor } from "./harness.ts"
 import { graphileWorker } from "./peers/graphileWorker.ts"
 import { pgBoss } from "./peers/pgBoss.ts"
 import { switchboard } from "./switchboard.ts"
@@ -44,7 +44,7 @@ runBench(async (adminUrl) => {
       await system.startWorker(10, () => {
         ran++
       })
-      while (ran < JOBS) await new Promise((resolve) => setTimeout(resolve, 2))
+      await waitFor(() => ran >= JOBS, 300_000, `${system.name} to drain`)
       const wall = now() - start
       const node = process.cpuUsage(cpu0)
       const postgres = postgresCpuMs() - pg0

@@ -20,7 +20,7 @@ import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { freshDatabase, runBench } from "./harness.ts"
+import { freshDatabase, runBench, sleep, waitFor } from "./harness.ts"
 import { graphileWorker } from "./peers/graphileWorker.ts"
 import { pgBoss } from "./peers/pgBoss.ts"
 import { switchboard } from "./switchboard.ts"
@@ -39,7 +39,6 @@ const all: ReadonlyArray<() => BenchSystem> = [switchboard, graphileWorker, pgBo
 /** BENCH_SYSTEMS=switchboard,pg-boss runs a subset (by name). */
 const factories = process.env.BENCH_SYSTEMS === undefined ? all : all.filter((f) => process.env.BENCH_SYSTEMS?.split(",").includes(f().name))
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const median = (xs: ReadonlyArray<number>) => {
   const sorted = [...xs].sort((a, b) => a - b)
   const mid = Math.floor(sorted.length / 2)
@@ -50,13 +49,6 @@ const percentile = (xs: ReadonlyArray<number>, p: number) => {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN
 }
 
-const waitFor = async (done: () => boolean, timeoutMs: number, what: string) => {
-  const deadline = Date.now() + timeoutMs
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(1)
-  }
-}
 
 /** (a) One drain: bulk-enqueue JOBS, then time the worker until all have run. */
 const drain = async (system: BenchSystem, url: string, jobs = JOBS) => {
@@ -161,9 +153,10 @@ runBench(async (adminUrl) => {
       ]
     })
   )
-  const ours = systems.switchboard as { throughput: number; p50Ms: number; p99Ms: number }
+  const ours = systems.switchboard // absent when BENCH_SYSTEMS leaves it out
   const rows = Object.entries(systems).map(([name, s]) => {
-    const ratio = name === "switchboard" ? "" : `${(ours.throughput / s.throughput).toFixed(2)}x / ${(s.p50Ms / ours.p50Ms).toFixed(2)}x`
+    const ratio =
+      name === "switchboard" || ours === undefined ? "" : `${(ours.throughput / s.throughput).toFixed(2)}x / ${(s.p50Ms / ours.p50Ms).toFixed(2)}x`
     return `| ${name} | ${s.throughput} | ${s.enqueuePerSecond} | ${s.p50Ms} | ${s.p99Ms} | ${ratio} |`
   })
   console.log(

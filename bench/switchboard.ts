@@ -20,11 +20,10 @@ import { enqueue, enqueueMany } from "../infra/jobs/Jobs.ts"
 import { JobStore } from "../infra/jobs/JobStore.ts"
 import { handle } from "../supervisors/JobRegistry.ts"
 import { EngineLive } from "../supervisors/Worker.ts"
-import type { BenchSystem } from "./system.ts"
+import { type BenchSystem, inChunks } from "./system.ts"
 
 const Noop = defineJob({ kind: "bench.noop", queue: "bench", args: Schema.Struct({ sentAt: Schema.optional(Schema.Number) }) })
 
-const CHUNK = 5_000
 const PREFETCH = 500
 
 export const switchboard = (): BenchSystem => {
@@ -45,10 +44,7 @@ export const switchboard = (): BenchSystem => {
       await rt().runPromise(migrate)
     },
     async enqueueBulk(n) {
-      for (let done = 0; done < n; done += CHUNK) {
-        const size = Math.min(CHUNK, n - done)
-        await rt().runPromise(enqueueMany(Noop, Array.from({ length: size }, () => ({ args: {} }))))
-      }
+      await inChunks(n, (size) => rt().runPromise(enqueueMany(Noop, Array.from({ length: size }, () => ({ args: {} })))))
     },
     async enqueueOne(sentAt) {
       await rt().runPromise(enqueue(Noop, { sentAt }))

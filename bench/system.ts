@@ -15,5 +15,10 @@ export interface BenchSystem {
   teardown(): Promise<void>
 }
 
+/** Calls `add` with chunk sizes summing to `n` (bulk APIs take at most a few thousand rows per call). */
+export const inChunks = async (n: number, add: (size: number) => Promise<unknown>, chunk = 5_000): Promise<void> => {
+  for (let done = 0; done < n; done += chunk) await add(Math.min(chunk, n - done))
+}
+
 /** A high-resolution wall-clock timestamp in ms, comparable across the enqueuer and the handler. */
 export const now = (): number => performance.timeOrigin + performance.now()

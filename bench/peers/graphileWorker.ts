@@ -17,10 +17,9 @@
  * (`run`) has its own pool, as in a normal deployment.
  */
 import { Logger, makeWorkerUtils, run, type Runner, type WorkerUtils } from "graphile-worker"
-import type { BenchSystem } from "../system.ts"
+import { type BenchSystem, inChunks } from "../system.ts"
 
 const TASK = "bench_noop"
-const CHUNK = 5_000
 
 /** Only warnings and errors: the info lines (worker started/stopped) would clutter the benchmark output. */
 const logger = new Logger(() => (level, message) => {
@@ -45,10 +44,7 @@ export const graphileWorker = (): BenchSystem => {
       await utils.migrate()
     },
     async enqueueBulk(n) {
-      for (let done = 0; done < n; done += CHUNK) {
-        const size = Math.min(CHUNK, n - done)
-        await ready().utils.addJobs(Array.from({ length: size }, () => ({ identifier: TASK, payload: {} })))
-      }
+      await inChunks(n, (size) => ready().utils.addJobs(Array.from({ length: size }, () => ({ identifier: TASK, payload: {} }))))
     },
     async enqueueOne(sentAt) {
       await ready().utils.addJob(TASK, { sentAt })

@@ -29,10 +29,9 @@
  * `send()`.
  */
 import { PgBoss, type ConstructorOptions } from "pg-boss"
-import type { BenchSystem } from "../system.ts"
+import { type BenchSystem, inChunks } from "../system.ts"
 
 const QUEUE = "bench_noop"
-const CHUNK = 5_000
 const BATCH_SIZE = 100
 
 const quiet: ConstructorOptions = {
@@ -68,10 +67,7 @@ export const pgBoss = (): BenchSystem => {
       await producer.createQueue(QUEUE, { notify: true })
     },
     async enqueueBulk(n) {
-      for (let done = 0; done < n; done += CHUNK) {
-        const size = Math.min(CHUNK, n - done)
-        await ready().producer.insert(QUEUE, Array.from({ length: size }, () => ({ data: {} })))
-      }
+      await inChunks(n, (size) => ready().producer.insert(QUEUE, Array.from({ length: size }, () => ({ data: {} }))))
     },
     async enqueueOne(sentAt) {
       await ready().producer.send(QUEUE, { sentAt })
