@@ -14,7 +14,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { AttemptError } from "../../domain/jobs/JobErrors.ts"
-import { type JobEvent, type JobState, sourcesOf } from "../../domain/jobs/JobState.ts"
+import { type JobEvent, type JobState, sourcesOf, targetOf } from "../../domain/jobs/JobState.ts"
 import { type DatabaseError, isTransient, narrow } from "../db/DatabaseError.ts"
 import type {
   AttemptRef,
@@ -84,29 +84,34 @@ const toRecord = (row: JobRow): JobRecord => ({
   createdAt: row.created_at
 })
 
-/** The columns an outcome writes: target state, delay from now, attempts refunded, error appended. */
-const columnsOf = (outcome: Outcome): readonly [JobState, number | null, number, string | null] => {
-  switch (outcome._tag) {
-    case "Completed":
-      return ["completed", null, 0, null]
-    case "Retry":
-      return ["retryable", outcome.delayMs, 0, JSON.stringify(outcome.error)]
-    case "Discard":
-      return ["discarded", null, 0, JSON.stringify(outcome.error)]
-    case "Snooze":
-      return ["scheduled", outcome.delayMs, 1, null]
-    case "HandBack":
-      return ["available", null, 1, outcome.error === undefined ? null : JSON.stringify(outcome.error)]
-  }
-}
-
-/** The outcome-to-event map that keeps `finish` inside the transition table. */
+/** The event each outcome applies: its sources and its target state both come from the transition table. */
 const eventOf: Record<Outcome["_tag"], JobEvent> = {
   Completed: "complete",
   Retry: "retry",
   Discard: "discard",
   Snooze: "snooze",
   HandBack: "handBack"
+}
+
+const stateAfter = Object.fromEntries(
+  Object.entries(eventOf).map(([tag, event]) => [tag, targetOf(event)])
+) as Record<Outcome["_tag"], JobState>
+
+/** The columns an outcome writes: target state, delay from now, attempts refunded, error appended. */
+const columnsOf = (outcome: Outcome): readonly [JobState, number | null, number, string | null] => {
+  const state = stateAfter[outcome._tag]
+  switch (outcome._tag) {
+    case "Completed":
+      return [state, null, 0, null]
+    case "Retry":
+      return [state, outcome.delayMs, 0, JSON.stringify(outcome.error)]
+    case "Discard":
+      return [state, null, 0, JSON.stringify(outcome.error)]
+    case "Snooze":
+      return [state, outcome.delayMs, 1, null]
+    case "HandBack":
+      return [state, null, 1, outcome.error === undefined ? null : JSON.stringify(outcome.error)]
+  }
 }
 
 export type CancelResult =
