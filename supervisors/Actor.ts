@@ -62,7 +62,7 @@ export const outageTolerant = (what: string) => {
                 ? Effect.void
                 : Effect.sync(() => {
                     down = true
-                  }).pipe(Effect.zipRight(Effect.logWarning(`${what} paused, the database does not answer: ${error.message}`))),
+                  }).pipe(Effect.zipRight(Effect.logWarning(`${what} paused until the database answers: ${error.message}`))),
               fallback
             )
         )

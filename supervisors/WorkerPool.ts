@@ -28,7 +28,7 @@ import type { QueueConfig } from "../domain/jobs/QueueConfig.ts"
 import type { ClaimedJob, Outcome } from "../infra/jobs/JobRecords.ts"
 import { JobStore } from "../infra/jobs/JobStore.ts"
 import { Notifier } from "../infra/jobs/Notifier.ts"
-import { spawnActor } from "./Actor.ts"
+import { outageTolerant, spawnActor } from "./Actor.ts"
 import { AttemptTimeout, outcomeOf } from "./Attempt.ts"
 import { Completer } from "./Completer.ts"
 import { EngineConfig } from "./EngineConfig.ts"
@@ -89,20 +89,15 @@ export const makePool = <R>(config: QueueConfig, handlers: ReadonlyMap<string, J
       return jobs.length
     }).pipe(Effect.uninterruptible)
 
-    // consecutive failed claims back off (up to 5 s) and are logged on the 1st, 2nd, 4th, 8th, ... failure
+    // Claims that fail (database unreachable, or this process not registered again yet) back off up
+    // to 5 s between tries; the trouble is logged once, like every actor's outage.
+    const guard = outageTolerant(`claiming on queue ${queue}`)
     let failures = 0
     const claimer = Effect.forever(
       Effect.gen(function* () {
-        yield* claimOnce.pipe(
-          Effect.tap(() => Effect.sync(() => (failures = 0))),
-          Effect.catchAll((error) =>
-            Effect.gen(function* () {
-              failures++
-              if ((failures & (failures - 1)) === 0) yield* Effect.logWarning(`claim failed on queue ${queue} (${failures}x): ${error.message}`)
-              yield* Effect.sleep(Duration.millis(Math.min(5_000, Duration.toMillis(pollInterval) * 2 ** Math.min(failures - 1, 10))))
-            })
-          )
-        )
+        yield* guard.step(claimOnce, 0)
+        failures = guard.down() ? failures + 1 : 0
+        if (failures > 0) yield* Effect.sleep(Duration.millis(Math.min(5_000, Duration.toMillis(pollInterval) * 2 ** Math.min(failures - 1, 10))))
         if (backlog && capacity - held >= batchThreshold) return
         yield* wake.await
         yield* wake.close
