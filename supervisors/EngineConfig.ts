@@ -14,6 +14,9 @@ const Queues = Config.string("QUEUES").pipe(
   Config.mapOrFail((text) => Either.mapLeft(parseQueues(text), (message) => ConfigError.InvalidData(["QUEUES"], message)))
 )
 
+/** The default of SHUTDOWN_GRACE; deploy/ manifests size their termination grace period from it. */
+export const DEFAULT_SHUTDOWN_GRACE_SECONDS = 20
+
 const fromEnvironment = Config.all({
   queues: Queues,
   heartbeatInterval: duration("HEARTBEAT_INTERVAL", "2 seconds", "how often a process refreshes its row"),
@@ -25,7 +28,7 @@ const fromEnvironment = Config.all({
   deadRetention: duration("JOB_DISCARDED_RETENTION", "30 days", "discarded and cancelled jobs are deleted after this"),
   pruneInterval: duration("JOB_PRUNE_INTERVAL", "5 minutes", "how often retention runs"),
   cronCatchUp: duration("CRON_CATCHUP_WINDOW", "1 hour", "a cron slot missed while everything was down runs on start if it is this recent"),
-  shutdownGrace: duration("SHUTDOWN_GRACE", "20 seconds", "how long running jobs may finish after a shutdown signal")
+  shutdownGrace: duration("SHUTDOWN_GRACE", `${DEFAULT_SHUTDOWN_GRACE_SECONDS} seconds`, "how long running jobs may finish after a shutdown signal")
 }).pipe(
   Config.validate({
     message: "PROCESS_STALE_AFTER must be at least twice HEARTBEAT_INTERVAL",
