@@ -4,6 +4,7 @@
  * prefetch of 500 claimed jobs (the same buffer graphile-worker gets with
  * `localQueue: { size: 500 }`); bulk enqueue through `enqueueMany`.
  */
+import { Metrics } from "../infra/observability/Metrics.ts"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
@@ -19,6 +20,7 @@ import { migrate } from "../infra/db/Migrator.ts"
 import { enqueue, enqueueMany } from "../infra/jobs/Jobs.ts"
 import { JobStore } from "../infra/jobs/JobStore.ts"
 import { handle } from "../supervisors/JobRegistry.ts"
+import { HealthRegistryLive } from "../supervisors/HealthRegistry.ts"
 import { EngineLive } from "../supervisors/Worker.ts"
 import { type BenchSystem, inChunks } from "./system.ts"
 
@@ -27,7 +29,7 @@ const Noop = defineJob({ kind: "bench.noop", queue: "bench", args: Schema.Struct
 const PREFETCH = 500
 
 export const switchboard = (): BenchSystem => {
-  let database: Layer.Layer<PgClient.PgClient | SqlClient.SqlClient | DatabaseUrl, unknown> | undefined
+  let database: Layer.Layer<PgClient.PgClient | SqlClient.SqlClient | DatabaseUrl | Metrics, unknown> | undefined
   let runtime: ManagedRuntime.ManagedRuntime<JobStore | PgClient.PgClient | SqlClient.SqlClient | DatabaseUrl, unknown> | undefined
   let worker: Fiber.RuntimeFiber<unknown, unknown> | undefined
 
@@ -39,7 +41,7 @@ export const switchboard = (): BenchSystem => {
   return {
     name: "switchboard",
     async setup(url) {
-      database = Layer.merge(PgClient.layer({ url: Redacted.make(url), maxConnections: 10 }), Layer.succeed(DatabaseUrl, Redacted.make(url)))
+      database = Layer.mergeAll(PgClient.layer({ url: Redacted.make(url), maxConnections: 10 }), Layer.succeed(DatabaseUrl, Redacted.make(url)), Metrics.Default)
       runtime = ManagedRuntime.make(JobStore.Default.pipe(Layer.provideMerge(database)))
       await rt().runPromise(migrate)
     },
@@ -53,7 +55,7 @@ export const switchboard = (): BenchSystem => {
       if (database === undefined) throw new Error("setup() first")
       const handler = handle(Noop, (args) => Effect.sync(() => onJob(args.sentAt)))
       const config = ConfigProvider.fromMap(new Map([["QUEUES", `bench:${concurrency}:${PREFETCH}`], ["SHUTDOWN_GRACE", "1s"]]))
-      const engine = EngineLive({ role: "bench", handlers: [handler] }).pipe(Layer.provide(database))
+      const engine = EngineLive({ role: "bench", handlers: [handler] }).pipe(Layer.provide(database), Layer.provide(HealthRegistryLive))
       // resolves once the engine's layer is built: process registered, pools claiming
       await new Promise<void>((resolve, reject) => {
         worker = Effect.runFork(

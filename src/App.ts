@@ -1,22 +1,91 @@
-/** The application's layers, composed once for every entry point. */
+/**
+ * The application's layers, composed once for every entry point.
+ *
+ * Start-up order, one layer after the other:
+ *   logging, tracing -> health registry, metrics, lifecycle -> database ->
+ *   HTTP server (probes answer from here on; readiness waits for migrations) ->
+ *   migrations -> job engine (role) -> drain trigger
+ * Shutdown runs it backwards: the drain trigger turns readiness 503 at once,
+ * the engine stops claiming and gives running jobs SHUTDOWN_GRACE, hands back
+ * the rest and deletes its process row, then the HTTP server closes and the
+ * database pool (and an embedded server) stop.
+ */
+import type { SqlClient } from "@effect/sql"
 import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { DatabaseLive } from "../infra/db/Database.ts"
+import type { CronDefinition } from "../domain/jobs/CronDefinition.ts"
+import { DatabaseLive, type DatabaseUrl } from "../infra/db/Database.ts"
+import type { DatabaseError } from "../infra/db/DatabaseError.ts"
 import { migrate } from "../infra/db/Migrator.ts"
+import { JobStore } from "../infra/jobs/JobStore.ts"
+import { ProcessRegistry } from "../infra/jobs/ProcessRegistry.ts"
+import { LoggingLive } from "../infra/observability/Logging.ts"
+import { Metrics } from "../infra/observability/Metrics.ts"
+import { TracingLive } from "../infra/observability/Tracing.ts"
+import { EngineConfigLive } from "../supervisors/EngineConfig.ts"
+import { type HealthRegistry, HealthRegistryLive } from "../supervisors/HealthRegistry.ts"
+import type { JobHandler } from "../supervisors/JobRegistry.ts"
+import { DrainOnShutdownLive, Lifecycle } from "../supervisors/Lifecycle.ts"
+import { ProcessIdentityLive } from "../supervisors/ProcessIdentity.ts"
 import { EngineLive } from "../supervisors/Worker.ts"
-import { crons, handlers } from "./jobs/index.ts"
+import { Health } from "./http/Health.ts"
+import { makeHttpApp } from "./http/HttpApp.ts"
+import { HttpServerLive } from "./http/Server.ts"
+import { crons as appCrons, handlers as appHandlers } from "./jobs/index.ts"
 
-export const Role = Config.literal("all", "web", "worker")("ROLE").pipe(
+export type Role = "all" | "web" | "worker"
+
+export const RoleConfig = Config.literal("all", "web", "worker")("ROLE").pipe(
   Config.withDefault("all" as const),
-  Config.withDescription("what this process runs: all (default), web or worker")
+  Config.withDescription("what this process runs: all (default), web (HTTP API, no job pools) or worker (job pools, operations routes only)")
 )
 
-/** The database, migrated before anything uses it. */
-export const MigratedDatabaseLive = Layer.effectDiscard(
+/** Applies pending migrations (under an advisory lock, so replicas starting together are safe). */
+export const MigrationsLive = Layer.effectDiscard(
   migrate.pipe(Effect.tap((applied) => (applied.length > 0 ? Effect.logInfo(`applied migrations: ${applied.map((m) => m.label).join(", ")}`) : Effect.void)))
-).pipe(Layer.provideMerge(DatabaseLive))
+)
 
-export const EngineForRole = (role: string) => EngineLive({ role, handlers, crons })
+/** The database, migrated before anything uses it (for commands without an HTTP server). */
+export const MigratedDatabaseLive = MigrationsLive.pipe(Layer.provideMerge(DatabaseLive))
 
-export const AppLive = Layer.unwrapEffect(Effect.map(Role, (role) => EngineForRole(role))).pipe(Layer.provide(MigratedDatabaseLive))
+export interface AppOptions {
+  /** Handlers may use the database and the job store (to enqueue follow-up jobs). */
+  readonly handlers: ReadonlyArray<JobHandler<SqlClient.SqlClient | JobStore>>
+  readonly crons: ReadonlyArray<CronDefinition>
+}
+
+type ProcessLayer = Layer.Layer<
+  never,
+  ConfigError.ConfigError | DatabaseError,
+  JobStore | ProcessRegistry | HealthRegistry | Metrics | SqlClient.SqlClient | DatabaseUrl
+>
+
+/** What a role runs besides HTTP: the whole engine, or (web) only its process row and heartbeat. */
+const processFor = (role: Role, options: AppOptions): ProcessLayer =>
+  role === "web"
+    ? Layer.discard(ProcessIdentityLive(role).pipe(Layer.provide(EngineConfigLive)))
+    : Layer.discard(EngineLive({ role, handlers: options.handlers, crons: options.crons }))
+
+/** The whole process for `role`. */
+export const appFor = (role: Role, options: AppOptions, tracing: Layer.Layer<never, ConfigError.ConfigError> = TracingLive(role)) => {
+  const http = HttpServerLive(makeHttpApp({ role, definitions: options.handlers.map((h) => h.definition) }).pipe(Effect.map((app) => app.fetch))).pipe(
+    Layer.provide(Health.Default)
+  )
+  return DrainOnShutdownLive.pipe(
+    Layer.provideMerge(processFor(role, options)),
+    Layer.provideMerge(MigrationsLive),
+    Layer.provideMerge(http),
+    Layer.provideMerge(Layer.mergeAll(JobStore.Default, ProcessRegistry.Default)),
+    Layer.provideMerge(DatabaseLive),
+    Layer.provideMerge(Layer.mergeAll(HealthRegistryLive, Metrics.Default, Lifecycle.Default)),
+    Layer.provide(tracing),
+    Layer.provide(LoggingLive)
+  )
+}
+
+/** The process `ROLE` names, with this application's job kinds and schedules. */
+export const makeApp = (options: AppOptions) => Layer.unwrapEffect(Effect.map(RoleConfig, (role) => appFor(role, options)))
+
+export const AppLive = makeApp({ handlers: appHandlers, crons: appCrons })

@@ -17,15 +17,19 @@ import { DatabaseLive } from "../infra/db/Database.ts"
 import { migrate } from "../infra/db/Migrator.ts"
 import { enqueue } from "../infra/jobs/Jobs.ts"
 import { JobStore } from "../infra/jobs/JobStore.ts"
-import { EngineForRole, MigratedDatabaseLive } from "./App.ts"
-import { handlers } from "./jobs/index.ts"
+import { appFor, MigratedDatabaseLive, type Role } from "./App.ts"
+import { crons, handlers } from "./jobs/index.ts"
+import { Metrics } from "../infra/observability/Metrics.ts"
 
 class UsageError extends Data.TaggedError("UsageError")<{ readonly message: string }> {}
 
+/** The job store over the migrated database, for the commands that read or write jobs. */
+const Stores = JobStore.Default.pipe(Layer.provide(Layer.merge(MigratedDatabaseLive, Metrics.Default)))
+
 const USAGE = `usage: switchboard <command>
   migrate                                   apply pending migrations
-  start                                     run the job engine and (later) the HTTP server
-  worker                                    run only the job engine
+  start                                     run everything (ROLE=all): HTTP API and job engine
+  worker                                    run the job engine (ROLE=worker; HTTP serves only probes and metrics)
   enqueue <kind> <json> [--run-at ISO] [--priority N] [--unique-key K]
   jobs [--state S] [--queue Q] [--kind K] [--limit N]`
 
@@ -85,6 +89,9 @@ const jobsCommand = (flags: Map<string, string>) =>
     }
   })
 
+/** Runs the whole process in this role until a shutdown signal. */
+const serve = (role: Role) => Layer.launch(appFor(role, { handlers, crons }))
+
 const program = Effect.gen(function* () {
   const { positional, flags } = yield* Effect.try({ try: () => parseArgs(process.argv.slice(2)), catch: (e) => e as UsageError })
   const [command, ...rest] = positional
@@ -96,11 +103,11 @@ const program = Effect.gen(function* () {
       )
     case "start":
     case "worker":
-      return yield* Layer.launch(EngineForRole(command === "start" ? "all" : "worker").pipe(Layer.provide(MigratedDatabaseLive)))
+      return yield* serve(command === "start" ? "all" : "worker")
     case "enqueue":
-      return yield* enqueueCommand(rest[0], rest[1], flags).pipe(Effect.provide(JobStore.Default.pipe(Layer.provide(MigratedDatabaseLive))))
+      return yield* enqueueCommand(rest[0], rest[1], flags).pipe(Effect.provide(Stores))
     case "jobs":
-      return yield* jobsCommand(flags).pipe(Effect.provide(JobStore.Default.pipe(Layer.provide(MigratedDatabaseLive))))
+      return yield* jobsCommand(flags).pipe(Effect.provide(Stores))
     default:
       return yield* new UsageError({ message: command === undefined ? "no command given" : `unknown command ${command}` })
   }

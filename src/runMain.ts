@@ -7,10 +7,11 @@
  * that window exits at once (130 for SIGINT, 143 for SIGTERM).
  */
 import { makeRunMain } from "@effect/platform/Runtime"
+import type * as Effect from "effect/Effect"
 
 const REPEAT_WINDOW_MS = 1_000
 
-export const runMain = makeRunMain(({ fiber, teardown }) => {
+const runMainWithSignals = makeRunMain(({ fiber, teardown }) => {
   const keepAlive = setInterval(() => {}, 2 ** 31 - 1)
   let signalledAt: number | undefined
   const onSignal = (signal: NodeJS.Signals) => {
@@ -33,3 +34,6 @@ export const runMain = makeRunMain(({ fiber, teardown }) => {
     })
   })
 })
+
+/** Runs `effect` as the program; logging is the application's own (LoggingLive), not runMain's pretty logger. */
+export const runMain = <E, A>(effect: Effect.Effect<A, E>): void => runMainWithSignals(effect, { disablePrettyLogger: true })

@@ -16,15 +16,31 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
-import type { Finished } from "../infra/jobs/JobRecords.ts"
+import type { Finished, Outcome } from "../infra/jobs/JobRecords.ts"
 import { JobStore } from "../infra/jobs/JobStore.ts"
-import { spawnActor } from "./Actor.ts"
+import { type FinishOutcome, Metrics } from "../infra/observability/Metrics.ts"
+import { awaitLatch, spawnActor } from "./Actor.ts"
 import { EngineConfig } from "./EngineConfig.ts"
 import { ProcessIdentity } from "./ProcessIdentity.ts"
 
+/** An outcome to write, with what the metrics label it by. */
+export interface Recorded extends Finished {
+  readonly queue: string
+  readonly kind: string
+}
+
 export interface CompleterService {
   /** Queues an outcome for writing; never blocks, never fails. */
-  readonly add: (finished: Finished) => void
+  readonly add: (finished: Recorded) => void
+}
+
+/** The `outcome` label of an attempt's outcome; hand-backs are not finishes. */
+const labelOf: { readonly [T in Outcome["_tag"]]: FinishOutcome | undefined } = {
+  Completed: "completed",
+  Retry: "retried",
+  Discard: "discarded",
+  Snooze: "snoozed",
+  HandBack: undefined
 }
 
 export class Completer extends Context.Tag("switchboard/supervisors/Completer")<Completer, CompleterService>() {}
@@ -35,18 +51,35 @@ export const CompleterLive = Layer.scoped(
     yield* ProcessIdentity // written before this process's row is deleted
     const store = yield* JobStore
     const { completionBatch } = yield* EngineConfig
-    let pending: Array<Finished> = []
+    const metrics = yield* Metrics
+    let pending: Array<Recorded> = []
+
+    /** Counts the outcomes that were written (`changed`: the ids whose row moved; undefined: all of them). */
+    const count = (batch: ReadonlyArray<Recorded>, changed: ReadonlySet<string> | undefined) => {
+      const counts = new Map<string, { queue: string; kind: string; outcome: FinishOutcome; n: number }>()
+      for (const f of batch) {
+        const outcome = labelOf[f.outcome._tag]
+        if (outcome === undefined || (changed !== undefined && !changed.has(f.id))) continue
+        const key = `${f.queue}\u0000${f.kind}\u0000${outcome}`
+        const entry = counts.get(key) ?? { queue: f.queue, kind: f.kind, outcome, n: 0 }
+        entry.n++
+        counts.set(key, entry)
+      }
+      for (const { n, ...labels } of counts.values()) metrics.jobsFinished.inc(labels, n)
+    }
     const signal = yield* Effect.makeLatch(false)
 
     /** One write of a batch: both statements, never cut off half-way. */
-    const writeOnce = (batch: ReadonlyArray<Finished>) =>
+    const writeOnce = (batch: ReadonlyArray<Recorded>) =>
       Effect.gen(function* () {
         const completed = batch.filter((f) => f.outcome._tag === "Completed")
         const others = batch.filter((f) => f.outcome._tag !== "Completed")
         const [a, b] = yield* Effect.all([store.complete(completed), store.finish(others)], { concurrency: 2 })
         const missing = batch.length - a.length - b.length
-        if (missing > 0) {
+        if (missing === 0) count(batch, undefined)
+        else {
           const changed = new Set([...a, ...b])
+          count(batch, changed)
           const lost = batch.filter((f) => !changed.has(f.id)).map((f) => f.id)
           yield* Effect.logWarning(`lease lost on ${missing} job(s); their outcomes were not written`).pipe(
             Effect.annotateLogs({ jobs: lost.slice(0, 20).join(",") })
@@ -55,7 +88,7 @@ export const CompleterLive = Layer.scoped(
       })
 
     /** Writes a batch, retrying until the database takes it; if interrupted before it did, the batch goes back to the queue. */
-    const write = (batch: ReadonlyArray<Finished>) => {
+    const write = (batch: ReadonlyArray<Recorded>) => {
       let written = false
       return writeOnce(batch).pipe(
         Effect.zipLeft(Effect.sync(() => (written = true))),
@@ -84,7 +117,7 @@ export const CompleterLive = Layer.scoped(
       "completer",
       Effect.forever(
         Effect.gen(function* () {
-          yield* signal.await
+          yield* awaitLatch(signal)
           yield* signal.close
           yield* Effect.yieldNow() // let outcomes finished in the same tick join the batch
           yield* drain

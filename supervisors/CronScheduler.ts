@@ -11,7 +11,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { type CronDefinition, catchUpSlot, nextSlot, slotKey } from "../domain/jobs/CronDefinition.ts"
 import { enqueue } from "../infra/jobs/Jobs.ts"
-import { spawnActor } from "./Actor.ts"
+import { sleep, spawnActor } from "./Actor.ts"
 import { EngineConfig } from "./EngineConfig.ts"
 
 /** Enqueues one slot; true when this call inserted it (false: another process already had). */
@@ -31,7 +31,7 @@ export const runSchedule = (cron: CronDefinition, catchUp: Duration.Duration) =>
     for (;;) {
       const slot = nextSlot(cron.schedule, after)
       const now = yield* Clock.currentTimeMillis
-      yield* Effect.sleep(Duration.millis(Math.max(0, slot.getTime() - now)))
+      yield* sleep(Duration.millis(Math.max(0, slot.getTime() - now)))
       yield* enqueueSlot(cron, slot)
       after = slot
     }

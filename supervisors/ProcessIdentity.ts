@@ -14,7 +14,7 @@ import { randomUUID } from "node:crypto"
 import * as os from "node:os"
 import { JobStore } from "../infra/jobs/JobStore.ts"
 import { type ProcessInfo, ProcessRegistry, type QueueLoad } from "../infra/jobs/ProcessRegistry.ts"
-import { loop, outageTolerant, spawnActor } from "./Actor.ts"
+import { loop, outageTolerant, sleep, spawnActor } from "./Actor.ts"
 import { EngineConfig } from "./EngineConfig.ts"
 
 export interface ProcessIdentityService {
@@ -71,7 +71,7 @@ export const ProcessIdentityLive = (role: string) =>
       // reach the database is retried at the same pace (not the actor restart backoff), so the
       // row is fresh again within one interval of the database coming back.
       const beat = outageTolerant("heartbeat").step(beatOnce(self), false)
-      yield* spawnActor("heartbeat", loop(Effect.zipRight(Effect.sleep(config.heartbeatInterval), beat), () => Effect.void))
+      yield* spawnActor("heartbeat", loop(Effect.zipRight(sleep(config.heartbeatInterval), beat), () => Effect.void))
       yield* Effect.annotateLogsScoped({ process: self.id })
       return self
     })

@@ -11,7 +11,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { JobStore, SCHEDULED_PAYLOAD } from "../infra/jobs/JobStore.ts"
 import { Notifier } from "../infra/jobs/Notifier.ts"
-import { loop, outageTolerant, spawnActor } from "./Actor.ts"
+import { awaitLatch, loop, outageTolerant, spawnActor } from "./Actor.ts"
 import { EngineConfig } from "./EngineConfig.ts"
 
 const BATCH = 1_000
@@ -39,7 +39,7 @@ export const PromoterLive = Layer.scopedDiscard(
     const wait = (result: Effect.Effect.Success<typeof promoteOnce>) =>
       Effect.gen(function* () {
         const now = yield* Clock.currentTimeMillis
-        yield* wake.await.pipe(Effect.timeout(delayAfter(result, now, pollInterval)), Effect.ignore)
+        yield* awaitLatch(wake, delayAfter(result, now, pollInterval))
         yield* wake.close
       })
     const guard = outageTolerant("promotion")

@@ -16,7 +16,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Random from "effect/Random"
 import { JobStore } from "../infra/jobs/JobStore.ts"
-import { loop, outageTolerant, spawnActor } from "./Actor.ts"
+import { loop, outageTolerant, sleep, spawnActor } from "./Actor.ts"
 import { EngineConfig } from "./EngineConfig.ts"
 
 export const rescueOnce = Effect.gen(function* () {
@@ -42,12 +42,12 @@ export const RescuerLive = Layer.scopedDiscard(
         if (!back) return
         // every heartbeat looks stale now: let live processes beat before judging anyone
         yield* Effect.logInfo("database reachable again; rescue resumes after two heartbeats")
-        yield* Effect.sleep(Duration.times(heartbeatInterval, 2))
+        yield* sleep(Duration.times(heartbeatInterval, 2))
       }
       yield* guard.step(rescueOnce, undefined)
     })
     // a random first delay within one interval: replicas started together do not rescue in lockstep
-    const first = Effect.flatMap(Random.nextRange(0, 1), (f) => Effect.sleep(Duration.times(heartbeatInterval, f)))
-    yield* spawnActor("rescuer", Effect.zipRight(first, loop(step, () => Effect.sleep(heartbeatInterval))))
+    const first = Effect.flatMap(Random.nextRange(0, 1), (f) => sleep(Duration.times(heartbeatInterval, f)))
+    yield* spawnActor("rescuer", Effect.zipRight(first, loop(step, () => sleep(heartbeatInterval))))
   })
 )

@@ -4,7 +4,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Random from "effect/Random"
 import { JobStore } from "../infra/jobs/JobStore.ts"
-import { loop, spawnActor } from "./Actor.ts"
+import { beat, loop, sleep, spawnActor } from "./Actor.ts"
 import { EngineConfig } from "./EngineConfig.ts"
 
 const BATCH = 5_000
@@ -17,6 +17,7 @@ export const pruneOnce = Effect.gen(function* () {
   for (;;) {
     const deleted = yield* store.prune(retention, deadRetention, BATCH)
     total += deleted
+    yield* beat
     if (deleted < BATCH) break
   }
   if (total > 0) yield* Effect.logInfo(`retention deleted ${total} finished job(s)`)
@@ -25,7 +26,7 @@ export const pruneOnce = Effect.gen(function* () {
 
 /** Sleeps a random 50–100% of the interval, so replicas started together do not prune together (nor at start-up). */
 const pause = (interval: Duration.Duration) =>
-  Effect.flatMap(Random.nextRange(0.5, 1), (f) => Effect.sleep(Duration.times(interval, f)))
+  Effect.flatMap(Random.nextRange(0.5, 1), (f) => sleep(Duration.times(interval, f)))
 
 export const RetentionLive = Layer.scopedDiscard(
   Effect.gen(function* () {

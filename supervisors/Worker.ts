@@ -12,7 +12,8 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type { CronDefinition } from "../domain/jobs/CronDefinition.ts"
 import { JobStore } from "../infra/jobs/JobStore.ts"
-import { NotifierLive } from "../infra/jobs/Notifier.ts"
+import * as Notifier from "../infra/jobs/Notifier.ts"
+import { beat, spawnActor } from "./Actor.ts"
 import { ProcessRegistry } from "../infra/jobs/ProcessRegistry.ts"
 import { CompleterLive } from "./Completer.ts"
 import { CronSchedulerLive } from "./CronScheduler.ts"
@@ -53,6 +54,9 @@ export interface EngineOptions<R> {
   readonly handlers: ReadonlyArray<JobHandler<R>>
   readonly crons?: ReadonlyArray<CronDefinition> | undefined
 }
+
+/** The LISTEN notifier, its loop supervised as the `notifier` actor (every echoed probe is a heartbeat). */
+export const NotifierLive = Notifier.layer((listen) => spawnActor("notifier", listen), beat)
 
 /** Requires SqlClient and DatabaseUrl (infra/db) and whatever the handlers need. */
 export const EngineLive = <R>(options: EngineOptions<R>) =>

@@ -28,7 +28,9 @@ import type { QueueConfig } from "../domain/jobs/QueueConfig.ts"
 import type { ClaimedJob, Outcome } from "../infra/jobs/JobRecords.ts"
 import { JobStore } from "../infra/jobs/JobStore.ts"
 import { Notifier } from "../infra/jobs/Notifier.ts"
-import { outageTolerant, spawnActor } from "./Actor.ts"
+import { Metrics } from "../infra/observability/Metrics.ts"
+import { parentFrom } from "../infra/observability/TraceContext.ts"
+import { awaitLatch, outageTolerant, sleep, spawnActor } from "./Actor.ts"
 import { AttemptTimeout, outcomeOf } from "./Attempt.ts"
 import { Completer } from "./Completer.ts"
 import { EngineConfig } from "./EngineConfig.ts"
@@ -55,6 +57,7 @@ export const makePool = <R>(config: QueueConfig, handlers: ReadonlyMap<string, J
     const notifier = yield* Notifier
     const completer = yield* Completer
     const self = yield* ProcessIdentity
+    const metrics = yield* Metrics
     const { pollInterval, slotRecheck } = yield* EngineConfig
     const { queue, concurrency } = config
     const capacity = concurrency + config.prefetch
@@ -97,14 +100,14 @@ export const makePool = <R>(config: QueueConfig, handlers: ReadonlyMap<string, J
       Effect.gen(function* () {
         yield* guard.step(claimOnce, 0)
         failures = guard.down() ? failures + 1 : 0
-        if (failures > 0) yield* Effect.sleep(Duration.millis(Math.min(5_000, Duration.toMillis(pollInterval) * 2 ** Math.min(failures - 1, 10))))
+        if (failures > 0) yield* sleep(Duration.millis(Math.min(5_000, Duration.toMillis(pollInterval) * 2 ** Math.min(failures - 1, 10))))
         if (backlog && capacity - held >= batchThreshold) return
-        yield* wake.await
+        yield* awaitLatch(wake)
         yield* wake.close
       })
     )
     /** The safety net: wakes the claimer every poll interval even if no notification came. */
-    const poller = Effect.forever(Effect.zipRight(Effect.sleep(pollInterval), Effect.sync(() => wake.unsafeOpen())))
+    const poller = Effect.forever(Effect.zipRight(sleep(pollInterval), Effect.sync(() => wake.unsafeOpen())))
 
     /** One runner's seat: the job it runs and when that job's time is up. */
     interface Slot {
@@ -138,18 +141,31 @@ export const makePool = <R>(config: QueueConfig, handlers: ReadonlyMap<string, J
         const handler = handlers.get(job.kind)
         if (handler === undefined) return Effect.dieMessage(`no handler for ${job.kind}`) // claims filter by kind
         const timeout = handler.definition.timeout
+        const startedAt = Date.now()
         slot.job = job
         slot.timedOut = false
-        slot.deadline = Date.now() + Duration.toMillis(timeout)
+        slot.deadline = startedAt + Duration.toMillis(timeout)
         running++
+        // The attempt's span continues the enqueuer's trace (its stored traceparent).
+        const parent = parentFrom(job.traceparent)
+        const attempt = handler
+          .run(job.args, { id: job.id, queue, kind: job.kind, attempt: job.attempt, maxAttempts: job.maxAttempts, priority: job.priority })
+          .pipe(
+            Effect.withSpan(`job ${job.kind}`, {
+              kind: "consumer",
+              parent: parent._tag === "Some" ? parent.value : undefined,
+              root: parent._tag === "None",
+              captureStackTrace: false,
+              attributes: { "job.id": job.id, "job.kind": job.kind, "job.attempt": job.attempt, "job.queue": queue }
+            })
+          )
         // One finalizer sees every ending: success, failure, defect, and interruption
         // (by the watchdog on timeout, or at shutdown after the grace period).
-        return Effect.onExit(
-          handler.run(job.args, { id: job.id, queue, kind: job.kind, attempt: job.attempt, maxAttempts: job.maxAttempts, priority: job.priority }),
-          (exit) =>
+        return Effect.onExit(attempt, (exit) =>
             Effect.sync(() => {
               const ended = Exit.isInterrupted(exit) && slot.timedOut ? Exit.fail(new AttemptTimeout({ after: timeout })) : exit
-              completer.add({ id: job.id, lease: job.lease, outcome: outcomeFor(job, handler, ended) })
+              metrics.jobDuration.observe({ queue, kind: job.kind }, (Date.now() - startedAt) / 1000)
+              completer.add({ id: job.id, lease: job.lease, queue, kind: job.kind, outcome: outcomeFor(job, handler, ended) })
               slot.job = undefined
               slot.deadline = Number.POSITIVE_INFINITY
               running--
@@ -177,7 +193,7 @@ export const makePool = <R>(config: QueueConfig, handlers: ReadonlyMap<string, J
     )
     const watchdog = Effect.forever(
       Effect.gen(function* () {
-        yield* Effect.sleep(tick)
+        yield* sleep(tick)
         const now = Date.now()
         for (const slot of slots) {
           const fiber = slot.fiber
@@ -202,7 +218,7 @@ export const makePool = <R>(config: QueueConfig, handlers: ReadonlyMap<string, J
         yield* Fiber.interrupt(pollerFiber)
         yield* Fiber.interrupt(claimerFiber)
         const unstarted = buffer.takeAll()
-        for (const job of unstarted) completer.add({ id: job.id, lease: job.lease, outcome: { _tag: "HandBack" } })
+        for (const job of unstarted) completer.add({ id: job.id, lease: job.lease, queue, kind: job.kind, outcome: { _tag: "HandBack" } })
         released(unstarted.length)
         buffer.close() // idle runners stop; busy ones finish their job first
         const runners = slots.flatMap((slot) => (slot.fiber === undefined ? [] : [slot.fiber]))

@@ -13,6 +13,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as Runtime from "effect/Runtime"
 import { DatabaseError } from "./DatabaseError.ts"
 import { startEmbedded } from "./EmbeddedPostgres.ts"
 
@@ -38,12 +39,12 @@ export const DatabaseConfig = Config.all({
 /** The embedded server, started (or joined) for the life of the scope. */
 const embedded = (dataDir: string) =>
   Effect.acquireRelease(
-    Effect.tryPromise({
+    Effect.flatMap(Effect.runtime<never>(), (runtime) => Effect.tryPromise({
       try: () =>
-        startEmbedded({ root: dataDir, database: "switchboard", log: (message) => Effect.runSync(Effect.logInfo(message)) }),
+        startEmbedded({ root: dataDir, database: "switchboard", log: (message) => Runtime.runSync(runtime)(Effect.logInfo(message)) }),
       catch: (cause) =>
         new DatabaseError({ operation: "embedded postgres", message: `could not start the embedded PostgreSQL: ${String(cause)}`, cause })
-    }),
+    })),
     (server) => Effect.promise(() => server.release())
   ).pipe(Effect.map((server) => Redacted.make(server.url)))
 

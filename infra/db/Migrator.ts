@@ -14,7 +14,7 @@ import * as Config from "effect/Config"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { narrow } from "./DatabaseError.ts"
+import { type DatabaseError, narrow } from "./DatabaseError.ts"
 
 export class MigrationError extends Data.TaggedError("MigrationError")<{ readonly message: string }> {}
 
@@ -100,13 +100,18 @@ export const migrate = Effect.gen(function* () {
   return yield* sql.withTransaction(run).pipe(narrow("migrate"))
 }).pipe(Effect.withSpan("switchboard.migrate"))
 
-/** Ids of migrations known to this build but not applied to the database (readiness). */
-export const pendingMigrations = Effect.gen(function* () {
+/** Ids of the migrations applied to the database (none when the table does not exist yet). */
+export const appliedMigrationIds: Effect.Effect<ReadonlyArray<number>, DatabaseError, SqlClient.SqlClient> = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
+  const [table] = yield* sql<{ present: boolean }>`SELECT to_regclass('switchboard_migrations') IS NOT NULL AS present`
+  if (table?.present !== true) return []
+  const rows = yield* sql<{ id: number }>`SELECT id FROM switchboard_migrations`
+  return rows.map((row) => row.id)
+}).pipe(narrow("migrations.applied"))
+
+/** Ids of migrations known to this build but not applied to the database. */
+export const pendingMigrations = Effect.gen(function* () {
   const migrations = yield* loadMigrations()
-  const applied = yield* sql<{ id: number }>`SELECT id FROM switchboard_migrations`.pipe(
-    Effect.catchAll(() => Effect.succeed([] as ReadonlyArray<{ id: number }>))
-  )
-  const ids = new Set(applied.map((row) => row.id))
-  return migrations.filter((m) => !ids.has(m.id)).map((m) => m.id)
+  const applied = new Set(yield* appliedMigrationIds.pipe(Effect.orElseSucceed(() => [] as ReadonlyArray<number>)))
+  return migrations.filter((m) => !applied.has(m.id)).map((m) => m.id)
 })

@@ -84,6 +84,13 @@ export interface RescueReport {
   readonly discarded: number
 }
 
+/** One queue's depth: jobs per (unfinished) state, and how long its oldest due job has waited. */
+export interface QueueStats {
+  readonly queue: string
+  readonly counts: Partial<Record<JobState, number>>
+  readonly oldestAvailableAgeSeconds: number
+}
+
 export interface ListFilter {
   readonly state?: JobState | undefined
   readonly queue?: string | undefined

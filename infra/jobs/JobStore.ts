@@ -16,6 +16,7 @@ import * as Option from "effect/Option"
 import type { AttemptError } from "../../domain/jobs/JobErrors.ts"
 import { type JobEvent, type JobState, sourcesOf, targetOf } from "../../domain/jobs/JobState.ts"
 import { type DatabaseError, isTransient, narrow } from "../db/DatabaseError.ts"
+import { Metrics } from "../observability/Metrics.ts"
 import type {
   AttemptRef,
   ClaimedJob,
@@ -25,6 +26,7 @@ import type {
   ListFilter,
   NewJob,
   Outcome,
+  QueueStats,
   RescueReport
 } from "./JobRecords.ts"
 
@@ -122,6 +124,7 @@ export type CancelResult =
 export class JobStore extends Effect.Service<JobStore>()("switchboard/infra/JobStore", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
+    const metrics = yield* Metrics
 
     /** Wakes the pools of these queues in every process. */
     const wake = (queues: ReadonlyArray<string>) =>
@@ -154,7 +157,10 @@ export class JobStore extends Effect.Service<JobStore>()("switchboard/infra/JobS
           ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL DO NOTHING
           RETURNING id, state`
         const [row] = rows
-        if (row !== undefined) return { id: row.id, state: row.state, duplicate: false }
+        if (row !== undefined) {
+          metrics.jobsEnqueued.inc({ queue: job.queue, kind: job.kind })
+          return { id: row.id, state: row.state, duplicate: false }
+        }
         // Lost to an existing job with this unique key: report that one (a new snapshot sees it).
         const [existing] = yield* sql<{ id: string; state: JobState }>`
           SELECT id, state FROM jobs WHERE unique_key = ${job.uniqueKey ?? null}`
@@ -166,7 +172,7 @@ export class JobStore extends Effect.Service<JobStore>()("switchboard/infra/JobS
     const insertMany = (jobs: ReadonlyArray<NewJob>): Effect.Effect<number, DatabaseError> =>
       jobs.length === 0
         ? Effect.succeed(0)
-        : sql<{ id: string }>`
+        : sql<{ queue: string; kind: string }>`
           INSERT INTO jobs (queue, kind, args, state, priority, run_at, max_attempts,
                             unique_key, concurrency_key, concurrency_limit, traceparent)
           SELECT j.queue, j.kind, j.args::jsonb,
@@ -182,7 +188,20 @@ export class JobStore extends Effect.Service<JobStore>()("switchboard/infra/JobS
                         ${jobs.map((j) => j.concurrencyLimit ?? null)}::integer[], ${jobs.map((j) => j.traceparent ?? null)}::text[])
                  AS j(queue, kind, args, priority, run_at, delay_ms, max_attempts, unique_key, concurrency_key, concurrency_limit, traceparent)
           ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL DO NOTHING
-          RETURNING id`.pipe(Effect.map((rows) => rows.length), narrow("jobs.insertMany"))
+          RETURNING queue, kind`.pipe(
+            Effect.map((rows) => {
+              const counts = new Map<string, { queue: string; kind: string; n: number }>()
+              for (const { queue, kind } of rows) {
+                const key = `${queue}\u0000${kind}`
+                const entry = counts.get(key) ?? { queue, kind, n: 0 }
+                entry.n++
+                counts.set(key, entry)
+              }
+              for (const { queue, kind, n } of counts.values()) metrics.jobsEnqueued.inc({ queue, kind }, n)
+              return rows.length
+            }),
+            narrow("jobs.insertMany")
+          )
 
     /** Claims up to `limit` available jobs of `queue` whose kind is in `kinds`, for `processId`. */
     const claim = (
@@ -298,6 +317,7 @@ export class JobStore extends Effect.Service<JobStore>()("switchboard/infra/JobS
           )
           SELECT state, queue FROM moved`
         yield* wake(rows.filter((r) => r.state === "available").map((r) => r.queue))
+        if (rows.length > 0) metrics.jobsRescued.inc(rows.length)
         return {
           pruned: pruned.map((r) => r.id),
           rescued: rows.filter((r) => r.state === "available").length,
@@ -353,6 +373,7 @@ export class JobStore extends Effect.Service<JobStore>()("switchboard/infra/JobS
         const [row] = yield* statement.pipe(narrow(`jobs.${event}`))
         if (row !== undefined) {
           if (row.state === "available") yield* wake([row.queue])
+          if (row.state === "cancelled") metrics.jobsFinished.inc({ queue: row.queue, kind: row.kind, outcome: "cancelled" })
           return { _tag: "Done", job: toRecord(row) } as const
         }
         const current = yield* get(id)
@@ -378,9 +399,38 @@ export class JobStore extends Effect.Service<JobStore>()("switchboard/infra/JobS
           RETURNING 1)
         SELECT count(*) AS n FROM gone`.pipe(Effect.map((rows) => Number(rows[0]?.n ?? 0)), narrow("jobs.prune"))
 
+    /**
+     * Depth per queue and state (completed and cancelled are history, not depth) and the
+     * age of the oldest due job per queue, in one statement. The OR arms match the partial
+     * indexes, so the scan never touches finished rows.
+     */
+    const queueStats: Effect.Effect<ReadonlyArray<QueueStats>, DatabaseError> = sql<{
+      queue: string
+      state: JobState
+      n: string
+      oldest_age: number | null
+    }>`
+      SELECT queue, state, count(*) AS n,
+             extract(epoch FROM now() - min(run_at) FILTER (WHERE state = 'available' AND run_at <= now()))::float8 AS oldest_age
+        FROM jobs
+       WHERE state = 'available' OR state = 'scheduled' OR state = 'retryable' OR state = 'running' OR state = 'discarded'
+       GROUP BY queue, state`.pipe(
+      Effect.map((rows) => {
+        const byQueue = new Map<string, { counts: Partial<Record<JobState, number>>; oldestAvailableAgeSeconds: number }>()
+        for (const row of rows) {
+          const entry = byQueue.get(row.queue) ?? { counts: {}, oldestAvailableAgeSeconds: 0 }
+          entry.counts[row.state] = Number(row.n)
+          if (row.oldest_age !== null) entry.oldestAvailableAgeSeconds = Math.max(0, row.oldest_age)
+          byQueue.set(row.queue, entry)
+        }
+        return [...byQueue].map(([queue, entry]) => ({ queue, ...entry }))
+      }),
+      narrow("jobs.queueStats")
+    )
+
     /** A round trip, to tell whether the database answers. */
     const ping = sql`SELECT 1`.pipe(Effect.asVoid, narrow("jobs.ping"))
 
-    return { ping, insert, insertMany, claim, complete, finish, promoteDue, rescue, releaseHeld, get, list, operate, prune, wake } as const
+    return { ping, insert, insertMany, claim, complete, finish, promoteDue, rescue, releaseHeld, get, list, operate, prune, queueStats, wake } as const
   })
 }) {}

@@ -11,6 +11,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { isPriority, type JobDefinition, PriorityRange } from "../../domain/jobs/JobDefinition.ts"
 import type { DatabaseError } from "../db/DatabaseError.ts"
+import { currentTraceparent } from "../observability/TraceContext.ts"
 import type { Inserted, NewJob } from "./JobRecords.ts"
 import { JobStore } from "./JobStore.ts"
 
@@ -31,7 +32,7 @@ export interface EnqueueOptions {
   readonly concurrencyKey?: string | undefined
   readonly concurrencyLimit?: number | undefined
   readonly maxAttempts?: number | undefined
-  /** W3C traceparent of the enqueuer, stored with the job so that its attempts can continue the trace. */
+  /** W3C traceparent stored with the job so that its attempts continue the trace; by default the enqueue span's. */
   readonly traceparent?: string | undefined
 }
 
@@ -79,13 +80,19 @@ export const prepare = <A, I>(
     }
   })
 
+/** The rows with the current span as their trace parent, unless the caller gave one. */
+const traced = (rows: ReadonlyArray<NewJob>): Effect.Effect<ReadonlyArray<NewJob>> =>
+  Effect.map(currentTraceparent, (traceparent) => rows.map((row) => (row.traceparent !== undefined ? row : { ...row, traceparent })))
+
 /** Enqueues one job (joining the caller's transaction, if any). */
 export const enqueue = <A, I>(
   job: JobDefinition<A, I>,
   args: A,
   options?: EnqueueOptions
 ): Effect.Effect<Inserted, InvalidJob | DatabaseError, JobStore> =>
-  Effect.flatMap(prepare(job, args, options), (row) => Effect.flatMap(JobStore, (store) => store.insert(row))).pipe(
+  Effect.flatMap(prepare(job, args, options), (row) =>
+    Effect.flatMap(JobStore, (store) => Effect.flatMap(traced([row]), ([traced]) => store.insert(traced ?? row)))
+  ).pipe(
     Effect.withSpan("switchboard.enqueue", { attributes: { "job.kind": job.kind, "job.queue": job.queue } })
   )
 
@@ -95,6 +102,6 @@ export const enqueueMany = <A, I>(
   items: ReadonlyArray<{ readonly args: A; readonly options?: EnqueueOptions }>
 ): Effect.Effect<number, InvalidJob | DatabaseError, JobStore> =>
   Effect.forEach(items, (item) => prepare(job, item.args, item.options)).pipe(
-    Effect.flatMap((rows) => Effect.flatMap(JobStore, (store) => store.insertMany(rows))),
+    Effect.flatMap((rows) => Effect.flatMap(JobStore, (store) => Effect.flatMap(traced(rows), store.insertMany))),
     Effect.withSpan("switchboard.enqueueMany", { attributes: { "job.kind": job.kind, "job.queue": job.queue, "job.count": items.length } })
   )

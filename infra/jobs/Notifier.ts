@@ -12,6 +12,9 @@
  * notifications sent while nobody listened are lost, every subscriber is woken
  * when a session (re)starts. Pools also poll on a timer, so a deaf listener
  * costs latency, never a job.
+ *
+ * The listening loop is handed to a runner: the supervisor runs it as the
+ * `notifier` actor, and every echoed probe is its heartbeat (`onAlive`).
  */
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
@@ -38,11 +41,16 @@ export class Notifier extends Context.Tag("switchboard/infra/Notifier")<Notifier
 export interface NotifierOptions {
   readonly probeInterval: Duration.DurationInput
   readonly probeTimeout: Duration.DurationInput
+  /** Runs after every echoed probe (the supervisor's heartbeat). */
+  readonly onAlive?: Effect.Effect<void> | undefined
 }
+
+/** Starts the listening loop for the life of the scope (by default a plain scoped fork). */
+export type ListenerRunner<R = never> = (listen: Effect.Effect<never>) => Effect.Effect<unknown, never, Scope.Scope | R>
 
 const PROBE_PREFIX = "@probe:"
 
-export const make = (url: string, options: NotifierOptions) =>
+export const make = <R = never>(url: string, options: NotifierOptions, run: ListenerRunner<R> = Effect.forkScoped) =>
   Effect.gen(function* () {
     const subscribers = new Map<string, Set<() => void>>()
     let listening = false
@@ -90,6 +98,7 @@ export const make = (url: string, options: NotifierOptions) =>
               catch: (cause) => new Error(`listener probe failed: ${String(cause)}`)
             })
             yield* Deferred.await(echoed)
+            if (options.onAlive !== undefined) yield* options.onAlive
           }).pipe(
             // the NOTIFY itself may hang on a dead connection, so the deadline covers the round trip
             Effect.timeoutFail({ duration: options.probeTimeout, onTimeout: () => new Error("listener went deaf: probe not echoed") })
@@ -103,11 +112,13 @@ export const make = (url: string, options: NotifierOptions) =>
         }).pipe(Effect.zipRight(Effect.promise(() => client.end().catch(() => undefined)).pipe(Effect.interruptible, Effect.timeout("2 seconds"), Effect.ignore)))
     )
 
-    yield* session.pipe(
-      Effect.tapError((error) => Effect.logWarning(`notifier: ${error.message}; reconnecting`)),
-      Effect.retry(Schedule.exponential("100 millis").pipe(Schedule.union(Schedule.spaced("5 seconds")), Schedule.jittered)),
-      Effect.forkScoped,
-      Effect.annotateLogs("actor", "notifier")
+    yield* run(
+      session.pipe(
+        Effect.tapError((error) => Effect.logWarning(`notifier: ${error.message}; reconnecting`)),
+        Effect.retry(Schedule.exponential("100 millis").pipe(Schedule.union(Schedule.spaced("5 seconds")), Schedule.jittered)),
+        Effect.orDie, // the schedule never ends
+        Effect.annotateLogs("actor", "notifier")
+      )
     )
 
     const service: NotifierService = {
@@ -130,10 +141,12 @@ export const NotifierConfig = {
   probeTimeout: Duration.seconds(3)
 }
 
-export const NotifierLive = Layer.scoped(
-  Notifier,
-  Effect.gen(function* () {
-    const url = yield* DatabaseUrl
-    return yield* make(Redacted.value(url), NotifierConfig)
-  })
-)
+/** The notifier over the database in `DatabaseUrl`, its loop started by `run`, beating `onAlive`. */
+export const layer = <R>(run: ListenerRunner<R>, onAlive?: Effect.Effect<void>) =>
+  Layer.scoped(
+    Notifier,
+    Effect.gen(function* () {
+      const url = yield* DatabaseUrl
+      return yield* make(Redacted.value(url), { ...NotifierConfig, onAlive }, run)
+    })
+  )

@@ -13,6 +13,10 @@ export const OperationPaths = {
 } as const
 
 export const ServerConfig = Config.all({
-  port: Config.port("PORT").pipe(Config.withDefault(DEFAULT_PORT), Config.withDescription("HTTP port")),
+  port: Config.integer("PORT").pipe(
+    Config.validate({ message: "PORT must be an integer from 0 to 65535 (0: any free port)", validation: (n) => n >= 0 && n <= 65_535 }),
+    Config.withDefault(DEFAULT_PORT),
+    Config.withDescription("HTTP port (0: any free port, logged at start)")
+  ),
   host: Config.string("HOST").pipe(Config.withDefault("0.0.0.0"), Config.withDescription("HTTP bind address"))
 })

@@ -3,6 +3,7 @@
  * the engine keeps running, nobody is presumed dead for it, and work enqueued
  * meanwhile runs once the database answers again.
  */
+import { Metrics } from "../../infra/observability/Metrics.ts"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -13,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { defineJob } from "../../domain/jobs/JobDefinition.ts"
 import { enqueue } from "../../infra/jobs/Jobs.ts"
 import { handle } from "../../supervisors/JobRegistry.ts"
+import { HealthRegistryLive } from "../../supervisors/HealthRegistry.ts"
 import { EngineLive } from "../../supervisors/Worker.ts"
 import { cloneDatabase, databaseLayer, eventually, query, storeRuntime } from "../support/database.ts"
 import { type FreezableProxy, startProxy } from "../support/proxy.ts"
@@ -41,7 +43,7 @@ describe("a database outage longer than the stale timeout", () => {
     const capture = Logger.replace(Logger.defaultLogger, Logger.make(({ message }) => logs.push(String(message))))
     const handlers = [handle(Tick, (args) => Effect.sync(() => ran.push(args.n)))]
     engine = ManagedRuntime.make(
-      EngineLive({ role: "test", handlers }).pipe(Layer.provide(databaseLayer(proxy.url, 4)), Layer.provide(Layer.setConfigProvider(config)), Layer.provide(capture))
+      EngineLive({ role: "test", handlers }).pipe(Layer.provide(HealthRegistryLive), Layer.provide(Metrics.Default), Layer.provide(databaseLayer(proxy.url, 4)), Layer.provide(Layer.setConfigProvider(config)), Layer.provide(capture))
     )
     await engine.runPromise(Effect.void)
   })

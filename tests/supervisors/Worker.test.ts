@@ -14,6 +14,7 @@ import type { JobRecord } from "../../infra/jobs/JobRecords.ts"
 import { JobStore } from "../../infra/jobs/JobStore.ts"
 import { ProcessRegistry } from "../../infra/jobs/ProcessRegistry.ts"
 import { handle } from "../../supervisors/JobRegistry.ts"
+import { HealthRegistryLive } from "../../supervisors/HealthRegistry.ts"
 import { EngineLive } from "../../supervisors/Worker.ts"
 import { cloneDatabase, eventually, storeLayer } from "../support/database.ts"
 
@@ -53,7 +54,7 @@ describe("the engine in one process", () => {
   beforeAll(async () => {
     const store = storeLayer(await cloneDatabase(), 6) // one pool for the engine and the test
     runtime = ManagedRuntime.make(
-      EngineLive({ role: "test", handlers }).pipe(Layer.provide(Layer.setConfigProvider(config)), Layer.provideMerge(store))
+      EngineLive({ role: "test", handlers }).pipe(Layer.provide(HealthRegistryLive), Layer.provide(Layer.setConfigProvider(config)), Layer.provideMerge(store))
     )
     await runtime.runPromise(Effect.void)
   })

@@ -1,4 +1,5 @@
 /** A fresh database per test file, cloned from the migrated template, and layers over it. */
+import { Metrics } from "../../infra/observability/Metrics.ts"
 import { PgClient } from "@effect/sql-pg"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
@@ -59,7 +60,7 @@ export const eventually = async <A>(check: () => Promise<A | undefined>, timeout
 
 /** The job store and process registry over `url`, with the database layer they run on. */
 export const storeLayer = (url: string, maxConnections = 4) =>
-  Layer.mergeAll(JobStore.Default, ProcessRegistry.Default).pipe(Layer.provideMerge(databaseLayer(url, maxConnections)))
+  Layer.mergeAll(JobStore.Default, ProcessRegistry.Default).pipe(Layer.provideMerge(Layer.merge(databaseLayer(url, maxConnections), Metrics.Default)))
 
 /** A runtime over `url` with the job store, for setting up and inspecting tests. */
 export const storeRuntime = (url: string) => ManagedRuntime.make(storeLayer(url))

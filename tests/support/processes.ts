@@ -9,6 +9,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 export interface WorkerProcess {
   readonly pid: number
   readonly output: () => string
+  /** `http://127.0.0.1:<port>` once the process's HTTP server listens (it binds an ephemeral port). */
+  readonly baseUrl: () => Promise<string>
   readonly exited: Promise<number | null>
   readonly signal: (signal: NodeJS.Signals) => void
 }
@@ -30,7 +32,7 @@ export const fastEngine = {
 export const spawnWorker = (databaseUrl: string, env: Record<string, string> = {}): WorkerProcess => {
   const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "tests/support/worker.ts")], {
     cwd: root,
-    env: { ...process.env, ...fastEngine, ...env, DATABASE_URL: databaseUrl },
+    env: { ...process.env, ROLE: "worker", PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "debug", ...fastEngine, ...env, DATABASE_URL: databaseUrl },
     stdio: ["ignore", "pipe", "pipe"]
   })
   spawned.add(child)
@@ -39,5 +41,14 @@ export const spawnWorker = (databaseUrl: string, env: Record<string, string> = {
   child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()))
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
   if (child.pid === undefined) throw new Error("could not spawn a worker")
-  return { pid: child.pid, output: () => output, exited, signal: (signal) => child.kill(signal) }
+  const baseUrl = async () => {
+    const deadline = Date.now() + 30_000
+    for (;;) {
+      const match = /HTTP server listening on http:\/\/[^:]+:(\d+)/.exec(output)
+      if (match !== null) return `http://127.0.0.1:${match[1]}`
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the process did not start its HTTP server:\n${output}`)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+  }
+  return { pid: child.pid, output: () => output, baseUrl, exited, signal: (signal) => child.kill(signal) }
 }

@@ -1,4 +1,5 @@
 import { it } from "@effect/vitest"
+import { Metrics } from "../../../infra/observability/Metrics.ts"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -29,7 +30,7 @@ const wokenByAnInsert = (notifier: NotifierService, url: string) =>
   Effect.gen(function* () {
     const received = yield* Deferred.make<void>()
     yield* notifier.subscribe("alerts", () => Deferred.unsafeDone(received, Effect.void))
-    yield* enqueue(Job, {}).pipe(Effect.provide(JobStore.Default), Effect.provide(databaseLayer(url, 2)))
+    yield* enqueue(Job, {}).pipe(Effect.provide(JobStore.Default), Effect.provide(Metrics.Default), Effect.provide(databaseLayer(url, 2)))
     yield* Deferred.await(received).pipe(Effect.timeout("5 seconds"))
   })
 

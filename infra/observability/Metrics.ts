@@ -1,0 +1,85 @@
+/**
+ * Every metric Switchboard exports, on one prom-client registry, with the
+ * `switchboard_` prefix. Counters and histograms are updated where things
+ * happen; gauges whose truth lives elsewhere (queue depth in Postgres, actor
+ * heartbeats in the health registry) are refreshed by sources registered with
+ * `addSource`, which run once per scrape. Default process metrics (CPU,
+ * memory, event loop lag, GC) keep their standard unprefixed names so stock
+ * Node.js dashboards work.
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import * as client from "prom-client"
+
+export const PREFIX = "switchboard_"
+
+/** How an attempt (or an operator) finished a job, as the `outcome` label says it. */
+export type FinishOutcome = "completed" | "retried" | "discarded" | "snoozed" | "cancelled"
+
+const make = () => {
+  const registry = new client.Registry()
+  client.collectDefaultMetrics({ register: registry })
+  const counter = <L extends string>(name: string, help: string, labelNames: ReadonlyArray<L>) =>
+    new client.Counter<L>({ name: PREFIX + name, help, labelNames, registers: [registry] })
+  const gauge = <L extends string>(name: string, help: string, labelNames: ReadonlyArray<L>) =>
+    new client.Gauge<L>({ name: PREFIX + name, help, labelNames, registers: [registry] })
+  const histogram = <L extends string>(name: string, help: string, labelNames: ReadonlyArray<L>, buckets: Array<number>) =>
+    new client.Histogram<L>({ name: PREFIX + name, help, labelNames, buckets, registers: [registry] })
+
+  const metrics = {
+    registry,
+    httpRequests: counter("http_requests_total", "HTTP requests answered, by route pattern and status.", ["method", "route", "status"]),
+    httpDuration: histogram(
+      "http_request_duration_seconds",
+      "Time to answer an HTTP request.",
+      ["method", "route", "status"],
+      [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+    ),
+    jobsEnqueued: counter("jobs_enqueued_total", "Jobs inserted (duplicates of a unique key not counted).", ["queue", "kind"]),
+    jobsFinished: counter("jobs_finished_total", "Job attempts recorded, by outcome; cancelled counts operator cancels.", ["queue", "kind", "outcome"]),
+    jobDuration: histogram(
+      "job_duration_seconds",
+      "Time a job attempt ran in its handler.",
+      ["queue", "kind"],
+      [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300]
+    ),
+    jobQueueDepth: gauge("job_queue_depth", "Jobs per queue and state (completed and cancelled not counted), read at scrape time.", ["queue", "state"]),
+    jobOldestAvailableAge: gauge("job_oldest_available_age_seconds", "How long the oldest due job of a queue has waited to be claimed.", ["queue"]),
+    jobsRescued: counter("jobs_rescued_total", "Jobs taken back from processes presumed dead.", []),
+    actorRestarts: counter("actor_restarts_total", "Times a supervised actor died and was started again.", ["actor"]),
+    actorHeartbeatAge: gauge("actor_heartbeat_age_seconds", "Seconds a busy actor has gone without a heartbeat (0 while it waits as declared).", ["actor"])
+  }
+  return metrics
+}
+
+export type MetricSet = ReturnType<typeof make>
+
+/** A refresh run before each scrape; its failure is logged and the scrape goes on. */
+type Source = Effect.Effect<void, unknown>
+
+const SOURCE_TIMEOUT = Duration.seconds(5)
+
+export class Metrics extends Effect.Service<Metrics>()("switchboard/infra/Metrics", {
+  sync: () => {
+    const metrics = make()
+    const sources = new Map<string, Source>()
+    /** Registers a refresh for the life of the scope. */
+    const addSource = (name: string, refresh: Source): Effect.Effect<void, never, Scope.Scope> =>
+      Effect.acquireRelease(
+        Effect.sync(() => sources.set(name, refresh)),
+        () => Effect.sync(() => sources.delete(name))
+      )
+    /** The exposition text: sources refreshed concurrently, then every metric rendered. */
+    const scrape: Effect.Effect<string> = Effect.forEach(
+      [...sources],
+      ([name, refresh]) =>
+        refresh.pipe(
+          Effect.timeoutFail({ duration: SOURCE_TIMEOUT, onTimeout: () => new Error(`timed out after ${Duration.format(SOURCE_TIMEOUT)}`) }),
+          Effect.catchAllCause((cause) => Effect.logWarning(`metrics source ${name} failed; its gauges keep their last values`, cause))
+        ),
+      { concurrency: "unbounded", discard: true }
+    ).pipe(Effect.zipRight(Effect.promise(() => metrics.registry.metrics())))
+    return { ...metrics, addSource, scrape, contentType: metrics.registry.contentType }
+  }
+}) {}

@@ -1,0 +1,23 @@
+/**
+ * W3C trace context as stored on a job row and carried in HTTP headers: the
+ * enqueuer's span becomes the parent of the job's attempt spans, so one trace
+ * runs from the request through every attempt.
+ */
+import * as Headers from "@effect/platform/Headers"
+import * as HttpTraceContext from "@effect/platform/HttpTraceContext"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import type * as Tracer from "effect/Tracer"
+
+/** The `traceparent` header value of the current span, if there is one. */
+export const currentTraceparent: Effect.Effect<string | undefined> = Effect.map(Effect.option(Effect.currentSpan), (span) =>
+  Option.match(span, { onNone: () => undefined, onSome: (s) => HttpTraceContext.toHeaders(s).traceparent })
+)
+
+/** The span a stored or received `traceparent` names, when it is well formed. */
+export const parentFrom = (traceparent: string | null | undefined): Option.Option<Tracer.ExternalSpan> =>
+  traceparent === null || traceparent === undefined ? Option.none() : HttpTraceContext.fromHeaders(Headers.fromInput({ traceparent }))
+
+/** The parent span in incoming request headers (`traceparent`, or B3), when present and well formed. */
+export const parentFromHeaders = (headers: globalThis.Headers): Option.Option<Tracer.ExternalSpan> =>
+  HttpTraceContext.fromHeaders(Headers.fromInput(headers))

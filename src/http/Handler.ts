@@ -1,0 +1,84 @@
+/**
+ * How a Hono handler runs an Effect: `run(c, effect)` runs it on the
+ * application's runtime, inside the request's server span and with the
+ * request id on every log line, and turns its Exit into the response in one
+ * place: success is the handler's Response, a known failure its problem
+ * document (Problems.ts), anything else a logged 500.
+ */
+import type { Context as HonoContext } from "hono"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import * as Runtime from "effect/Runtime"
+import type * as Tracer from "effect/Tracer"
+import type { JobStore } from "../../infra/jobs/JobStore.ts"
+import type { ProcessRegistry } from "../../infra/jobs/ProcessRegistry.ts"
+import { type FieldError, MalformedBody, problemOf, render, ValidationFailed } from "./Problems.ts"
+
+/** The services handlers may use: the application's runtime provides them. */
+export type HttpServices = JobStore | ProcessRegistry
+
+/** What every request carries through the middleware chain. */
+export interface HttpEnv<R = HttpServices> {
+  Variables: {
+    readonly requestId: string
+    readonly runtime: Runtime.Runtime<R>
+    /** The request's server span; absent for probe routes, which are not traced. */
+    readonly span: Tracer.Span | undefined
+  }
+}
+
+/** A problem+json response for `error` (see Problems.ts). */
+export const problemResponse = (c: HonoContext, error: unknown): Response => {
+  const { status, headers, body } = render(problemOf(error), c.get("requestId"))
+  return new Response(JSON.stringify(body), { status, headers })
+}
+
+export const run = <E>(c: HonoContext<HttpEnv>, effect: Effect.Effect<Response, E, HttpServices>): Promise<Response> => {
+  const span = c.get("span")
+  const program = effect.pipe(
+    span === undefined ? (e) => e : Effect.withParentSpan(span),
+    Effect.annotateLogs({ request_id: c.get("requestId"), route: `${c.req.method} ${c.req.path}` })
+  )
+  return Runtime.runPromiseExit(c.get("runtime"))(program).then((exit) =>
+    Exit.match(exit, {
+      onSuccess: (response) => response,
+      onFailure: (cause) => {
+        const failure = Cause.failureOption(cause)
+        const problem = problemOf(Option.getOrUndefined(failure))
+        if (problem.slug === "internal") {
+          Runtime.runSync(c.get("runtime"))(
+            Effect.logError("request failed", cause).pipe(Effect.annotateLogs({ request_id: c.get("requestId") }))
+          )
+        }
+        return problemResponse(c, Option.isSome(failure) ? failure.value : Cause.squash(cause))
+      }
+    })
+  )
+}
+
+/** The JSON body as an object; malformed JSON or a non-object body is a 400 `malformed-body`. */
+export const readJson = (c: HonoContext): Effect.Effect<Record<string, unknown>, MalformedBody> =>
+  Effect.tryPromise({
+    try: () => c.req.text(),
+    catch: () => new MalformedBody({ detail: "the body could not be read" })
+  }).pipe(
+    Effect.flatMap((text) =>
+      Effect.try({
+        try: () => (text.trim() === "" ? {} : (JSON.parse(text) as unknown)),
+        catch: () => new MalformedBody({ detail: "the body is not valid JSON" })
+      })
+    ),
+    Effect.filterOrFail(
+      (value): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value),
+      () => new MalformedBody({ detail: "the body must be a JSON object" })
+    )
+  )
+
+/** Fails with a 400 `validation` listing `errors` when there are any. */
+export const validated = <A>(value: A, errors: ReadonlyArray<FieldError>): Effect.Effect<A, ValidationFailed> =>
+  errors.length === 0 ? Effect.succeed(value) : Effect.fail(new ValidationFailed({ detail: errors.map((e) => `${e.path}: ${e.message}`).join("; "), errors }))
+
+export const json = (body: unknown, status = 200, headers: Record<string, string> = {}): Response =>
+  new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json", ...headers } })

@@ -1,0 +1,60 @@
+/**
+ * The answers of the probes. Liveness reads only the health registry (no
+ * database), so a Postgres outage never gets a process restarted. Readiness
+ * asks the database which migrations it has (one round trip that also proves
+ * it answers) and whether the process is draining.
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import { appliedMigrationIds, loadMigrations } from "../../infra/db/Migrator.ts"
+import { HealthRegistry } from "../../supervisors/HealthRegistry.ts"
+import { Lifecycle } from "../../supervisors/Lifecycle.ts"
+
+export interface Check {
+  readonly status: "ok" | "failing" | "not_configured"
+  readonly detail?: string | undefined
+}
+
+const READINESS_TIMEOUT = Duration.seconds(2)
+
+export class Health extends Effect.Service<Health>()("switchboard/src/http/Health", {
+  effect: Effect.gen(function* () {
+    const registry = yield* HealthRegistry
+    const lifecycle = yield* Lifecycle
+    const known = (yield* loadMigrations()).map((m) => m.id)
+    const context = yield* Effect.context<Effect.Effect.Context<typeof appliedMigrationIds>>()
+
+    const actors: Effect.Effect<Check> = Effect.map(registry.report, (reports) => {
+      const stalled = reports.filter((r) => r.stalled)
+      return stalled.length === 0
+        ? { status: "ok" }
+        : {
+            status: "failing",
+            detail: `stalled (no heartbeat for over ${Duration.format(registry.stallTimeout)}): ${stalled.map((r) => r.name).join(", ")}`
+          }
+    })
+
+    /** Database and migrations in one round trip. */
+    const database: Effect.Effect<{ readonly database: Check; readonly migrations: Check }> = appliedMigrationIds.pipe(
+      Effect.provide(context),
+      Effect.timeoutFail({ duration: READINESS_TIMEOUT, onTimeout: () => ({ message: `no answer within ${Duration.format(READINESS_TIMEOUT)}` }) }),
+      Effect.map((applied) => {
+        const pending = known.filter((id) => !applied.includes(id))
+        return {
+          database: { status: "ok" as const },
+          migrations: pending.length === 0 ? { status: "ok" as const } : { status: "failing" as const, detail: `pending: ${pending.join(", ")}` }
+        }
+      }),
+      Effect.catchAll((error) =>
+        Effect.succeed({
+          database: { status: "failing" as const, detail: error.message },
+          migrations: { status: "failing" as const, detail: "unknown while the database does not answer" }
+        })
+      )
+    )
+
+    const draining: Effect.Effect<Check> = Effect.map(lifecycle.draining, (yes) => (yes ? { status: "failing", detail: "shutting down" } : { status: "ok" }))
+
+    return { actors, database, draining }
+  })
+}) {}

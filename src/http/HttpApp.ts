@@ -1,0 +1,53 @@
+/**
+ * The Hono application of one process: middleware (request id, span and
+ * metrics, body limit), the operations routes, and, on roles that serve the
+ * API, the admin routes behind the admin token. Tests call `app.request()` on
+ * it directly; the server (Server.ts) serves its `fetch`.
+ */
+import { Hono } from "hono"
+import * as Effect from "effect/Effect"
+import * as Runtime from "effect/Runtime"
+import type { JobDefinition } from "../../domain/jobs/JobDefinition.ts"
+import { Metrics } from "../../infra/observability/Metrics.ts"
+import { type HttpEnv, type HttpServices, problemResponse } from "./Handler.ts"
+import { Health } from "./Health.ts"
+import { bearer, limitBody, observe, requestId } from "./Middleware.ts"
+import { NotFound } from "./Problems.ts"
+import { adminJobRoutes } from "./routes/AdminJobs.ts"
+import { operationsRoutes } from "./routes/Operations.ts"
+import { OperationPaths } from "./ServerConfig.ts"
+import { adminToken, metricsToken } from "./Tokens.ts"
+
+export interface HttpAppOptions {
+  /** `worker` serves only the operations routes (probes, metrics). */
+  readonly role: "all" | "web" | "worker"
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- definitions of different argument types share one list
+  readonly definitions: ReadonlyArray<JobDefinition<any, any>>
+}
+
+/** Probes and scrapes are not traced: they would bury the traces that matter. */
+const UNTRACED: ReadonlySet<string> = new Set([OperationPaths.liveness, OperationPaths.readiness, OperationPaths.metrics])
+
+export const makeHttpApp = (options: HttpAppOptions) =>
+  Effect.gen(function* () {
+    const runtime = yield* Effect.runtime<HttpServices>()
+    const metrics = yield* Metrics
+    const health = yield* Health
+    const app = new Hono<HttpEnv>()
+    app.use("*", requestId(runtime))
+    app.use("*", observe(metrics, UNTRACED))
+    app.use("*", limitBody())
+    app.route("/", operationsRoutes({ health, metrics, metricsToken: yield* metricsToken }))
+    if (options.role !== "worker") {
+      app.use("/admin/*", bearer(yield* adminToken, "the admin API"))
+      app.route("/admin/api", adminJobRoutes(options.definitions))
+    }
+    app.notFound((c) => problemResponse(c, new NotFound({ detail: `no route for ${c.req.method} ${c.req.path}` })))
+    app.onError((error, c) => {
+      // handlers run their effects through run(), which maps failures itself: this is for throws in middleware
+      Runtime.runSync(runtime)(Effect.logError("request failed outside a handler", error).pipe(Effect.annotateLogs({ request_id: c.get("requestId") })))
+      return problemResponse(c, error)
+    })
+    return app
+  })
+

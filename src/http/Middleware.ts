@@ -1,0 +1,97 @@
+/**
+ * Cross-cutting concerns as Hono middleware: the request id, the server span
+ * and HTTP metrics, the body size limit, and bearer-token auth.
+ */
+import { createHash, randomUUID, timingSafeEqual } from "node:crypto"
+import { createMiddleware } from "hono/factory"
+import { bodyLimit } from "hono/body-limit"
+import { routePath } from "hono/route"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Runtime from "effect/Runtime"
+import type { Metrics } from "../../infra/observability/Metrics.ts"
+import { parentFromHeaders } from "../../infra/observability/TraceContext.ts"
+import { type HttpEnv, problemResponse } from "./Handler.ts"
+import { Forbidden, PayloadTooLarge, Unauthorized } from "./Problems.ts"
+
+export const BODY_LIMIT_BYTES = 64 * 1024
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+/** Takes a well-formed `X-Request-Id` from the client or makes one; echoes it on the response. */
+export const requestId = <R>(runtime: Runtime.Runtime<R>) =>
+  createMiddleware<HttpEnv<R>>(async (c, next) => {
+    const given = c.req.header("x-request-id")
+    const id = given !== undefined && REQUEST_ID.test(given) ? given : randomUUID()
+    c.set("requestId", id)
+    c.set("runtime", runtime)
+    c.set("span", undefined)
+    await next()
+    c.res.headers.set("X-Request-Id", id)
+  })
+
+/** The route pattern that answered, or `unmatched` (a label of bounded cardinality). */
+const routeOf = (path: string): string => (path === "*" || path === "/*" ? "unmatched" : path)
+
+/**
+ * One server span per request (continuing an incoming `traceparent`; probe and
+ * scrape paths are not traced) and the request counter and duration histogram.
+ */
+export const observe = <R>(metrics: Metrics, untraced: ReadonlySet<string>) =>
+  createMiddleware<HttpEnv<R>>(async (c, next) => {
+    const started = performance.now()
+    const route = routeOf(routePath(c, -1))
+    const method = c.req.method
+    if (untraced.has(c.req.path)) await next()
+    else {
+      const parent = Option.getOrUndefined(parentFromHeaders(c.req.raw.headers))
+      await Runtime.runPromise(c.get("runtime"))(
+        Effect.useSpan(
+          route === "unmatched" ? method : `${method} ${route}`,
+          {
+            kind: "server",
+            parent,
+            captureStackTrace: false,
+            attributes: { "http.request.method": method, "http.route": route, "url.path": c.req.path, "request.id": c.get("requestId") }
+          },
+          (span) =>
+            Effect.promise(async () => {
+              c.set("span", span)
+              await next()
+              span.attribute("http.response.status_code", c.res.status)
+            })
+        )
+      )
+    }
+    const labels = { method, route, status: String(c.res.status) }
+    metrics.httpRequests.inc(labels)
+    metrics.httpDuration.observe(labels, (performance.now() - started) / 1000)
+  })
+
+/** Bodies over 64 KiB are refused with a 413 problem before a handler reads them. */
+export const limitBody = () =>
+  bodyLimit({
+    maxSize: BODY_LIMIT_BYTES,
+    onError: (c) => problemResponse(c, new PayloadTooLarge({ detail: `the body is over ${BODY_LIMIT_BYTES} bytes` }))
+  })
+
+const digest = (text: string): Buffer => createHash("sha256").update(text, "utf8").digest()
+
+/**
+ * `Authorization: Bearer <token>`: 401 when missing or malformed, 403 when
+ * wrong. Tokens are compared as SHA-256 digests with a timing-safe compare, so
+ * neither their content nor their length leaks through timing.
+ */
+export const bearer = (token: Redacted.Redacted<string>, realm: string) => {
+  const expected = digest(Redacted.value(token))
+  return createMiddleware(async (c, next) => {
+    const header = c.req.header("authorization")
+    const match = header === undefined ? null : /^Bearer +([\x21-\x7e]+) *$/i.exec(header)
+    if (match === null || match[1] === undefined) {
+      return problemResponse(c, new Unauthorized({ detail: `${realm} needs an Authorization: Bearer <token> header` }))
+    }
+    if (!timingSafeEqual(digest(match[1]), expected)) return problemResponse(c, new Forbidden({ detail: `the token is not valid for ${realm}` }))
+    await next()
+  })
+}

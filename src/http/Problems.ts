@@ -1,0 +1,101 @@
+/**
+ * Errors as RFC 9457 problem documents: the one table from a failure's tag to
+ * its status, slug and title. Handlers fail with the tagged errors below (or
+ * the infra errors the table knows); anything else is a 500 `internal`, logged
+ * with its cause, and never shows the client more than the request id.
+ */
+import * as Data from "effect/Data"
+
+export interface FieldError {
+  readonly path: string
+  readonly message: string
+}
+
+export class ValidationFailed extends Data.TaggedError("ValidationFailed")<{
+  readonly detail: string
+  readonly errors: ReadonlyArray<FieldError>
+}> {}
+export class MalformedBody extends Data.TaggedError("MalformedBody")<{ readonly detail: string }> {}
+export class NotFound extends Data.TaggedError("NotFound")<{ readonly detail: string }> {}
+export class Conflict extends Data.TaggedError("Conflict")<{ readonly detail: string; readonly extra?: Record<string, unknown> }> {}
+export class Unauthorized extends Data.TaggedError("Unauthorized")<{ readonly detail: string }> {}
+export class Forbidden extends Data.TaggedError("Forbidden")<{ readonly detail: string }> {}
+export class PayloadTooLarge extends Data.TaggedError("PayloadTooLarge")<{ readonly detail: string }> {}
+export class Unavailable extends Data.TaggedError("Unavailable")<{ readonly detail: string; readonly retryAfterSeconds?: number }> {}
+
+/** Every slug this API answers with, explained at `GET /problems/{slug}`. */
+export const Catalogue = {
+  validation: { status: 400, title: "Validation failed", description: "The request's fields did not pass validation; `errors` lists each field's path and message." },
+  "malformed-body": { status: 400, title: "Malformed body", description: "The body is not the JSON the route expects (it could not be parsed, or is not an object)." },
+  unauthorized: { status: 401, title: "Unauthorized", description: "The route needs `Authorization: Bearer <token>` and the header was missing or malformed." },
+  forbidden: { status: 403, title: "Forbidden", description: "The credentials were understood but are not valid for this route." },
+  "not-found": { status: 404, title: "Not found", description: "No route matches this method and path, or the resource it names does not exist." },
+  conflict: { status: 409, title: "Conflict", description: "The resource is in a state that does not allow this operation; the body says which state." },
+  "payload-too-large": { status: 413, title: "Payload too large", description: "The request body is over the size limit (64 KiB)." },
+  "rate-limited": { status: 429, title: "Too many requests", description: "A rate limit was reached; retry after the number of seconds in `Retry-After`." },
+  unavailable: { status: 503, title: "Service unavailable", description: "A dependency (the database) did not answer, or the process is shutting down; retry later." },
+  internal: { status: 500, title: "Internal error", description: "An unexpected error on the server; it was logged with the request id given in the body." }
+} as const satisfies Record<string, { status: number; title: string; description: string }>
+
+export type Slug = keyof typeof Catalogue
+
+export interface Problem {
+  readonly slug: Slug
+  readonly detail: string
+  readonly extra?: Record<string, unknown> | undefined
+  readonly headers?: Record<string, string> | undefined
+}
+
+/** The failures handlers may fail with, and what each becomes. */
+export type HttpFailure = ValidationFailed | MalformedBody | NotFound | Conflict | Unauthorized | Forbidden | PayloadTooLarge | Unavailable
+
+/** The table: a failure's tag decides its problem. Unknown failures are internal errors. */
+export const problemOf = (error: unknown): Problem => {
+  const tagged = error as { readonly _tag?: string; readonly message?: string }
+  switch (tagged._tag) {
+    case "ValidationFailed": {
+      const e = error as ValidationFailed
+      return { slug: "validation", detail: e.detail, extra: { errors: e.errors } }
+    }
+    case "MalformedBody":
+      return { slug: "malformed-body", detail: (error as MalformedBody).detail }
+    case "NotFound":
+      return { slug: "not-found", detail: (error as NotFound).detail }
+    case "Conflict": {
+      const e = error as Conflict
+      return { slug: "conflict", detail: e.detail, extra: e.extra }
+    }
+    case "Unauthorized":
+      return { slug: "unauthorized", detail: (error as Unauthorized).detail, headers: { "WWW-Authenticate": 'Bearer realm="switchboard"' } }
+    case "Forbidden":
+      return { slug: "forbidden", detail: (error as Forbidden).detail }
+    case "PayloadTooLarge":
+      return { slug: "payload-too-large", detail: (error as PayloadTooLarge).detail }
+    case "Unavailable": {
+      const e = error as Unavailable
+      return { slug: "unavailable", detail: e.detail, headers: { "Retry-After": String(e.retryAfterSeconds ?? 5) } }
+    }
+    // infra failures that reach a handler: the database did not answer
+    case "DatabaseError":
+      return { slug: "unavailable", detail: "the database did not answer; retry later", headers: { "Retry-After": "5" } }
+    default:
+      return { slug: "internal", detail: "an unexpected error occurred; it was logged with this request's id" }
+  }
+}
+
+/** The problem document and headers for a response. */
+export const render = (problem: Problem, requestId: string | undefined) => {
+  const entry = Catalogue[problem.slug]
+  return {
+    status: entry.status,
+    headers: { "Content-Type": "application/problem+json", ...problem.headers },
+    body: {
+      type: `/problems/${problem.slug}`,
+      title: entry.title,
+      status: entry.status,
+      detail: problem.detail,
+      ...(requestId === undefined ? {} : { requestId }),
+      ...problem.extra
+    }
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * The process's lifecycle as readiness sees it: serving, or draining after a
+ * shutdown signal. `DrainOnShutdownLive` sits on top of the application's
+ * layers, so its finalizer is the first to run when the main fiber is
+ * interrupted: readiness turns 503 before pools stop claiming and long before
+ * the HTTP server closes.
+ */
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+
+export class Lifecycle extends Effect.Service<Lifecycle>()("switchboard/supervisors/Lifecycle", {
+  sync: () => {
+    let drainingSince: Date | undefined
+    return {
+      draining: Effect.sync(() => drainingSince !== undefined),
+      beginDrain: Effect.sync(() => {
+        drainingSince ??= new Date()
+      })
+    }
+  }
+}) {}
+
+export const DrainOnShutdownLive = Layer.scopedDiscard(
+  Effect.flatMap(Lifecycle, (lifecycle) =>
+    Effect.addFinalizer(() => lifecycle.beginDrain.pipe(Effect.zipRight(Effect.logInfo("shutting down: readiness is 503, draining"))))
+  )
+)

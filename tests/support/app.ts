@@ -1,0 +1,52 @@
+/**
+ * The whole application in the test process, serving real HTTP on an
+ * ephemeral port: the same layers as `npm start` (appFor) with the test job
+ * kinds, fast engine timings and a known admin token.
+ */
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Layer from "effect/Layer"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import { appFor, type Role } from "../../src/App.ts"
+import { HttpServer } from "../../src/http/Server.ts"
+import { fastEngine } from "./processes.ts"
+import { testHandlers } from "./testJobs.ts"
+
+export const ADMIN_TOKEN = "test-admin-token-0123456789"
+
+export interface AppOptions {
+  readonly databaseUrl: string
+  readonly role?: Role
+  readonly env?: Record<string, string>
+  /** Replaces OTLP export (for an in-memory span exporter). */
+  readonly tracing?: Layer.Layer<never>
+}
+
+export const startApp = async (options: AppOptions) => {
+  const env = {
+    PORT: "0",
+    HOST: "127.0.0.1",
+    ADMIN_TOKEN,
+    LOG_LEVEL: "warning",
+    QUEUES: "default:10",
+    ...fastEngine,
+    ...options.env,
+    DATABASE_URL: options.databaseUrl
+  }
+  const role = options.role ?? "all"
+  const app = appFor(role, { handlers: testHandlers, crons: [] }, options.tracing ?? Layer.empty).pipe(
+    Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))))
+  )
+  const runtime = ManagedRuntime.make(app)
+  const { port } = await runtime.runPromise(HttpServer)
+  const baseUrl = `http://127.0.0.1:${port}`
+  /** fetch against the app; `admin: true` adds the admin token. */
+  const request = (path: string, init: RequestInit & { admin?: boolean } = {}) => {
+    const headers = new Headers(init.headers)
+    if (init.admin === true) headers.set("authorization", `Bearer ${ADMIN_TOKEN}`)
+    if (init.body !== undefined && !headers.has("content-type")) headers.set("content-type", "application/json")
+    return fetch(baseUrl + path, { ...init, headers })
+  }
+  return { baseUrl, runtime, request, dispose: () => runtime.dispose() }
+}
+
+export type RunningApp = Awaited<ReturnType<typeof startApp>>
