@@ -28,6 +28,7 @@ import { EngineConfigLive } from "../supervisors/EngineConfig.ts"
 import { type HealthRegistry, HealthRegistryLive } from "../supervisors/HealthRegistry.ts"
 import type { JobHandler } from "../supervisors/JobRegistry.ts"
 import { DrainOnShutdownLive, Lifecycle } from "../supervisors/Lifecycle.ts"
+import { MetricSourcesLive } from "../supervisors/MetricSources.ts"
 import { ProcessIdentityLive } from "../supervisors/ProcessIdentity.ts"
 import { EngineLive } from "../supervisors/Worker.ts"
 import { Health } from "./http/Health.ts"
@@ -77,6 +78,7 @@ export const appFor = (role: Role, options: AppOptions, tracing: Layer.Layer<nev
     Layer.provideMerge(processFor(role, options)),
     Layer.provideMerge(MigrationsLive),
     Layer.provideMerge(http),
+    Layer.provideMerge(MetricSourcesLive),
     Layer.provideMerge(Layer.mergeAll(JobStore.Default, ProcessRegistry.Default)),
     Layer.provideMerge(DatabaseLive),
     Layer.provideMerge(Layer.mergeAll(HealthRegistryLive, Metrics.Default, Lifecycle.Default)),

@@ -43,6 +43,8 @@ export interface NotifierOptions {
   readonly probeTimeout: Duration.DurationInput
   /** Runs after every echoed probe (the supervisor's heartbeat). */
   readonly onAlive?: Effect.Effect<void> | undefined
+  /** Sleeps between probes (the supervisor's declared wait; Effect.sleep by default). */
+  readonly sleep?: ((duration: Duration.Duration) => Effect.Effect<void>) | undefined
 }
 
 /** Starts the listening loop for the life of the scope (by default a plain scoped fork). */
@@ -103,7 +105,8 @@ export const make = <R = never>(url: string, options: NotifierOptions, run: List
             // the NOTIFY itself may hang on a dead connection, so the deadline covers the round trip
             Effect.timeoutFail({ duration: options.probeTimeout, onTimeout: () => new Error("listener went deaf: probe not echoed") })
           )
-          const probing = probe.pipe(Effect.zipRight(Effect.sleep(options.probeInterval)), Effect.forever)
+          const pause = (options.sleep ?? Effect.sleep)(Duration.decode(options.probeInterval))
+          const probing = probe.pipe(Effect.zipRight(pause), Effect.forever)
           return yield* Effect.raceFirst(probing, Deferred.await(broken))
         }),
       (client) =>
@@ -141,12 +144,12 @@ export const NotifierConfig = {
   probeTimeout: Duration.seconds(3)
 }
 
-/** The notifier over the database in `DatabaseUrl`, its loop started by `run`, beating `onAlive`. */
-export const layer = <R>(run: ListenerRunner<R>, onAlive?: Effect.Effect<void>) =>
+/** The notifier over the database in `DatabaseUrl`, its loop started by `run`, beating `onAlive` and waiting with `sleep`. */
+export const layer = <R>(run: ListenerRunner<R>, supervision: Pick<NotifierOptions, "onAlive" | "sleep"> = {}) =>
   Layer.scoped(
     Notifier,
     Effect.gen(function* () {
       const url = yield* DatabaseUrl
-      return yield* make(Redacted.value(url), { ...NotifierConfig, onAlive }, run)
+      return yield* make(Redacted.value(url), { ...NotifierConfig, ...supervision }, run)
     })
   )

@@ -71,7 +71,7 @@ export class Metrics extends Effect.Service<Metrics>()("switchboard/infra/Metric
         () => Effect.sync(() => sources.delete(name))
       )
     /** The exposition text: sources refreshed concurrently, then every metric rendered. */
-    const scrape: Effect.Effect<string> = Effect.forEach(
+    const scrape: Effect.Effect<string> = Effect.suspend(() => Effect.forEach(
       [...sources],
       ([name, refresh]) =>
         refresh.pipe(
@@ -79,7 +79,7 @@ export class Metrics extends Effect.Service<Metrics>()("switchboard/infra/Metric
           Effect.catchAllCause((cause) => Effect.logWarning(`metrics source ${name} failed; its gauges keep their last values`, cause))
         ),
       { concurrency: "unbounded", discard: true }
-    ).pipe(Effect.zipRight(Effect.promise(() => metrics.registry.metrics())))
+    )).pipe(Effect.zipRight(Effect.promise(() => metrics.registry.metrics())))
     return { ...metrics, addSource, scrape, contentType: metrics.registry.contentType }
   }
 }) {}
