@@ -35,9 +35,13 @@ const withActor = (f: (actor: Context.Tag.Service<CurrentActor>) => Effect.Effec
 /** Heartbeat: the current actor is alive and busy (a no-op outside an actor). */
 export const beat: Effect.Effect<void> = withActor((actor) => actor.registry.beat(actor.name))
 
+/** Declares that the current actor is about to wait this long (a retry's backoff, say): no heartbeat is due before it ends. */
+export const declareWait = (duration: Duration.DurationInput): Effect.Effect<void> =>
+  withActor((actor) => actor.registry.waiting(actor.name, Duration.toMillis(duration)))
+
 /** Sleeps as a declared wait: no heartbeat is due until it ends. */
 export const sleep = (duration: Duration.DurationInput): Effect.Effect<void> =>
-  withActor((actor) => actor.registry.waiting(actor.name, Duration.toMillis(duration))).pipe(
+  declareWait(duration).pipe(
     Effect.zipRight(Effect.sleep(duration)),
     Effect.zipRight(beat)
   )

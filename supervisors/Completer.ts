@@ -19,7 +19,7 @@ import * as Schedule from "effect/Schedule"
 import type { Finished, Outcome } from "../infra/jobs/JobRecords.ts"
 import { JobStore } from "../infra/jobs/JobStore.ts"
 import { type FinishOutcome, Metrics } from "../infra/observability/Metrics.ts"
-import { awaitLatch, spawnActor } from "./Actor.ts"
+import { awaitLatch, declareWait, spawnActor } from "./Actor.ts"
 import { EngineConfig } from "./EngineConfig.ts"
 import { ProcessIdentity } from "./ProcessIdentity.ts"
 
@@ -94,7 +94,7 @@ export const CompleterLive = Layer.scoped(
         Effect.zipLeft(Effect.sync(() => (written = true))),
         Effect.uninterruptible,
         Effect.tapError((error) => Effect.logWarning(`could not write ${batch.length} job outcome(s); retrying: ${error.message}`)),
-        Effect.retry(Schedule.exponential("50 millis").pipe(Schedule.union(Schedule.spaced("5 seconds")))),
+        Effect.retry(Schedule.exponential("50 millis").pipe(Schedule.union(Schedule.spaced("5 seconds")), Schedule.delays, Schedule.tapOutput(declareWait))),
         Effect.orDie, // the schedule never ends
         Effect.onInterrupt(() =>
           Effect.sync(() => {

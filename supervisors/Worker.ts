@@ -13,7 +13,7 @@ import * as Layer from "effect/Layer"
 import type { CronDefinition } from "../domain/jobs/CronDefinition.ts"
 import { JobStore } from "../infra/jobs/JobStore.ts"
 import * as Notifier from "../infra/jobs/Notifier.ts"
-import { beat, sleep, spawnActor } from "./Actor.ts"
+import { beat, declareWait, spawnActor } from "./Actor.ts"
 import { ProcessRegistry } from "../infra/jobs/ProcessRegistry.ts"
 import { CompleterLive } from "./Completer.ts"
 import { CronSchedulerLive } from "./CronScheduler.ts"
@@ -56,7 +56,7 @@ export interface EngineOptions<R> {
 }
 
 /** The LISTEN notifier, its loop supervised as the `notifier` actor (every echoed probe is a heartbeat). */
-export const NotifierLive = Notifier.layer((listen) => spawnActor("notifier", listen), { onAlive: beat, sleep })
+export const NotifierLive = Notifier.layer((listen) => spawnActor("notifier", listen), { onAlive: beat, declareWait })
 
 /** Requires SqlClient and DatabaseUrl (infra/db) and whatever the handlers need. */
 export const EngineLive = <R>(options: EngineOptions<R>) =>

@@ -43,8 +43,8 @@ export interface NotifierOptions {
   readonly probeTimeout: Duration.DurationInput
   /** Runs after every echoed probe (the supervisor's heartbeat). */
   readonly onAlive?: Effect.Effect<void> | undefined
-  /** Sleeps between probes (the supervisor's declared wait; Effect.sleep by default). */
-  readonly sleep?: ((duration: Duration.Duration) => Effect.Effect<void>) | undefined
+  /** Called before each wait (between probes, before a reconnect) with its length: the supervisor's declared wait. */
+  readonly declareWait?: ((duration: Duration.Duration) => Effect.Effect<void>) | undefined
 }
 
 /** Starts the listening loop for the life of the scope (by default a plain scoped fork). */
@@ -54,6 +54,7 @@ const PROBE_PREFIX = "@probe:"
 
 export const make = <R = never>(url: string, options: NotifierOptions, run: ListenerRunner<R> = Effect.forkScoped) =>
   Effect.gen(function* () {
+    const declareWait = options.declareWait ?? (() => Effect.void)
     const subscribers = new Map<string, Set<() => void>>()
     let listening = false
 
@@ -105,7 +106,8 @@ export const make = <R = never>(url: string, options: NotifierOptions, run: List
             // the NOTIFY itself may hang on a dead connection, so the deadline covers the round trip
             Effect.timeoutFail({ duration: options.probeTimeout, onTimeout: () => new Error("listener went deaf: probe not echoed") })
           )
-          const pause = (options.sleep ?? Effect.sleep)(Duration.decode(options.probeInterval))
+          const interval = Duration.decode(options.probeInterval)
+          const pause = Effect.zipRight(declareWait(interval), Effect.sleep(interval))
           const probing = probe.pipe(Effect.zipRight(pause), Effect.forever)
           return yield* Effect.raceFirst(probing, Deferred.await(broken))
         }),
@@ -118,7 +120,14 @@ export const make = <R = never>(url: string, options: NotifierOptions, run: List
     yield* run(
       session.pipe(
         Effect.tapError((error) => Effect.logWarning(`notifier: ${error.message}; reconnecting`)),
-        Effect.retry(Schedule.exponential("100 millis").pipe(Schedule.union(Schedule.spaced("5 seconds")), Schedule.jittered)),
+        Effect.retry(
+          Schedule.exponential("100 millis").pipe(
+            Schedule.union(Schedule.spaced("5 seconds")),
+            Schedule.jittered,
+            Schedule.delays,
+            Schedule.tapOutput(declareWait)
+          )
+        ),
         Effect.orDie, // the schedule never ends
         Effect.annotateLogs("actor", "notifier")
       )
@@ -144,8 +153,8 @@ export const NotifierConfig = {
   probeTimeout: Duration.seconds(3)
 }
 
-/** The notifier over the database in `DatabaseUrl`, its loop started by `run`, beating `onAlive` and waiting with `sleep`. */
-export const layer = <R>(run: ListenerRunner<R>, supervision: Pick<NotifierOptions, "onAlive" | "sleep"> = {}) =>
+/** The notifier over the database in `DatabaseUrl`, its loop started by `run`, reporting to its supervisor through `supervision`. */
+export const layer = <R>(run: ListenerRunner<R>, supervision: Pick<NotifierOptions, "onAlive" | "declareWait"> = {}) =>
   Layer.scoped(
     Notifier,
     Effect.gen(function* () {
