@@ -18,6 +18,7 @@
  * refunded. Claimed jobs are sorted by priority; a higher-priority job claimed
  * later still waits behind the buffer, which is why prefetch is small by default.
  */
+import * as Cause from "effect/Cause"
 import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -151,6 +152,13 @@ export const makePool = <R>(config: QueueConfig, handlers: ReadonlyMap<string, J
         const attempt = handler
           .run(job.args, { id: job.id, queue, kind: job.kind, attempt: job.attempt, maxAttempts: job.maxAttempts, priority: job.priority })
           .pipe(
+            Effect.tapErrorCause((cause) =>
+              Cause.isInterruptedOnly(cause)
+                ? Effect.void
+                : Effect.logWarning(`job ${job.kind} ${job.id} failed attempt ${job.attempt} of ${job.maxAttempts}`, cause).pipe(
+                    Effect.annotateLogs({ job: job.id, kind: job.kind, attempt: job.attempt })
+                  )
+            ),
             Effect.withSpan(`job ${job.kind}`, {
               kind: "consumer",
               parent: parent._tag === "Some" ? parent.value : undefined,
@@ -171,7 +179,7 @@ export const makePool = <R>(config: QueueConfig, handlers: ReadonlyMap<string, J
               running--
               released(1)
             })
-        ).pipe(Effect.ignore) // recorded above; a failed job must not stop its runner
+        ).pipe(Effect.catchAllCause(() => Effect.void)) // recorded above; a failed or broken job must not stop its runner
       })
 
     const startRunner = (slot: Slot) =>

@@ -5,7 +5,8 @@
  * heartbeats in the health registry) are refreshed by sources registered with
  * `addSource`, which run once per scrape. Default process metrics (CPU,
  * memory, event loop lag, GC) keep their standard unprefixed names so stock
- * Node.js dashboards work.
+ * Node.js dashboards work; the three `nodejs_active_*_total` gauges are left
+ * out because their names break Prometheus naming rules (promtool rejects them).
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -20,6 +21,8 @@ export type FinishOutcome = "completed" | "retried" | "discarded" | "snoozed" | 
 const make = () => {
   const registry = new client.Registry()
   client.collectDefaultMetrics({ register: registry })
+  // gauges named like counters: `promtool check metrics` rejects them, so they are not exported
+  for (const name of ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"]) registry.removeSingleMetric(name)
   const counter = <L extends string>(name: string, help: string, labelNames: ReadonlyArray<L>) =>
     new client.Counter<L>({ name: PREFIX + name, help, labelNames, registers: [registry] })
   const gauge = <L extends string>(name: string, help: string, labelNames: ReadonlyArray<L>) =>

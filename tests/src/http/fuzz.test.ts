@@ -1,17 +1,467 @@
-import { afterAll, beforeAll, it } from "vitest"
-import { type RunningApp, startApp } from "../../support/app.ts"
+/**
+ * Property tests of the whole HTTP surface against one running process: any
+ * method, path, query, headers and body a client can send gets a response
+ * under 500, every error is a problem document whose `status` is the HTTP
+ * status, and every response carries a request id. Valid enqueues leave
+ * exactly the job they describe.
+ *
+ * The process runs with role `web` (the HTTP API and its process row, no job
+ * pools): the routes are those of `all`, and nothing the fuzzer enqueues runs.
+ */
+import fc from "fast-check"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { ADMIN_TOKEN, type RunningApp, startApp } from "../../support/app.ts"
 import { cloneDatabase } from "../../support/database.ts"
+import { count } from "../../support/ledger.ts"
 
-let app: RunningApp
-beforeAll(async () => {
-  app = await startApp({ databaseUrl: await cloneDatabase(), role: "web" })
-})
-afterAll(() => app?.dispose())
+const JOB_STATES = ["scheduled", "available", "running", "retryable", "completed", "discarded", "cancelled"] as const
+const SLUGS = ["validation", "malformed-body", "unauthorized", "forbidden", "not-found", "conflict", "payload-too-large", "rate-limited", "unavailable", "internal"]
+/** Kinds safe to enqueue here; `test.poison` kills the process that runs it and is never generated. */
+const KINDS = ["test.ledger", "test.keyed", "test.tick"] as const
+const DEFAULT_MAX_ATTEMPTS: Record<(typeof KINDS)[number], number> = { "test.ledger": 5, "test.keyed": 3, "test.tick": 3 }
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+const BODY_LIMIT = 64 * 1024
 
-it("probe", async () => {
-  const cases: Array<[string, string, string | undefined]> = [0.0001, 0.0005, 0.0015, 0.001, 1.1, 1.0001, 2.5, 0.3, 12.3456, 1e-7].map((d) => ["POST", "/admin/api/jobs", JSON.stringify({ kind: "test.ledger", delaySeconds: d })])
-  for (const [method, path, body] of cases) {
-    const r = await app.request(path, { method, admin: true, body })
-    console.log(method, path, body, "->", r.status, r.headers.get("content-type"), (await r.text()).slice(0, 300))
+/** Percent-encodes the UTF-8 bytes of `text`, all but RFC 3986 unreserved characters. */
+const pct = (text: string): string =>
+  [...new TextEncoder().encode(text)]
+    .map((byte) => {
+      const c = String.fromCharCode(byte)
+      return /[A-Za-z0-9\-._~]/.test(c) ? c : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`
+    })
+    .join("")
+
+/** Any value as request body text (what a careless client might send). */
+const serialize = (value: unknown): string => {
+  try {
+    return JSON.stringify(value) ?? String(value)
+  } catch {
+    try {
+      return String(value)
+    } catch {
+      return "[unprintable]"
+    }
   }
+}
+
+/** Strips what fetch strips from a header value (leading and trailing HTTP whitespace). */
+const httpTrim = (value: string) => value.replace(/^[\t ]+|[\t ]+$/g, "")
+
+// ---------------------------------------------------------------- generators
+
+/** Path segments: odd raw ones sent as they are, and generated ones percent-encoded. */
+const ODD_SEGMENTS = [
+  "%", "%zz", "%00", "%E0%A4%A", "%C0%AF", "%FF", "%2F", "%2e%2e", "..", ".", "%20", "+", " ", "ü", "😀", "\u202e",
+  "__proto__", "constructor", "hasOwnProperty", "toString", "-1", "0", "01", "1e3", "0x1f", "1.5", "NaN", "Infinity",
+  "9223372036854775807", "9223372036854775808", "999999999999999999", "null", "undefined", "[]", "{}", "a;b", "a,b"
+]
+const segment: fc.Arbitrary<string> = fc.oneof(
+  fc.constantFrom(...ODD_SEGMENTS),
+  fc.constantFrom(...SLUGS),
+  fc.integer({ min: 1, max: 60 }).map(String), // ids of jobs that exist
+  fc.bigInt({ min: 0n, max: 10n ** 20n }).map(String),
+  fc.string({ unit: "binary", maxLength: 40 }).map(pct),
+  fc.string({ unit: "grapheme", maxLength: 20 }).map(pct),
+  fc.string({ unit: "binary-ascii", maxLength: 20 }).map(pct)
+)
+
+const TEMPLATES = [
+  "/livez",
+  "/readyz",
+  "/healthz",
+  "/metrics",
+  "/openapi.json",
+  "/problems/{s}",
+  "/admin/api/queues",
+  "/admin/api/jobs",
+  "/admin/api/jobs/{s}",
+  "/admin/api/jobs/{s}/retry",
+  "/admin/api/jobs/{s}/cancel",
+  "/admin/api/processes",
+  "/admin",
+  "/admin/api",
+  "/{s}",
+  "/{s}/{s}",
+  "/admin/api/{s}",
+  "/admin/api/jobs/{s}/{s}"
+]
+const path: fc.Arbitrary<string> = fc
+  .tuple(fc.constantFrom(...TEMPLATES), segment, segment)
+  .map(([template, a, b]) => template.replace("{s}", a).replace("{s}", b))
+
+const queryValue: fc.Arbitrary<string> = fc.oneof(
+  fc.constantFrom(...JOB_STATES, ...KINDS, "default", "1", "2", "50", "500", "501", "0", "-1", "1.5", "abc", "%", "%00", "%zz", "", "9999999999999999999"),
+  fc.nat().map(String),
+  fc.string({ unit: "binary", maxLength: 30 }),
+  fc.string({ maxLength: 250 })
+)
+const queryKey: fc.Arbitrary<string> = fc.oneof(fc.constantFrom("state", "queue", "kind", "limit", "cursor"), fc.string({ unit: "binary-ascii", maxLength: 8 }))
+const queryString: fc.Arbitrary<string> = fc
+  .array(fc.tuple(queryKey, queryValue, fc.boolean()), { maxLength: 5 })
+  .map((pairs) => (pairs.length === 0 ? "" : `?${pairs.map(([k, v, encode]) => (encode ? `${pct(k)}=${pct(v)}` : `${k}=${v}`)).join("&")}`))
+
+/** Header text fetch will send: visible ASCII, Latin-1 and tabs. */
+const headerText = (maxLength: number): fc.Arbitrary<string> =>
+  fc.string({
+    unit: fc.oneof(fc.char(), fc.integer({ min: 0x80, max: 0xff }).map((c) => String.fromCharCode(c)), fc.constant("\t")),
+    maxLength
+  })
+const hex = (length: number) => fc.string({ unit: fc.constantFrom(..."0123456789abcdef"), minLength: length, maxLength: length })
+
+const headers: fc.Arbitrary<Record<string, string>> = fc.record(
+  {
+    "content-type": fc.oneof(
+      fc.constantFrom(
+        "application/json",
+        "application/json; charset=utf-8",
+        "APPLICATION/JSON",
+        "application/problem+json",
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=xyz",
+        "application/octet-stream",
+        "",
+        ";;;/"
+      ),
+      headerText(60)
+    ),
+    authorization: fc.oneof(
+      fc.constantFrom(`Bearer ${ADMIN_TOKEN}`, `bearer ${ADMIN_TOKEN}`, `Bearer ${ADMIN_TOKEN}x`, `Bearer ${ADMIN_TOKEN.slice(1)}`, "Bearer", "Bearer ", "Basic Zm9vOmJhcg==", ADMIN_TOKEN),
+      headerText(80),
+      headerText(80).map((t) => `Bearer ${t}`)
+    ),
+    "x-request-id": fc.oneof(
+      fc.stringMatching(REQUEST_ID),
+      headerText(200),
+      fc.nat({ max: 6_000 }).map((n) => "r".repeat(129 + n)),
+      fc.constantFrom("a b", "<script>", "id\u00e9", "-", ":", "..")
+    ),
+    traceparent: fc.oneof(
+      fc.tuple(hex(2), hex(32), hex(16), hex(2)).map(([v, t, s, f]) => `${v}-${t}-${s}-${f}`),
+      fc.constantFrom("00-00000000000000000000000000000000-0000000000000000-00", "ff-ffffffffffffffffffffffffffffffff-ffffffffffffffff-ff", "00--", "-"),
+      headerText(100)
+    ),
+    tracestate: headerText(60),
+    b3: fc.oneof(fc.tuple(hex(32), hex(16)).map(([t, s]) => `${t}-${s}-1`), headerText(60)),
+    "x-b3-traceid": headerText(40),
+    accept: fc.constantFrom("*/*", "application/json", "text/html", "application/problem+json", ""),
+    "content-encoding": fc.constantFrom("gzip", "br", "identity", "bogus")
+  },
+  { requiredKeys: [] }
+)
+
+const anyNumberish: fc.Arbitrary<unknown> = fc.oneof(fc.integer(), fc.double(), fc.string({ maxLength: 12 }), fc.boolean(), fc.constant(null), fc.bigInt().map(String))
+const runAtValue: fc.Arbitrary<unknown> = fc.oneof(
+  fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+  fc.date({ noInvalidDate: true }).map((d) => d.toUTCString()),
+  fc.constantFrom("not a date", "", "2024-02-30T00:00:00Z", "2024-01-01", "0000-01-01T00:00:00Z", "-100000-01-01T00:00:00Z", "+200000-01-01T00:00:00Z"),
+  fc.string({ maxLength: 30 }),
+  anyNumberish
+)
+
+/** Bodies with the enqueue keys but any values, right or wrong. */
+const enqueueShaped: fc.Arbitrary<Record<string, unknown>> = fc.record(
+  {
+    kind: fc.oneof(fc.constantFrom(...KINDS), fc.string({ maxLength: 20 }), anyNumberish, fc.array(fc.string(), { maxLength: 2 })),
+    args: fc.oneof(
+      fc.record(
+        { sleepMs: anyNumberish, firstAttemptMs: anyNumberish, hangFirstAttempt: fc.oneof(fc.boolean(), anyNumberish), failTimes: anyNumberish },
+        { requiredKeys: [] }
+      ),
+      fc.jsonValue({ maxDepth: 2 }),
+      fc.anything({ maxDepth: 2 })
+    ),
+    runAt: runAtValue,
+    delaySeconds: fc.oneof(anyNumberish, fc.double({ min: 0, max: 366 * 86_400, noNaN: true })),
+    priority: anyNumberish,
+    maxAttempts: anyNumberish,
+    uniqueKey: fc.oneof(fc.string({ unit: "binary", maxLength: 30 }), fc.string({ minLength: 495, maxLength: 505 }), anyNumberish),
+    extra: fc.anything({ maxDepth: 1 })
+  },
+  { requiredKeys: [] }
+)
+
+const body: fc.Arbitrary<string | undefined> = fc.oneof(
+  { weight: 2, arbitrary: fc.constant(undefined) },
+  { weight: 2, arbitrary: fc.json({ maxDepth: 3 }) },
+  { weight: 2, arbitrary: fc.jsonValue({ maxDepth: 3 }).map(serialize) },
+  { weight: 2, arbitrary: fc.string({ unit: "binary", maxLength: 200 }) },
+  { weight: 2, arbitrary: fc.anything({ maxDepth: 3 }).map(serialize) },
+  { weight: 4, arbitrary: enqueueShaped.map(serialize) },
+  { weight: 1, arbitrary: fc.constantFrom("", " ", "{", "[", "null", "{}", "[]", "\"\"", "{\"kind\":}", "\u0000", "\ufeff{}") },
+  { weight: 1, arbitrary: fc.integer({ min: BODY_LIMIT - 64, max: BODY_LIMIT + 3_000 }).map((n) => "x".repeat(n)) }
+)
+
+const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const
+
+interface Sent {
+  readonly method: (typeof METHODS)[number]
+  readonly path: string
+  readonly headers: Record<string, string>
+  readonly body: string | undefined
+}
+
+const request: fc.Arbitrary<Sent> = fc
+  .record({ method: fc.constantFrom(...METHODS), path, query: queryString, headers, body, admin: fc.boolean() })
+  .map(({ method, path, query, headers, body, admin }) => ({
+    method,
+    path: path + query,
+    headers: admin ? { ...headers, authorization: `Bearer ${ADMIN_TOKEN}` } : headers,
+    body: method === "GET" ? undefined : body
+  }))
+  // never a body that could enqueue the job kind that kills its process
+  .filter((r) => !(r.body ?? "").includes("test.poison"))
+
+// ---------------------------------------------------------------- the app
+
+describe("the HTTP surface under arbitrary requests", () => {
+  let app: RunningApp
+  let databaseUrl: string
+
+  beforeAll(async () => {
+    databaseUrl = await cloneDatabase()
+    app = await startApp({ databaseUrl, role: "web" })
+  })
+  afterAll(() => app?.dispose())
+
+  /** Sends `r` and checks what holds for every response; returns the response and its body text. */
+  const sendAndCheck = async (r: Sent) => {
+    let prepared: Request
+    try {
+      prepared = new Request(app.baseUrl + r.path, { method: r.method, headers: r.headers, body: r.body })
+    } catch {
+      fc.pre(false) // a request fetch itself refuses to build: not one a client can send
+      throw new Error("unreachable")
+    }
+    const response = await fetch(prepared)
+    const text = await response.text()
+    const label = `${r.method} ${r.path} -> ${response.status} ${text.slice(0, 300)}`
+
+    expect(response.status, label).toBeLessThan(500)
+    const id = response.headers.get("x-request-id")
+    const given = r.headers["x-request-id"] === undefined ? undefined : httpTrim(r.headers["x-request-id"])
+    if (given !== undefined && REQUEST_ID.test(given)) expect(id, label).toBe(given)
+    else expect(id, label).toMatch(UUID)
+
+    if (r.body !== undefined && new TextEncoder().encode(r.body).length > BODY_LIMIT) expect(response.status, label).toBe(413)
+
+    if (response.status >= 400) {
+      expect(response.headers.get("content-type"), label).toBe("application/problem+json")
+      const problem = JSON.parse(text) as { type?: unknown; status?: unknown; title?: unknown; requestId?: unknown }
+      expect(typeof problem.type === "string" && problem.type.startsWith("/problems/"), label).toBe(true)
+      expect(problem.status, label).toBe(response.status)
+      expect(typeof problem.title, label).toBe("string")
+      expect(problem.requestId, label).toBe(id)
+    } else if (new URL(prepared.url).pathname !== "/metrics") {
+      expect(response.headers.get("content-type"), label).toMatch(/^application\/json/)
+      expect(() => JSON.parse(text), label).not.toThrow()
+    }
+    return { response, text }
+  }
+
+  const runs = (numRuns: number) => ({ numRuns, interruptAfterTimeLimit: 20_000, markInterruptAsFailure: false })
+
+  it("valid enqueues leave exactly the job they describe (duplicates of a unique key: the existing job)", async () => {
+    const byKey = new Map<string, string>()
+    const options = fc.oneof(
+      fc.constant({}),
+      fc.date({ min: new Date("2000-01-01T00:00:00Z"), max: new Date("2100-01-01T00:00:00Z"), noInvalidDate: true }).map((d) => ({ runAt: d.toISOString() })),
+      fc.integer({ min: 0, max: 366 * 86_400 }).map((s) => ({ delaySeconds: s })),
+      fc.integer({ min: 0, max: 366 * 2 * 86_400 }).map((n) => ({ delaySeconds: n / 2 }))
+    )
+    const common = fc.record(
+      {
+        priority: fc.integer({ min: 0, max: 9 }),
+        maxAttempts: fc.integer({ min: 1, max: 1_000 }),
+        uniqueKey: fc.string({ unit: "grapheme", minLength: 1, maxLength: 8 }).map((k) => `valid:${k}`)
+      },
+      { requiredKeys: [] }
+    )
+    const kindAndArgs = fc.oneof(
+      fc.record(
+        {
+          kind: fc.constant("test.ledger"),
+          args: fc.record(
+            { sleepMs: fc.nat(), firstAttemptMs: fc.nat(), hangFirstAttempt: fc.boolean(), failTimes: fc.nat({ max: 10 }) },
+            { requiredKeys: [] }
+          )
+        },
+        { requiredKeys: ["kind"] }
+      ),
+      fc.record({ kind: fc.constant("test.keyed"), args: fc.record({ sleepMs: fc.double({ noNaN: true, noDefaultInfinity: true }) }) }),
+      fc.record({ kind: fc.constant("test.tick"), args: fc.constant({}) }, { requiredKeys: ["kind"] })
+    )
+    await fc.assert(
+      fc.asyncProperty(kindAndArgs, common, options, async (what, common, when) => {
+        const sent = { ...what, ...common, ...when } as {
+          kind: (typeof KINDS)[number]
+          args?: Record<string, unknown>
+          priority?: number
+          maxAttempts?: number
+          uniqueKey?: string
+          runAt?: string
+          delaySeconds?: number
+        }
+        const jobsBefore = await count(databaseUrl, "SELECT count(*) AS n FROM jobs")
+        const before = Date.now()
+        const { response, text } = await sendAndCheck({
+          method: "POST",
+          path: "/admin/api/jobs",
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+          body: JSON.stringify(sent)
+        })
+        const after = Date.now()
+        const job = JSON.parse(text) as Record<string, unknown>
+        const existing = sent.uniqueKey === undefined ? undefined : byKey.get(sent.uniqueKey)
+        if (existing !== undefined) {
+          expect(response.status, text).toBe(200)
+          expect(job).toMatchObject({ id: existing, duplicate: true, uniqueKey: sent.uniqueKey })
+          expect(await count(databaseUrl, "SELECT count(*) AS n FROM jobs")).toBe(jobsBefore)
+          return
+        }
+        expect(response.status, text).toBe(201)
+        expect(job).toMatchObject({
+          queue: "default",
+          kind: sent.kind,
+          priority: sent.priority ?? 2,
+          maxAttempts: sent.maxAttempts ?? DEFAULT_MAX_ATTEMPTS[sent.kind],
+          attempt: 0,
+          args: JSON.parse(JSON.stringify(sent.args ?? {})) as unknown,
+          errors: [],
+          uniqueKey: sent.uniqueKey ?? null,
+          finishedAt: null,
+          duplicate: false
+        })
+        const runAt = Date.parse(String(job.runAt))
+        if (sent.runAt !== undefined) expect(runAt).toBe(Date.parse(sent.runAt))
+        else {
+          const delay = (sent.delaySeconds ?? 0) * 1000
+          expect(runAt).toBeGreaterThanOrEqual(before + delay - 2_000)
+          expect(runAt).toBeLessThanOrEqual(after + delay + 2_000)
+        }
+        const future = sent.runAt !== undefined ? runAt > after + 1_000 : (sent.delaySeconds ?? 0) > 0
+        if (sent.runAt === undefined || Math.abs(runAt - before) > 5_000) expect(job.state).toBe(future ? "scheduled" : "available")
+        if (sent.uniqueKey !== undefined) byKey.set(sent.uniqueKey, String(job.id))
+
+        const { duplicate: _, ...view } = job
+        const fetched = await fetch(`${app.baseUrl}/admin/api/jobs/${String(job.id)}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
+        expect(await fetched.json()).toEqual(view)
+        expect(await count(databaseUrl, "SELECT count(*) AS n FROM jobs")).toBe(jobsBefore + 1)
+        expect(await count(databaseUrl, "SELECT count(*) AS n FROM jobs WHERE id = $1 AND kind = $2", [job.id, sent.kind])).toBe(1)
+      }),
+      runs(150)
+    )
+  })
+
+  it("any request: never 5xx; errors are problem documents with their status; always a request id", async () => {
+    await fc.assert(
+      fc.asyncProperty(request, async (r) => {
+        await sendAndCheck(r)
+      }),
+      runs(200)
+    )
+  })
+
+  it("any enqueue-shaped body, with the admin token: a 201/200 job or a 4xx problem, never 5xx", async () => {
+    await fc.assert(
+      fc.asyncProperty(enqueueShaped, headers, async (shape, extra) => {
+        const text = serialize(shape)
+        fc.pre(!text.includes("test.poison"))
+        const { response } = await sendAndCheck({
+          method: "POST",
+          path: "/admin/api/jobs",
+          headers: { ...extra, authorization: `Bearer ${ADMIN_TOKEN}` },
+          body: text
+        })
+        expect([200, 201, 400, 413]).toContain(response.status)
+      }),
+      runs(200)
+    )
+  })
+
+  it("any list query, with the admin token: a page or a 400 validation problem, never 5xx", async () => {
+    await fc.assert(
+      fc.asyncProperty(queryString, async (query) => {
+        const { response, text } = await sendAndCheck({ method: "GET", path: `/admin/api/jobs${query}`, headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, body: undefined })
+        expect([200, 400], text).toContain(response.status)
+        if (response.status === 200) expect(Array.isArray((JSON.parse(text) as { items?: unknown }).items)).toBe(true)
+        else expect((JSON.parse(text) as { type: string }).type).toBe("/problems/validation")
+      }),
+      runs(150)
+    )
+  })
+
+  it("any id on the job routes, with the admin token: the job, 404 or 409, never 5xx", async () => {
+    await fc.assert(
+      fc.asyncProperty(segment, fc.constantFrom("", "/retry", "/cancel"), async (id, action) => {
+        const { response } = await sendAndCheck({
+          method: action === "" ? "GET" : "POST",
+          path: `/admin/api/jobs/${id}${action}`,
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+          body: undefined
+        })
+        expect([200, 404, 409]).toContain(response.status)
+      }),
+      runs(150)
+    )
+  })
+
+  describe("client input that reached the database as a 503 (found by the properties above)", () => {
+    const post = (body: string) => fetch(`${app.baseUrl}/admin/api/jobs`, { method: "POST", headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, body })
+    const list = (query: string) => fetch(`${app.baseUrl}/admin/api/jobs?${query}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
+    const expectValidation = async (response: Response) => {
+      const text = await response.text()
+      expect(`${response.status} ${text}`).toMatch(/^400 /)
+      expect((JSON.parse(text) as { type: string }).type).toBe("/problems/validation")
+    }
+
+    it("maxAttempts beyond a 32-bit integer is a 400, not a 503", async () => {
+      await expectValidation(await post(JSON.stringify({ kind: "test.ledger", maxAttempts: 2 ** 31 })))
+      await expectValidation(await post(JSON.stringify({ kind: "test.ledger", maxAttempts: Number.MAX_SAFE_INTEGER })))
+    })
+
+    it("a uniqueKey with a NUL character is a 400, not a 503", async () => {
+      await expectValidation(await post(JSON.stringify({ kind: "test.ledger", uniqueKey: "a\u0000b" })))
+    })
+
+    it("runAt outside what the database can store is a 400, not a 503", async () => {
+      for (const runAt of ["0000-01-01T00:00:00Z", "-100000-01-01T00:00:00Z", "+200000-01-01T00:00:00Z"]) {
+        await expectValidation(await post(JSON.stringify({ kind: "test.ledger", runAt })))
+      }
+    })
+
+    it("delaySeconds with sub-millisecond digits is accepted, not a 503", async () => {
+      for (const delaySeconds of [0.0001, 1.0001, 12.3456]) {
+        const response = await post(JSON.stringify({ kind: "test.ledger", delaySeconds }))
+        const text = await response.text()
+        expect(`${response.status} ${text}`, String(delaySeconds)).toMatch(/^201 /)
+        const runAt = Date.parse((JSON.parse(text) as { runAt: string }).runAt)
+        expect(Math.abs(runAt - (Date.now() + delaySeconds * 1000))).toBeLessThan(5_000)
+      }
+    })
+
+    it("a NUL character in the kind or queue filter is an empty page or a 400, not a 503", async () => {
+      for (const query of ["kind=%00", "queue=a%00b"]) {
+        const response = await list(query)
+        const text = await response.text()
+        expect(`${response.status} ${text}`, query).toMatch(/^(200 \{"items":\[\]\}|400 )/)
+      }
+    })
+  })
+
+  it("two different uniqueKeys (lone surrogates) are two jobs, not duplicates of each other", async () => {
+    const post = (uniqueKey: string) =>
+      fetch(`${app.baseUrl}/admin/api/jobs`, { method: "POST", headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, body: JSON.stringify({ kind: "test.tick", uniqueKey }) })
+    const first = await post("lone-\ud800")
+    const second = await post("lone-\udc00")
+    // either both are refused as invalid keys, or they are two distinct jobs
+    if (first.status === 400) expect(second.status).toBe(400)
+    else {
+      expect(first.status).toBe(201)
+      expect(second.status).toBe(201)
+      const [a, b] = [(await first.json()) as { id: string }, (await second.json()) as { id: string }]
+      expect(a.id).not.toBe(b.id)
+    }
+  })
 })
