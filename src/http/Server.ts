@@ -104,7 +104,7 @@ export const HttpServerLive = <E, R>(fetch: Effect.Effect<Fetch, E, R>) =>
       const serve = Effect.scoped(
         Effect.gen(function* () {
           const listener = yield* listen(handler, port, host)
-          yield* Effect.logInfo(`HTTP server listening on http://${host}:${listener.port}`)
+          yield* Effect.logInfo(`HTTP server listening on http://${host}:${listener.port} (${deno === undefined ? "node:http" : "Deno.serve"})`)
           yield* Deferred.succeed(first, listener.port)
           while (listener.alive()) yield* sleep(WATCH_INTERVAL)
           return yield* new HttpServerError({ message: "the HTTP listener stopped" })

@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+/**
+ * Starts the server the way an operator would and checks it end to end over
+ * HTTP: /livez, /readyz, one job enqueued through the admin API and seen
+ * completed, /metrics counting it, then SIGTERM and exit code 0.
+ *
+ *   node scripts/smoke.mjs deno    # src/main.ts under the npm deno binary
+ *   node scripts/smoke.mjs dist    # the compiled build (npm run build), as the image runs it
+ *   node scripts/smoke.mjs node    # src/main.ts under node + tsx
+ */
+import { spawn } from "node:child_process"
+import * as net from "node:net"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
+const commands = {
+  deno: [path.join(root, "node_modules/deno/deno"), ["run", "--allow-all", "src/main.ts"]],
+  dist: [process.execPath, ["dist/src/main.js"]],
+  node: [process.execPath, ["--import", "tsx", "src/main.ts"]]
+}
+const runtime = process.argv[2] ?? "deno"
+const command = commands[runtime]
+if (command === undefined) {
+  console.error(`usage: node scripts/smoke.mjs ${Object.keys(commands).join("|")}`)
+  process.exit(2)
+}
+
+const freePort = () =>
+  new Promise((resolve, reject) => {
+    const server = net.createServer().once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address()
+      server.close(() => resolve(port))
+    })
+  })
+
+const port = await freePort()
+const token = "smoke-admin-token-0123456789"
+const base = `http://127.0.0.1:${port}`
+const child = spawn(command[0], command[1], {
+  cwd: root,
+  env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", ADMIN_TOKEN: token, LOG_LEVEL: "info" },
+  stdio: ["ignore", "pipe", "pipe"]
+})
+let output = ""
+child.stdout.on("data", (chunk) => (output += chunk))
+child.stderr.on("data", (chunk) => (output += chunk))
+const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })))
+
+const fail = (why) => {
+  console.error(`smoke (${runtime}) FAILED: ${why}\n--- server output ---\n${output}`)
+  child.kill("SIGKILL")
+  process.exit(1)
+}
+const until = async (what, timeoutMs, check) => {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const result = await check().catch(() => undefined)
+    if (result !== undefined) return result
+    if (Date.now() > deadline) fail(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+const get = (p, headers = {}) => fetch(base + p, { headers })
+const admin = { authorization: `Bearer ${token}` }
+const started = Date.now()
+
+await until("/livez 200", 90_000, async () => ((await get("/livez")).status === 200 ? true : undefined))
+await until("/readyz 200", 30_000, async () => ((await get("/readyz")).status === 200 ? true : undefined))
+console.log(`smoke (${runtime}): live and ready after ${Date.now() - started} ms`)
+
+const created = await fetch(`${base}/admin/api/jobs`, {
+  method: "POST",
+  headers: { ...admin, "content-type": "application/json" },
+  body: JSON.stringify({ kind: "diagnostics.ping", args: { message: `smoke test under ${runtime}` } })
+})
+if (created.status !== 201) fail(`enqueue answered ${created.status}: ${await created.text()}`)
+const { id } = await created.json()
+const job = await until(`job ${id} to complete`, 30_000, async () => {
+  const body = await (await get(`/admin/api/jobs/${id}`, admin)).json()
+  return body.state === "completed" ? body : undefined
+})
+console.log(`smoke (${runtime}): job ${job.id} ${job.kind} completed on attempt ${job.attempt}`)
+
+const metrics = await (await get("/metrics")).text()
+if (!/^switchboard_jobs_finished_total\{queue="default",kind="diagnostics.ping",outcome="completed"\} [1-9]/m.test(metrics)) {
+  fail("/metrics does not count the completed job")
+}
+
+child.kill("SIGTERM")
+const result = await Promise.race([exited, new Promise((resolve) => setTimeout(() => resolve("timeout"), 30_000))])
+if (result === "timeout") fail("no exit within 30 s of SIGTERM")
+if (result.code !== 0) fail(`exit code ${result.code} (signal ${result.signal}) after SIGTERM`)
+const server = /HTTP server listening on \S+ \(([^)]+)\)/.exec(output)?.[1]
+console.log(`smoke (${runtime}): served by ${server ?? "an unknown server"}`)
+console.log(`smoke (${runtime}): SIGTERM -> exit 0; passed in ${Date.now() - started} ms`)
+process.exit(0)
