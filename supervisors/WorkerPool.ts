@@ -31,6 +31,7 @@ import { JobStore } from "../infra/jobs/JobStore.ts"
 import { Notifier } from "../infra/jobs/Notifier.ts"
 import { Metrics } from "../infra/observability/Metrics.ts"
 import { parentFrom } from "../infra/observability/TraceContext.ts"
+import { TraceExport } from "../infra/observability/Tracing.ts"
 import { awaitLatch, outageTolerant, sleep, spawnActor } from "./Actor.ts"
 import { AttemptTimeout, outcomeOf } from "./Attempt.ts"
 import { Completer } from "./Completer.ts"
@@ -59,6 +60,7 @@ export const makePool = <R>(config: QueueConfig, handlers: ReadonlyMap<string, J
     const completer = yield* Completer
     const self = yield* ProcessIdentity
     const metrics = yield* Metrics
+    const { exporting } = yield* TraceExport
     const { pollInterval, slotRecheck } = yield* EngineConfig
     const { queue, concurrency } = config
     const capacity = concurrency + config.prefetch
@@ -147,8 +149,10 @@ export const makePool = <R>(config: QueueConfig, handlers: ReadonlyMap<string, J
         slot.timedOut = false
         slot.deadline = startedAt + Duration.toMillis(timeout)
         running++
-        // The attempt's span continues the enqueuer's trace (its stored traceparent).
+        // The attempt's span continues the enqueuer's trace (its stored traceparent). A job
+        // without one gets a span only when spans are exported: nothing would link to it.
         const parent = parentFrom(job.traceparent)
+        const traced = exporting || parent._tag === "Some"
         const attempt = handler
           .run(job.args, { id: job.id, queue, kind: job.kind, attempt: job.attempt, maxAttempts: job.maxAttempts, priority: job.priority })
           .pipe(
@@ -159,13 +163,13 @@ export const makePool = <R>(config: QueueConfig, handlers: ReadonlyMap<string, J
                     Effect.annotateLogs({ job: job.id, kind: job.kind, attempt: job.attempt })
                   )
             ),
-            Effect.withSpan(`job ${job.kind}`, {
+            (run) => (!traced ? run : Effect.withSpan(run, `job ${job.kind}`, {
               kind: "consumer",
               parent: parent._tag === "Some" ? parent.value : undefined,
               root: parent._tag === "None",
               captureStackTrace: false,
               attributes: { "job.id": job.id, "job.kind": job.kind, "job.attempt": job.attempt, "job.queue": queue }
-            })
+            }))
           )
         // One finalizer sees every ending: success, failure, defect, and interruption
         // (by the watchdog on timeout, or at shutdown after the grace period).

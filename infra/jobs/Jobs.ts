@@ -9,16 +9,52 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { isPriority, type JobDefinition, PriorityRange } from "../../domain/jobs/JobDefinition.ts"
+import { type JobDefinition, PriorityRange } from "../../domain/jobs/JobDefinition.ts"
 import type { DatabaseError } from "../db/DatabaseError.ts"
 import { currentTraceparent } from "../observability/TraceContext.ts"
+import { TraceExport } from "../observability/Tracing.ts"
 import type { Inserted, NewJob } from "./JobRecords.ts"
 import { JobStore } from "./JobStore.ts"
 
 export class InvalidJob extends Data.TaggedError("InvalidJob")<{
   readonly kind: string
+  /** The option or argument at fault (`priority`, `runAt`, `args.name`, ...); empty for the job as a whole. */
+  readonly path: string
   readonly message: string
 }> {}
+
+/** Bounds that keep every value storable (Postgres integer, timestamptz and text limits). */
+export const Limits = {
+  maxAttempts: 10_000,
+  concurrencyLimit: 100_000,
+  keyLength: 500,
+  /** runAt must fall in [earliest, latest]. */
+  earliest: Date.UTC(1970, 0, 1),
+  latest: Date.UTC(9999, 11, 31),
+  maxDelayMs: 100 * 365 * 86_400_000
+} as const
+
+/** Text Postgres can store: no NUL and no lone UTF-16 surrogate. */
+const storable = (text: string): boolean =>
+  !text.includes("\u0000") && (text as string & { isWellFormed(): boolean }).isWellFormed()
+
+/** The path of the first string (key or value) in `value` that Postgres could not store. */
+const unstorableIn = (value: unknown, path: string): string | undefined => {
+  if (typeof value === "string") return storable(value) ? undefined : path
+  if (Array.isArray(value)) {
+    for (const [i, item] of value.entries()) {
+      const found = unstorableIn(item, `${path}.${i}`)
+      if (found !== undefined) return found
+    }
+  } else if (typeof value === "object" && value !== null) {
+    for (const [key, item] of Object.entries(value)) {
+      if (!storable(key)) return `${path}.${key}`
+      const found = unstorableIn(item, `${path}.${key}`)
+      if (found !== undefined) return found
+    }
+  }
+  return undefined
+}
 
 export interface EnqueueOptions {
   /** When to run; now when absent or past. */
@@ -36,16 +72,35 @@ export interface EnqueueOptions {
   readonly traceparent?: string | undefined
 }
 
-const checkOptions = (kind: string, options: EnqueueOptions): string | undefined => {
-  if (options.priority !== undefined && !isPriority(options.priority)) return `priority must be an integer in [${PriorityRange.min}, ${PriorityRange.max}]`
-  if (options.maxAttempts !== undefined && !(Number.isInteger(options.maxAttempts) && options.maxAttempts >= 1)) return "maxAttempts must be >= 1"
-  if (options.concurrencyLimit !== undefined && !(Number.isInteger(options.concurrencyLimit) && options.concurrencyLimit >= 1)) return "concurrencyLimit must be >= 1"
-  if (options.uniqueKey !== undefined && (options.uniqueKey.length === 0 || options.uniqueKey.length > 500)) return "uniqueKey must be 1..500 characters"
-  if (options.concurrencyKey !== undefined && (options.concurrencyKey.length === 0 || options.concurrencyKey.length > 500)) return "concurrencyKey must be 1..500 characters"
-  if (options.runAt !== undefined && options.delay !== undefined) return "give runAt or delay, not both"
-  if (options.runAt instanceof Date && Number.isNaN(options.runAt.getTime())) return "runAt is not a valid time"
-  if (options.delay !== undefined && !(Duration.toMillis(options.delay) >= 0)) return "delay must not be negative"
-  return kind.length === 0 ? "kind is empty" : undefined
+const integerIn = (value: number | undefined, min: number, max: number) =>
+  value === undefined || (Number.isInteger(value) && value >= min && value <= max)
+
+const checkKey = (name: string, key: string | undefined): { path: string; message: string } | undefined =>
+  key === undefined || (key.length >= 1 && key.length <= Limits.keyLength && storable(key))
+    ? undefined
+    : { path: name, message: `${name} must be 1..${Limits.keyLength} characters, without NUL or unpaired surrogates` }
+
+/** The first option that is out of bounds, with its path. */
+const checkOptions = (kind: string, options: EnqueueOptions): { path: string; message: string } | undefined => {
+  if (kind.length === 0) return { path: "kind", message: "kind is empty" }
+  if (!integerIn(options.priority, PriorityRange.min, PriorityRange.max)) {
+    return { path: "priority", message: `priority must be an integer in [${PriorityRange.min}, ${PriorityRange.max}]` }
+  }
+  if (!integerIn(options.maxAttempts, 1, Limits.maxAttempts)) return { path: "maxAttempts", message: `maxAttempts must be an integer in [1, ${Limits.maxAttempts}]` }
+  if (!integerIn(options.concurrencyLimit, 1, Limits.concurrencyLimit)) {
+    return { path: "concurrencyLimit", message: `concurrencyLimit must be an integer in [1, ${Limits.concurrencyLimit}]` }
+  }
+  const badKey = checkKey("uniqueKey", options.uniqueKey) ?? checkKey("concurrencyKey", options.concurrencyKey)
+  if (badKey !== undefined) return badKey
+  if (options.runAt !== undefined && options.delay !== undefined) return { path: "runAt", message: "give runAt or delay, not both" }
+  const runAt = runAtOf(options)?.getTime()
+  if (runAt !== undefined && !(runAt >= Limits.earliest && runAt <= Limits.latest)) {
+    return { path: "runAt", message: "runAt must be a valid time between 1970-01-01 and 9999-12-31" }
+  }
+  if (options.delay !== undefined && !(Duration.toMillis(options.delay) >= 0 && Duration.toMillis(options.delay) <= Limits.maxDelayMs)) {
+    return { path: "delay", message: "delay must be between 0 and 100 years" }
+  }
+  return undefined
 }
 
 const runAtOf = (options: EnqueueOptions): Date | undefined => {
@@ -61,10 +116,14 @@ export const prepare = <A, I>(
 ): Effect.Effect<NewJob, InvalidJob> =>
   Effect.gen(function* () {
     const problem = checkOptions(job.kind, options)
-    if (problem !== undefined) return yield* new InvalidJob({ kind: job.kind, message: problem })
+    if (problem !== undefined) return yield* new InvalidJob({ kind: job.kind, ...problem })
     const encoded = yield* Schema.encode(job.args)(args).pipe(
-      Effect.mapError((error) => new InvalidJob({ kind: job.kind, message: ParseResult.TreeFormatter.formatErrorSync(error) }))
+      Effect.mapError((error) => new InvalidJob({ kind: job.kind, path: "args", message: ParseResult.TreeFormatter.formatErrorSync(error) }))
     )
+    const unstorable = unstorableIn(encoded, "args")
+    if (unstorable !== undefined) {
+      return yield* new InvalidJob({ kind: job.kind, path: unstorable, message: `${unstorable} holds text that cannot be stored (NUL or an unpaired surrogate)` })
+    }
     return {
       queue: job.queue,
       kind: job.kind,
@@ -72,7 +131,7 @@ export const prepare = <A, I>(
       priority: options.priority ?? job.priority,
       maxAttempts: options.maxAttempts ?? job.maxAttempts,
       runAt: runAtOf(options),
-      delayMs: options.delay === undefined ? undefined : Duration.toMillis(options.delay),
+      delayMs: options.delay === undefined ? undefined : Math.round(Duration.toMillis(options.delay)),
       uniqueKey: options.uniqueKey,
       concurrencyKey: options.concurrencyKey,
       concurrencyLimit: options.concurrencyKey === undefined ? undefined : (options.concurrencyLimit ?? job.concurrencyLimit),
@@ -80,9 +139,17 @@ export const prepare = <A, I>(
     }
   })
 
-/** The rows with the current span as their trace parent, unless the caller gave one. */
+/**
+ * The rows with the current span as their trace parent, unless the caller gave one. Only
+ * while spans are exported: otherwise no trace would show the link, and each attempt
+ * would pay for a span nobody sees.
+ */
 const traced = (rows: ReadonlyArray<NewJob>): Effect.Effect<ReadonlyArray<NewJob>> =>
-  Effect.map(currentTraceparent, (traceparent) => rows.map((row) => (row.traceparent !== undefined ? row : { ...row, traceparent })))
+  Effect.flatMap(TraceExport, ({ exporting }) =>
+    !exporting
+      ? Effect.succeed(rows)
+      : Effect.map(currentTraceparent, (traceparent) => rows.map((row) => (row.traceparent !== undefined ? row : { ...row, traceparent })))
+  )
 
 /** Enqueues one job (joining the caller's transaction, if any). */
 export const enqueue = <A, I>(

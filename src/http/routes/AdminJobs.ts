@@ -7,6 +7,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import * as SchemaAST from "effect/SchemaAST"
 import type { JobDefinition } from "../../../domain/jobs/JobDefinition.ts"
 import { isTerminal, type JobState, JobStates } from "../../../domain/jobs/JobState.ts"
 import { enqueue } from "../../../infra/jobs/Jobs.ts"
@@ -57,7 +58,7 @@ const listQuery = (query: Record<string, string>) => {
   }
   if (cursor !== undefined && !isJobId(cursor)) errors.push({ path: "cursor", message: "is not a cursor this API returned" })
   for (const [name, value] of [["queue", queue], ["kind", kind]] as const) {
-    if (value !== undefined && (value.length === 0 || value.length > 200)) errors.push({ path: name, message: "must be 1 to 200 characters" })
+    if (value !== undefined && !/^[\x21-\x7e]{1,200}$/.test(value)) errors.push({ path: name, message: "must be 1 to 200 visible ASCII characters" })
   }
   return validated(
     { state: state as JobState | undefined, queue: queue || undefined, kind: kind || undefined, before: cursor, limit: n },
@@ -67,19 +68,29 @@ const listQuery = (query: Record<string, string>) => {
 
 const EnqueueBody = Schema.Struct({
   kind: Schema.String,
-  args: Schema.optionalWith(Schema.Unknown, { default: () => ({}) }),
-  runAt: Schema.optional(Schema.DateFromString),
+  args: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.Unknown }), { default: () => ({}) }),
+  runAt: Schema.optional(Schema.Date),
   delaySeconds: Schema.optional(Schema.Number.pipe(Schema.nonNegative(), Schema.lessThanOrEqualTo(366 * 86_400))),
   priority: Schema.optional(Schema.Int),
   maxAttempts: Schema.optional(Schema.Int),
   uniqueKey: Schema.optional(Schema.String)
 })
 
-const fieldErrors = (error: ParseResult.ParseError, prefix: string): ReadonlyArray<FieldError> =>
-  ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => ({
-    path: [prefix, ...issue.path.map(String)].filter((p) => p !== "").join("."),
-    message: issue.message
-  }))
+/** The argument names of a kind whose (encoded) arguments are a struct without index signatures. */
+const argumentNames = (definition: AnyDefinition): ReadonlySet<string> | undefined => {
+  const ast = SchemaAST.encodedAST(definition.args.ast)
+  return SchemaAST.isTypeLiteral(ast) && ast.indexSignatures.length === 0 ? new Set(ast.propertySignatures.map((p) => String(p.name))) : undefined
+}
+
+/** One entry per field path, its messages joined. */
+const fieldErrors = (error: ParseResult.ParseError, prefix: string): ReadonlyArray<FieldError> => {
+  const byPath = new Map<string, Array<string>>()
+  for (const issue of ParseResult.ArrayFormatter.formatErrorSync(error)) {
+    const path = [prefix, ...issue.path.map(String)].filter((p) => p !== "").join(".")
+    byPath.set(path, [...(byPath.get(path) ?? []), issue.message])
+  }
+  return [...byPath].map(([path, messages]) => ({ path, message: messages.join("; ") }))
+}
 
 const decodeBody = <A, I>(schema: Schema.Schema<A, I>, body: unknown, prefix = "") =>
   Schema.decodeUnknown(schema, { errors: "all", onExcessProperty: "error" })(body).pipe(
@@ -146,6 +157,10 @@ export const adminJobRoutes = (definitions: ReadonlyArray<AnyDefinition>) => {
           })
         }
         const args = yield* decodeBody(definition.args, body.args, "args")
+        // an empty Struct accepts any object: name the keys no argument of the kind has
+        const known = argumentNames(definition)
+        const unknown = known === undefined ? [] : Object.keys(body.args).filter((key) => !known.has(key))
+        yield* validated(undefined, unknown.map((key) => ({ path: `args.${key}`, message: `is not an argument of ${definition.kind}` })))
         const inserted = yield* enqueue(definition, args, {
           runAt: body.runAt,
           delay: body.delaySeconds === undefined ? undefined : body.delaySeconds * 1000,
@@ -154,7 +169,7 @@ export const adminJobRoutes = (definitions: ReadonlyArray<AnyDefinition>) => {
           uniqueKey: body.uniqueKey
         }).pipe(
           Effect.catchTag("InvalidJob", (error) =>
-            Effect.fail(new ValidationFailed({ detail: error.message, errors: [{ path: "", message: error.message }] }))
+            Effect.fail(new ValidationFailed({ detail: error.message, errors: [{ path: error.path === "delay" ? "delaySeconds" : error.path, message: error.message }] }))
           )
         )
         const job = yield* Effect.flatMap(JobStore, (store) => store.get(inserted.id)).pipe(Effect.flatMap(found("job", inserted.id)))

@@ -86,21 +86,6 @@ const TEMPLATES = [
   "/admin/api/{s}",
   "/admin/api/jobs/{s}/{s}"
 ]
-const path: fc.Arbitrary<string> = fc
-  .tuple(fc.constantFrom(...TEMPLATES), segment, segment)
-  .map(([template, a, b]) => template.replace("{s}", a).replace("{s}", b))
-
-const queryValue: fc.Arbitrary<string> = fc.oneof(
-  fc.constantFrom(...JOB_STATES, ...KINDS, "default", "1", "2", "50", "500", "501", "0", "-1", "1.5", "abc", "%", "%00", "%zz", "", "9999999999999999999"),
-  fc.nat().map(String),
-  fc.string({ unit: "binary", maxLength: 30 }),
-  fc.string({ maxLength: 250 })
-)
-const queryKey: fc.Arbitrary<string> = fc.oneof(fc.constantFrom("state", "queue", "kind", "limit", "cursor"), fc.string({ unit: "binary-ascii", maxLength: 8 }))
-const queryString: fc.Arbitrary<string> = fc
-  .array(fc.tuple(queryKey, queryValue, fc.boolean()), { maxLength: 5 })
-  .map((pairs) => (pairs.length === 0 ? "" : `?${pairs.map(([k, v, encode]) => (encode ? `${pct(k)}=${pct(v)}` : `${k}=${v}`)).join("&")}`))
-
 /** Header text fetch will send: visible ASCII, Latin-1 and tabs. */
 const headerText = (maxLength: number): fc.Arbitrary<string> =>
   fc.string({
@@ -151,36 +136,91 @@ const headers: fc.Arbitrary<Record<string, string>> = fc.record(
   { requiredKeys: [] }
 )
 
-const anyNumberish: fc.Arbitrary<unknown> = fc.oneof(fc.integer(), fc.double(), fc.string({ maxLength: 12 }), fc.boolean(), fc.constant(null), fc.bigInt().map(String))
-const runAtValue: fc.Arbitrary<unknown> = fc.oneof(
-  fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+/** Strings with the characters that trouble parsers and databases: NUL, lone surrogates, quotes, `%`. */
+const nastyString: fc.Arbitrary<string> = fc.string({
+  unit: fc.oneof(fc.constantFrom("\u0000", "\ud800", "\udfff", "%", "\u202e", "'", '"', "\\", "😀", "\n", "é"), fc.char()),
+  maxLength: 12
+})
+
+/** Values of the wrong type or at the edges of the right one. */
+const edgeValue: fc.Arbitrary<unknown> = fc.oneof(
+  fc.integer(),
+  fc.double(),
+  fc.constantFrom(2 ** 31 - 1, 2 ** 31, -(2 ** 31), 2 ** 53, Number.MAX_SAFE_INTEGER, 1e308, -1, 0, 0.5, 1e-7, 10, 366 * 86_400 + 1),
+  fc.bigInt().map(String),
+  nastyString,
+  fc.string({ maxLength: 20 }),
+  fc.string({ minLength: 495, maxLength: 505 }),
+  fc.boolean(),
+  fc.constant(null),
+  fc.jsonValue({ maxDepth: 1 }),
+  fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), // any year JavaScript has, 6-digit ones included
   fc.date({ noInvalidDate: true }).map((d) => d.toUTCString()),
-  fc.constantFrom("not a date", "", "2024-02-30T00:00:00Z", "2024-01-01", "0000-01-01T00:00:00Z", "-100000-01-01T00:00:00Z", "+200000-01-01T00:00:00Z"),
-  fc.string({ maxLength: 30 }),
-  anyNumberish
+  fc.constantFrom("not a date", "", "2024-02-30T00:00:00Z", "2024-01-01", "0000-01-01T00:00:00Z", "-100000-01-01T00:00:00Z", "+200000-01-01T00:00:00Z")
 )
 
-/** Bodies with the enqueue keys but any values, right or wrong. */
-const enqueueShaped: fc.Arbitrary<Record<string, unknown>> = fc.record(
-  {
-    kind: fc.oneof(fc.constantFrom(...KINDS), fc.string({ maxLength: 20 }), anyNumberish, fc.array(fc.string(), { maxLength: 2 })),
-    args: fc.oneof(
+type Kind = (typeof KINDS)[number]
+interface EnqueueBody {
+  readonly kind: Kind
+  readonly args?: Record<string, unknown>
+  readonly priority?: number
+  readonly maxAttempts?: number
+  readonly uniqueKey?: string
+  readonly runAt?: string
+  readonly delaySeconds?: number
+}
+
+/**
+ * Enqueue bodies the API documents as valid. Delays are whole or half seconds:
+ * sub-millisecond ones are the subject of a test of their own below.
+ */
+const validEnqueue: fc.Arbitrary<EnqueueBody> = fc
+  .tuple(
+    fc.oneof(
       fc.record(
-        { sleepMs: anyNumberish, firstAttemptMs: anyNumberish, hangFirstAttempt: fc.oneof(fc.boolean(), anyNumberish), failTimes: anyNumberish },
-        { requiredKeys: [] }
+        {
+          kind: fc.constant("test.ledger" as const),
+          args: fc.record({ sleepMs: fc.nat(), firstAttemptMs: fc.nat(), hangFirstAttempt: fc.boolean(), failTimes: fc.nat({ max: 10 }) }, { requiredKeys: [] })
+        },
+        { requiredKeys: ["kind"] }
       ),
-      fc.jsonValue({ maxDepth: 2 }),
-      fc.anything({ maxDepth: 2 })
+      fc.record({ kind: fc.constant("test.keyed" as const), args: fc.record({ sleepMs: fc.double({ noNaN: true, noDefaultInfinity: true }) }) }),
+      fc.record({ kind: fc.constant("test.tick" as const), args: fc.constant({}) }, { requiredKeys: ["kind"] })
     ),
-    runAt: runAtValue,
-    delaySeconds: fc.oneof(anyNumberish, fc.double({ min: 0, max: 366 * 86_400, noNaN: true })),
-    priority: anyNumberish,
-    maxAttempts: anyNumberish,
-    uniqueKey: fc.oneof(fc.string({ unit: "binary", maxLength: 30 }), fc.string({ minLength: 495, maxLength: 505 }), anyNumberish),
-    extra: fc.anything({ maxDepth: 1 })
-  },
-  { requiredKeys: [] }
-)
+    fc.record(
+      {
+        priority: fc.integer({ min: 0, max: 9 }),
+        maxAttempts: fc.integer({ min: 1, max: 1_000 }),
+        uniqueKey: fc.string({ unit: "grapheme", minLength: 1, maxLength: 8 }).map((k) => `valid:${k}`)
+      },
+      { requiredKeys: [] }
+    ),
+    fc.oneof(
+      fc.constant({}),
+      fc.date({ min: new Date("2000-01-01T00:00:00Z"), max: new Date("2100-01-01T00:00:00Z"), noInvalidDate: true }).map((d) => ({ runAt: d.toISOString() })),
+      fc.integer({ min: 0, max: 366 * 86_400 }).map((s) => ({ delaySeconds: s })),
+      fc.integer({ min: 0, max: 366 * 2 * 86_400 }).map((n) => ({ delaySeconds: n / 2 }))
+    )
+  )
+  .map(([what, options, when]) => ({ ...what, ...options, ...when }))
+
+const FIELDS = ["kind", "args", "runAt", "delaySeconds", "priority", "maxAttempts", "uniqueKey", "extra", "args.sleepMs", "args.failTimes", "args.extra"] as const
+
+/** A valid body with up to two fields replaced by wrong or edge values (or removed). */
+const enqueueShaped: fc.Arbitrary<Record<string, unknown>> = fc
+  .tuple(validEnqueue, fc.array(fc.tuple(fc.constantFrom(...FIELDS), fc.option(edgeValue, { nil: undefined, freq: 8 })), { maxLength: 2 }))
+  .map(([valid, mutations]) => {
+    const body: Record<string, unknown> = { ...valid, args: { ...valid.args } }
+    for (const [field, value] of mutations) {
+      const [head, sub] = field.split(".") as [string, string | undefined]
+      const target = sub === undefined ? body : typeof body.args === "object" && body.args !== null ? (body.args as Record<string, unknown>) : undefined
+      const key = sub ?? head
+      if (target === undefined) continue
+      if (value === undefined) delete target[key]
+      else target[key] = value
+    }
+    return body
+  })
 
 const body: fc.Arbitrary<string | undefined> = fc.oneof(
   { weight: 2, arbitrary: fc.constant(undefined) },
@@ -188,25 +228,74 @@ const body: fc.Arbitrary<string | undefined> = fc.oneof(
   { weight: 2, arbitrary: fc.jsonValue({ maxDepth: 3 }).map(serialize) },
   { weight: 2, arbitrary: fc.string({ unit: "binary", maxLength: 200 }) },
   { weight: 2, arbitrary: fc.anything({ maxDepth: 3 }).map(serialize) },
-  { weight: 4, arbitrary: enqueueShaped.map(serialize) },
-  { weight: 1, arbitrary: fc.constantFrom("", " ", "{", "[", "null", "{}", "[]", "\"\"", "{\"kind\":}", "\u0000", "\ufeff{}") },
+  { weight: 6, arbitrary: enqueueShaped.map(serialize) },
+  { weight: 1, arbitrary: fc.constantFrom("", " ", "{", "[", "null", "{}", "[]", '""', '{"kind":}', "\u0000", "\ufeff{}") },
   { weight: 1, arbitrary: fc.integer({ min: BODY_LIMIT - 64, max: BODY_LIMIT + 3_000 }).map((n) => "x".repeat(n)) }
 )
 
+/** Query strings of the job list: its parameters with valid, edge and nasty values, and strangers. */
+const listValue: fc.Arbitrary<string> = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom(...JOB_STATES, ...KINDS, "default", "1", "2", "50", "500") },
+  { weight: 1, arbitrary: fc.constantFrom("501", "0", "-1", "1.5", "abc", "", "9999999999999999999", "999999999999999999", "%", "%00", "%zz") },
+  { weight: 1, arbitrary: fc.nat().map(String) },
+  { weight: 2, arbitrary: nastyString },
+  { weight: 1, arbitrary: fc.string({ unit: "binary", maxLength: 30 }) },
+  { weight: 1, arbitrary: fc.string({ maxLength: 250 }) }
+)
+const queryString: fc.Arbitrary<string> = fc
+  .tuple(
+    fc.record({ state: listValue, queue: listValue, kind: listValue, limit: listValue, cursor: listValue }, { requiredKeys: [] }),
+    fc.array(fc.tuple(fc.string({ unit: "binary-ascii", maxLength: 8 }), listValue), { maxLength: 2 }),
+    fc.boolean()
+  )
+  .map(([known, strangers, encode]) => {
+    const pairs = [...Object.entries(known), ...strangers]
+    return pairs.length === 0 ? "" : `?${pairs.map(([k, v]) => (encode ? `${pct(k)}=${pct(v)}` : `${k}=${v}`)).join("&")}`
+  })
+
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const
+type Method = (typeof METHODS)[number]
+
+/** The operations the API documents, as (method, path template). */
+const OPERATIONS: ReadonlyArray<readonly [Method, string]> = [
+  ["GET", "/livez"],
+  ["GET", "/readyz"],
+  ["GET", "/healthz"],
+  ["GET", "/metrics"],
+  ["GET", "/openapi.json"],
+  ["GET", "/problems/{s}"],
+  ["GET", "/admin/api/queues"],
+  ["GET", "/admin/api/jobs"],
+  ["POST", "/admin/api/jobs"],
+  ["GET", "/admin/api/jobs/{s}"],
+  ["POST", "/admin/api/jobs/{s}/retry"],
+  ["POST", "/admin/api/jobs/{s}/cancel"],
+  ["GET", "/admin/api/processes"]
+]
 
 interface Sent {
-  readonly method: (typeof METHODS)[number]
+  readonly method: Method
   readonly path: string
   readonly headers: Record<string, string>
   readonly body: string | undefined
 }
 
 const request: fc.Arbitrary<Sent> = fc
-  .record({ method: fc.constantFrom(...METHODS), path, query: queryString, headers, body, admin: fc.boolean() })
-  .map(({ method, path, query, headers, body, admin }) => ({
+  .record({
+    route: fc.oneof(
+      { weight: 3, arbitrary: fc.constantFrom(...OPERATIONS) },
+      { weight: 2, arbitrary: fc.tuple(fc.constantFrom(...METHODS), fc.constantFrom(...TEMPLATES)) }
+    ),
+    a: segment,
+    b: segment,
+    query: fc.oneof(queryString, fc.constant("")),
+    headers,
+    body,
+    admin: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) })
+  })
+  .map(({ route: [method, template], a, b, query, headers, body, admin }) => ({
     method,
-    path: path + query,
+    path: template.replace("{s}", a).replace("{s}", b) + query,
     headers: admin ? { ...headers, authorization: `Bearer ${ADMIN_TOKEN}` } : headers,
     body: method === "GET" ? undefined : body
   }))
@@ -248,10 +337,11 @@ describe("the HTTP surface under arbitrary requests", () => {
 
     if (response.status >= 400) {
       expect(response.headers.get("content-type"), label).toBe("application/problem+json")
-      const problem = JSON.parse(text) as { type?: unknown; status?: unknown; title?: unknown; requestId?: unknown }
+      const problem = JSON.parse(text) as { type?: unknown; status?: unknown; title?: unknown; detail?: unknown; requestId?: unknown }
       expect(typeof problem.type === "string" && problem.type.startsWith("/problems/"), label).toBe(true)
       expect(problem.status, label).toBe(response.status)
       expect(typeof problem.title, label).toBe("string")
+      expect(typeof problem.detail, label).toBe("string")
       expect(problem.requestId, label).toBe(id)
     } else if (new URL(prepared.url).pathname !== "/metrics") {
       expect(response.headers.get("content-type"), label).toMatch(/^application\/json/)
@@ -264,45 +354,8 @@ describe("the HTTP surface under arbitrary requests", () => {
 
   it("valid enqueues leave exactly the job they describe (duplicates of a unique key: the existing job)", async () => {
     const byKey = new Map<string, string>()
-    const options = fc.oneof(
-      fc.constant({}),
-      fc.date({ min: new Date("2000-01-01T00:00:00Z"), max: new Date("2100-01-01T00:00:00Z"), noInvalidDate: true }).map((d) => ({ runAt: d.toISOString() })),
-      fc.integer({ min: 0, max: 366 * 86_400 }).map((s) => ({ delaySeconds: s })),
-      fc.integer({ min: 0, max: 366 * 2 * 86_400 }).map((n) => ({ delaySeconds: n / 2 }))
-    )
-    const common = fc.record(
-      {
-        priority: fc.integer({ min: 0, max: 9 }),
-        maxAttempts: fc.integer({ min: 1, max: 1_000 }),
-        uniqueKey: fc.string({ unit: "grapheme", minLength: 1, maxLength: 8 }).map((k) => `valid:${k}`)
-      },
-      { requiredKeys: [] }
-    )
-    const kindAndArgs = fc.oneof(
-      fc.record(
-        {
-          kind: fc.constant("test.ledger"),
-          args: fc.record(
-            { sleepMs: fc.nat(), firstAttemptMs: fc.nat(), hangFirstAttempt: fc.boolean(), failTimes: fc.nat({ max: 10 }) },
-            { requiredKeys: [] }
-          )
-        },
-        { requiredKeys: ["kind"] }
-      ),
-      fc.record({ kind: fc.constant("test.keyed"), args: fc.record({ sleepMs: fc.double({ noNaN: true, noDefaultInfinity: true }) }) }),
-      fc.record({ kind: fc.constant("test.tick"), args: fc.constant({}) }, { requiredKeys: ["kind"] })
-    )
     await fc.assert(
-      fc.asyncProperty(kindAndArgs, common, options, async (what, common, when) => {
-        const sent = { ...what, ...common, ...when } as {
-          kind: (typeof KINDS)[number]
-          args?: Record<string, unknown>
-          priority?: number
-          maxAttempts?: number
-          uniqueKey?: string
-          runAt?: string
-          delaySeconds?: number
-        }
+      fc.asyncProperty(validEnqueue, async (sent) => {
         const jobsBefore = await count(databaseUrl, "SELECT count(*) AS n FROM jobs")
         const before = Date.now()
         const { response, text } = await sendAndCheck({
@@ -359,7 +412,7 @@ describe("the HTTP surface under arbitrary requests", () => {
       fc.asyncProperty(request, async (r) => {
         await sendAndCheck(r)
       }),
-      runs(200)
+      runs(400)
     )
   })
 
@@ -368,15 +421,19 @@ describe("the HTTP surface under arbitrary requests", () => {
       fc.asyncProperty(enqueueShaped, headers, async (shape, extra) => {
         const text = serialize(shape)
         fc.pre(!text.includes("test.poison"))
-        const { response } = await sendAndCheck({
+        const { response, text: answer } = await sendAndCheck({
           method: "POST",
           path: "/admin/api/jobs",
           headers: { ...extra, authorization: `Bearer ${ADMIN_TOKEN}` },
           body: text
         })
         expect([200, 201, 400, 413]).toContain(response.status)
+        if (response.status === 201) {
+          const { args } = JSON.parse(answer) as { args: unknown }
+          expect(typeof args === "object" && args !== null && !Array.isArray(args), `args ${JSON.stringify(args)} of ${text}`).toBe(true)
+        }
       }),
-      runs(200)
+      { ...runs(500), examples: [[{ kind: "test.tick", maxAttempts: 2 ** 31 }, {}]] }
     )
   })
 
@@ -388,7 +445,7 @@ describe("the HTTP surface under arbitrary requests", () => {
         if (response.status === 200) expect(Array.isArray((JSON.parse(text) as { items?: unknown }).items)).toBe(true)
         else expect((JSON.parse(text) as { type: string }).type).toBe("/problems/validation")
       }),
-      runs(150)
+      { ...runs(300), examples: [["?kind=%00"]] }
     )
   })
 
@@ -403,7 +460,7 @@ describe("the HTTP surface under arbitrary requests", () => {
         })
         expect([200, 404, 409]).toContain(response.status)
       }),
-      runs(150)
+      runs(200)
     )
   })
 
@@ -448,6 +505,19 @@ describe("the HTTP surface under arbitrary requests", () => {
         expect(`${response.status} ${text}`, query).toMatch(/^(200 \{"items":\[\]\}|400 )/)
       }
     })
+  })
+
+  it("args of a kind that takes no arguments must still be a JSON object without extra keys", async () => {
+    for (const args of ["hello", 5, [1], true, { surprise: 1 }, "\u0000", "\ud800"]) {
+      const response = await fetch(`${app.baseUrl}/admin/api/jobs`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+        body: JSON.stringify({ kind: "test.tick", args })
+      })
+      const text = await response.text()
+      expect(`${response.status} ${text}`, JSON.stringify(args)).toMatch(/^400 /)
+      expect((JSON.parse(text) as { errors?: Array<{ path: string }> }).errors?.[0]?.path, JSON.stringify(args)).toMatch(/^args/)
+    }
   })
 
   it("two different uniqueKeys (lone surrogates) are two jobs, not duplicates of each other", async () => {
