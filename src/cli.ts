@@ -19,6 +19,7 @@ import { enqueue } from "../infra/jobs/Jobs.ts"
 import { JobStore } from "../infra/jobs/JobStore.ts"
 import { appFor, MigratedDatabaseLive, type Role } from "./App.ts"
 import { crons, handlers } from "./jobs/index.ts"
+import { LoggingLive } from "../infra/observability/Logging.ts"
 import { Metrics } from "../infra/observability/Metrics.ts"
 
 class UsageError extends Data.TaggedError("UsageError")<{ readonly message: string }> {}
@@ -118,6 +119,7 @@ runMain(
     Effect.catchTag("UsageError", (error) =>
       Console.error(`${error.message}\n\n${USAGE}`).pipe(Effect.zipRight(Effect.sync(() => (process.exitCode = 2))))
     ),
-    Effect.catchTag("InvalidJob", (error) => Console.error(error.message).pipe(Effect.zipRight(Effect.sync(() => (process.exitCode = 2)))))
+    Effect.catchTag("InvalidJob", (error) => Console.error(error.message).pipe(Effect.zipRight(Effect.sync(() => (process.exitCode = 2))))),
+    Effect.provide(LoggingLive)
   )
 )

@@ -24,6 +24,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
 import type { AttemptError, JobFailure } from "../domain/jobs/JobErrors.ts"
 import type { QueueConfig } from "../domain/jobs/QueueConfig.ts"
 import type { ClaimedJob, Outcome } from "../infra/jobs/JobRecords.ts"
@@ -157,8 +158,8 @@ export const makePool = <R>(config: QueueConfig, handlers: ReadonlyMap<string, J
           .run(job.args, { id: job.id, queue, kind: job.kind, attempt: job.attempt, maxAttempts: job.maxAttempts, priority: job.priority })
           .pipe(
             Effect.tapErrorCause((cause) =>
-              Cause.isInterruptedOnly(cause)
-                ? Effect.void
+              Cause.isInterruptedOnly(cause) || Cause.failureOption(cause).pipe(Option.exists((e) => e._tag === "Snooze"))
+                ? Effect.void // a hand-back or a snooze is not a failure
                 : Effect.logWarning(`job ${job.kind} ${job.id} failed attempt ${job.attempt} of ${job.maxAttempts}`, cause).pipe(
                     Effect.annotateLogs({ job: job.id, kind: job.kind, attempt: job.attempt })
                   )
