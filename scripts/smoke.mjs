@@ -46,7 +46,11 @@ const child = spawn(command[0], command[1], {
 let output = ""
 child.stdout.on("data", (chunk) => (output += chunk))
 child.stderr.on("data", (chunk) => (output += chunk))
-const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })))
+let ended = false
+const exited = new Promise((resolve) => child.once("exit", (code, signal) => {
+  ended = true
+  resolve({ code, signal })
+}))
 
 const fail = (why) => {
   console.error(`smoke (${runtime}) FAILED: ${why}\n--- server output ---\n${output}`)
@@ -58,6 +62,7 @@ const until = async (what, timeoutMs, check) => {
   for (;;) {
     const result = await check().catch(() => undefined)
     if (result !== undefined) return result
+    if (ended) fail(`the server exited while waiting for ${what}`)
     if (Date.now() > deadline) fail(`timed out after ${timeoutMs} ms waiting for ${what}`)
     await new Promise((resolve) => setTimeout(resolve, 100))
   }

@@ -147,8 +147,13 @@ const initialise = async (dataDir: string, initdb: string, account: Account | un
     execFileSync(
       initdb,
       [`--pgdata=${dataDir}`, "--auth=scram-sha-256", `--username=${credentials.user}`, `--pwfile=${pwfile}`, "--encoding=UTF8", "--locale=C"],
-      { ...(account ?? {}), stdio: ["ignore", "ignore", "pipe"] }
+      // cwd: a folder the postgres user can enter (Deno fails the spawn when it cannot enter ours)
+      { ...(account ?? {}), cwd: path.dirname(dataDir), stdio: ["ignore", "ignore", "pipe"] }
     )
+  } catch (error) {
+    const failure = error as { stderr?: unknown; status?: unknown; message?: string }
+    const stderr = String(failure.stderr ?? "").trim()
+    throw new Error(`initdb failed (exit status ${String(failure.status)})${stderr === "" ? `: ${failure.message ?? ""}` : `: ${stderr}`}`, { cause: error })
   } finally {
     await fs.rm(pwfile, { force: true })
   }
@@ -191,7 +196,7 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedS
     const child = spawn(
       postgres,
       ["-D", dataDir, "-p", String(port), "-c", "listen_addresses=127.0.0.1", "-c", `unix_socket_directories=${socketFits(dataDir, port) ? dataDir : ""}`, "-c", "max_connections=300"],
-      { ...(account ?? {}), detached: true, stdio: ["ignore", logFd, logFd] }
+      { ...(account ?? {}), cwd: root, detached: true, stdio: ["ignore", logFd, logFd] }
     )
     closeSync(logFd)
     child.unref()
