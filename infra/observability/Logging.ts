@@ -47,9 +47,9 @@ export const lineOf = (options: Logger.Logger.Options<unknown>): Record<string, 
   return line
 }
 
-export const jsonLogger = Logger.make((options) => {
-  globalThis.process.stdout.write(safeJson(lineOf(options)) + "\n")
-})
+/** Writes each line as JSON to `write` (stdout by default). */
+export const jsonLogger = (write: (line: string) => void = (line) => globalThis.process.stdout.write(line)) =>
+  Logger.make((options) => write(safeJson(lineOf(options)) + "\n"))
 
 const LogLevelConfig = Config.literal("all", "trace", "debug", "info", "warning", "error", "fatal", "none")("LOG_LEVEL").pipe(
   Config.withDefault("info" as const),
@@ -72,12 +72,15 @@ const levels: Record<Config.Config.Success<typeof LogLevelConfig>, LogLevel.LogL
   none: LogLevel.None
 }
 
-/** Replaces the default logger as configured; fails start-up on an invalid LOG_LEVEL or LOG_FORMAT. */
-export const LoggingLive = Layer.unwrapEffect(
-  Effect.gen(function* () {
-    const level = yield* LogLevelConfig
-    const format = yield* LogFormat
-    const logger = format === "json" ? Logger.replace(Logger.defaultLogger, jsonLogger) : Logger.pretty
-    return Layer.merge(logger, Logger.minimumLogLevel(levels[level]))
-  })
-)
+/** Replaces the default logger as configured (JSON lines to `write`); fails start-up on an invalid LOG_LEVEL or LOG_FORMAT. */
+export const loggingTo = (write?: (line: string) => void) =>
+  Layer.unwrapEffect(
+    Effect.gen(function* () {
+      const level = yield* LogLevelConfig
+      const format = yield* LogFormat
+      const logger = format === "json" ? Logger.replace(Logger.defaultLogger, jsonLogger(write)) : Logger.pretty
+      return Layer.merge(logger, Logger.minimumLogLevel(levels[level]))
+    })
+  )
+
+export const LoggingLive = loggingTo()

@@ -1,0 +1,59 @@
+/**
+ * OTLP export as configured by the environment: with OTEL_EXPORTER_OTLP_ENDPOINT
+ * set, spans reach `<endpoint>/v1/traces` over HTTP (here a local receiver),
+ * flushed when the layer closes; without it, nothing is sent and spans are not
+ * marked as exported.
+ */
+import { createServer, type Server } from "node:http"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { TraceExport, TracingLive } from "../../../infra/observability/Tracing.ts"
+
+describe("TracingLive", () => {
+  const received: Array<{ path: string; body: string }> = []
+  let server: Server
+  let endpoint: string
+  beforeAll(async () => {
+    server = createServer((request, response) => {
+      let body = ""
+      request.on("data", (chunk: Buffer) => (body += chunk.toString("latin1")))
+      request.on("end", () => {
+        received.push({ path: request.url ?? "", body })
+        response.writeHead(200, { "content-type": "application/json" }).end("{}")
+      })
+    })
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    const address = server.address()
+    endpoint = `http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : 0}`
+  })
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())))
+
+  const runWith = (env: Record<string, string>) =>
+    Effect.runPromise(
+      Effect.gen(function* () {
+        yield* Effect.void.pipe(Effect.withSpan("exported.span", { attributes: { "test.marker": "m-1" } }))
+        return (yield* TraceExport).exporting
+      }).pipe(
+        Effect.provide(TracingLive("worker").pipe(Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))))))
+      )
+    )
+
+  it("sends spans to <endpoint>/v1/traces with the service name, and says it exports", async () => {
+    const exporting = await runWith({ OTEL_EXPORTER_OTLP_ENDPOINT: `${endpoint}/`, OTEL_SERVICE_NAME: "switchboard-test" })
+    expect(exporting).toBe(true)
+    const sent = received.filter((r) => r.path === "/v1/traces")
+    expect(sent.length).toBeGreaterThan(0)
+    const body = sent.map((r) => r.body).join("")
+    expect(body).toContain("exported.span")
+    expect(body).toContain("switchboard-test")
+    expect(body).toContain("m-1")
+  })
+
+  it("sends nothing without an endpoint", async () => {
+    received.length = 0
+    expect(await runWith({})).toBe(false)
+    expect(received).toEqual([])
+  })
+})
