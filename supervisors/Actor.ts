@@ -16,6 +16,7 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
@@ -48,7 +49,7 @@ export const sleep = (duration: Duration.DurationInput): Effect.Effect<void> =>
 
 /** Waits for mail (the latch opening), for at most `within` when given, as a declared wait. */
 export const awaitLatch = (latch: Effect.Latch, within?: Duration.Duration): Effect.Effect<void> =>
-  withActor((actor) => actor.registry.waiting(actor.name, within === undefined ? Number.POSITIVE_INFINITY : Duration.toMillis(within))).pipe(
+  declareWait(within ?? Duration.infinity).pipe(
     Effect.zipRight(within === undefined ? latch.await : Effect.ignore(Effect.timeout(latch.await, within))),
     Effect.zipRight(beat)
   )
@@ -71,28 +72,24 @@ export const spawnActor = <E, R>(
     const registry = yield* HealthRegistry
     yield* registry.enroll(name)
     const body = Effect.provideService(loop, CurrentActor, { name, registry })
-    const supervise = (consecutive: number): Effect.Effect<void, never, Exclude<R, CurrentActor>> =>
-      Effect.flatMap(Clock.currentTimeMillis, (startedAt) =>
-        body.pipe(
-          Effect.asVoid,
-          Effect.catchAllCause((cause) =>
-            Cause.isInterruptedOnly(cause)
-              ? Effect.failCause(cause as Cause.Cause<never>)
-              : Effect.gen(function* () {
-                  const now = yield* Clock.currentTimeMillis
-                  const n = now - startedAt >= HEALTHY_RUN_MS ? 0 : consecutive
-                  const delay = restartDelay(n, yield* Random.next)
-                  const error = Cause.squash(cause)
-                  yield* Effect.logError(`actor ${name} stopped; restarting in ${Math.round(delay)} ms`, error)
-                  yield* registry.restarting(name, error instanceof Error ? error.message : String(error), delay)
-                  yield* Effect.sleep(Duration.millis(delay))
-                  yield* registry.enroll(name)
-                  return yield* supervise(n + 1)
-                })
-          )
-        )
-      )
-    return yield* supervise(0).pipe(
+    // a loop, not recursion: an actor restarted forever must not grow a chain of frames
+    const supervise: Effect.Effect<void, never, Exclude<R, CurrentActor>> = Effect.gen(function* () {
+      let consecutive = 0
+      for (;;) {
+        const startedAt = yield* Clock.currentTimeMillis
+        const exit = yield* Effect.exit(body)
+        if (Exit.isSuccess(exit)) return // the loop ended on its own: nothing to restart
+        if (Cause.isInterruptedOnly(exit.cause)) return yield* Effect.interrupt
+        if ((yield* Clock.currentTimeMillis) - startedAt >= HEALTHY_RUN_MS) consecutive = 0
+        const delay = restartDelay(consecutive++, yield* Random.next)
+        const error = Cause.squash(exit.cause)
+        yield* Effect.logError(`actor ${name} stopped; restarting in ${Math.round(delay)} ms`, error)
+        yield* registry.restarting(name, error instanceof Error ? error.message : String(error), delay)
+        yield* Effect.sleep(Duration.millis(delay))
+        yield* registry.enroll(name)
+      }
+    })
+    return yield* supervise.pipe(
       Effect.ensuring(registry.retire(name)),
       Effect.annotateLogs("actor", name),
       Effect.forkScoped

@@ -172,19 +172,21 @@ export const makePool = <R>(config: QueueConfig, handlers: ReadonlyMap<string, J
               attributes: { "job.id": job.id, "job.kind": job.kind, "job.attempt": job.attempt, "job.queue": queue }
             }))
           )
-        // One finalizer sees every ending: success, failure, defect, and interruption
-        // (by the watchdog on timeout, or at shutdown after the grace period).
-        return Effect.onExit(attempt, (exit) =>
-            Effect.sync(() => {
-              const ended = Exit.isInterrupted(exit) && slot.timedOut ? Exit.fail(new AttemptTimeout({ after: timeout })) : exit
-              metrics.jobDuration.observe({ queue, kind: job.kind }, (Date.now() - startedAt) / 1000)
-              completer.add({ id: job.id, lease: job.lease, queue, kind: job.kind, outcome: outcomeFor(job, handler, ended) })
-              slot.job = undefined
-              slot.deadline = Number.POSITIVE_INFINITY
-              running--
-              released(1)
-            })
-        ).pipe(Effect.catchAllCause(() => Effect.void)) // recorded above; a failed or broken job must not stop its runner
+        // Effect.exit turns the attempt's own failures and defects into a value; the finalizer also sees
+        // interruption (by the watchdog on timeout, or at shutdown after the grace period). A defect in
+        // the finalizer itself would be the pool's own bug: it breaks the runner, loudly.
+        return Effect.onExit(Effect.exit(attempt), (outer) =>
+          Effect.sync(() => {
+            slot.job = undefined
+            slot.deadline = Number.POSITIVE_INFINITY
+            running--
+            released(1)
+            const exit = Exit.isSuccess(outer) ? outer.value : Exit.failCause(outer.cause)
+            const ended = Exit.isInterrupted(exit) && slot.timedOut ? Exit.fail(new AttemptTimeout({ after: timeout })) : exit
+            metrics.jobDuration.observe({ queue, kind: job.kind }, (Date.now() - startedAt) / 1000)
+            completer.add({ id: job.id, lease: job.lease, queue, kind: job.kind, outcome: outcomeFor(job, handler, ended) })
+          })
+        ).pipe(Effect.asVoid)
       })
 
     const startRunner = (slot: Slot) =>
