@@ -90,7 +90,7 @@ const jobsCommand = (flags: Map<string, string>) =>
     }
   })
 
-/** Runs the whole process in this role until a shutdown signal. */
+/** Runs the whole process in this role until a shutdown signal (its layers bring their own logging). */
 const serve = (role: Role) => Layer.launch(appFor(role, { handlers, crons }))
 
 const program = Effect.gen(function* () {
@@ -100,15 +100,16 @@ const program = Effect.gen(function* () {
     case "migrate":
       return yield* migrate.pipe(
         Effect.flatMap((applied) => Console.log(applied.length === 0 ? "database is up to date" : `applied ${applied.map((m) => m.label).join(", ")}`)),
-        Effect.provide(DatabaseLive)
+        Effect.provide(DatabaseLive),
+        Effect.provide(LoggingLive)
       )
     case "start":
     case "worker":
       return yield* serve(command === "start" ? "all" : "worker")
     case "enqueue":
-      return yield* enqueueCommand(rest[0], rest[1], flags).pipe(Effect.provide(Stores))
+      return yield* enqueueCommand(rest[0], rest[1], flags).pipe(Effect.provide(Stores), Effect.provide(LoggingLive))
     case "jobs":
-      return yield* jobsCommand(flags).pipe(Effect.provide(Stores))
+      return yield* jobsCommand(flags).pipe(Effect.provide(Stores), Effect.provide(LoggingLive))
     default:
       return yield* new UsageError({ message: command === undefined ? "no command given" : `unknown command ${command}` })
   }
@@ -119,7 +120,6 @@ runMain(
     Effect.catchTag("UsageError", (error) =>
       Console.error(`${error.message}\n\n${USAGE}`).pipe(Effect.zipRight(Effect.sync(() => (process.exitCode = 2))))
     ),
-    Effect.catchTag("InvalidJob", (error) => Console.error(error.message).pipe(Effect.zipRight(Effect.sync(() => (process.exitCode = 2))))),
-    Effect.provide(LoggingLive)
+    Effect.catchTag("InvalidJob", (error) => Console.error(error.message).pipe(Effect.zipRight(Effect.sync(() => (process.exitCode = 2)))))
   )
 )

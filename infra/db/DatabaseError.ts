@@ -11,6 +11,14 @@ export class DatabaseError extends Data.TaggedError("DatabaseError")<{
   readonly cause?: unknown
 }> {}
 
+/**
+ * Whether the database was unreachable or unable to serve (no answer, a connection
+ * failure, shutting down, out of resources, a serialization conflict): worth a retry
+ * later, unlike an error in what was asked.
+ */
+export const isUnavailable = (error: DatabaseError): boolean =>
+  error.code === undefined || /^(08|53|57P|40001|40P01)/.test(error.code)
+
 const sqlState = (error: SqlError): string | undefined => {
   const cause = error.cause as { code?: unknown } | undefined
   return typeof cause?.code === "string" ? cause.code : undefined

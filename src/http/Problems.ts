@@ -5,6 +5,7 @@
  * with its cause, and never shows the client more than the request id.
  */
 import * as Data from "effect/Data"
+import { type DatabaseError, isUnavailable } from "../../infra/db/DatabaseError.ts"
 
 export interface FieldError {
   readonly path: string
@@ -75,9 +76,11 @@ export const problemOf = (error: unknown): Problem => {
       const e = error as Unavailable
       return { slug: "unavailable", detail: e.detail, headers: { "Retry-After": String(e.retryAfterSeconds ?? 5) } }
     }
-    // infra failures that reach a handler: the database did not answer
+    // the database could not serve: retry later; any other database error is a bug (internal, logged)
     case "DatabaseError":
-      return { slug: "unavailable", detail: "the database did not answer; retry later", headers: { "Retry-After": "5" } }
+      return isUnavailable(error as DatabaseError)
+        ? { slug: "unavailable", detail: "the database did not answer; retry later", headers: { "Retry-After": "5" } }
+        : { slug: "internal", detail: "an unexpected error occurred; it was logged with this request's id" }
     default:
       return { slug: "internal", detail: "an unexpected error occurred; it was logged with this request's id" }
   }
