@@ -17,7 +17,3 @@ export const currentTraceparent: Effect.Effect<string | undefined> = Effect.map(
 /** The span a stored or received `traceparent` names, when it is well formed. */
 export const parentFrom = (traceparent: string | null | undefined): Option.Option<Tracer.ExternalSpan> =>
   traceparent === null || traceparent === undefined ? Option.none() : HttpTraceContext.fromHeaders(Headers.fromInput({ traceparent }))
-
-/** The parent span in incoming request headers (`traceparent`, or B3), when present and well formed. */
-export const parentFromHeaders = (headers: globalThis.Headers): Option.Option<Tracer.ExternalSpan> =>
-  HttpTraceContext.fromHeaders(Headers.fromInput(headers))
