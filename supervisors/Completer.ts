@@ -18,7 +18,7 @@ import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import type { Finished, Outcome } from "../infra/jobs/JobRecords.ts"
 import { JobStore } from "../infra/jobs/JobStore.ts"
-import { type FinishOutcome, Metrics } from "../infra/observability/Metrics.ts"
+import { type FinishOutcome, incGrouped, Metrics } from "../infra/observability/Metrics.ts"
 import { awaitLatch, declareWait, spawnActor } from "./Actor.ts"
 import { EngineConfig } from "./EngineConfig.ts"
 import { ProcessIdentity } from "./ProcessIdentity.ts"
@@ -55,18 +55,11 @@ export const CompleterLive = Layer.scoped(
     let pending: Array<Recorded> = []
 
     /** Counts the outcomes that were written (`changed`: the ids whose row moved; undefined: all of them). */
-    const count = (batch: ReadonlyArray<Recorded>, changed: ReadonlySet<string> | undefined) => {
-      const counts = new Map<string, { queue: string; kind: string; outcome: FinishOutcome; n: number }>()
-      for (const f of batch) {
+    const count = (batch: ReadonlyArray<Recorded>, changed: ReadonlySet<string> | undefined) =>
+      incGrouped(metrics.jobsFinished, batch, (f) => {
         const outcome = labelOf[f.outcome._tag]
-        if (outcome === undefined || (changed !== undefined && !changed.has(f.id))) continue
-        const key = `${f.queue}\u0000${f.kind}\u0000${outcome}`
-        const entry = counts.get(key) ?? { queue: f.queue, kind: f.kind, outcome, n: 0 }
-        entry.n++
-        counts.set(key, entry)
-      }
-      for (const { n, ...labels } of counts.values()) metrics.jobsFinished.inc(labels, n)
-    }
+        return outcome === undefined || (changed !== undefined && !changed.has(f.id)) ? undefined : { queue: f.queue, kind: f.kind, outcome }
+      })
     const signal = yield* Effect.makeLatch(false)
 
     /** One write of a batch: both statements, never cut off half-way. */

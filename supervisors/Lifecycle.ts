@@ -10,11 +10,11 @@ import * as Layer from "effect/Layer"
 
 export class Lifecycle extends Effect.Service<Lifecycle>()("switchboard/supervisors/Lifecycle", {
   sync: () => {
-    let drainingSince: Date | undefined
+    let draining = false
     return {
-      draining: Effect.sync(() => drainingSince !== undefined),
+      draining: Effect.sync(() => draining),
       beginDrain: Effect.sync(() => {
-        drainingSince ??= new Date()
+        draining = true
       })
     }
   }

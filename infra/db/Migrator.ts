@@ -109,9 +109,9 @@ export const appliedMigrationIds: Effect.Effect<ReadonlyArray<number>, DatabaseE
   return rows.map((row) => row.id)
 }).pipe(narrow("migrations.applied"))
 
+/** Ids among `known` that the database has not applied (readiness asks this on every probe). */
+export const pendingAmong = (known: ReadonlyArray<Migration>) =>
+  Effect.map(appliedMigrationIds, (applied) => known.filter((m) => !applied.includes(m.id)).map((m) => m.id))
+
 /** Ids of migrations known to this build but not applied to the database. */
-export const pendingMigrations = Effect.gen(function* () {
-  const migrations = yield* loadMigrations()
-  const applied = new Set(yield* appliedMigrationIds.pipe(Effect.orElseSucceed(() => [] as ReadonlyArray<number>)))
-  return migrations.filter((m) => !applied.has(m.id)).map((m) => m.id)
-})
+export const pendingMigrations = Effect.flatMap(loadMigrations(), pendingAmong)

@@ -16,7 +16,7 @@ import * as Option from "effect/Option"
 import type { AttemptError } from "../../domain/jobs/JobErrors.ts"
 import { type JobEvent, type JobState, sourcesOf, targetOf } from "../../domain/jobs/JobState.ts"
 import { type DatabaseError, isTransient, narrow } from "../db/DatabaseError.ts"
-import { Metrics } from "../observability/Metrics.ts"
+import { incGrouped, Metrics } from "../observability/Metrics.ts"
 import type {
   AttemptRef,
   ClaimedJob,
@@ -190,14 +190,7 @@ export class JobStore extends Effect.Service<JobStore>()("switchboard/infra/JobS
           ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL DO NOTHING
           RETURNING queue, kind`.pipe(
             Effect.map((rows) => {
-              const counts = new Map<string, { queue: string; kind: string; n: number }>()
-              for (const { queue, kind } of rows) {
-                const key = `${queue}\u0000${kind}`
-                const entry = counts.get(key) ?? { queue, kind, n: 0 }
-                entry.n++
-                counts.set(key, entry)
-              }
-              for (const { queue, kind, n } of counts.values()) metrics.jobsEnqueued.inc({ queue, kind }, n)
+              incGrouped(metrics.jobsEnqueued, rows, ({ queue, kind }) => ({ queue, kind }))
               return rows.length
             }),
             narrow("jobs.insertMany")

@@ -1,12 +1,12 @@
 /**
  * The answers of the probes. Liveness reads only the health registry (no
  * database), so a Postgres outage never gets a process restarted. Readiness
- * asks the database which migrations it has (one round trip that also proves
- * it answers) and whether the process is draining.
+ * asks the database which migrations it has (which also proves it answers,
+ * within 2 s) and whether the process is draining.
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import { appliedMigrationIds, loadMigrations } from "../../infra/db/Migrator.ts"
+import { loadMigrations, pendingAmong } from "../../infra/db/Migrator.ts"
 import { HealthRegistry } from "../../supervisors/HealthRegistry.ts"
 import { Lifecycle } from "../../supervisors/Lifecycle.ts"
 
@@ -21,8 +21,8 @@ export class Health extends Effect.Service<Health>()("switchboard/src/http/Healt
   effect: Effect.gen(function* () {
     const registry = yield* HealthRegistry
     const lifecycle = yield* Lifecycle
-    const known = (yield* loadMigrations()).map((m) => m.id)
-    const context = yield* Effect.context<Effect.Effect.Context<typeof appliedMigrationIds>>()
+    const known = yield* loadMigrations()
+    const context = yield* Effect.context<Effect.Effect.Context<ReturnType<typeof pendingAmong>>>()
 
     const actors: Effect.Effect<Check> = Effect.map(registry.report, (reports) => {
       const stalled = reports.filter((r) => r.stalled)
@@ -34,12 +34,11 @@ export class Health extends Effect.Service<Health>()("switchboard/src/http/Healt
           }
     })
 
-    /** Database and migrations in one round trip. */
-    const database: Effect.Effect<{ readonly database: Check; readonly migrations: Check }> = appliedMigrationIds.pipe(
+    /** Whether the database answers, and whether it has every migration of this build. */
+    const database: Effect.Effect<{ readonly database: Check; readonly migrations: Check }> = pendingAmong(known).pipe(
       Effect.provide(context),
       Effect.timeoutFail({ duration: READINESS_TIMEOUT, onTimeout: () => ({ message: `no answer within ${Duration.format(READINESS_TIMEOUT)}` }) }),
-      Effect.map((applied) => {
-        const pending = known.filter((id) => !applied.includes(id))
+      Effect.map((pending) => {
         return {
           database: { status: "ok" as const },
           migrations: pending.length === 0 ? { status: "ok" as const } : { status: "failing" as const, detail: `pending: ${pending.join(", ")}` }
