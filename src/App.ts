@@ -78,7 +78,7 @@ export const appFor = (role: Role, options: AppOptions, tracing: Layer.Layer<nev
     Layer.provideMerge(processFor(role, options)),
     Layer.provideMerge(MigrationsLive),
     Layer.provideMerge(http),
-    Layer.provideMerge(MetricSourcesLive),
+    Layer.provideMerge(MetricSourcesLive([...new Set(options.handlers.map((h) => h.definition.queue))])),
     Layer.provideMerge(Layer.mergeAll(JobStore.Default, ProcessRegistry.Default)),
     Layer.provideMerge(DatabaseLive),
     Layer.provideMerge(Layer.mergeAll(HealthRegistryLive, Metrics.Default, Lifecycle.Default)),

@@ -17,6 +17,13 @@ const Queues = Config.string("QUEUES").pipe(
 /** The default of SHUTDOWN_GRACE; deploy/ manifests size their termination grace period from it. */
 export const DEFAULT_SHUTDOWN_GRACE_SECONDS = 20
 
+/**
+ * The longest a shutdown can take after SHUTDOWN_GRACE ends, rounded up: writing the
+ * outcomes still pending (10 s at most), closing HTTP (5 s), flushing spans (5 s),
+ * closing the LISTEN connection (2 s). Orchestrators must wait at least this much more.
+ */
+export const SHUTDOWN_AFTER_GRACE_SECONDS = 25
+
 const fromEnvironment = Config.all({
   queues: Queues,
   heartbeatInterval: duration("HEARTBEAT_INTERVAL", "2 seconds", "how often a process refreshes its row"),

@@ -2,7 +2,9 @@
  * The metrics read at scrape time: actor restarts and heartbeat ages from the
  * health registry, queue depth and the oldest due job's age from Postgres (one
  * statement). Gauges are reset first, so a queue or actor that is gone stops
- * being reported instead of keeping its last value.
+ * being reported instead of keeping its last value; the application's own
+ * queues are always reported, as 0 when empty. Queue depth is a fact about the
+ * database that every replica reports: aggregate it with `max by (queue)`.
  */
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -12,7 +14,8 @@ import { HealthRegistry } from "./HealthRegistry.ts"
 
 const DEPTH_STATES = ["available", "scheduled", "running", "retryable", "discarded"] as const
 
-export const MetricSourcesLive = Layer.scopedDiscard(
+/** `queues`: the queues this application knows, reported (as 0) even while empty. */
+export const MetricSourcesLive = (queues: ReadonlyArray<string>) => Layer.scopedDiscard(
   Effect.gen(function* () {
     const metrics = yield* Metrics
     const registry = yield* HealthRegistry
@@ -36,6 +39,10 @@ export const MetricSourcesLive = Layer.scopedDiscard(
       Effect.map(store.queueStats, (stats) => {
         metrics.jobQueueDepth.reset()
         metrics.jobOldestAvailableAge.reset()
+        for (const queue of queues) {
+          for (const state of DEPTH_STATES) metrics.jobQueueDepth.set({ queue, state }, 0)
+          metrics.jobOldestAvailableAge.set({ queue }, 0)
+        }
         for (const queue of stats) {
           for (const state of DEPTH_STATES) metrics.jobQueueDepth.set({ queue: queue.queue, state }, queue.counts[state] ?? 0)
           metrics.jobOldestAvailableAge.set({ queue: queue.queue }, queue.oldestAvailableAgeSeconds)

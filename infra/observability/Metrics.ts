@@ -39,7 +39,11 @@ const make = () => {
       ["method", "route", "status"],
       [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
     ),
-    jobsEnqueued: counter("jobs_enqueued_total", "Jobs inserted (duplicates of a unique key not counted).", ["queue", "kind"]),
+    jobsEnqueued: counter(
+      "jobs_enqueued_total",
+      "Jobs inserted by this process, counted at the insert (a rolled-back transaction still counts; unique-key duplicates do not).",
+      ["queue", "kind"]
+    ),
     jobsFinished: counter("jobs_finished_total", "Job attempts recorded, by outcome; cancelled counts operator cancels.", ["queue", "kind", "outcome"]),
     jobDuration: histogram(
       "job_duration_seconds",
@@ -47,7 +51,11 @@ const make = () => {
       ["queue", "kind"],
       [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300]
     ),
-    jobQueueDepth: gauge("job_queue_depth", "Jobs per queue and state (completed and cancelled not counted), read at scrape time.", ["queue", "state"]),
+    jobQueueDepth: gauge(
+      "job_queue_depth",
+      "Jobs per queue and state in the database (completed and cancelled not counted), read at scrape time; every replica reports it, aggregate with max.",
+      ["queue", "state"]
+    ),
     jobOldestAvailableAge: gauge("job_oldest_available_age_seconds", "How long the oldest due job of a queue has waited to be claimed.", ["queue"]),
     jobsRescued: counter("jobs_rescued_total", "Jobs taken back from processes presumed dead.", []),
     actorRestarts: counter("actor_restarts_total", "Times a supervised actor died and was started again.", ["actor"]),

@@ -11,13 +11,13 @@ import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
 import { parse, parseAllDocuments } from "yaml"
 import { DEFAULT_PORT, OperationPaths } from "../../src/http/ServerConfig.ts"
-import { DEFAULT_SHUTDOWN_GRACE_SECONDS } from "../../supervisors/EngineConfig.ts"
+import { DEFAULT_SHUTDOWN_GRACE_SECONDS, SHUTDOWN_AFTER_GRACE_SECONDS } from "../../supervisors/EngineConfig.ts"
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..")
 const deploy = path.join(repo, "deploy")
 
 /** Time the process needs after SHUTDOWN_GRACE to flush outcomes and close. */
-const FLUSH_MARGIN_SECONDS = 10
+const FLUSH_MARGIN_SECONDS = SHUTDOWN_AFTER_GRACE_SECONDS
 
 // --- the shapes read here (only the fields the checks look at) ---
 
@@ -496,7 +496,7 @@ describe("Deployments", () => {
 
   it("catch a ConfigMap whose PORT or SHUTDOWN_GRACE moved", () => {
     expect(deploymentProblems(webDeployment, { ...data, PORT: "9090" }, secretName).join("\n")).toMatch(/PORT is 9090/)
-    expect(deploymentProblems(webDeployment, { ...data, SHUTDOWN_GRACE: "40s" }, secretName).join("\n")).toMatch(/terminationGracePeriodSeconds 45 is not above/)
+    expect(deploymentProblems(webDeployment, { ...data, SHUTDOWN_GRACE: "40s" }, secretName).join("\n")).toMatch(/terminationGracePeriodSeconds 55 is not above/)
     expect(deploymentProblems(webDeployment, { ...data, SHUTDOWN_GRACE: undefined as unknown as string }, secretName).join("\n")).toMatch(/SHUTDOWN_GRACE is not set/)
   })
 
