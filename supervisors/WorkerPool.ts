@@ -193,6 +193,7 @@ export const makePool = <R>(config: QueueConfig, handlers: ReadonlyMap<string, J
       Effect.forever(Effect.flatMap(buffer.take, (job) => execute(slot, job))).pipe(
         Effect.catchAllDefect((defect) => Effect.logError(`queue ${queue}: a runner broke`, defect)),
         Effect.forever,
+        Effect.annotateLogs("actor", `runner:${queue}`), // not the watchdog's, when it seats a new runner
         Effect.provide(context),
         Effect.forkIn(scope),
         Effect.tap((fiber) => Effect.sync(() => (slot.fiber = fiber)))
