@@ -39,6 +39,8 @@ export interface EmbeddedOptions {
   readonly root: string
   readonly database: string
   readonly log: (message: string) => void
+  /** The TCP port to listen on (a free one when absent); a restart on the same port keeps clients' URLs valid. */
+  readonly port?: number | undefined
 }
 
 const freePort = (): Promise<number> =>
@@ -190,7 +192,7 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedS
       options.log(`initialising the embedded PostgreSQL in ${dataDir}`)
       await initialise(dataDir, initdb, account, credentials)
     }
-    const port = await freePort()
+    const port = options.port ?? (await freePort())
     const logFd = openSync(path.join(root, "postgres.log"), "a")
     if (account !== undefined) await fs.chown(path.join(root, "postgres.log"), account.uid, account.gid)
     const child = spawn(
