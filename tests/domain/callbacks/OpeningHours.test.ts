@@ -1,0 +1,96 @@
+import * as Either from "effect/Either"
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { isOpenAt, nextOpeningAt, parseHours, type WeeklyHours, Weekdays } from "../../../domain/callbacks/OpeningHours.ts"
+
+const hoursOf = (input: unknown): WeeklyHours => Either.getOrThrow(parseHours(input))
+const weekdays9to5 = hoursOf({ mon: [["09:00", "17:00"]], tue: [["09:00", "17:00"]], wed: [["09:00", "17:00"]], thu: [["09:00", "17:00"]], fri: [["09:00", "17:00"]] })
+const at = (iso: string) => new Date(iso)
+
+describe("parseHours", () => {
+  it("accepts intervals per weekday, 24:00 as a close, and leaves other days closed", () => {
+    const hours = hoursOf({ sat: [["22:00", "24:00"], ["08:00", "12:30"]] })
+    expect(hours.sat).toEqual([{ open: 480, close: 750 }, { open: 1320, close: 1440 }])
+    expect(hours.mon).toEqual([])
+  })
+
+  it("reports every problem with its path", () => {
+    const result = parseHours({ mon: [["9:00", "17:00"], ["17:00", "09:00"]], fri: [["10:00", "12:00"], ["11:00", "13:00"]], funday: [], tue: "9-5" })
+    expect(Either.isLeft(result) ? result.left.map((e) => e.path) : []).toEqual(["hours.mon.0", "hours.mon.1", "hours.fri", "hours.funday", "hours.tue"])
+    expect(Either.isLeft(parseHours([["09:00", "17:00"]]))).toBe(true)
+    expect(Either.isLeft(parseHours({ mon: [["24:00", "24:00"]] }))).toBe(true)
+  })
+})
+
+describe("nextOpeningAt", () => {
+  it("is the instant itself while open, else the next opening in the business's zone", () => {
+    // Wednesday 2026-11-25 10:00 in Berlin (UTC+1) is 09:00 UTC
+    expect(nextOpeningAt(weekdays9to5, "Europe/Berlin", at("2026-11-25T09:00:00Z"))).toEqual(at("2026-11-25T09:00:00Z"))
+    // Wednesday 18:00 Berlin -> Thursday 09:00 Berlin
+    expect(nextOpeningAt(weekdays9to5, "Europe/Berlin", at("2026-11-25T17:00:00Z"))).toEqual(at("2026-11-26T08:00:00Z"))
+    // Friday 17:00 Berlin (closed: close is exclusive) -> Monday 09:00
+    expect(nextOpeningAt(weekdays9to5, "Europe/Berlin", at("2026-11-27T16:00:00Z"))).toEqual(at("2026-11-30T08:00:00Z"))
+    // the same UTC instant is already Saturday in Tokyo
+    expect(nextOpeningAt(weekdays9to5, "Asia/Tokyo", at("2026-11-27T16:00:00Z"))).toEqual(at("2026-11-30T00:00:00Z"))
+    expect(nextOpeningAt(hoursOf({}), "Europe/Berlin", at("2026-11-27T16:00:00Z"))).toBeUndefined()
+  })
+
+  it("follows daylight saving: the offset of the day of opening counts, not today's", () => {
+    // Friday 2026-03-27 18:00 CET; Berlin springs forward on Sunday 29 March; Monday opens at 09:00 CEST = 07:00 UTC
+    expect(nextOpeningAt(weekdays9to5, "Europe/Berlin", at("2026-03-27T17:00:00Z"))).toEqual(at("2026-03-30T07:00:00Z"))
+    // New York falls back on Sunday 1 November 2026: Monday 09:00 EST = 14:00 UTC
+    expect(nextOpeningAt(weekdays9to5, "America/New_York", at("2026-10-30T22:00:00Z"))).toEqual(at("2026-11-02T14:00:00Z"))
+  })
+
+  it("opens when the clocks resume if the opening time does not exist, and skips an interval wholly in the gap", () => {
+    const sunday = hoursOf({ sun: [["02:30", "04:00"]] })
+    // 2026-03-29 02:30 does not exist in Berlin (02:00 -> 03:00): it opens at 03:30 CEST = 01:30 UTC
+    expect(nextOpeningAt(sunday, "Europe/Berlin", at("2026-03-28T12:00:00Z"))).toEqual(at("2026-03-29T01:30:00Z"))
+    const lost = hoursOf({ sun: [["02:00", "02:45"]] })
+    // that day's interval never happens: the next Sunday's does, 02:00 CEST = 00:00 UTC
+    expect(nextOpeningAt(lost, "Europe/Berlin", at("2026-03-28T12:00:00Z"))).toEqual(at("2026-04-05T00:00:00Z"))
+  })
+
+  it("takes the first of a repeated hour when the clocks fall back", () => {
+    const early = hoursOf({ sun: [["01:30", "03:00"]] })
+    // New York 2026-11-01 01:30 happens first at 05:30 UTC (EDT), again at 06:30 UTC (EST)
+    expect(nextOpeningAt(early, "America/New_York", at("2026-10-31T12:00:00Z"))).toEqual(at("2026-11-01T05:30:00Z"))
+  })
+
+  // zones with and without DST, half-hour offsets and a 30-minute DST shift
+  const zones = ["UTC", "Europe/Berlin", "America/New_York", "America/Sao_Paulo", "Australia/Sydney", "Australia/Lord_Howe", "Asia/Kolkata", "Asia/Tokyo", "Pacific/Chatham", "America/St_Johns"]
+  const quarter = fc.integer({ min: 0, max: 95 }).map((q) => q * 15)
+  const interval = fc.tuple(quarter, fc.integer({ min: 1, max: 32 })).map(([open, length]) => [open, Math.min(1440, open + length * 15)] as const)
+  const clock = (m: number) => (m === 1440 ? "24:00" : `${String(Math.floor(m / 60)).padStart(2, "0")}:${String(m % 60).padStart(2, "0")}`)
+  const hours = fc
+    .dictionary(fc.constantFrom(...Weekdays), fc.array(interval, { minLength: 0, maxLength: 2 }), { minKeys: 1 })
+    .map((days) =>
+      Object.fromEntries(
+        Object.entries(days).map(([day, intervals]) => {
+          // keep intervals apart: drop any that would overlap an earlier one
+          const kept: Array<readonly [number, number]> = []
+          for (const [open, close] of [...intervals].sort((a, b) => a[0] - b[0])) {
+            if (kept.every(([o, c]) => close <= o || open >= c)) kept.push([open, close])
+          }
+          return [day, kept.map(([open, close]) => [clock(open), clock(close)])]
+        })
+      )
+    )
+  const instant = fc.date({ min: at("2020-01-01T00:00:00Z"), max: at("2030-12-31T00:00:00Z"), noInvalidDate: true })
+
+  it("property: the answer is open, not before the instant, and nothing opens in between", () => {
+    fc.assert(
+      fc.property(hours, fc.constantFrom(...zones), instant, (input, zone, t) => {
+        const parsed = hoursOf(input)
+        const next = nextOpeningAt(parsed, zone, t)
+        const anyHours = Object.values(parsed).some((intervals) => intervals.length > 0)
+        if (next === undefined) return !anyHours
+        if (next.getTime() < t.getTime() || !isOpenAt(parsed, zone, next)) return false
+        // 5-minute steps cannot jump over an interval (each is at least 15 minutes long)
+        for (let s = t.getTime() + 5 * 60_000; s < next.getTime(); s += 5 * 60_000) if (isOpenAt(parsed, zone, new Date(s))) return false
+        return true
+      }),
+      { numRuns: 200 }
+    )
+  })
+})
