@@ -14,6 +14,7 @@ import { Health } from "./Health.ts"
 import { bearer, limitBody, observe, requestId } from "./Middleware.ts"
 import { NotFound } from "./Problems.ts"
 import { adminJobRoutes } from "./routes/AdminJobs.ts"
+import { dashboardRoutes } from "./routes/Dashboard.ts"
 import { operationsRoutes } from "./routes/Operations.ts"
 import { OperationPaths } from "./ServerConfig.ts"
 import { adminToken, metricsToken } from "./Tokens.ts"
@@ -39,7 +40,8 @@ export const makeHttpApp = (options: HttpAppOptions) =>
     app.use("*", limitBody())
     app.route("/", operationsRoutes({ health, metrics, metricsToken: yield* metricsToken }))
     if (options.role !== "worker") {
-      app.use("/admin/*", bearer(yield* adminToken, "the admin API"))
+      app.route("/", dashboardRoutes()) // the page holds no data: it asks for the token and calls the API with it
+      app.use("/admin/api/*", bearer(yield* adminToken, "the admin API"))
       app.route("/admin/api", adminJobRoutes(options.definitions))
     }
     app.notFound((c) => problemResponse(c, new NotFound({ detail: `no route for ${c.req.method} ${c.req.path}` })))

@@ -94,6 +94,9 @@ export const openApiDocument = {
     "/problems/{slug}": {
       get: { summary: "What a problem type means.", parameters: [{ name: "slug", in: "path", required: true, schema: { enum: Object.keys(Catalogue) } }], responses: { "200": ok("The problem type", { type: "object" }), "404": errors["404"] } }
     },
+    "/admin": {
+      get: { summary: "The dashboard (HTML); it asks for the admin token and reads the admin API with it.", responses: { "200": ok("The page", { type: "string" }, "text/html") } }
+    },
     "/admin/api/queues": { get: { ...admin, summary: "Depth and capacity of each queue.", responses: { "200": ok("Queues", { type: "array", items: ref("Queue") }), ...errors } } },
     "/admin/api/jobs": {
       get: {

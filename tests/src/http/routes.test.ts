@@ -158,6 +158,7 @@ describe("the HTTP API of a process", () => {
           "/metrics",
           "/openapi.json",
           "/problems/{slug}",
+          "/admin",
           "/admin/api/queues",
           "/admin/api/jobs",
           "/admin/api/jobs/{id}",
