@@ -1,0 +1,126 @@
+/**
+ * The simulator as the real twilio SDK sees it: REST calls through a
+ * RequestClient pointed at it, status callbacks signed so that
+ * `twilio.validateRequest` accepts them, in Twilio's order with SequenceNumber.
+ */
+import { createServer, type Server } from "node:http"
+import twilio from "twilio"
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
+import { type RunningSimulator, startSimulator } from "../../../infra/twilio/Simulator.ts"
+import { simulatedTwilio } from "../../../infra/twilio/SimulatorClient.ts"
+import { eventually } from "../../support/database.ts"
+
+const ACCOUNT = "AC" + "0".repeat(32)
+const TOKEN = "simulator-test-auth-token"
+const FROM = "+15005550006"
+
+interface Received {
+  readonly path: string
+  readonly params: Record<string, string>
+  readonly valid: boolean
+}
+
+describe("the Twilio simulator", () => {
+  let sim: RunningSimulator
+  let receiver: Server
+  let base: string
+  const received: Array<Received> = []
+
+  beforeAll(async () => {
+    sim = await startSimulator({ accountSid: ACCOUNT, authToken: TOKEN, port: 0 })
+    receiver = createServer((request, response) => {
+      let body = ""
+      request.on("data", (chunk: Buffer) => (body += chunk.toString()))
+      request.on("end", () => {
+        const params = Object.fromEntries(new URLSearchParams(body))
+        const url = base + (request.url ?? "")
+        received.push({ path: request.url ?? "", params, valid: twilio.validateRequest(TOKEN, String(request.headers["x-twilio-signature"]), url, params) })
+        if (request.url?.startsWith("/voice")) response.writeHead(200, { "content-type": "text/xml" }).end("<Response><Say>hello</Say></Response>")
+        else response.writeHead(204).end()
+      })
+    })
+    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve))
+    const address = receiver.address()
+    base = `http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : 0}`
+  })
+  afterAll(async () => {
+    await sim.close()
+    await new Promise<void>((resolve) => receiver.close(() => resolve()))
+  })
+  beforeEach(async () => {
+    received.length = 0
+    await fetch(`${sim.url}/sim/reset`, { method: "POST" })
+  })
+
+  const client = () => simulatedTwilio(sim.url, ACCOUNT, TOKEN)
+  const statusesOf = (callSid: string) =>
+    received.filter((r) => r.path.startsWith("/status") && r.params.CallSid === callSid).map((r) => [r.params.CallStatus, r.params.SequenceNumber])
+  const script = (number: string, body: unknown) =>
+    fetch(`${sim.url}/sim/numbers/${encodeURIComponent(number)}`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(body) })
+
+  it("places a call, fetches its voice URL on answer, and reports every status, signed and in sequence", async () => {
+    await script("+4930123456", { outcome: "answered", afterMs: 100, talkMs: 100 })
+    const call = await client().calls.create({ to: "+4930123456", from: FROM, url: `${base}/voice/a1`, statusCallback: `${base}/status/a1` })
+    expect(call.sid).toMatch(/^CA[0-9a-f]{32}$/)
+    expect(call.status).toBe("queued")
+    await eventually(async () => (statusesOf(call.sid).some(([s]) => s === "completed") ? true : undefined), 5_000, "the completed callback")
+    expect(statusesOf(call.sid)).toEqual([
+      ["initiated", "0"],
+      ["ringing", "1"],
+      ["in-progress", "2"],
+      ["completed", "3"]
+    ])
+    expect(received.every((r) => r.valid)).toBe(true)
+    expect(received.find((r) => r.path === "/voice/a1")?.params.CallSid).toBe(call.sid)
+    const listed = (await (await fetch(`${sim.url}/sim/calls?to=${encodeURIComponent("+4930123456")}`)).json()) as Array<Record<string, unknown>>
+    expect(listed).toMatchObject([{ sid: call.sid, status: "completed", twiml: "<Response><Say>hello</Say></Response>" }])
+  })
+
+  it("plays a scripted busy number, and a tampered signature does not validate", async () => {
+    await script("+4930999999", { outcome: "busy", afterMs: 60 })
+    const call = await client().calls.create({ to: "+4930999999", from: FROM, url: `${base}/voice/b`, statusCallback: `${base}/status/b` })
+    await eventually(async () => (statusesOf(call.sid).some(([s]) => s === "busy") ? true : undefined), 5_000, "the busy callback")
+    expect(statusesOf(call.sid).map(([s]) => s)).toEqual(["initiated", "ringing", "busy"])
+    const busy = received.find((r) => r.params.CallStatus === "busy")
+    expect(busy).toBeDefined()
+    if (busy !== undefined) {
+      const signature = twilio.getExpectedTwilioSignature(TOKEN, `${base}${busy.path}`, busy.params)
+      expect(twilio.validateRequest(TOKEN, signature, `${base}${busy.path}`, { ...busy.params, CallStatus: "completed" })).toBe(false)
+    }
+  })
+
+  it("sends messages, lists them newest first and reports their delivery", async () => {
+    const first = await client().messages.create({ to: "+4917612345678", from: FROM, body: "code 123456", statusCallback: `${base}/sms` })
+    await client().messages.create({ to: "+4917612345678", from: FROM, body: "second" })
+    const listed = (await (await fetch(`${sim.url}/sim/messages?to=${encodeURIComponent("+4917612345678")}`)).json()) as Array<{ body: string }>
+    expect(listed.map((m) => m.body)).toEqual(["second", "code 123456"])
+    await eventually(async () => (received.some((r) => r.params.MessageStatus === "delivered") ? true : undefined), 5_000, "delivery")
+    expect(received.filter((r) => r.params.MessageSid === first.sid).map((r) => r.params.MessageStatus)).toEqual(["sent", "delivered"])
+  })
+
+  it("answers like Twilio to bad requests: invalid number 21211, bad credentials 20003", async () => {
+    await expect(client().calls.create({ to: "12345", from: FROM, url: `${base}/voice` })).rejects.toMatchObject({ status: 400, code: 21211 })
+    await expect(simulatedTwilio(sim.url, ACCOUNT, "wrong-token").messages.create({ to: "+4917612345678", from: FROM, body: "x" })).rejects.toMatchObject({ status: 401, code: 20003 })
+  })
+
+  it("injects faults: a counted 503, then the ambiguous create-then-fail", async () => {
+    await fetch(`${sim.url}/sim/faults`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ calls: { status: 503, count: 2 } }) })
+    const attempt = () => client().calls.create({ to: "+4930123456", from: FROM, url: `${base}/voice` })
+    await expect(attempt()).rejects.toMatchObject({ status: 503 })
+    await expect(attempt()).rejects.toMatchObject({ status: 503 })
+    expect((await attempt()).sid).toMatch(/^CA/)
+    await fetch(`${sim.url}/sim/faults`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ createThenFail: true }) })
+    await expect(attempt()).rejects.toMatchObject({ status: 500 })
+    const stats = (await (await fetch(`${sim.url}/sim/stats`)).json()) as { calls: number; maxConcurrentCalls: Record<string, number> }
+    expect(stats.calls).toBe(2) // the 503s created nothing; the ambiguous one did
+    expect(stats.maxConcurrentCalls["+4930123456"]).toBe(2)
+    expect((await fetch(`${sim.url}/sim/faults`, { method: "DELETE" })).status).toBe(204)
+  })
+
+  it("refuses malformed scripts and faults with a 400", async () => {
+    expect((await script("+4930123456", { outcome: "maybe" })).status).toBe(400)
+    expect((await script("not-a-number", { outcome: "busy" })).status).toBe(400)
+    const bad = await fetch(`${sim.url}/sim/faults`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ calls: { status: 418 } }) })
+    expect(bad.status).toBe(400)
+  })
+})
