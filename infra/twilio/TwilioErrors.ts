@@ -1,0 +1,45 @@
+/**
+ * What a failed Twilio request means for the caller, from the error the twilio
+ * SDK raised.
+ *
+ * - `permanent`: Twilio refused the request itself (an invalid, unreachable or
+ *   unsubscribed number, a bad parameter). Retrying cannot help.
+ * - `retryable`: Twilio or the network is unwell (429, 5xx, a connection that
+ *   failed). Try again later; these count against the channel's circuit.
+ * - `ambiguous` (with retryable): the request may have reached Twilio and done
+ *   its work (a 5xx after sending, a timeout, a reset connection), so a create
+ *   must be reconciled before it is repeated, never blindly re-POSTed.
+ */
+export type TwilioFailureKind = "permanent" | "retryable"
+
+export interface TwilioFailure {
+  readonly kind: TwilioFailureKind
+  /** The request may have taken effect at Twilio. */
+  readonly ambiguous: boolean
+  /** Twilio's error code (`21211`...), or the network error's code (`ECONNRESET`...). */
+  readonly code: string | undefined
+  readonly status: number | undefined
+  readonly message: string
+}
+
+/** Network errors raised before the request could be sent: nothing reached Twilio. */
+const NOT_SENT: ReadonlySet<string> = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"])
+
+export const classify = (error: unknown): TwilioFailure => {
+  const e = error as { status?: unknown; code?: unknown; message?: unknown; cause?: { code?: unknown } }
+  const message = typeof e.message === "string" ? e.message : String(error)
+  if (typeof e.status === "number") {
+    const code = typeof e.code === "number" ? e.code : undefined
+    const base = { code: code === undefined ? undefined : String(code), status: e.status, message }
+    if (e.status === 429 || code === 20429) return { ...base, kind: "retryable", ambiguous: false }
+    if (e.status >= 500) return { ...base, kind: "retryable", ambiguous: true }
+    // any other 4xx: the request itself is refused, as with 21211, 21214, 21216, 13224, 21408, 21610
+    // and 21614 (invalid, unreachable or unsubscribed numbers): repeating it cannot help
+    return { ...base, kind: "permanent", ambiguous: false }
+  }
+  const network = typeof e.code === "string" ? e.code : typeof e.cause?.code === "string" ? e.cause.code : undefined
+  return { kind: "retryable", ambiguous: network === undefined || !NOT_SENT.has(network), code: network, status: undefined, message }
+}
+
+/** Whether the failure says Twilio (or the way to it) is unwell: what a circuit breaker counts. */
+export const isTwilioUnwell = (failure: TwilioFailure): boolean => failure.kind === "retryable"

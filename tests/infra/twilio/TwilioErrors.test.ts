@@ -1,0 +1,64 @@
+/** Classifying the errors the real twilio SDK raises, produced by the simulator and by a closed port. */
+import * as net from "node:net"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { type RunningSimulator, startSimulator } from "../../../infra/twilio/Simulator.ts"
+import { simulatedTwilio } from "../../../infra/twilio/SimulatorClient.ts"
+import { classify, isTwilioUnwell } from "../../../infra/twilio/TwilioErrors.ts"
+
+const ACCOUNT = "AC" + "1".repeat(32)
+const TOKEN = "errors-test-auth-token"
+const FROM = "+15005550006"
+
+describe("classify", () => {
+  let sim: RunningSimulator
+  beforeAll(async () => {
+    sim = await startSimulator({ accountSid: ACCOUNT, authToken: TOKEN, port: 0 })
+  })
+  afterAll(() => sim.close())
+
+  const failureOf = (promise: Promise<unknown>) =>
+    promise.then(
+      () => {
+        throw new Error("expected the request to fail")
+      },
+      (error: unknown) => classify(error)
+    )
+  const fault = (body: unknown) => fetch(`${sim.url}/sim/faults`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(body) })
+  const call = (client = simulatedTwilio(sim.url, ACCOUNT, TOKEN)) => client.calls.create({ to: "+4930123456", from: FROM, url: "http://127.0.0.1:9/voice" })
+
+  it("an invalid number is permanent and not ambiguous", async () => {
+    const failure = await failureOf(simulatedTwilio(sim.url, ACCOUNT, TOKEN).calls.create({ to: "555", from: FROM, url: "http://127.0.0.1:9/voice" }))
+    expect(failure).toMatchObject({ kind: "permanent", ambiguous: false, code: "21211", status: 400 })
+    expect(isTwilioUnwell(failure)).toBe(false)
+  })
+
+  it("429 is retryable and certain; 5xx is retryable and ambiguous (the call may exist)", async () => {
+    await fault({ calls: { status: 429, count: 1 } })
+    expect(await failureOf(call())).toMatchObject({ kind: "retryable", ambiguous: false, status: 429 })
+    await fault({ calls: { status: 503, count: 1 } })
+    expect(await failureOf(call())).toMatchObject({ kind: "retryable", ambiguous: true, status: 503 })
+    await fault({ createThenFail: true })
+    const failure = await failureOf(call())
+    expect(failure).toMatchObject({ kind: "retryable", ambiguous: true, status: 500 })
+    expect(isTwilioUnwell(failure)).toBe(true)
+    await fetch(`${sim.url}/sim/faults`, { method: "DELETE" })
+  })
+
+  it("a refused connection is retryable and certain: nothing was sent", async () => {
+    const port = await new Promise<number>((resolve) => {
+      const server = net.createServer().listen(0, "127.0.0.1", () => {
+        const address = server.address() as net.AddressInfo
+        server.close(() => resolve(address.port))
+      })
+    })
+    const failure = await failureOf(call(simulatedTwilio(`http://127.0.0.1:${port}`, ACCOUNT, TOKEN)))
+    expect(failure).toMatchObject({ kind: "retryable", ambiguous: false, code: "ECONNREFUSED" })
+  })
+
+  it("Twilio's permanent codes are permanent whatever the status", () => {
+    for (const code of [21211, 21214, 21216, 13224, 21408, 21610, 21614]) {
+      expect(classify({ status: 400, code, message: "x" })).toMatchObject({ kind: "permanent", ambiguous: false })
+    }
+    expect(classify(new Error("socket hang up"))).toMatchObject({ kind: "retryable", ambiguous: true })
+  })
+})
