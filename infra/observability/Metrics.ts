@@ -58,6 +58,8 @@ const make = () => {
     ),
     jobOldestAvailableAge: gauge("job_oldest_available_age_seconds", "How long the oldest due job of a queue has waited to be claimed.", ["queue"]),
     jobsRescued: counter("jobs_rescued_total", "Jobs taken back from processes presumed dead.", []),
+    twilioRequests: counter("twilio_requests_total", "Requests to Twilio by operation and outcome (ok, permanent, retryable, ambiguous, circuit_open).", ["op", "outcome"]),
+    circuitState: gauge("circuit_state", "Twilio circuit per channel: 0 closed, 1 half-open, 2 open.", ["channel"]),
     actorRestarts: counter("actor_restarts_total", "Times a supervised actor died and was started again.", ["actor"]),
     actorHeartbeatAge: gauge("actor_heartbeat_age_seconds", "Seconds a busy actor has gone without a heartbeat (0 while it waits as declared).", ["actor"])
   }

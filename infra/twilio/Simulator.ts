@@ -81,6 +81,8 @@ export const makeSimulator = (options: SimulatorOptions) => {
   const inProgress = new Map<string, number>()
   const maxConcurrent = new Map<string, number>()
   const timers = new Set<ReturnType<typeof setTimeout>>()
+  /** REST requests received per resource, faults and refusals included: how much traffic reached "Twilio". */
+  const requests = { calls: 0, messages: 0 }
 
   const later = (ms: number, f: () => void | Promise<void>) => {
     const timer = setTimeout(() => {
@@ -160,6 +162,7 @@ export const makeSimulator = (options: SimulatorOptions) => {
   }
 
   app.post("/2010-04-01/Accounts/:account/Calls.json", async (c) => {
+    requests.calls++
     if (!authorized(c.req.header("authorization"), c.req.param("account"))) return restError(401, 20003, "Authenticate")
     const params = await form(c.req.raw)
     const fault = faultFor("calls")
@@ -191,6 +194,7 @@ export const makeSimulator = (options: SimulatorOptions) => {
   })
 
   app.post("/2010-04-01/Accounts/:account/Messages.json", async (c) => {
+    requests.messages++
     if (!authorized(c.req.header("authorization"), c.req.param("account"))) return restError(401, 20003, "Authenticate")
     const params = await form(c.req.raw)
     const fault = faultFor("messages")
@@ -220,7 +224,9 @@ export const makeSimulator = (options: SimulatorOptions) => {
   app.get("/sim/calls", (c) =>
     c.json(newestFirst(calls, c.req.query("to")).map(({ sid: s, to, from, status, statusCallback, createdAt, endedAt, twiml }) => ({ sid: s, to, from, status, statusCallback, createdAt, endedAt, twiml })))
   )
-  app.get("/sim/stats", (c) => c.json({ calls: calls.length, messages: messages.length, maxConcurrentCalls: Object.fromEntries(maxConcurrent) }))
+  app.get("/sim/stats", (c) =>
+    c.json({ calls: calls.length, messages: messages.length, maxConcurrentCalls: Object.fromEntries(maxConcurrent), requests: { ...requests } })
+  )
 
   app.put("/sim/numbers/:e164", async (c) => {
     const number = c.req.param("e164")
@@ -270,6 +276,8 @@ export const makeSimulator = (options: SimulatorOptions) => {
     scripts.clear()
     inProgress.clear()
     maxConcurrent.clear()
+    requests.calls = 0
+    requests.messages = 0
     faults.calls = undefined
     faults.messages = undefined
     faults.createThenFail = false

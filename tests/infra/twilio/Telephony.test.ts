@@ -1,0 +1,75 @@
+/**
+ * Telephony over the real SDK against the simulator: requests succeed, a
+ * permanent error leaves the circuit closed, and while Twilio answers 503 the
+ * circuit opens after N failures, so traffic stays bounded until a probe finds
+ * Twilio well again.
+ */
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
+import { Metrics } from "../../../infra/observability/Metrics.ts"
+import { type RunningSimulator, startSimulator } from "../../../infra/twilio/Simulator.ts"
+import { simulatedTwilio } from "../../../infra/twilio/SimulatorClient.ts"
+import { make, type TelephonyService } from "../../../infra/twilio/Telephony.ts"
+
+const ACCOUNT = "AC" + "2".repeat(32)
+const TOKEN = "telephony-test-auth-token"
+
+describe("Telephony", () => {
+  let sim: RunningSimulator
+  let telephony: TelephonyService
+  let metrics: Metrics
+  beforeAll(async () => {
+    sim = await startSimulator({ accountSid: ACCOUNT, authToken: TOKEN, port: 0 })
+  })
+  afterAll(() => sim.close())
+  beforeEach(async () => {
+    await fetch(`${sim.url}/sim/reset`, { method: "POST" })
+    metrics = Effect.runSync(Effect.provide(Metrics, Metrics.Default))
+    telephony = make({ client: simulatedTwilio(sim.url, ACCOUNT, TOKEN), from: "+15005550006", metrics, breaker: { failureThreshold: 3, openForMillis: 300 } })
+  })
+
+  const call = () =>
+    Effect.runPromiseExit(telephony.placeCall({ to: "+4930123456", voiceUrl: "http://127.0.0.1:9/voice", statusCallback: "http://127.0.0.1:9/status", ringSeconds: 20 }))
+  const stats = async () => (await (await fetch(`${sim.url}/sim/stats`)).json()) as { calls: number; messages: number; requests: { calls: number; messages: number } }
+  const failureOf = (exit: Exit.Exit<unknown, unknown>) => (exit._tag === "Failure" && exit.cause._tag === "Fail" ? (exit.cause.error as { _tag: string; kind?: string; ambiguous?: boolean }) : undefined)
+  const counted = async (op: string, outcome: string) =>
+    (await metrics.registry.getSingleMetric("switchboard_twilio_requests_total")?.get())?.values.find((v) => v.labels.op === op && v.labels.outcome === outcome)?.value ?? 0
+
+  it("places calls and sends SMS through the SDK", async () => {
+    const placed = await call()
+    expect(Exit.isSuccess(placed) && placed.value.sid).toMatch(/^CA/)
+    const sent = await Effect.runPromise(telephony.sendSms({ to: "+4917612345678", body: "your code is 123456" }))
+    expect(sent.sid).toMatch(/^SM/)
+    expect(await stats()).toMatchObject({ calls: 1, messages: 1 })
+    expect(await counted("calls.create", "ok")).toBe(1)
+  })
+
+  it("a permanent error fails the request and leaves the circuit closed", async () => {
+    for (let i = 0; i < 5; i++) {
+      const exit = await Effect.runPromiseExit(telephony.sendSms({ to: "12", body: "x" }))
+      expect(failureOf(exit)).toMatchObject({ _tag: "TelephonyError", kind: "permanent", ambiguous: false })
+    }
+    expect(await Effect.runPromise(telephony.circuit("sms"))).toBe("closed")
+  })
+
+  it("opens the voice circuit after 3 failures, refuses without calling Twilio, probes after the window and closes when well", async () => {
+    await fetch(`${sim.url}/sim/faults`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ calls: { status: 503 } }) })
+    for (let i = 0; i < 3; i++) expect(failureOf(await call())).toMatchObject({ _tag: "TelephonyError", kind: "retryable", ambiguous: true })
+    expect(await Effect.runPromise(telephony.circuit("voice"))).toBe("open")
+    for (let i = 0; i < 20; i++) expect(failureOf(await call())?._tag).toBe("CircuitOpen")
+    expect((await stats()).requests.calls).toBe(3) // the refused ones never reached "Twilio"
+    expect(await Effect.runPromise(telephony.circuit("sms"))).toBe("closed") // channels are separate
+
+    await new Promise((resolve) => setTimeout(resolve, 350))
+    expect(failureOf(await call())?._tag).toBe("TelephonyError") // the probe, still failing: open again
+    expect((await stats()).requests.calls).toBe(4)
+    await fetch(`${sim.url}/sim/faults`, { method: "DELETE" })
+    await new Promise((resolve) => setTimeout(resolve, 350))
+    expect(Exit.isSuccess(await call())).toBe(true)
+    expect(await Effect.runPromise(telephony.circuit("voice"))).toBe("closed")
+    expect(await counted("calls.create", "circuit_open")).toBe(20)
+    const gauge = await metrics.registry.getSingleMetric("switchboard_circuit_state")?.get()
+    expect(gauge?.values.find((v) => v.labels.channel === "voice")?.value).toBe(0)
+  })
+})
