@@ -14,26 +14,28 @@ import * as Runtime from "effect/Runtime"
 import type * as Tracer from "effect/Tracer"
 import type { JobStore } from "../../infra/jobs/JobStore.ts"
 import type { ProcessRegistry } from "../../infra/jobs/ProcessRegistry.ts"
-import { type FieldError, MalformedBody, problemOf, render, ValidationFailed } from "./Problems.ts"
+import { type FieldError, MalformedBody, type Problem, problemOf, render, ValidationFailed } from "./Problems.ts"
 
 /** The services handlers may use: the application's runtime provides them. */
 export type HttpServices = JobStore | ProcessRegistry
 
 /** What every request carries through the middleware chain. */
-export interface HttpEnv<R = HttpServices> {
+export interface HttpEnv {
   Variables: {
     readonly requestId: string
-    readonly runtime: Runtime.Runtime<R>
+    readonly runtime: Runtime.Runtime<HttpServices>
     /** The request's server span; absent for probe routes, which are not traced. */
     readonly span: Tracer.Span | undefined
   }
 }
 
-/** A problem+json response for `error` (see Problems.ts). */
-export const problemResponse = (c: HonoContext, error: unknown): Response => {
-  const { status, headers, body } = render(problemOf(error), c.get("requestId"))
+const respond = (problem: Problem, requestId: string | undefined): Response => {
+  const { status, headers, body } = render(problem, requestId)
   return new Response(JSON.stringify(body), { status, headers })
 }
+
+/** A problem+json response for `error` (see Problems.ts). */
+export const problemResponse = (c: HonoContext, error: unknown): Response => respond(problemOf(error), c.get("requestId"))
 
 export const run = <E>(c: HonoContext<HttpEnv>, effect: Effect.Effect<Response, E, HttpServices>): Promise<Response> => {
   const span = c.get("span")
@@ -45,14 +47,13 @@ export const run = <E>(c: HonoContext<HttpEnv>, effect: Effect.Effect<Response, 
     Exit.match(exit, {
       onSuccess: (response) => response,
       onFailure: (cause) => {
-        const failure = Cause.failureOption(cause)
-        const problem = problemOf(Option.getOrUndefined(failure))
+        const problem = problemOf(Option.getOrElse(Cause.failureOption(cause), () => Cause.squash(cause)))
         if (problem.slug === "internal") {
           Runtime.runSync(c.get("runtime"))(
             Effect.logError("request failed", cause).pipe(Effect.annotateLogs({ request_id: c.get("requestId") }))
           )
         }
-        return problemResponse(c, Option.isSome(failure) ? failure.value : Cause.squash(cause))
+        return respond(problem, c.get("requestId"))
       }
     })
   )

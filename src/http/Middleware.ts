@@ -14,7 +14,7 @@ import * as Redacted from "effect/Redacted"
 import * as Runtime from "effect/Runtime"
 import type { Metrics } from "../../infra/observability/Metrics.ts"
 import { parentFrom } from "../../infra/observability/TraceContext.ts"
-import { type HttpEnv, problemResponse } from "./Handler.ts"
+import { type HttpEnv, type HttpServices, problemResponse } from "./Handler.ts"
 import { Forbidden, PayloadTooLarge, Unauthorized } from "./Problems.ts"
 
 export const BODY_LIMIT_BYTES = 64 * 1024
@@ -22,8 +22,8 @@ export const BODY_LIMIT_BYTES = 64 * 1024
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
 /** Takes a well-formed `X-Request-Id` from the client or makes one; echoes it on the response. */
-export const requestId = <R>(runtime: Runtime.Runtime<R>) =>
-  createMiddleware<HttpEnv<R>>(async (c, next) => {
+export const requestId = (runtime: Runtime.Runtime<HttpServices>) =>
+  createMiddleware<HttpEnv>(async (c, next) => {
     const given = c.req.header("x-request-id")
     const id = given !== undefined && REQUEST_ID.test(given) ? given : randomUUID()
     c.set("requestId", id)
@@ -42,8 +42,8 @@ const routeOf = (path: string): string => (path === "*" || path === "/*" ? "unma
  * The span is made and ended synchronously around the chain, so a request
  * costs no extra fiber; handlers' effects run inside it (`run`).
  */
-export const observe = <R>(metrics: Metrics, untraced: ReadonlySet<string>) =>
-  createMiddleware<HttpEnv<R>>(async (c, next) => {
+export const observe = (metrics: Metrics, untraced: ReadonlySet<string>) =>
+  createMiddleware<HttpEnv>(async (c, next) => {
     const started = performance.now()
     const route = routeOf(routePath(c, -1))
     const method = c.req.method

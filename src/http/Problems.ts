@@ -22,7 +22,12 @@ export class Conflict extends Data.TaggedError("Conflict")<{ readonly detail: st
 export class Unauthorized extends Data.TaggedError("Unauthorized")<{ readonly detail: string }> {}
 export class Forbidden extends Data.TaggedError("Forbidden")<{ readonly detail: string }> {}
 export class PayloadTooLarge extends Data.TaggedError("PayloadTooLarge")<{ readonly detail: string }> {}
-export class Unavailable extends Data.TaggedError("Unavailable")<{ readonly detail: string; readonly retryAfterSeconds?: number }> {}
+export class Unavailable extends Data.TaggedError("Unavailable")<{
+  readonly detail: string
+  readonly retryAfterSeconds?: number
+  /** More members of the problem document (a probe's `checks`). */
+  readonly extra?: Record<string, unknown>
+}> {}
 
 /** Every slug this API answers with, explained at `GET /problems/{slug}`. */
 export const Catalogue = {
@@ -50,40 +55,36 @@ export interface Problem {
 /** The failures handlers may fail with, and what each becomes. */
 export type HttpFailure = ValidationFailed | MalformedBody | NotFound | Conflict | Unauthorized | Forbidden | PayloadTooLarge | Unavailable
 
-/** The table: a failure's tag decides its problem. Unknown failures are internal errors. */
+const internal: Problem = { slug: "internal", detail: "an unexpected error occurred; it was logged with this request's id" }
+
+const unavailable = (detail: string, retryAfterSeconds = 5, extra?: Record<string, unknown>): Problem => ({
+  slug: "unavailable",
+  detail,
+  extra,
+  headers: { "Retry-After": String(retryAfterSeconds) }
+})
+
+type Known = HttpFailure | DatabaseError
+
+/** The table: a failure's tag decides its problem. */
+const byTag: { readonly [T in Known["_tag"]]: (error: Extract<Known, { readonly _tag: T }>) => Problem } = {
+  ValidationFailed: (e) => ({ slug: "validation", detail: e.detail, extra: { errors: e.errors } }),
+  MalformedBody: (e) => ({ slug: "malformed-body", detail: e.detail }),
+  NotFound: (e) => ({ slug: "not-found", detail: e.detail }),
+  Conflict: (e) => ({ slug: "conflict", detail: e.detail, extra: e.extra }),
+  Unauthorized: (e) => ({ slug: "unauthorized", detail: e.detail, headers: { "WWW-Authenticate": 'Bearer realm="switchboard"' } }),
+  Forbidden: (e) => ({ slug: "forbidden", detail: e.detail }),
+  PayloadTooLarge: (e) => ({ slug: "payload-too-large", detail: e.detail }),
+  Unavailable: (e) => unavailable(e.detail, e.retryAfterSeconds, e.extra),
+  // the database could not serve: retry later; any other database error is a bug (internal, logged)
+  DatabaseError: (e) => (isUnavailable(e) ? unavailable("the database did not answer; retry later") : internal)
+}
+
+/** The problem a failure becomes; anything the table does not know is an internal error. */
 export const problemOf = (error: unknown): Problem => {
-  const tagged = error as { readonly _tag?: string; readonly message?: string }
-  switch (tagged._tag) {
-    case "ValidationFailed": {
-      const e = error as ValidationFailed
-      return { slug: "validation", detail: e.detail, extra: { errors: e.errors } }
-    }
-    case "MalformedBody":
-      return { slug: "malformed-body", detail: (error as MalformedBody).detail }
-    case "NotFound":
-      return { slug: "not-found", detail: (error as NotFound).detail }
-    case "Conflict": {
-      const e = error as Conflict
-      return { slug: "conflict", detail: e.detail, extra: e.extra }
-    }
-    case "Unauthorized":
-      return { slug: "unauthorized", detail: (error as Unauthorized).detail, headers: { "WWW-Authenticate": 'Bearer realm="switchboard"' } }
-    case "Forbidden":
-      return { slug: "forbidden", detail: (error as Forbidden).detail }
-    case "PayloadTooLarge":
-      return { slug: "payload-too-large", detail: (error as PayloadTooLarge).detail }
-    case "Unavailable": {
-      const e = error as Unavailable
-      return { slug: "unavailable", detail: e.detail, headers: { "Retry-After": String(e.retryAfterSeconds ?? 5) } }
-    }
-    // the database could not serve: retry later; any other database error is a bug (internal, logged)
-    case "DatabaseError":
-      return isUnavailable(error as DatabaseError)
-        ? { slug: "unavailable", detail: "the database did not answer; retry later", headers: { "Retry-After": "5" } }
-        : { slug: "internal", detail: "an unexpected error occurred; it was logged with this request's id" }
-    default:
-      return { slug: "internal", detail: "an unexpected error occurred; it was logged with this request's id" }
-  }
+  const tag = (error as { readonly _tag?: unknown } | null | undefined)?._tag
+  if (typeof tag !== "string" || !Object.hasOwn(byTag, tag)) return internal
+  return (byTag[tag as Known["_tag"]] as (e: unknown) => Problem)(error)
 }
 
 /** The problem document and headers for a response. */

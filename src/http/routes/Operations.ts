@@ -8,7 +8,7 @@ import { type HttpEnv, json, run } from "../Handler.ts"
 import type { Check, Health } from "../Health.ts"
 import { bearer } from "../Middleware.ts"
 import { openApiDocument } from "../OpenApi.ts"
-import { Catalogue, NotFound, render } from "../Problems.ts"
+import { Catalogue, NotFound, Unavailable } from "../Problems.ts"
 import { OperationPaths } from "../ServerConfig.ts"
 
 export interface OperationsDeps {
@@ -18,26 +18,25 @@ export interface OperationsDeps {
 }
 
 /** 200 `{ status: "ok" }`, or a 503 problem that names each failing check. */
-const verdict = (what: string, checks: Record<string, Check>, requestId: string): Response => {
+const verdict = (what: string, checks: Record<string, Check>): Effect.Effect<Response, Unavailable> => {
   const failing = Object.entries(checks).filter(([, check]) => check.status === "failing")
-  if (failing.length === 0) return json({ status: "ok" })
+  if (failing.length === 0) return Effect.succeed(json({ status: "ok" }))
   const detail = `${what}: ${failing.map(([name, check]) => `${name} (${check.detail ?? "failing"})`).join("; ")}`
-  const problem = render({ slug: "unavailable", detail, extra: { checks }, headers: { "Retry-After": "5" } }, requestId)
-  return new Response(JSON.stringify(problem.body), { status: problem.status, headers: problem.headers })
+  return Effect.fail(new Unavailable({ detail, extra: { checks } }))
 }
 
 export const operationsRoutes = ({ health, metrics, metricsToken }: OperationsDeps) => {
   const router = new Hono<HttpEnv>()
 
   router.get(OperationPaths.liveness, (c) =>
-    run(c, Effect.map(health.actors, (actors) => verdict("not live", { actors }, c.get("requestId"))))
+    run(c, Effect.flatMap(health.actors, (actors) => verdict("not live", { actors })))
   )
 
   router.get(OperationPaths.readiness, (c) =>
     run(
       c,
-      Effect.map(Effect.all([health.draining, health.database]), ([draining, { database, migrations }]) =>
-        verdict("not ready", { draining, database, migrations }, c.get("requestId"))
+      Effect.flatMap(Effect.all([health.draining, health.database]), ([draining, { database, migrations }]) =>
+        verdict("not ready", { draining, database, migrations })
       )
     )
   )
