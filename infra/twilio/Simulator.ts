@@ -11,10 +11,9 @@
  * it closes. Nothing here is used when real Twilio credentials are set.
  */
 import { randomBytes } from "node:crypto"
-import type * as http from "node:http"
-import { createAdaptorServer } from "@hono/node-server"
 import { Hono } from "hono"
 import twilio from "twilio"
+import { listen } from "../http/Listener.ts"
 
 export type Outcome = "answered" | "busy" | "no-answer" | "failed"
 
@@ -294,22 +293,15 @@ export interface RunningSimulator {
 }
 
 /** Serves a simulator on `port` (0: any free port) at 127.0.0.1. */
-export const startSimulator = (options: SimulatorOptions & { readonly port: number; readonly host?: string }): Promise<RunningSimulator> =>
-  new Promise((resolve, reject) => {
-    const simulator = makeSimulator(options)
-    const server = createAdaptorServer({ fetch: simulator.app.fetch }) as http.Server
-    server.once("error", reject)
-    server.listen(options.port, options.host ?? "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : options.port
-      resolve({
-        url: `http://${options.host ?? "127.0.0.1"}:${port}`,
-        close: () =>
-          new Promise<void>((done) => {
-            simulator.close()
-            server.close(() => done())
-            server.closeAllConnections()
-          })
-      })
-    })
-  })
+export const startSimulator = async (options: SimulatorOptions & { readonly port: number; readonly host?: string }): Promise<RunningSimulator> => {
+  const simulator = makeSimulator(options)
+  const host = options.host ?? "127.0.0.1"
+  const listener = await listen(simulator.app.fetch, options.port, host)
+  return {
+    url: `http://${host}:${listener.port}`,
+    close: () => {
+      simulator.close()
+      return listener.close()
+    }
+  }
+}
