@@ -72,35 +72,24 @@ export const make = (stallTimeout: Duration.Duration): Effect.Effect<HealthRegis
       }
       return found
     }
-    const withNow = (f: (now: number) => void) => Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => f(now)))
+    /** The actor showed life at `now` and will wait `waitMillis` before it must again. */
+    const alive = (name: string, now: number, waitMillis: number): Entry => {
+      const e = entry(name, now)
+      e.lastBeat = now
+      e.waitingUntil = now + waitMillis
+      return e
+    }
+    const withNow = (f: (now: number) => unknown) => Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => void f(now)))
     return {
       stallTimeout,
-      enroll: (name) =>
-        withNow((now) => {
-          const e = entry(name, now)
-          e.running = true
-          e.lastBeat = now
-          e.waitingUntil = now
-        }),
-      beat: (name) =>
-        withNow((now) => {
-          const e = entry(name, now)
-          e.lastBeat = now
-          e.waitingUntil = now
-        }),
-      waiting: (name, forMillis) =>
-        withNow((now) => {
-          const e = entry(name, now)
-          e.lastBeat = now
-          e.waitingUntil = now + forMillis
-        }),
+      enroll: (name) => withNow((now) => (alive(name, now, 0).running = true)),
+      beat: (name) => withNow((now) => alive(name, now, 0)),
+      waiting: (name, forMillis) => withNow((now) => alive(name, now, forMillis)),
       restarting: (name, error, backoffMillis) =>
         withNow((now) => {
-          const e = entry(name, now)
+          const e = alive(name, now, backoffMillis)
           e.restarts++
           e.lastError = error
-          e.lastBeat = now
-          e.waitingUntil = now + backoffMillis
         }),
       retire: (name) =>
         Effect.sync(() => {
