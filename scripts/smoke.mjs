@@ -40,7 +40,7 @@ const token = "smoke-admin-token-0123456789"
 const base = `http://127.0.0.1:${port}`
 const child = spawn(command[0], command[1], {
   cwd: root,
-  env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", ADMIN_TOKEN: token, LOG_LEVEL: "info" },
+  env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", ADMIN_TOKEN: token, LOG_LEVEL: "info", SIMULATOR_PORT: "0" },
   stdio: ["ignore", "pipe", "pipe"]
 })
 let output = ""

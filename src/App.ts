@@ -16,6 +16,8 @@ import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type { CronDefinition } from "../domain/jobs/CronDefinition.ts"
+import { type CallbackConfig, CallbackConfigLive } from "../infra/callbacks/CallbackConfig.ts"
+import { CallbackStore } from "../infra/callbacks/CallbackStore.ts"
 import { DatabaseLive, type DatabaseUrl } from "../infra/db/Database.ts"
 import type { DatabaseError } from "../infra/db/DatabaseError.ts"
 import { migrate } from "../infra/db/Migrator.ts"
@@ -24,6 +26,8 @@ import { ProcessRegistry } from "../infra/jobs/ProcessRegistry.ts"
 import { LoggingLive } from "../infra/observability/Logging.ts"
 import { Metrics } from "../infra/observability/Metrics.ts"
 import { TracingLive } from "../infra/observability/Tracing.ts"
+import type { Telephony } from "../infra/twilio/Telephony.ts"
+import { TwilioGateway, TwilioLive } from "../infra/twilio/TwilioGateway.ts"
 import { EngineConfigLive } from "../supervisors/EngineConfig.ts"
 import { type HealthRegistry, HealthRegistryLive } from "../supervisors/HealthRegistry.ts"
 import type { JobHandler } from "../supervisors/JobRegistry.ts"
@@ -33,7 +37,9 @@ import { ProcessIdentityLive } from "../supervisors/ProcessIdentity.ts"
 import { EngineLive } from "../supervisors/Worker.ts"
 import { Health } from "./http/Health.ts"
 import { makeHttpApp } from "./http/HttpApp.ts"
-import { HttpServerLive } from "./http/Server.ts"
+import { HttpServer, HttpServerLive } from "./http/Server.ts"
+import { ServerConfig } from "./http/ServerConfig.ts"
+import { CallbackMetricsLive } from "./callbacks/CallbackMetrics.ts"
 import { crons as appCrons, handlers as appHandlers } from "./jobs/index.ts"
 
 export type Role = "all" | "web" | "worker"
@@ -51,16 +57,18 @@ export const MigrationsLive = Layer.effectDiscard(
 /** The database, migrated before anything uses it (for commands without an HTTP server). */
 export const MigratedDatabaseLive = MigrationsLive.pipe(Layer.provideMerge(DatabaseLive))
 
+/** What job handlers may use: the database, the job store (to enqueue follow-up jobs) and the callback platform's services. */
+export type HandlerServices = SqlClient.SqlClient | JobStore | Metrics | CallbackStore | CallbackConfig | TwilioGateway | Telephony
+
 export interface AppOptions {
-  /** Handlers may use the database and the job store (to enqueue follow-up jobs). */
-  readonly handlers: ReadonlyArray<JobHandler<SqlClient.SqlClient | JobStore>>
+  readonly handlers: ReadonlyArray<JobHandler<HandlerServices>>
   readonly crons: ReadonlyArray<CronDefinition>
 }
 
 type ProcessLayer = Layer.Layer<
   never,
   ConfigError.ConfigError | DatabaseError,
-  JobStore | ProcessRegistry | HealthRegistry | Metrics | SqlClient.SqlClient | DatabaseUrl
+  JobStore | ProcessRegistry | HealthRegistry | Metrics | SqlClient.SqlClient | DatabaseUrl | CallbackStore | CallbackConfig | TwilioGateway | Telephony
 >
 
 /** What a role runs besides HTTP: the whole engine, or (web) only its process row and heartbeat. */
@@ -68,6 +76,19 @@ const processFor = (role: Role, options: AppOptions): ProcessLayer =>
   role === "web"
     ? Layer.discard(ProcessIdentityLive(role).pipe(Layer.provide(EngineConfigLive)))
     : Layer.discard(EngineLive({ role, handlers: options.handlers, crons: options.crons }))
+
+/**
+ * Tells the Twilio gateway where this process listens: without PUBLIC_BASE_URL, webhook URLs
+ * point here (loopback when it listens on every interface).
+ */
+const SelfUrlLive = Layer.effectDiscard(
+  Effect.gen(function* () {
+    const { port } = yield* HttpServer
+    const { host } = yield* ServerConfig
+    const reachable = host === "0.0.0.0" || host === "::" || host === "" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host
+    yield* Effect.flatMap(TwilioGateway, (g) => g.listeningAt(`http://${reachable}:${port}`))
+  })
+)
 
 /** The whole process for `role`. */
 export const appFor = (role: Role, options: AppOptions, tracing: Layer.Layer<never, ConfigError.ConfigError> = TracingLive(role)) => {
@@ -77,9 +98,11 @@ export const appFor = (role: Role, options: AppOptions, tracing: Layer.Layer<nev
   return DrainOnShutdownLive.pipe(
     Layer.provideMerge(processFor(role, options)),
     Layer.provideMerge(MigrationsLive),
+    Layer.provideMerge(SelfUrlLive),
     Layer.provideMerge(http),
-    Layer.provideMerge(MetricSourcesLive([...new Set(options.handlers.map((h) => h.definition.queue))])),
-    Layer.provideMerge(Layer.mergeAll(JobStore.Default, ProcessRegistry.Default)),
+    Layer.provideMerge(Layer.mergeAll(MetricSourcesLive([...new Set(options.handlers.map((h) => h.definition.queue))]), CallbackMetricsLive)),
+    Layer.provideMerge(TwilioLive),
+    Layer.provideMerge(Layer.mergeAll(JobStore.Default, ProcessRegistry.Default, CallbackStore.Default, CallbackConfigLive)),
     Layer.provideMerge(DatabaseLive),
     Layer.provideMerge(Layer.mergeAll(HealthRegistryLive, Metrics.Default, Lifecycle.Default)),
     Layer.provide(tracing),

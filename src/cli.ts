@@ -4,6 +4,7 @@
  *   start | worker                  run everything, or only the job engine (ROLE=worker)
  *   enqueue <kind> <json> [--run-at ISO] [--priority N] [--unique-key K]
  *   jobs [--state S] [--queue Q] [--kind K] [--limit N]
+ *   simulator                       run the Twilio simulator alone (never in production)
  */
 import { runMain } from "./runMain.ts"
 import * as Console from "effect/Console"
@@ -11,6 +12,7 @@ import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ParseResult from "effect/ParseResult"
+import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { JobStates, type JobState } from "../domain/jobs/JobState.ts"
 import { DatabaseLive } from "../infra/db/Database.ts"
@@ -21,8 +23,13 @@ import { appFor, MigratedDatabaseLive, type Role } from "./App.ts"
 import { crons, handlers } from "./jobs/index.ts"
 import { LoggingLive } from "../infra/observability/Logging.ts"
 import { Metrics } from "../infra/observability/Metrics.ts"
+import { SimulatorConfig, startSimulator } from "../infra/twilio/Simulator.ts"
+import { Production } from "./http/Tokens.ts"
 
 class UsageError extends Data.TaggedError("UsageError")<{ readonly message: string }> {}
+
+/** A command that cannot run here (the simulator in production, a port in use). */
+class CommandFailed extends Data.TaggedError("CommandFailed")<{ readonly message: string }> {}
 
 /** The job store over the migrated database, for the commands that read or write jobs. */
 const Stores = JobStore.Default.pipe(Layer.provide(Layer.merge(MigratedDatabaseLive, Metrics.Default)))
@@ -32,7 +39,9 @@ const USAGE = `usage: switchboard <command>
   start                                     run everything (ROLE=all): HTTP API and job engine
   worker                                    run the job engine (ROLE=worker; HTTP serves only probes and metrics)
   enqueue <kind> <json> [--run-at ISO] [--priority N] [--unique-key K]
-  jobs [--state S] [--queue Q] [--kind K] [--limit N]`
+  jobs [--state S] [--queue Q] [--kind K] [--limit N]
+  simulator                                 run the Twilio simulator alone on SIMULATOR_HOST:SIMULATOR_PORT (127.0.0.1:4010;
+                                            TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN); refused when NODE_ENV=production`
 
 /** Splits `--name value` flags from positional arguments. */
 const parseArgs = (argv: ReadonlyArray<string>) => {
@@ -90,6 +99,30 @@ const jobsCommand = (flags: Map<string, string>) =>
     }
   })
 
+/** Serves the Twilio simulator until a shutdown signal, then closes it; prints the URL it listens on. */
+const simulatorCommand = Effect.gen(function* () {
+  if (yield* Production) {
+    return yield* new CommandFailed({ message: "the Twilio simulator does not run with NODE_ENV=production: it would answer as Twilio with well-known credentials" })
+  }
+  const config = yield* SimulatorConfig
+  const simulator = yield* Effect.acquireRelease(
+    Effect.tryPromise({
+      try: () =>
+        startSimulator({
+          accountSid: config.accountSid,
+          authToken: Redacted.value(config.authToken),
+          port: config.port,
+          host: config.host,
+          onCallbackError: (url, error) => console.error(`simulator: callback to ${url} failed: ${String(error)}`)
+        }),
+      catch: (error) => new CommandFailed({ message: `the Twilio simulator cannot listen on ${config.host}:${config.port}: ${String(error)}` })
+    }),
+    (running) => Effect.promise(() => running.close())
+  )
+  yield* Console.log(`Twilio simulator listening on ${simulator.url} (account ${config.accountSid})`)
+  return yield* Effect.never
+}).pipe(Effect.scoped)
+
 /** Runs the whole process in this role until a shutdown signal (its layers bring their own logging). */
 const serve = (role: Role) => Layer.launch(appFor(role, { handlers, crons }))
 
@@ -110,6 +143,8 @@ const program = Effect.gen(function* () {
       return yield* enqueueCommand(rest[0], rest[1], flags).pipe(Effect.provide(Stores), Effect.provide(LoggingLive))
     case "jobs":
       return yield* jobsCommand(flags).pipe(Effect.provide(Stores), Effect.provide(LoggingLive))
+    case "simulator":
+      return yield* simulatorCommand
     default:
       return yield* new UsageError({ message: command === undefined ? "no command given" : `unknown command ${command}` })
   }
@@ -120,6 +155,7 @@ runMain(
     Effect.catchTag("UsageError", (error) =>
       Console.error(`${error.message}\n\n${USAGE}`).pipe(Effect.zipRight(Effect.sync(() => (process.exitCode = 2))))
     ),
-    Effect.catchTag("InvalidJob", (error) => Console.error(error.message).pipe(Effect.zipRight(Effect.sync(() => (process.exitCode = 2)))))
+    Effect.catchTag("InvalidJob", (error) => Console.error(error.message).pipe(Effect.zipRight(Effect.sync(() => (process.exitCode = 2))))),
+    Effect.catchTag("CommandFailed", (error) => Console.error(error.message).pipe(Effect.zipRight(Effect.sync(() => (process.exitCode = 1)))))
   )
 )

@@ -8,8 +8,11 @@ import * as Layer from "effect/Layer"
 import { parseQueues } from "../domain/jobs/QueueConfig.ts"
 import { duration, integer } from "../infra/config/Env.ts"
 
+/** One pool per queue the application uses: dial jobs hold a `calls` runner for the length of a call. */
+export const DEFAULT_QUEUES = "default:10,calls:50,sms:10"
+
 const Queues = Config.string("QUEUES").pipe(
-  Config.withDefault("default:10"),
+  Config.withDefault(DEFAULT_QUEUES),
   Config.withDescription("worker pools: queue:concurrency[:prefetch], comma-separated"),
   Config.mapOrFail((text) => Either.mapLeft(parseQueues(text), (message) => ConfigError.InvalidData(["QUEUES"], message)))
 )

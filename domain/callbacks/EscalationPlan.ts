@@ -30,8 +30,12 @@ export const defaultRetryPolicy: CallbackRetryPolicy = {
 export const DEFAULT_RING_SECONDS = 25
 
 /** Every number in calling order: the business's phone first, then its escalation chain. */
-export const planOf = (business: { readonly phone: string; readonly escalation: ReadonlyArray<PlanStep> }): ReadonlyArray<PlanStep> => [
-  { phone: business.phone, ringSeconds: DEFAULT_RING_SECONDS },
+export const planOf = (business: {
+  readonly phone: string
+  readonly ringSeconds?: number | undefined
+  readonly escalation: ReadonlyArray<PlanStep>
+}): ReadonlyArray<PlanStep> => [
+  { phone: business.phone, ringSeconds: business.ringSeconds ?? DEFAULT_RING_SECONDS },
   ...business.escalation
 ]
 

@@ -70,3 +70,11 @@ export const runtimeServer: string = deno === undefined ? "node:http" : "Deno.se
 /** Listens on `host:port` (port 0: any free one); rejects when it cannot (port in use...). */
 export const listen = (fetch: Fetch, port: number, host: string): Promise<Listener> =>
   deno === undefined ? listenNode(fetch, port, host) : listenDeno(deno, fetch, port, host)
+
+/** The client's socket address from the `env` a listener hands the fetch handler (Node or Deno), if known. */
+export const remoteAddress = (env: unknown): string | undefined => {
+  const node = (env as { incoming?: { socket?: { remoteAddress?: unknown } } } | undefined)?.incoming?.socket?.remoteAddress
+  if (typeof node === "string") return node
+  const denoAddr = (env as { remoteAddr?: { hostname?: unknown } } | undefined)?.remoteAddr?.hostname
+  return typeof denoAddr === "string" ? denoAddr : undefined
+}

@@ -60,6 +60,16 @@ const make = () => {
     jobsRescued: counter("jobs_rescued_total", "Jobs taken back from processes presumed dead.", []),
     twilioRequests: counter("twilio_requests_total", "Requests to Twilio by operation and outcome (ok, permanent, retryable, ambiguous, circuit_open).", ["op", "outcome"]),
     circuitState: gauge("circuit_state", "Twilio circuit per channel: 0 closed, 1 half-open, 2 open.", ["channel"]),
+    callbacks: counter("callbacks_total", "Callback requests entering each status (counted at the update).", ["status"]),
+    callbacksInState: gauge("callbacks_in_state", "Callback requests per status in the database, read at scrape time; aggregate with max.", ["status"]),
+    dialAttempts: counter(
+      "dial_attempts_total",
+      "Calls placed, by how they ended (answered, busy, no-answer, failed, canceled) or not_placed when Twilio refused them.",
+      ["outcome"]
+    ),
+    escalations: counter("escalations_total", "Requests moved on to a backup number, by the level (1 = first backup) they moved to.", ["level"]),
+    verificationChecks: counter("verification_checks_total", "Verification codes entered, by result (verified, wrong, expired, exhausted, used).", ["result"]),
+    smsSent: counter("sms_sent_total", "Text messages accepted by Twilio, by kind (verification, circuit_notice, fallback).", ["kind"]),
     actorRestarts: counter("actor_restarts_total", "Times a supervised actor died and was started again.", ["actor"]),
     actorHeartbeatAge: gauge("actor_heartbeat_age_seconds", "Seconds a busy actor has gone without a heartbeat (0 while it waits as declared).", ["actor"])
   }

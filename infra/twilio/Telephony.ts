@@ -1,6 +1,8 @@
 /**
  * Every outbound Twilio request goes through here: `placeCall` and `sendSms`
- * over the real twilio SDK (pointed at Twilio or at the simulator).
+ * over the real twilio SDK (pointed at Twilio or at the simulator), and
+ * `fetchCall` and `findCalls`, which reconcile an ambiguous `placeCall` (was
+ * the call created or not?) instead of placing it again.
  *
  * Each channel (voice, sms) has a circuit breaker (domain/callbacks/
  * CircuitBreaker.ts): while it is open a request fails at once with
@@ -16,6 +18,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type { Twilio } from "twilio"
+import type { CallInstance } from "twilio/lib/rest/api/v2010/account/call.js"
 import { admit, type Breaker, type BreakerPolicy, type CircuitStatus, closedBreaker, defaultBreakerPolicy, record, retryAfter } from "../../domain/callbacks/CircuitBreaker.ts"
 import type { Metrics } from "../observability/Metrics.ts"
 import { classify, isTwilioUnwell, type TwilioFailure } from "./TwilioErrors.ts"
@@ -44,8 +47,26 @@ export interface SmsRequest {
   readonly statusCallback?: string | undefined
 }
 
+/** A call as Twilio knows it. */
+export interface CallInfo {
+  readonly sid: string
+  readonly to: string
+  readonly status: string
+  readonly createdAt: Date | undefined
+  readonly durationSeconds: number | undefined
+}
+
+export interface CallQuery {
+  readonly to: string
+  readonly createdAfter: Date
+}
+
 export interface TelephonyService {
   readonly placeCall: (request: CallRequest) => Effect.Effect<{ readonly sid: string }, TelephonyError | CircuitOpen>
+  /** The call with this SID; undefined when Twilio does not know it (404). */
+  readonly fetchCall: (sid: string) => Effect.Effect<CallInfo | undefined, TelephonyError | CircuitOpen>
+  /** Calls from our number to `to` created at or after `createdAfter`, newest first. */
+  readonly findCalls: (query: CallQuery) => Effect.Effect<ReadonlyArray<CallInfo>, TelephonyError | CircuitOpen>
   readonly sendSms: (request: SmsRequest) => Effect.Effect<{ readonly sid: string }, TelephonyError | CircuitOpen>
   readonly circuit: (channel: Channel) => Effect.Effect<CircuitStatus>
 }
@@ -63,6 +84,26 @@ export interface TelephonyOptions {
 }
 
 const CIRCUIT_GAUGE: Record<CircuitStatus, number> = { closed: 0, half_open: 1, open: 2 }
+
+const callInfo = (call: CallInstance): CallInfo => {
+  // the SDK hands back what it could not parse as it came (null, a string): only a valid Date is a date
+  const created: unknown = call.dateCreated
+  const duration = call.duration === null || call.duration === undefined ? NaN : Number.parseInt(call.duration, 10)
+  return {
+    sid: call.sid,
+    to: call.to,
+    status: call.status,
+    createdAt: created instanceof Date && !Number.isNaN(created.getTime()) ? created : undefined,
+    durationSeconds: Number.isNaN(duration) ? undefined : duration
+  }
+}
+
+/** Resolves a Twilio 404 to undefined: the resource does not exist, which is an answer, not a failure. */
+const absentOn404 = <A>(request: Promise<A>): Promise<A | undefined> =>
+  request.catch((error: unknown) => ((error as { status?: unknown }).status === 404 ? undefined : Promise.reject(error)))
+
+/** `date_created` has whole seconds: a call made 400 ms into a second reads as made at its start. */
+const wholeSecond = (date: Date): number => Math.floor(date.getTime() / 1000) * 1000
 
 export const make = (options: TelephonyOptions): TelephonyService => {
   const policy = options.breaker ?? defaultBreakerPolicy
@@ -141,6 +182,23 @@ export const make = (options: TelephonyOptions): TelephonyService => {
           }),
         {} // no numbers or bodies in spans: they are personal data, and bodies may carry codes
       ).pipe(Effect.map((message) => ({ sid: message.sid }))),
+    fetchCall: (sid) =>
+      guarded("voice", "calls.fetch", () => absentOn404(options.client.calls(sid).fetch()), { "twilio.call_sid": sid }).pipe(
+        Effect.map((call) => (call === undefined ? undefined : callInfo(call)))
+      ),
+    findCalls: (query) =>
+      guarded(
+        "voice",
+        "calls.list",
+        // Twilio's StartTime filter is coarse (dates, start times): narrow by date_created here too. A call whose
+        // date_created cannot be read is kept, since a reconciler must not miss a call that may be the one it placed
+        () => options.client.calls.list({ to: query.to, from: options.from, startTimeAfter: query.createdAfter }),
+        {}
+      ).pipe(
+        Effect.map((calls) =>
+          calls.map(callInfo).filter((call) => call.createdAt === undefined || call.createdAt.getTime() >= wholeSecond(query.createdAfter))
+        )
+      ),
     circuit: (channel) => Effect.sync(() => breakers[channel].status)
   }
 }

@@ -7,8 +7,10 @@
  * - `retryable`: Twilio or the network is unwell (429, 5xx, a connection that
  *   failed). Try again later; these count against the channel's circuit.
  * - `ambiguous` (with retryable): the request may have reached Twilio and done
- *   its work (a 5xx after sending, a timeout, a reset connection), so a create
- *   must be reconciled before it is repeated, never blindly re-POSTed.
+ *   its work (a 500 or other 5xx after sending, a timeout, a reset connection),
+ *   so a create must be reconciled before it is repeated, never blindly
+ *   re-POSTed. A 429 or a 503 is certain: Twilio turned the request away
+ *   (rate-limited, or not accepting requests) before doing anything with it.
  */
 export type TwilioFailureKind = "permanent" | "retryable"
 
@@ -31,7 +33,8 @@ export const classify = (error: unknown): TwilioFailure => {
   if (typeof e.status === "number") {
     const code = typeof e.code === "number" ? e.code : undefined
     const base = { code: code === undefined ? undefined : String(code), status: e.status, message }
-    if (e.status === 429 || code === 20429) return { ...base, kind: "retryable", ambiguous: false }
+    // turned away before it was accepted: nothing was done, so a repeat cannot duplicate
+    if (e.status === 429 || e.status === 503 || code === 20429) return { ...base, kind: "retryable", ambiguous: false }
     if (e.status >= 500) return { ...base, kind: "retryable", ambiguous: true }
     // any other 4xx: the request itself is refused, as with 21211, 21214, 21216, 13224, 21408, 21610
     // and 21614 (invalid, unreachable or unsubscribed numbers): repeating it cannot help

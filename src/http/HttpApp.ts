@@ -1,7 +1,8 @@
 /**
  * The Hono application of one process: middleware (request id, span and
- * metrics, body limit), the operations routes, and, on roles that serve the
- * API, the admin routes behind the admin token. Tests call `app.request()` on
+ * metrics, body limit), the operations routes, Twilio's webhooks, and, on
+ * roles that serve the API, the public callback routes and the admin routes
+ * behind the admin token. Tests call `app.request()` on
  * it directly; the server (Server.ts) serves its `fetch`.
  */
 import { Hono } from "hono"
@@ -13,9 +14,12 @@ import { type HttpEnv, type HttpServices, problemResponse } from "./Handler.ts"
 import { Health } from "./Health.ts"
 import { bearer, limitBody, observe, requestId } from "./Middleware.ts"
 import { NotFound } from "./Problems.ts"
+import { adminCallbackRoutes } from "./routes/AdminCallbacks.ts"
 import { adminJobRoutes } from "./routes/AdminJobs.ts"
+import { callbackRoutes } from "./routes/Callbacks.ts"
 import { dashboardRoutes } from "./routes/Dashboard.ts"
 import { operationsRoutes } from "./routes/Operations.ts"
+import { twilioRoutes } from "./routes/TwilioWebhooks.ts"
 import { OperationPaths } from "./ServerConfig.ts"
 import { adminToken, metricsToken } from "./Tokens.ts"
 
@@ -39,10 +43,14 @@ export const makeHttpApp = (options: HttpAppOptions) =>
     app.use("*", observe(metrics, UNTRACED))
     app.use("*", limitBody())
     app.route("/", operationsRoutes({ health, metrics, metricsToken: yield* metricsToken }))
+    // every role takes Twilio's webhooks: without PUBLIC_BASE_URL, calls report back to the process that placed them
+    app.route("/", twilioRoutes())
     if (options.role !== "worker") {
+      app.route("/", callbackRoutes())
       app.route("/", dashboardRoutes()) // the page holds no data: it asks for the token and calls the API with it
       app.use("/admin/api/*", bearer(yield* adminToken, "the admin API"))
       app.route("/admin/api", adminJobRoutes(options.definitions))
+      app.route("/admin/api", adminCallbackRoutes())
     }
     app.notFound((c) => problemResponse(c, new NotFound({ detail: `no route for ${c.req.method} ${c.req.path}` })))
     app.onError((error, c) => {

@@ -5,7 +5,8 @@
  * with its cause, and never shows the client more than the request id.
  */
 import * as Data from "effect/Data"
-import { type DatabaseError, isUnavailable } from "../../infra/db/DatabaseError.ts"
+import type { SqlError } from "@effect/sql/SqlError"
+import { type DatabaseError, fromSql, isUnavailable } from "../../infra/db/DatabaseError.ts"
 
 export interface FieldError {
   readonly path: string
@@ -21,6 +22,10 @@ export class NotFound extends Data.TaggedError("NotFound")<{ readonly detail: st
 export class Conflict extends Data.TaggedError("Conflict")<{ readonly detail: string; readonly extra?: Record<string, unknown> }> {}
 export class Unauthorized extends Data.TaggedError("Unauthorized")<{ readonly detail: string }> {}
 export class Forbidden extends Data.TaggedError("Forbidden")<{ readonly detail: string }> {}
+export class WrongCode extends Data.TaggedError("WrongCode")<{ readonly detail: string; readonly attemptsRemaining: number }> {}
+export class Gone extends Data.TaggedError("Gone")<{ readonly detail: string; readonly extra?: Record<string, unknown> }> {}
+export class Unprocessable extends Data.TaggedError("Unprocessable")<{ readonly detail: string }> {}
+export class RateLimited extends Data.TaggedError("RateLimited")<{ readonly detail: string; readonly retryAfterSeconds: number }> {}
 export class PayloadTooLarge extends Data.TaggedError("PayloadTooLarge")<{ readonly detail: string }> {}
 export class Unavailable extends Data.TaggedError("Unavailable")<{
   readonly detail: string
@@ -37,6 +42,13 @@ export const Catalogue = {
   forbidden: { status: 403, title: "Forbidden", description: "The credentials were understood but are not valid for this route." },
   "not-found": { status: 404, title: "Not found", description: "No route matches this method and path, or the resource it names does not exist." },
   conflict: { status: 409, title: "Conflict", description: "The resource is in a state that does not allow this operation; the body says which state." },
+  "wrong-code": { status: 400, title: "Wrong code", description: "The verification code does not match; `attemptsRemaining` says how many more tries this code allows." },
+  gone: { status: 410, title: "Gone", description: "The resource existed but can no longer be used (an expired or used-up verification code); start again." },
+  "idempotency-mismatch": {
+    status: 422,
+    title: "Idempotency key reused",
+    description: "This Idempotency-Key was used within 24 hours with a different body; use a new key for a different request."
+  },
   "payload-too-large": { status: 413, title: "Payload too large", description: "The request body is over the size limit (64 KiB)." },
   "rate-limited": { status: 429, title: "Too many requests", description: "A rate limit was reached; retry after the number of seconds in `Retry-After`." },
   unavailable: { status: 503, title: "Service unavailable", description: "A dependency (the database) did not answer, or the process is shutting down; retry later." },
@@ -53,7 +65,19 @@ export interface Problem {
 }
 
 /** The failures handlers may fail with, and what each becomes. */
-export type HttpFailure = ValidationFailed | MalformedBody | NotFound | Conflict | Unauthorized | Forbidden | PayloadTooLarge | Unavailable
+export type HttpFailure =
+  | ValidationFailed
+  | MalformedBody
+  | NotFound
+  | Conflict
+  | WrongCode
+  | Gone
+  | Unprocessable
+  | RateLimited
+  | Unauthorized
+  | Forbidden
+  | PayloadTooLarge
+  | Unavailable
 
 const internal: Problem = { slug: "internal", detail: "an unexpected error occurred; it was logged with this request's id" }
 
@@ -64,7 +88,9 @@ const unavailable = (detail: string, retryAfterSeconds = 5, extra?: Record<strin
   headers: { "Retry-After": String(retryAfterSeconds) }
 })
 
-type Known = HttpFailure | DatabaseError
+type Known = HttpFailure | DatabaseError | SqlError
+
+const databaseProblem = (e: DatabaseError): Problem => (isUnavailable(e) ? unavailable("the database did not answer; retry later") : internal)
 
 /** The table: a failure's tag decides its problem. */
 const byTag: { readonly [T in Known["_tag"]]: (error: Extract<Known, { readonly _tag: T }>) => Problem } = {
@@ -72,12 +98,18 @@ const byTag: { readonly [T in Known["_tag"]]: (error: Extract<Known, { readonly 
   MalformedBody: (e) => ({ slug: "malformed-body", detail: e.detail }),
   NotFound: (e) => ({ slug: "not-found", detail: e.detail }),
   Conflict: (e) => ({ slug: "conflict", detail: e.detail, extra: e.extra }),
+  WrongCode: (e) => ({ slug: "wrong-code", detail: e.detail, extra: { attemptsRemaining: e.attemptsRemaining } }),
+  Gone: (e) => ({ slug: "gone", detail: e.detail, extra: e.extra }),
+  Unprocessable: (e) => ({ slug: "idempotency-mismatch", detail: e.detail }),
+  RateLimited: (e) => ({ slug: "rate-limited", detail: e.detail, headers: { "Retry-After": String(e.retryAfterSeconds) }, extra: { retryAfterSeconds: e.retryAfterSeconds } }),
   Unauthorized: (e) => ({ slug: "unauthorized", detail: e.detail, headers: { "WWW-Authenticate": 'Bearer realm="switchboard"' } }),
   Forbidden: (e) => ({ slug: "forbidden", detail: e.detail }),
   PayloadTooLarge: (e) => ({ slug: "payload-too-large", detail: e.detail }),
   Unavailable: (e) => unavailable(e.detail, e.retryAfterSeconds, e.extra),
   // the database could not serve: retry later; any other database error is a bug (internal, logged)
-  DatabaseError: (e) => (isUnavailable(e) ? unavailable("the database did not answer; retry later") : internal)
+  DatabaseError: (e) => databaseProblem(e),
+  // a transaction's own failure (BEGIN or COMMIT), as infra would have narrowed it
+  SqlError: (e) => databaseProblem(fromSql("transaction")(e))
 }
 
 /** The problem a failure becomes; anything the table does not know is an internal error. */

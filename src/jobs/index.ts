@@ -1,8 +1,20 @@
 /** Every job kind and cron schedule this application runs. */
 import type { CronDefinition } from "../../domain/jobs/CronDefinition.ts"
 import type { JobHandler } from "../../supervisors/JobRegistry.ts"
+import type { HandlerServices } from "../App.ts"
+import { DialHandler } from "../callbacks/Dialer.ts"
+import { callbackCrons, CleanupHandler, ReportHandler } from "../callbacks/Maintenance.ts"
+import { EscalateHandler, SmsFallbackHandler, VerificationSendHandler } from "../callbacks/Messaging.ts"
 import { PingHandler } from "./Diagnostics.ts"
 
-export const handlers: ReadonlyArray<JobHandler> = [PingHandler]
+export const handlers: ReadonlyArray<JobHandler<HandlerServices>> = [
+  PingHandler,
+  VerificationSendHandler,
+  DialHandler,
+  EscalateHandler,
+  SmsFallbackHandler,
+  CleanupHandler,
+  ReportHandler
+]
 
-export const crons: ReadonlyArray<CronDefinition> = []
+export const crons: ReadonlyArray<CronDefinition> = callbackCrons

@@ -6,7 +6,9 @@
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
-import { appFor, type Role } from "../../src/App.ts"
+import type { CronDefinition } from "../../domain/jobs/CronDefinition.ts"
+import { appFor, type HandlerServices, type Role } from "../../src/App.ts"
+import type { JobHandler } from "../../supervisors/JobRegistry.ts"
 import { HttpServer } from "../../src/http/Server.ts"
 import { fastEngine } from "./processes.ts"
 import { testHandlers } from "./testJobs.ts"
@@ -19,6 +21,9 @@ export interface AppOptions {
   readonly env?: Record<string, string>
   /** Replaces OTLP export (for an in-memory span exporter). */
   readonly tracing?: Layer.Layer<never>
+  /** The job kinds the app runs: the test kinds by default. */
+  readonly handlers?: ReadonlyArray<JobHandler<HandlerServices>>
+  readonly crons?: ReadonlyArray<CronDefinition>
 }
 
 export const startApp = async (options: AppOptions) => {
@@ -33,7 +38,7 @@ export const startApp = async (options: AppOptions) => {
     DATABASE_URL: options.databaseUrl
   }
   const role = options.role ?? "all"
-  const app = appFor(role, { handlers: testHandlers, crons: [] }, options.tracing ?? Layer.empty).pipe(
+  const app = appFor(role, { handlers: options.handlers ?? testHandlers, crons: options.crons ?? [] }, options.tracing ?? Layer.empty).pipe(
     Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))))
   )
   const runtime = ManagedRuntime.make(app)

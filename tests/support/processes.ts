@@ -26,7 +26,9 @@ export const fastEngine = {
   HEARTBEAT_INTERVAL: "300ms",
   PROCESS_STALE_AFTER: "2s",
   JOB_POLL_INTERVAL: "250ms",
-  SHUTDOWN_GRACE: "2s"
+  SHUTDOWN_GRACE: "2s",
+  // every test app runs its own Twilio simulator, on a free port
+  SIMULATOR_PORT: "0"
 }
 
 export const spawnWorker = (databaseUrl: string, env: Record<string, string> = {}): WorkerProcess => {

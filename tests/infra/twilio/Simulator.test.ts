@@ -1,7 +1,8 @@
 /**
  * The simulator as the real twilio SDK sees it: REST calls through a
- * RequestClient pointed at it, status callbacks signed so that
- * `twilio.validateRequest` accepts them, in Twilio's order with SequenceNumber.
+ * RequestClient pointed at it (create, fetch, list with filters and pages),
+ * status callbacks signed so that `twilio.validateRequest` accepts them, in
+ * Twilio's order with SequenceNumber, and faults for creates and reads.
  */
 import { createServer, type Server } from "node:http"
 import twilio from "twilio"
@@ -57,6 +58,8 @@ describe("the Twilio simulator", () => {
     received.filter((r) => r.path.startsWith("/status") && r.params.CallSid === callSid).map((r) => [r.params.CallStatus, r.params.SequenceNumber])
   const script = (number: string, body: unknown) =>
     fetch(`${sim.url}/sim/numbers/${encodeURIComponent(number)}`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(body) })
+  const faults = (body: unknown) => fetch(`${sim.url}/sim/faults`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(body) })
+  const stats = async () => (await (await fetch(`${sim.url}/sim/stats`)).json()) as { calls: number; requests: { calls: number; messages: number; callReads: number } }
 
   it("places a call, fetches its voice URL on answer, and reports every status, signed and in sequence", async () => {
     await script("+4930123456", { outcome: "answered", afterMs: 100, talkMs: 100 })
@@ -120,7 +123,74 @@ describe("the Twilio simulator", () => {
   it("refuses malformed scripts and faults with a 400", async () => {
     expect((await script("+4930123456", { outcome: "maybe" })).status).toBe(400)
     expect((await script("not-a-number", { outcome: "busy" })).status).toBe(400)
-    const bad = await fetch(`${sim.url}/sim/faults`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ calls: { status: 418 } }) })
-    expect(bad.status).toBe(400)
+    expect((await faults({ calls: { status: 418 } })).status).toBe(400)
+    expect((await faults({ calls: { status: 429, reads: true } })).status).toBe(400) // reads fail with 500 or 503 only
+    expect((await faults({ calls: { status: 503, reads: "yes" } })).status).toBe(400)
+    expect((await faults({ messages: { status: 503, reads: true } })).status).toBe(400) // messages have no reads
+  })
+
+  it("fetches a call in Twilio's shape through the SDK, before and after it ends", async () => {
+    await script("+4930123456", { outcome: "answered", afterMs: 60, talkMs: 100 })
+    const before = Date.now()
+    const created = await client().calls.create({ to: "+4930123456", from: FROM, url: `${base}/voice/f`, statusCallback: `${base}/status/f` })
+    const queued = await client().calls(created.sid).fetch()
+    expect(queued).toMatchObject({ sid: created.sid, accountSid: ACCOUNT, to: "+4930123456", from: FROM, direction: "outbound-api", duration: null, endTime: null })
+    expect(queued.dateCreated.getTime()).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000) // RFC 2822: whole seconds
+    expect(queued.uri).toBe(`/2010-04-01/Accounts/${ACCOUNT}/Calls/${created.sid}.json`)
+    const ended = await eventually(async () => {
+      const call = await client().calls(created.sid).fetch()
+      return call.status === "completed" ? call : undefined
+    }, 5_000, "the call to complete")
+    expect(ended.duration).toBe("1")
+    expect(ended.startTime).toBeInstanceOf(Date)
+    expect(ended.endTime).toBeInstanceOf(Date)
+    expect(ended.dateUpdated.getTime()).toBeGreaterThanOrEqual(ended.dateCreated.getTime())
+  })
+
+  it("answers a fetch of an unknown call with Twilio's 404 (20404), and a fetch with bad credentials with 401", async () => {
+    await expect(client().calls("CA" + "f".repeat(32)).fetch()).rejects.toMatchObject({ status: 404, code: 20404 })
+    await expect(simulatedTwilio(sim.url, ACCOUNT, "wrong-token").calls.list({})).rejects.toMatchObject({ status: 401, code: 20003 })
+    expect((await stats()).requests).toEqual({ calls: 0, messages: 0, callReads: 2 })
+  })
+
+  it("lists calls newest first, filtered by To, From, Status and StartTime>, across pages", async () => {
+    const before = new Date()
+    const make = (to: string, from = FROM) => client().calls.create({ to, from, url: `${base}/voice/l` })
+    const first = await make("+4930111111")
+    const second = await make("+4930111111")
+    const other = await make("+4930111111", "+15005550001")
+    await make("+4930222222")
+    const sids = (calls: ReadonlyArray<{ sid: string }>) => calls.map((call) => call.sid)
+    // queued calls have no start_time yet: StartTime> compares with their creation then
+    expect(sids(await client().calls.list({ to: "+4930111111", startTimeAfter: before }))).toEqual([other.sid, second.sid, first.sid])
+    expect(sids(await client().calls.list({ to: "+4930111111", from: FROM }))).toEqual([second.sid, first.sid])
+    expect(sids(await client().calls.list({ to: "+4930111111", from: FROM, pageSize: 1 }))).toEqual([second.sid, first.sid]) // follows next_page_uri
+    expect(await client().calls.list({ to: "+4930111111", startTimeAfter: new Date(Date.now() + 60_000) })).toEqual([])
+    expect(await client().calls.list({ to: "+4930111111", status: "completed" })).toEqual([])
+    expect(await client().calls.list({})).toHaveLength(4)
+    const page = (await (await fetch(`${sim.url}/2010-04-01/Accounts/${ACCOUNT}/Calls.json?To=${encodeURIComponent("+4930111111")}&PageSize=2`, {
+      headers: { authorization: `Basic ${Buffer.from(`${ACCOUNT}:${TOKEN}`).toString("base64")}` }
+    })).json()) as Record<string, unknown>
+    expect(page).toMatchObject({ page: 0, page_size: 2, start: 0, end: 1, previous_page_uri: null })
+    expect(page.next_page_uri).toMatch(/Page=1/)
+  })
+
+  it("refuses list filters it does not apply, rather than ignoring them", async () => {
+    await expect(client().calls.list({ endTimeAfter: new Date() })).rejects.toMatchObject({ status: 400 })
+    await expect(client().calls.list({ pageSize: 5000 })).rejects.toMatchObject({ status: 400 })
+  })
+
+  it("fails reads only when the fault says reads, counting GETs apart from creates", async () => {
+    await faults({ calls: { status: 503 } })
+    await expect(client().calls.create({ to: "+4930123456", from: FROM, url: `${base}/voice` })).rejects.toMatchObject({ status: 503 })
+    expect(await client().calls.list({ to: "+4930123456" })).toEqual([]) // a create fault leaves reads alone
+    await faults({ calls: { status: 500, reads: true } })
+    await expect(client().calls.list({ to: "+4930123456" })).rejects.toMatchObject({ status: 500 })
+    await expect(client().calls("CA" + "f".repeat(32)).fetch()).rejects.toMatchObject({ status: 500 })
+    await expect(client().calls.create({ to: "+4930123456", from: FROM, url: `${base}/voice` })).rejects.toMatchObject({ status: 500 })
+    await faults({ calls: { status: 503, count: 1, reads: true } }) // one faulty answer, whichever request gets it
+    await expect(client().calls.list({})).rejects.toMatchObject({ status: 503 })
+    expect(await client().calls.list({})).toEqual([])
+    expect(await stats()).toMatchObject({ calls: 0, requests: { calls: 2, callReads: 5 } })
   })
 })

@@ -2,7 +2,8 @@
  * Telephony over the real SDK against the simulator: requests succeed, a
  * permanent error leaves the circuit closed, and while Twilio answers 503 the
  * circuit opens after N failures, so traffic stays bounded until a probe finds
- * Twilio well again.
+ * Twilio well again. An ambiguous create is reconciled with `findCalls` and
+ * `fetchCall`, which go through the same circuit.
  */
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -14,6 +15,7 @@ import { make, type TelephonyService } from "../../../infra/twilio/Telephony.ts"
 
 const ACCOUNT = "AC" + "2".repeat(32)
 const TOKEN = "telephony-test-auth-token"
+const TO = "+4930123456"
 
 describe("Telephony", () => {
   let sim: RunningSimulator
@@ -30,8 +32,10 @@ describe("Telephony", () => {
   })
 
   const call = () =>
-    Effect.runPromiseExit(telephony.placeCall({ to: "+4930123456", voiceUrl: "http://127.0.0.1:9/voice", statusCallback: "http://127.0.0.1:9/status", ringSeconds: 20 }))
-  const stats = async () => (await (await fetch(`${sim.url}/sim/stats`)).json()) as { calls: number; messages: number; requests: { calls: number; messages: number } }
+    Effect.runPromiseExit(telephony.placeCall({ to: TO, voiceUrl: "http://127.0.0.1:9/voice", statusCallback: "http://127.0.0.1:9/status", ringSeconds: 20 }))
+  const stats = async () =>
+    (await (await fetch(`${sim.url}/sim/stats`)).json()) as { calls: number; messages: number; requests: { calls: number; messages: number; callReads: number } }
+  const faults = (body: unknown) => fetch(`${sim.url}/sim/faults`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(body) })
   const failureOf = (exit: Exit.Exit<unknown, unknown>) => (exit._tag === "Failure" && exit.cause._tag === "Fail" ? (exit.cause.error as { _tag: string; kind?: string; ambiguous?: boolean }) : undefined)
   const counted = async (op: string, outcome: string) =>
     (await metrics.registry.getSingleMetric("switchboard_twilio_requests_total")?.get())?.values.find((v) => v.labels.op === op && v.labels.outcome === outcome)?.value ?? 0
@@ -54,8 +58,8 @@ describe("Telephony", () => {
   })
 
   it("opens the voice circuit after 3 failures, refuses without calling Twilio, probes after the window and closes when well", async () => {
-    await fetch(`${sim.url}/sim/faults`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ calls: { status: 503 } }) })
-    for (let i = 0; i < 3; i++) expect(failureOf(await call())).toMatchObject({ _tag: "TelephonyError", kind: "retryable", ambiguous: true })
+    await faults({ calls: { status: 503 } })
+    for (let i = 0; i < 3; i++) expect(failureOf(await call())).toMatchObject({ _tag: "TelephonyError", kind: "retryable", ambiguous: false })
     expect(await Effect.runPromise(telephony.circuit("voice"))).toBe("open")
     for (let i = 0; i < 20; i++) expect(failureOf(await call())?._tag).toBe("CircuitOpen")
     expect((await stats()).requests.calls).toBe(3) // the refused ones never reached "Twilio"
@@ -71,5 +75,51 @@ describe("Telephony", () => {
     expect(await counted("calls.create", "circuit_open")).toBe(20)
     const gauge = await metrics.registry.getSingleMetric("switchboard_circuit_state")?.get()
     expect(gauge?.values.find((v) => v.labels.channel === "voice")?.value).toBe(0)
+  })
+
+  it("fetches a placed call, and a call Twilio does not know is undefined, not a failure", async () => {
+    const placed = await call()
+    const sid = Exit.isSuccess(placed) ? placed.value.sid : ""
+    const info = await Effect.runPromise(telephony.fetchCall(sid))
+    expect(info).toMatchObject({ sid, to: TO, durationSeconds: undefined })
+    expect(info?.createdAt).toBeInstanceOf(Date)
+    expect(["queued", "initiated", "ringing"]).toContain(info?.status)
+    expect(await Effect.runPromise(telephony.fetchCall("CA" + "0".repeat(32)))).toBeUndefined()
+    expect(await counted("calls.fetch", "ok")).toBe(2)
+    expect(await Effect.runPromise(telephony.circuit("voice"))).toBe("closed")
+  })
+
+  it("reconciles the ambiguous create: findCalls finds the call that was made although the create failed", async () => {
+    const createdAfter = new Date() // milliseconds into a second: date_created has whole seconds, which findCalls allows for
+    await faults({ createThenFail: true })
+    expect(failureOf(await call())).toMatchObject({ _tag: "TelephonyError", kind: "retryable", ambiguous: true, status: 500 })
+    const found = await Effect.runPromise(telephony.findCalls({ to: TO, createdAfter }))
+    const listed = (await (await fetch(`${sim.url}/sim/calls`)).json()) as Array<{ sid: string }>
+    expect(found.map((c) => c.sid)).toEqual(listed.map((c) => c.sid))
+    expect(found).toHaveLength(1)
+    expect(await counted("calls.list", "ok")).toBe(1)
+  })
+
+  it("findCalls finds nothing when the create was refused (503), and only calls from our number", async () => {
+    const createdAfter = new Date()
+    await faults({ calls: { status: 503, count: 1 } })
+    expect(failureOf(await call())).toMatchObject({ _tag: "TelephonyError", kind: "retryable", ambiguous: false, status: 503 })
+    await simulatedTwilio(sim.url, ACCOUNT, TOKEN).calls.create({ to: TO, from: "+15005550001", url: "http://127.0.0.1:9/voice" })
+    expect(await Effect.runPromise(telephony.findCalls({ to: TO, createdAfter }))).toEqual([])
+    expect(await Effect.runPromise(telephony.findCalls({ to: TO, createdAfter: new Date(Date.now() + 60_000) }))).toEqual([])
+    expect((await stats()).requests).toMatchObject({ calls: 2, callReads: 2 })
+  })
+
+  it("reads go through the voice circuit: failing reads open it, and then creates are refused too", async () => {
+    await faults({ calls: { status: 503, reads: true } })
+    for (let i = 0; i < 3; i++) {
+      expect(failureOf(await Effect.runPromiseExit(telephony.findCalls({ to: TO, createdAfter: new Date() })))).toMatchObject({ _tag: "TelephonyError", kind: "retryable", status: 503 })
+    }
+    expect(await Effect.runPromise(telephony.circuit("voice"))).toBe("open")
+    expect(failureOf(await Effect.runPromiseExit(telephony.fetchCall("CA" + "0".repeat(32))))?._tag).toBe("CircuitOpen")
+    expect(failureOf(await call())?._tag).toBe("CircuitOpen")
+    expect((await stats()).requests).toMatchObject({ calls: 0, callReads: 3 })
+    expect(await counted("calls.list", "retryable")).toBe(3)
+    expect(await counted("calls.fetch", "circuit_open")).toBe(1)
   })
 })

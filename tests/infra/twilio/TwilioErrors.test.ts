@@ -32,11 +32,15 @@ describe("classify", () => {
     expect(isTwilioUnwell(failure)).toBe(false)
   })
 
-  it("429 is retryable and certain; 5xx is retryable and ambiguous (the call may exist)", async () => {
+  it("429 and 503 are retryable and certain (turned away); other 5xx are retryable and ambiguous (the call may exist)", async () => {
     await fault({ calls: { status: 429, count: 1 } })
     expect(await failureOf(call())).toMatchObject({ kind: "retryable", ambiguous: false, status: 429 })
     await fault({ calls: { status: 503, count: 1 } })
-    expect(await failureOf(call())).toMatchObject({ kind: "retryable", ambiguous: true, status: 503 })
+    const unavailable = await failureOf(call())
+    expect(unavailable).toMatchObject({ kind: "retryable", ambiguous: false, status: 503 })
+    expect(isTwilioUnwell(unavailable)).toBe(true)
+    await fault({ calls: { status: 500, count: 1 } })
+    expect(await failureOf(call())).toMatchObject({ kind: "retryable", ambiguous: true, status: 500 })
     await fault({ createThenFail: true })
     const failure = await failureOf(call())
     expect(failure).toMatchObject({ kind: "retryable", ambiguous: true, status: 500 })
@@ -60,5 +64,10 @@ describe("classify", () => {
       expect(classify({ status: 400, code, message: "x" })).toMatchObject({ kind: "permanent", ambiguous: false })
     }
     expect(classify(new Error("socket hang up"))).toMatchObject({ kind: "retryable", ambiguous: true })
+  })
+
+  it("of the 5xx statuses only 503 is certain", () => {
+    expect(classify({ status: 503, code: 20503, message: "x" })).toMatchObject({ kind: "retryable", ambiguous: false })
+    for (const status of [500, 502, 504]) expect(classify({ status, message: "x" })).toMatchObject({ kind: "retryable", ambiguous: true })
   })
 })

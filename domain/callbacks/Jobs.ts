@@ -1,0 +1,75 @@
+/**
+ * The job kinds of the callback domain, as data (handlers: src/jobs/Callbacks.ts).
+ *
+ * - `verification.send` texts a fresh code to a request awaiting verification.
+ * - `callback.dial` places the next call of a request and holds the business's
+ *   concurrency slot (`business:<id>`, limit maxConcurrentCalls) until the call
+ *   ends, so the slot count is the number of calls in progress.
+ * - `callback.escalate` moves a request on to the next number of its plan.
+ * - `callback.sms_fallback` texts the visitor once: a notice while calls cannot
+ *   be placed, or the final word when every number failed.
+ * - `maintenance.cleanup` and `report.daily` run from cron.
+ */
+import * as Schema from "effect/Schema"
+import { defineJob, Priority } from "../jobs/JobDefinition.ts"
+
+const CallbackId = Schema.UUID
+
+export const CallbackQueues = { calls: "calls", sms: "sms", maintenance: "default" } as const
+
+export const VerificationSend = defineJob({
+  kind: "verification.send",
+  queue: CallbackQueues.sms,
+  args: Schema.Struct({ callbackId: CallbackId }),
+  maxAttempts: 10,
+  timeout: "1 minute",
+  priority: Priority.high
+})
+
+export const CallbackDial = defineJob({
+  kind: "callback.dial",
+  queue: CallbackQueues.calls,
+  args: Schema.Struct({ callbackId: CallbackId }),
+  // an attempt of this job is not a call attempt: circuit and rate-limit waits snooze without spending either
+  maxAttempts: 50,
+  // the handler waits for the call to end while holding the business's slot
+  timeout: "4 hours"
+})
+
+export const CallbackEscalate = defineJob({
+  kind: "callback.escalate",
+  queue: CallbackQueues.calls,
+  args: Schema.Struct({ callbackId: CallbackId, level: Schema.Int.pipe(Schema.between(1, 100)) }),
+  maxAttempts: 25,
+  timeout: "30 seconds"
+})
+
+export const SmsKind = Schema.Literal("circuit_notice", "fallback")
+export type SmsKind = typeof SmsKind.Type
+
+export const CallbackSmsFallback = defineJob({
+  kind: "callback.sms_fallback",
+  queue: CallbackQueues.sms,
+  args: Schema.Struct({ callbackId: CallbackId, kind: SmsKind, generation: Schema.Int.pipe(Schema.nonNegative()) }),
+  maxAttempts: 25,
+  timeout: "1 minute"
+})
+
+export const MaintenanceCleanup = defineJob({
+  kind: "maintenance.cleanup",
+  queue: CallbackQueues.maintenance,
+  args: Schema.Struct({}),
+  maxAttempts: 5,
+  timeout: "5 minutes",
+  priority: Priority.low
+})
+
+export const ReportDaily = defineJob({
+  kind: "report.daily",
+  queue: CallbackQueues.maintenance,
+  // the UTC day to summarise (YYYY-MM-DD); yesterday when absent
+  args: Schema.Struct({ day: Schema.optional(Schema.String.pipe(Schema.pattern(/^\d{4}-\d{2}-\d{2}$/))) }),
+  maxAttempts: 5,
+  timeout: "5 minutes",
+  priority: Priority.low
+})

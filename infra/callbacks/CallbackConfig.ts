@@ -1,0 +1,86 @@
+/**
+ * The callback platform's policies, read once from the environment and
+ * validated at start-up. Every limit and timing of API.md is here, so tests
+ * (and operators) can shorten or widen them.
+ */
+import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import type { BreakerPolicy } from "../../domain/callbacks/CircuitBreaker.ts"
+import type { CallbackRetryPolicy } from "../../domain/callbacks/EscalationPlan.ts"
+import type { VerificationPolicy } from "../../domain/callbacks/Verification.ts"
+import { duration, integer, parseDuration } from "../config/Env.ts"
+
+/** At most `limit` events per `window`. */
+export interface RateLimit {
+  readonly limit: number
+  readonly window: Duration.Duration
+}
+
+export const parseRateLimit = (text: string): Either.Either<RateLimit, string> => {
+  const [count = "", window = "", ...rest] = text.split("/")
+  const limit = Number(count.trim())
+  if (rest.length > 0 || !/^\d+$/.test(count.trim()) || limit < 1 || limit > 1_000_000) {
+    return Either.left(`"${text}" is not a limit such as 3/1h (count/window)`)
+  }
+  return Either.map(parseDuration(window), (d) => ({ limit, window: d }))
+}
+
+const rateLimit = (name: string, fallback: string, description: string): Config.Config<RateLimit> =>
+  Config.string(name).pipe(
+    Config.withDefault(fallback),
+    Config.mapOrFail((text) => Either.mapLeft(parseRateLimit(text), (message) => ConfigError.InvalidData([name], `${name}: ${message}`))),
+    Config.withDescription(description)
+  )
+
+const delays = Config.string("CALLBACK_RETRY_DELAYS").pipe(
+  Config.withDefault("1m,5m,15m"),
+  Config.mapOrFail((text) =>
+    Either.mapLeft(Either.all(text.split(",").map((part) => parseDuration(part))), (message) =>
+      ConfigError.InvalidData(["CALLBACK_RETRY_DELAYS"], `CALLBACK_RETRY_DELAYS: ${message}`)
+    )
+  ),
+  Config.withDescription("waits after the 1st, 2nd, ... unanswered attempt on a number (the last repeats)")
+)
+
+const fromEnvironment = Config.all({
+  verification: Config.all({
+    codeLifetime: duration("VERIFICATION_CODE_TTL", "10 minutes", "how long a verification code is valid"),
+    maxChecks: integer("VERIFICATION_MAX_CHECKS", 5, 1, 100, "wrong codes allowed per code before it is void"),
+    maxSends: integer("VERIFICATION_MAX_SENDS", 3, 1, 100, "codes sent (first and resends) per request per VERIFICATION_SEND_WINDOW"),
+    sendWindow: duration("VERIFICATION_SEND_WINDOW", "10 minutes", "the window of VERIFICATION_MAX_SENDS")
+  }),
+  retry: Config.all({
+    attemptsPerNumber: integer("CALLBACK_ATTEMPTS_PER_NUMBER", 3, 1, 100, "calls to one number of the plan before escalating"),
+    delays
+  }),
+  breaker: Config.all({
+    failureThreshold: integer("CIRCUIT_FAILURE_THRESHOLD", 5, 1, 1000, "consecutive Twilio failures that open a channel's circuit"),
+    openFor: duration("CIRCUIT_OPEN_FOR", "30 seconds", "how long an open circuit refuses requests before a probe")
+  }),
+  createPerPhone: rateLimit("RATE_LIMIT_CREATE_PER_PHONE", "3/1h", "accepted callback requests per visitor phone"),
+  createPerIp: rateLimit("RATE_LIMIT_CREATE_PER_IP", "20/10m", "accepted callback requests per client IP"),
+  verifyPerIp: rateLimit("RATE_LIMIT_VERIFY_PER_IP", "30/10m", "verification checks and resends per client IP"),
+  dialPerDestination: rateLimit("DIAL_LIMIT_PER_DESTINATION", "3/15m", "calls placed to one number (checked once the business's slot is held)"),
+  callStatusTimeout: duration("CALL_STATUS_TIMEOUT", "60 seconds", "silence after a call's ring time before Twilio is asked for its status"),
+  callPollInterval: duration("CALL_POLL_INTERVAL", "250 millis", "how often a dial job looks at its call's progress"),
+  retention: duration("CALLBACK_RETENTION", "90 days", "finished callback requests are deleted after this"),
+  trustProxy: integer("TRUST_PROXY", 0, 0, 10, "proxy hops in front of the app whose X-Forwarded-For is trusted (0: the socket address)")
+})
+
+export type CallbackSettings = Config.Config.Success<typeof fromEnvironment>
+
+export const breakerPolicyOf = (settings: CallbackSettings): BreakerPolicy => ({
+  failureThreshold: settings.breaker.failureThreshold,
+  openForMillis: Duration.toMillis(settings.breaker.openFor)
+})
+
+export const retryPolicyOf = (settings: CallbackSettings): CallbackRetryPolicy => settings.retry
+export const verificationPolicyOf = (settings: CallbackSettings): VerificationPolicy => settings.verification
+
+export class CallbackConfig extends Context.Tag("switchboard/infra/CallbackConfig")<CallbackConfig, CallbackSettings>() {}
+
+export const CallbackConfigLive = Layer.effect(CallbackConfig, fromEnvironment)

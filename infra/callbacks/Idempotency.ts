@@ -1,0 +1,51 @@
+/**
+ * `Idempotency-Key` on create: the first response to a key is kept for 24
+ * hours and replayed for the same body; the same key with another body is a
+ * mismatch. A key is reserved inside the caller's transaction, so two requests
+ * racing with one key serialise on it (the second waits for the first to
+ * commit, then replays its response), and a request that fails leaves no trace.
+ */
+import { SqlClient } from "@effect/sql"
+import { createHash } from "node:crypto"
+import * as Effect from "effect/Effect"
+import { narrow } from "../db/DatabaseError.ts"
+
+export const IDEMPOTENCY_TTL_HOURS = 24
+
+export type Reservation =
+  | { readonly _tag: "Fresh" }
+  | { readonly _tag: "Replay"; readonly status: number; readonly body: unknown }
+  | { readonly _tag: "Mismatch" }
+
+/** A stable hash of a JSON value: object keys sorted, so key order does not matter. */
+export const hashBody = (value: unknown): string => {
+  const canonical = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(canonical)
+      : typeof v === "object" && v !== null
+        ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]))
+        : v
+  return createHash("sha256").update(JSON.stringify(canonical(value))).digest("hex")
+}
+
+export const reserve = (key: string, requestHash: string) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    // a key past its 24 hours is free again
+    yield* sql`DELETE FROM idempotency_keys WHERE key = ${key} AND created_at < now() - make_interval(hours => ${IDEMPOTENCY_TTL_HOURS})`
+    const inserted = yield* sql`
+      INSERT INTO idempotency_keys (key, request_hash, status, body) VALUES (${key}, ${requestHash}, 0, 'null'::jsonb)
+      ON CONFLICT (key) DO NOTHING RETURNING key`
+    if (inserted.length > 0) return { _tag: "Fresh" } as Reservation
+    const [existing] = yield* sql<{ request_hash: string; status: number; body: unknown }>`
+      SELECT request_hash, status, body FROM idempotency_keys WHERE key = ${key}`
+    if (existing === undefined) return { _tag: "Fresh" } as Reservation
+    if (existing.request_hash !== requestHash) return { _tag: "Mismatch" } as Reservation
+    return { _tag: "Replay", status: existing.status, body: existing.body } as Reservation
+  }).pipe(narrow("idempotency.reserve"))
+
+export const remember = (key: string, status: number, body: unknown) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) => sql`UPDATE idempotency_keys SET status = ${status}, body = ${JSON.stringify(body)}::jsonb WHERE key = ${key}`).pipe(
+    Effect.asVoid,
+    narrow("idempotency.remember")
+  )

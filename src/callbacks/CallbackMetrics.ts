@@ -1,0 +1,20 @@
+/** `switchboard_callbacks_in_state{status}`: one grouped count per scrape, every status reported (0 when none). */
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { CallbackStatuses } from "../../domain/callbacks/CallbackState.ts"
+import { CallbackStore } from "../../infra/callbacks/CallbackStore.ts"
+import { Metrics } from "../../infra/observability/Metrics.ts"
+
+export const CallbackMetricsLive = Layer.scopedDiscard(
+  Effect.gen(function* () {
+    const metrics = yield* Metrics
+    const store = yield* CallbackStore
+    for (const status of CallbackStatuses) metrics.callbacksInState.set({ status }, 0)
+    yield* metrics.addSource(
+      "callbacks",
+      Effect.map(store.countByStatus, (rows) => {
+        for (const status of CallbackStatuses) metrics.callbacksInState.set({ status }, rows.find((r) => r.status === status)?.n ?? 0)
+      })
+    )
+  })
+)

@@ -1,0 +1,260 @@
+/**
+ * `callback.dial`: places a request's next call and holds the business's
+ * concurrency slot until that call ends.
+ *
+ * The job only runs once the engine has admitted it under the business's key
+ * (`business:<id>`, limit maxConcurrentCalls), so everything below happens
+ * with the slot held; waiting for a slot runs nothing and records nothing.
+ * In order:
+ * 1. A request already dialing (a rescued or retried job) resumes waiting for
+ *    its current call: a second call is never placed for one attempt.
+ * 2. Outside opening hours the job snoozes until the next opening.
+ * 3. While the voice circuit is open it snoozes (no attempt spent) and the
+ *    visitor gets one SMS notice.
+ * 4. The per-destination limit is checked and recorded, the attempt row is
+ *    written and the request moves to `dialing`, in one transaction.
+ * 5. Twilio is asked to call. A refusal that says nothing was placed puts the
+ *    request back as it was (attempt and rate event taken back); a permanent
+ *    refusal of the number counts as a failed attempt; an ambiguous failure is
+ *    reconciled (status callbacks, then Twilio's call list), never re-POSTed.
+ * 6. It waits for the call to end, asking Twilio for the call's status when
+ *    the status callbacks go quiet for longer than CALL_STATUS_TIMEOUT.
+ */
+import { SqlClient } from "@effect/sql"
+import { randomUUID } from "node:crypto"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import type { Business, CallAttempt, CallbackRequest } from "../../domain/callbacks/Business.ts"
+import { isEnded } from "../../domain/callbacks/CallProgress.ts"
+import { planOf } from "../../domain/callbacks/EscalationPlan.ts"
+import { CallbackDial, CallbackSmsFallback } from "../../domain/callbacks/Jobs.ts"
+import { isOpenAt, nextOpeningAt, parseHours } from "../../domain/callbacks/OpeningHours.ts"
+import { Retryable, Snooze } from "../../domain/jobs/JobErrors.ts"
+import { CallbackConfig } from "../../infra/callbacks/CallbackConfig.ts"
+import { CallbackStore } from "../../infra/callbacks/CallbackStore.ts"
+import { hit, release } from "../../infra/callbacks/RateLimiter.ts"
+import { enqueue } from "../../infra/jobs/Jobs.ts"
+import { Metrics } from "../../infra/observability/Metrics.ts"
+import { Telephony } from "../../infra/twilio/Telephony.ts"
+import { TwilioGateway } from "../../infra/twilio/TwilioGateway.ts"
+import { handle } from "../../supervisors/JobRegistry.ts"
+import { asJobFailure } from "./JobFailures.ts"
+import { settle } from "./Settlement.ts"
+
+/** A dial that found nothing placeable waits this long before trying again (Twilio refused without placing). */
+const REFUSED_RETRY = Duration.seconds(5)
+
+
+/** When the business next opens, if it is closed at `now` (undefined: open, or no opening ever). */
+export const closedUntil = (business: Business, now: Date): { readonly closed: boolean; readonly opensAt: Date | undefined } => {
+  if (business.hours === undefined) return { closed: false, opensAt: undefined }
+  const hours = parseHours(business.hours)
+  if (Either.isLeft(hours)) return { closed: false, opensAt: undefined }
+  if (isOpenAt(hours.right, business.timezone, now)) return { closed: false, opensAt: undefined }
+  return { closed: true, opensAt: nextOpeningAt(hours.right, business.timezone, now) }
+}
+
+/** Sends the visitor one notice per generation that calls cannot be placed right now. */
+const noticeOnce = (request: CallbackRequest) =>
+  Effect.gen(function* () {
+    const store = yield* CallbackStore
+    const sql = yield* SqlClient.SqlClient
+    yield* sql.withTransaction(
+      Effect.gen(function* () {
+        if (yield* store.claimCircuitNotice(request.id)) {
+          yield* enqueue(CallbackSmsFallback, { callbackId: request.id, kind: "circuit_notice" as const, generation: request.generation }, { traceparent: request.traceparent })
+        }
+      })
+    )
+  })
+
+/** Takes back an attempt whose call was never placed: the request returns to where it was, the rate event is released. */
+const unplace = (attempt: CallAttempt) =>
+  Effect.gen(function* () {
+    const store = yield* CallbackStore
+    const sql = yield* SqlClient.SqlClient
+    const metrics = yield* Metrics
+    yield* sql.withTransaction(
+      Effect.gen(function* () {
+        const deleted = yield* store.deleteUnplaced(attempt.id)
+        if (Option.isNone(deleted)) return
+        yield* store.restoreStatus(attempt.callbackId, attempt.id, deleted.value.fromStatus, attempt.attemptOnNumber - 1)
+        yield* release(attempt.id)
+        metrics.dialAttempts.inc({ outcome: "not_placed" })
+      })
+    )
+  })
+
+/** Waits for the attempt's call to end, reconciling with Twilio when its reports go quiet. */
+const awaitCall = (attemptId: string) =>
+  Effect.gen(function* () {
+    const store = yield* CallbackStore
+    const telephony = yield* Telephony
+    const settings = yield* CallbackConfig
+    const quiet = Duration.toMillis(settings.callStatusTimeout)
+    let lastChange = Date.now()
+    let lastStatus = ""
+    for (;;) {
+      const found = yield* store.findAttempt(attemptId)
+      if (Option.isNone(found)) return // never placed, and taken back
+      const attempt = found.value
+      if (isEnded(attempt.status)) return
+      const now = Date.now()
+      if (attempt.status !== lastStatus) {
+        lastStatus = attempt.status
+        lastChange = now
+      }
+      const ringing = attempt.status !== "in-progress" ? attempt.ringSeconds * 1000 : 0
+      if (now - lastChange > ringing + quiet) {
+        lastChange = now
+        yield* reconcile(attempt).pipe(
+          Effect.provideService(Telephony, telephony),
+          Effect.catchAll((error) => Effect.logWarning(`could not reconcile call attempt ${attemptId} with Twilio; will ask again`, error))
+        )
+        continue
+      }
+      yield* Effect.sleep(settings.callPollInterval)
+    }
+  })
+
+/**
+ * Asks Twilio what became of an attempt: by its call sid when it has one,
+ * otherwise (an ambiguous create) by the calls to its number since it started.
+ * A create that left no call is taken back; a call found is adopted.
+ */
+const reconcile = (attempt: CallAttempt) =>
+  Effect.gen(function* () {
+    const telephony = yield* Telephony
+    if (attempt.callSid !== undefined) {
+      const call = yield* telephony.fetchCall(attempt.callSid)
+      if (call === undefined) return yield* settle(attempt.id, { status: "failed", error: "Twilio does not know this call" })
+      return yield* settle(attempt.id, { status: call.status, callSid: call.sid })
+    }
+    const calls = yield* telephony.findCalls({ to: attempt.to, createdAfter: new Date(attempt.startedAt.getTime() - 5_000) })
+    const store = yield* CallbackStore
+    for (const call of calls) {
+      const claimed = yield* store.attemptsOf(attempt.callbackId)
+      if (claimed.some((a) => a.callSid === call.sid)) continue
+      yield* store.markPlaced(attempt.id, call.sid)
+      yield* settle(attempt.id, { status: call.status, callSid: call.sid })
+      return true
+    }
+    yield* Effect.logInfo(`call attempt ${attempt.id}: Twilio has no call for the ambiguous create; it was never placed`)
+    yield* unplace(attempt)
+    return true
+  })
+
+const begin = (request: CallbackRequest, business: Business) =>
+  Effect.gen(function* () {
+    const store = yield* CallbackStore
+    const sql = yield* SqlClient.SqlClient
+    const settings = yield* CallbackConfig
+    const plan = planOf(business)
+    const step = plan[Math.min(request.escalationLevel, plan.length - 1)] ?? plan[0]
+    if (step === undefined) return { _tag: "Nothing" as const }
+    const attemptId = randomUUID()
+    return yield* sql.withTransaction(
+      Effect.gen(function* () {
+        const allowed = yield* hit(`dial:${step.phone}`, settings.dialPerDestination, attemptId)
+        if (!allowed.allowed) return { _tag: "Limited" as const, retryAfter: allowed.retryAfter }
+        const moved = yield* store.applyEvent(request.id, "dial", { currentAttemptId: attemptId, attemptOnNumber: request.attemptOnNumber + 1, nextAttemptAt: null })
+        if (Option.isNone(moved)) return yield* Effect.fail(new Retryable({ message: "the request changed while a call was being set up" }))
+        const attempt = yield* store.insertAttempt({
+          id: attemptId,
+          callbackId: request.id,
+          level: request.escalationLevel,
+          attemptOnNumber: request.attemptOnNumber + 1,
+          to: step.phone,
+          ringSeconds: step.ringSeconds,
+          fromStatus: request.status
+        })
+        return { _tag: "Begun" as const, attempt }
+      })
+    )
+  })
+
+const place = (attempt: CallAttempt) =>
+  Effect.gen(function* () {
+    const store = yield* CallbackStore
+    const telephony = yield* Telephony
+    const base = yield* Effect.flatMap(TwilioGateway, (g) => g.publicBaseUrl)
+    const placed = yield* telephony
+      .placeCall({
+        to: attempt.to,
+        voiceUrl: `${base}/twilio/voice/${attempt.id}`,
+        statusCallback: `${base}/twilio/status/call/${attempt.id}`,
+        ringSeconds: attempt.ringSeconds
+      })
+      .pipe(Effect.either)
+    if (Either.isRight(placed)) {
+      yield* store.markPlaced(attempt.id, placed.right.sid)
+      return { _tag: "Placed" as const }
+    }
+    const error = placed.left
+    if (error._tag === "CircuitOpen") {
+      yield* unplace(attempt)
+      return { _tag: "CircuitOpen" as const, retryAfter: error.retryAfter }
+    }
+    if (error.kind === "permanent") {
+      yield* settle(attempt.id, { status: "failed", error: `Twilio refused the call (${error.code ?? error.status}): ${error.message}`, exhaustNumber: true })
+      return { _tag: "Refused" as const }
+    }
+    if (!error.ambiguous) {
+      yield* unplace(attempt)
+      return { _tag: "NotPlaced" as const, message: error.message }
+    }
+    yield* store.markUnknown(attempt.id, `ambiguous create (${error.code ?? error.status}): ${error.message}`)
+    yield* Effect.logWarning(`call attempt ${attempt.id}: Twilio's answer to the create was lost (${error.message}); reconciling, not re-sending`)
+    return { _tag: "Ambiguous" as const }
+  })
+
+export const dial = (callbackId: string) =>
+  Effect.gen(function* () {
+    const store = yield* CallbackStore
+    const telephony = yield* Telephony
+    const settings = yield* CallbackConfig
+    const request = yield* store.findRequest(callbackId)
+    if (Option.isNone(request)) return
+    const { status } = request.value
+    if (status === "dialing" || status === "connected") {
+      if (request.value.currentAttemptId !== undefined) yield* awaitCall(request.value.currentAttemptId)
+      return
+    }
+    if (status !== "queued" && status !== "retry_scheduled" && status !== "escalated") return
+    const business = yield* store.findBusiness(request.value.businessId)
+    if (Option.isNone(business)) return
+    const now = new Date()
+    const due = request.value.nextAttemptAt
+    if (due !== undefined && due.getTime() > now.getTime() + 1_000) return yield* Snooze.for(Duration.millis(due.getTime() - now.getTime()), "not due yet")
+    const hours = closedUntil(business.value, now)
+    if (hours.closed && hours.opensAt !== undefined) {
+      yield* store.setScheduledFor(callbackId, hours.opensAt)
+      return yield* Snooze.for(Duration.millis(hours.opensAt.getTime() - now.getTime()), "the business is closed")
+    }
+    if ((yield* telephony.circuit("voice")) === "open") {
+      yield* noticeOnce(request.value)
+      return yield* Snooze.for(settings.breaker.openFor, "the voice circuit is open")
+    }
+    const begun = yield* begin(request.value, business.value)
+    if (begun._tag === "Nothing") return
+    if (begun._tag === "Limited") return yield* Snooze.for(Duration.max(begun.retryAfter, Duration.seconds(1)), "per-destination limit")
+    const placed = yield* place(begun.attempt)
+    switch (placed._tag) {
+      case "CircuitOpen":
+        yield* noticeOnce(request.value)
+        return yield* Snooze.for(Duration.max(placed.retryAfter, Duration.seconds(1)), "the voice circuit is open")
+      case "NotPlaced":
+        return yield* Snooze.for(REFUSED_RETRY, `Twilio did not place the call: ${placed.message}`)
+      case "Refused":
+        return
+      default:
+        yield* awaitCall(begun.attempt.id)
+    }
+  }).pipe(
+    asJobFailure,
+    Effect.withSpan("callback.dial", { attributes: { "callback.id": callbackId } })
+  )
+
+export const DialHandler = handle(CallbackDial, (args) => dial(args.callbackId))

@@ -1,0 +1,140 @@
+/**
+ * The text messages of the callback flow, and the escalation step.
+ *
+ * - `verification.send` draws a fresh code, stores its hash (the previous code
+ *   stops working) and texts it. A retry draws another code: a text that was
+ *   never delivered carried a code nobody can use.
+ * - `callback.sms_fallback` texts a notice or the final word at most once per
+ *   request generation: the message row is written before Twilio is asked, a
+ *   refusal that sent nothing removes it (so a retry may send), and an
+ *   ambiguous failure keeps it (so nothing is sent twice).
+ * - `callback.escalate` moves an escalated request on to its next number.
+ *
+ * Codes never reach logs, spans or job arguments: only the SMS body holds one.
+ */
+import { SqlClient } from "@effect/sql"
+import { randomUUID } from "node:crypto"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import type { CallbackRequest } from "../../domain/callbacks/Business.ts"
+import { expiresAt } from "../../domain/callbacks/Verification.ts"
+import { CallbackEscalate, CallbackSmsFallback, type SmsKind, VerificationSend } from "../../domain/callbacks/Jobs.ts"
+import { Permanent, Retryable, Snooze } from "../../domain/jobs/JobErrors.ts"
+import { CallbackConfig, verificationPolicyOf } from "../../infra/callbacks/CallbackConfig.ts"
+import { CallbackStore } from "../../infra/callbacks/CallbackStore.ts"
+import { hashCode, newCode } from "../../infra/callbacks/Codes.ts"
+import { Metrics } from "../../infra/observability/Metrics.ts"
+import { type CircuitOpen, Telephony, type TelephonyError } from "../../infra/twilio/Telephony.ts"
+import { TwilioGateway } from "../../infra/twilio/TwilioGateway.ts"
+import { handle } from "../../supervisors/JobRegistry.ts"
+import { asJobFailure } from "./JobFailures.ts"
+import { enqueueDial } from "./Settlement.ts"
+
+
+/** A failed send as the job engine should treat it. */
+const sendFailure = (error: TelephonyError | CircuitOpen) =>
+  error._tag === "CircuitOpen"
+    ? Snooze.for(Duration.max(error.retryAfter, Duration.seconds(1)), "the sms circuit is open")
+    : error.kind === "permanent"
+      ? new Permanent({ message: `Twilio refused the text (${error.code ?? error.status}): ${error.message}` })
+      : new Retryable({ message: `Twilio did not take the text: ${error.message}` })
+
+const statusCallbackFor = (messageId: string) => Effect.map(Effect.flatMap(TwilioGateway, (g) => g.publicBaseUrl), (base) => `${base}/twilio/status/sms/${messageId}`)
+
+const minutes = (d: Duration.Duration) => Math.max(1, Math.round(Duration.toMinutes(d)))
+
+export const sendVerification = (callbackId: string) =>
+  Effect.gen(function* () {
+    const store = yield* CallbackStore
+    const sql = yield* SqlClient.SqlClient
+    const telephony = yield* Telephony
+    const metrics = yield* Metrics
+    const policy = verificationPolicyOf(yield* CallbackConfig)
+    const code = newCode()
+    const messageId = randomUUID()
+    const target = yield* sql.withTransaction(
+      Effect.gen(function* () {
+        const request = yield* store.lockRequest(callbackId)
+        if (Option.isNone(request) || request.value.status !== "pending_verification") return undefined
+        const verification = yield* store.lockVerification(callbackId)
+        if (Option.isNone(verification) || verification.value.used_at !== null) return undefined
+        if (expiresAt({ issuedAt: verification.value.issued_at }, policy).getTime() <= Date.now()) return undefined
+        yield* store.setCodeHash(callbackId, hashCode(callbackId, code))
+        yield* store.insertMessage({ id: messageId, callbackId, kind: "verification", generation: 0, to: request.value.phone })
+        return request.value.phone
+      })
+    )
+    if (target === undefined) return
+    const body = `Your callback verification code is ${code}. It expires in ${minutes(policy.codeLifetime)} minutes.`
+    const sent = yield* telephony.sendSms({ to: target, body, statusCallback: yield* statusCallbackFor(messageId) }).pipe(Effect.either)
+    if (Either.isLeft(sent)) {
+      yield* store.setMessageFailed(messageId, sent.left._tag === "TelephonyError" && sent.left.ambiguous ? "unknown" : "not_sent", sent.left.message)
+      return yield* sendFailure(sent.left)
+    }
+    yield* store.setMessageSent(messageId, sent.right.sid)
+    metrics.smsSent.inc({ kind: "verification" })
+  }).pipe(
+    asJobFailure,
+    Effect.withSpan("verification.send", { attributes: { "callback.id": callbackId } })
+  )
+
+const bodyOf = (kind: SmsKind, businessName: string): string =>
+  kind === "fallback"
+    ? `Sorry, ${businessName} could not reach you by phone this time. Please request a new callback or contact them directly.`
+    : `${businessName} received your callback request. Calls are delayed right now; we will call you as soon as we can.`
+
+export const sendOnce = (callbackId: string, kind: SmsKind, generation: number) =>
+  Effect.gen(function* () {
+    const store = yield* CallbackStore
+    const telephony = yield* Telephony
+    const metrics = yield* Metrics
+    const request = yield* store.findRequest(callbackId)
+    if (Option.isNone(request) || request.value.generation !== generation) return
+    const business = yield* store.findBusiness(request.value.businessId)
+    const messageId = randomUUID()
+    const fresh = yield* store.insertMessage({ id: messageId, callbackId, kind, generation, to: request.value.phone })
+    if (!fresh) {
+      const existing = yield* store.findMessage(callbackId, kind, generation)
+      // an earlier try that sent nothing was removed; anything else was (or may have been) sent
+      if (Option.isSome(existing)) return
+    }
+    const body = bodyOf(kind, Option.match(business, { onNone: () => "The business", onSome: (b) => b.name }))
+    const sent = yield* telephony.sendSms({ to: request.value.phone, body, statusCallback: yield* statusCallbackFor(messageId) }).pipe(Effect.either)
+    if (Either.isLeft(sent)) {
+      const error = sent.left
+      if (error._tag === "TelephonyError" && error.ambiguous) {
+        yield* store.setMessageFailed(messageId, "unknown", error.message)
+        yield* Effect.logWarning(`the ${kind} text of callback ${callbackId} may or may not have been sent (${error.message}); not sending it again`)
+        return
+      }
+      yield* store.deleteMessage(messageId)
+      return yield* sendFailure(error)
+    }
+    yield* store.setMessageSent(messageId, sent.right.sid)
+    metrics.smsSent.inc({ kind })
+  }).pipe(
+    asJobFailure,
+    Effect.withSpan("callback.sms", { attributes: { "callback.id": callbackId, "sms.kind": kind } })
+  )
+
+/** Moves an escalated request on: its next dial, at once (the backup's attempts start at 1). */
+export const escalate = (callbackId: string, level: number) =>
+  Effect.gen(function* () {
+    const store = yield* CallbackStore
+    const metrics = yield* Metrics
+    const request: Option.Option<CallbackRequest> = yield* store.findRequest(callbackId)
+    if (Option.isNone(request) || request.value.status !== "escalated" || request.value.escalationLevel !== level) return
+    const business = yield* store.findBusiness(request.value.businessId)
+    if (Option.isNone(business)) return
+    yield* enqueueDial(request.value, business.value)
+    metrics.escalations.inc({ level: String(level) })
+    yield* Effect.logInfo(`callback ${callbackId} escalated to backup number ${level}`)
+  }).pipe(
+    asJobFailure,
+  )
+
+export const VerificationSendHandler = handle(VerificationSend, (args) => sendVerification(args.callbackId))
+export const SmsFallbackHandler = handle(CallbackSmsFallback, (args) => sendOnce(args.callbackId, args.kind, args.generation))
+export const EscalateHandler = handle(CallbackEscalate, (args) => escalate(args.callbackId, args.level))

@@ -1,0 +1,110 @@
+/**
+ * What happens when a call's status changes: the attempt takes the report if
+ * it moves the call forward (domain/callbacks/CallProgress.ts), and when that
+ * decides the request's fate, the request moves on and its next job is
+ * enqueued, all in one transaction under row locks. A duplicate or late report
+ * changes nothing and enqueues nothing, so webhooks and reconciliation can
+ * both report the same call safely, in any order.
+ */
+import { SqlClient } from "@effect/sql"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import type { Business, CallbackRequest } from "../../domain/callbacks/Business.ts"
+import { applyReport, eventsOf, isEnded, nextStep, outcomeOf } from "../../domain/callbacks/CallProgress.ts"
+import { planOf } from "../../domain/callbacks/EscalationPlan.ts"
+import { CallbackDial, CallbackEscalate, CallbackSmsFallback } from "../../domain/callbacks/Jobs.ts"
+import { Priority } from "../../domain/jobs/JobDefinition.ts"
+import { CallbackConfig, retryPolicyOf } from "../../infra/callbacks/CallbackConfig.ts"
+import { CallbackStore } from "../../infra/callbacks/CallbackStore.ts"
+import { enqueue } from "../../infra/jobs/Jobs.ts"
+import { Metrics } from "../../infra/observability/Metrics.ts"
+
+/**
+ * Enqueues the request's next dial: at `runAt` (now when absent), under the business's concurrency key.
+ * The unique key names the attempt to come (generation, status, number and attempt on it), so a step
+ * that runs twice (a retried escalation) still enqueues one dial.
+ */
+export const enqueueDial = (request: CallbackRequest, business: Pick<Business, "id" | "maxConcurrentCalls">, runAt?: Date) =>
+  enqueue(
+    CallbackDial,
+    { callbackId: request.id },
+    {
+      runAt,
+      priority: request.priority === "high" ? Priority.high : Priority.normal,
+      concurrencyKey: `business:${business.id}`,
+      concurrencyLimit: business.maxConcurrentCalls,
+      uniqueKey: `callback.dial:${request.id}:${request.generation}:${request.status}:${request.escalationLevel}:${request.attemptOnNumber}`,
+      traceparent: request.traceparent
+    }
+  )
+
+export interface CallReport {
+  /** Twilio's CallStatus (or `answered`). */
+  readonly status: string
+  readonly sequence?: number | undefined
+  readonly callSid?: string | undefined
+  readonly error?: string | undefined
+  /** The number itself was refused for good: move on in the plan without retrying it. */
+  readonly exhaustNumber?: boolean | undefined
+}
+
+/** Applies a report about attempt `attemptId`; whether it changed anything. */
+export const settle = (attemptId: string, report: CallReport) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const store = yield* CallbackStore
+    const metrics = yield* Metrics
+    const settings = yield* CallbackConfig
+    return yield* sql.withTransaction(
+      Effect.gen(function* () {
+        const attempt = yield* store.lockAttempt(attemptId)
+        if (Option.isNone(attempt)) return false
+        const next = applyReport(attempt.value, report.status)
+        if (next === undefined) {
+          // nothing new, but a report may be the first to bring the call's sid
+          if (report.callSid !== undefined && attempt.value.callSid === undefined && !isEnded(attempt.value.status)) {
+            yield* store.markPlaced(attemptId, report.callSid)
+          }
+          return false
+        }
+        const updated = yield* store.updateAttempt(attemptId, { ...next, callSid: report.callSid, sequence: report.sequence, error: report.error })
+        if (isEnded(updated.status)) metrics.dialAttempts.inc({ outcome: outcomeOf(updated) })
+        const request = yield* store.lockRequest(attempt.value.callbackId)
+        if (Option.isNone(request) || request.value.currentAttemptId !== attemptId) return true
+        const business = yield* store.findBusiness(request.value.businessId)
+        if (Option.isNone(business)) return true
+        const levels = planOf(business.value).length
+        const step = nextStep(request.value, updated, levels, retryPolicyOf(settings), report.exhaustNumber === true)
+        switch (step._tag) {
+          case "Retry": {
+            const at = new Date(Date.now() + Duration.toMillis(step.after))
+            const moved = yield* store.applyEvent(request.value.id, "retryLater", { nextAttemptAt: at })
+            if (Option.isSome(moved)) yield* enqueueDial(moved.value, business.value, at)
+            break
+          }
+          case "Escalate": {
+            const moved = yield* store.applyEvent(request.value.id, "escalate", { escalationLevel: step.position.level, attemptOnNumber: 0 })
+            if (Option.isSome(moved)) {
+              yield* enqueue(CallbackEscalate, { callbackId: moved.value.id, level: step.position.level }, { traceparent: moved.value.traceparent })
+            }
+            break
+          }
+          case "GiveUp": {
+            const moved = yield* store.applyEvent(request.value.id, "giveUp")
+            if (Option.isSome(moved) && business.value.smsFallback) {
+              yield* enqueue(
+                CallbackSmsFallback,
+                { callbackId: moved.value.id, kind: "fallback" as const, generation: moved.value.generation },
+                { traceparent: moved.value.traceparent }
+              )
+            }
+            break
+          }
+          default:
+            for (const event of eventsOf(step)) yield* store.applyEvent(request.value.id, event)
+        }
+        return true
+      })
+    )
+  }).pipe(Effect.withSpan("callback.settle", { attributes: { "attempt.id": attemptId, "call.status": report.status } }))
