@@ -69,6 +69,12 @@ export interface TelephonyService {
   readonly findCalls: (query: CallQuery) => Effect.Effect<ReadonlyArray<CallInfo>, TelephonyError | CircuitOpen>
   readonly sendSms: (request: SmsRequest) => Effect.Effect<{ readonly sid: string }, TelephonyError | CircuitOpen>
   readonly circuit: (channel: Channel) => Effect.Effect<CircuitStatus>
+  /**
+   * How long until the channel would let a request through: zero when closed, when an open
+   * circuit is due a probe, or when a half-open one has no probe out. Callers that wait on it
+   * must still go on to make the request, or no probe would ever close the circuit.
+   */
+  readonly refusingFor: (channel: Channel) => Effect.Effect<Duration.Duration>
 }
 
 export class Telephony extends Context.Tag("switchboard/infra/Telephony")<Telephony, TelephonyService>() {}
@@ -199,6 +205,12 @@ export const make = (options: TelephonyOptions): TelephonyService => {
           calls.map(callInfo).filter((call) => call.createdAt === undefined || call.createdAt.getTime() >= wholeSecond(query.createdAfter))
         )
       ),
-    circuit: (channel) => Effect.sync(() => breakers[channel].status)
+    circuit: (channel) => Effect.sync(() => breakers[channel].status),
+    refusingFor: (channel) =>
+      Effect.sync(() => {
+        const breaker = breakers[channel]
+        if (breaker.status === "open") return Duration.millis(retryAfter(breaker, Date.now(), policy))
+        return breaker.status === "half_open" && breaker.probing ? Duration.seconds(1) : Duration.zero
+      })
   }
 }

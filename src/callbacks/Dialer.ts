@@ -214,7 +214,6 @@ export const dial = (callbackId: string) =>
   Effect.gen(function* () {
     const store = yield* CallbackStore
     const telephony = yield* Telephony
-    const settings = yield* CallbackConfig
     const request = yield* store.findRequest(callbackId)
     if (Option.isNone(request)) return
     const { status } = request.value
@@ -233,9 +232,10 @@ export const dial = (callbackId: string) =>
       yield* store.setScheduledFor(callbackId, hours.opensAt)
       return yield* Snooze.for(Duration.millis(hours.opensAt.getTime() - now.getTime()), "the business is closed")
     }
-    if ((yield* telephony.circuit("voice")) === "open") {
+    const refusing = yield* telephony.refusingFor("voice")
+    if (Duration.greaterThan(refusing, Duration.zero)) {
       yield* noticeOnce(request.value)
-      return yield* Snooze.for(settings.breaker.openFor, "the voice circuit is open")
+      return yield* Snooze.for(Duration.max(refusing, Duration.seconds(1)), "the voice circuit is open")
     }
     const begun = yield* begin(request.value, business.value)
     if (begun._tag === "Nothing") return

@@ -91,7 +91,7 @@ describe("npm start with nothing configured", () => {
   })
 
   it("rejects invalid configuration with a message naming the variable", async () => {
-    const invalid = run("src/main.ts", [], { QUEUES: "default:lots" })
+    const invalid = run("src/main.ts", [], { QUEUES: "default:lots", SIMULATOR_PORT: "0" })
     expect(await invalid.exited).not.toBe(0)
     expect(invalid.output()).toContain("QUEUES")
     expect(invalid.output()).toContain("default:lots")
