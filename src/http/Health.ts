@@ -7,6 +7,8 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { loadMigrations, pendingAmong } from "../../infra/db/Migrator.ts"
+import { Telephony } from "../../infra/twilio/Telephony.ts"
+import { TwilioGateway } from "../../infra/twilio/TwilioGateway.ts"
 import { HealthRegistry } from "../../supervisors/HealthRegistry.ts"
 import { Lifecycle } from "../../supervisors/Lifecycle.ts"
 
@@ -52,8 +54,17 @@ export class Health extends Effect.Service<Health>()("switchboard/src/http/Healt
       )
     )
 
+    const gateway = yield* TwilioGateway
+    const telephony = yield* Telephony
+    /** Which Twilio is used, and whether its circuits let requests through (an open voice circuit fails the check). */
+    const twilio: Effect.Effect<Check> = Effect.map(Effect.all([telephony.circuit("voice"), telephony.circuit("sms")]), ([voice, sms]) => {
+      const where = gateway.mode === "twilio" ? "Twilio" : `the simulator at ${gateway.simulatorUrl ?? "?"}`
+      const detail = `${where}; voice circuit ${voice}, sms circuit ${sms}`
+      return voice === "open" || sms === "open" ? { status: "failing", detail } : { status: "ok", detail }
+    })
+
     const draining: Effect.Effect<Check> = Effect.map(lifecycle.draining, (yes) => (yes ? { status: "failing", detail: "shutting down" } : { status: "ok" }))
 
-    return { actors, database, draining }
+    return { actors, database, draining, twilio }
   })
 }) {}

@@ -1,4 +1,5 @@
 /** The OpenAPI 3.1 document of the routes this build serves, at `/openapi.json`. */
+import { CallbackStatuses } from "../../domain/callbacks/CallbackState.ts"
 import { JobStates } from "../../domain/jobs/JobState.ts"
 import { Catalogue } from "./Problems.ts"
 
@@ -14,10 +15,31 @@ const errors = {
   "503": problem("The database did not answer")
 }
 const idParam = { name: "id", in: "path", required: true, schema: { type: "string" } }
+const body = (schema: unknown, type = "application/json") => ({ required: true, content: { [type]: { schema } } })
+const phone = { type: "string", description: "any common format; normalised to E.164" }
+const twilioForm = body({ type: "object", description: "Twilio's form parameters" }, "application/x-www-form-urlencoded")
+const signed = { parameters: [{ name: "X-Twilio-Signature", in: "header", required: true, schema: { type: "string" } }] }
+const hours = {
+  type: "object",
+  description: "per weekday (mon..sun), intervals of local wall time [open, close); absent: always open",
+  additionalProperties: { type: "array", items: { type: "array", items: { type: "string", pattern: "^\\d{2}:\\d{2}$" }, minItems: 2, maxItems: 2 } }
+}
+const businessFields = {
+  name: { type: "string", maxLength: 200 },
+  phone,
+  timezone: { type: "string", description: "IANA time zone" },
+  country: { type: "string", description: "ISO 3166 alpha-2; local visitor numbers are read in it" },
+  hours,
+  escalation: { type: "array", maxItems: 10, items: { type: "object", required: ["phone"], properties: { phone, ringSeconds: { type: "integer", minimum: 5, maximum: 120 } } } },
+  ringSeconds: { type: "integer", minimum: 5, maximum: 120, default: 25 },
+  maxConcurrentCalls: { type: "integer", minimum: 1, maximum: 1000, default: 1 },
+  vipPhones: { type: "array", items: phone },
+  smsFallback: { type: "boolean", default: true }
+}
 
 export const openApiDocument = {
   openapi: "3.1.0",
-  info: { title: "Switchboard", version: "1", description: "Resilient callback platform: operations and admin API." },
+  info: { title: "Switchboard", version: "1", description: "Resilient callback platform: the public callback API, Twilio webhooks, operations and admin API." },
   components: {
     securitySchemes: {
       adminToken: { type: "http", scheme: "bearer", description: "ADMIN_TOKEN" },
@@ -62,6 +84,29 @@ export const openApiDocument = {
             ([k, t]) => [k, { type: t }]
           )
         )
+      },
+      Business: { type: "object", properties: { id: { type: "string" }, ...businessFields, createdAt: { type: "string", format: "date-time" } } },
+      Callback: {
+        type: "object",
+        required: ["id", "businessId", "status", "priority", "escalationLevel", "attempts", "createdAt", "updatedAt"],
+        properties: {
+          id: { type: "string" },
+          businessId: { type: "string" },
+          status: { enum: [...CallbackStatuses] },
+          priority: { enum: ["normal", "high"] },
+          escalationLevel: { type: "integer" },
+          nextAttemptAt: { type: "string", format: "date-time" },
+          scheduledFor: { type: "string", format: "date-time" },
+          attempts: {
+            type: "array",
+            items: {
+              type: "object",
+              properties: { n: { type: "integer" }, to: { type: "string" }, status: { type: "string" }, startedAt: { type: "string" }, endedAt: { type: "string" }, error: { type: "string" } }
+            }
+          },
+          createdAt: { type: "string", format: "date-time" },
+          updatedAt: { type: "string", format: "date-time" }
+        }
       },
       Process: {
         type: "object",
@@ -143,6 +188,74 @@ export const openApiDocument = {
     },
     "/admin/api/jobs/{id}/cancel": {
       post: { ...admin, summary: "Cancel a job that has not finished.", parameters: [idParam], responses: { "200": ok("The job", ref("Job")), "409": problem("Already finished"), ...errors } }
+    },
+    "/v1/callbacks": {
+      post: {
+        summary: "Ask a business for a callback; the phone is verified by an SMS code first.",
+        parameters: [{ name: "Idempotency-Key", in: "header", schema: { type: "string", maxLength: 200 } }],
+        requestBody: body({
+          type: "object",
+          required: ["businessId", "phone"],
+          properties: { businessId: { type: "string" }, phone, name: { type: "string", maxLength: 100 }, note: { type: "string", maxLength: 500 } }
+        }),
+        responses: {
+          "202": ok("Created; a code is on its way", { type: "object", properties: { id: { type: "string" }, status: { const: "pending_verification" }, verification: { type: "object" } } }),
+          "400": errors["400"],
+          "404": problem("No such business"),
+          "409": problem("An active request for this phone and business exists (`id` names it)"),
+          "422": problem("Idempotency-Key reused with another body"),
+          "429": problem("Rate limited; see Retry-After")
+        }
+      }
+    },
+    "/v1/callbacks/{id}": { get: { summary: "A callback request and its attempts.", parameters: [idParam], responses: { "200": ok("The request", ref("Callback")), "404": errors["404"] } } },
+    "/v1/callbacks/{id}/verification": {
+      post: {
+        summary: "Enter the texted code.",
+        parameters: [idParam],
+        requestBody: body({ type: "object", required: ["code"], properties: { code: { type: "string" } } }),
+        responses: {
+          "200": ok("Verified and queued", { type: "object", properties: { id: { type: "string" }, status: { const: "queued" }, scheduledFor: { type: "string", format: "date-time" } } }),
+          "400": problem("Wrong code (`attemptsRemaining`) or invalid body"),
+          "404": errors["404"],
+          "409": problem("Already verified or cancelled"),
+          "410": problem("Expired or out of attempts"),
+          "429": problem("Rate limited; see Retry-After")
+        }
+      }
+    },
+    "/v1/callbacks/{id}/verification/resend": {
+      post: { summary: "Text a new code.", parameters: [idParam], responses: { "202": ok("A new code is on its way", { type: "object" }), "404": errors["404"], "409": problem("Not awaiting verification"), "410": problem("Expired"), "429": problem("Sent too often; see Retry-After") } }
+    },
+    "/twilio/voice/{attemptId}": { post: { ...signed, summary: "TwiML announcing the callback and bridging the visitor.", requestBody: twilioForm, responses: { "200": ok("TwiML", { type: "string" }, "text/xml"), "403": problem("Bad signature") } } },
+    "/twilio/status/call/{attemptId}": { post: { ...signed, summary: "Call status callback (idempotent, order-insensitive).", requestBody: twilioForm, responses: { "204": { description: "Taken" }, "403": problem("Bad signature") } } },
+    "/twilio/status/sms/{messageId}": { post: { ...signed, summary: "Message status callback.", requestBody: twilioForm, responses: { "204": { description: "Taken" }, "403": problem("Bad signature") } } },
+    "/admin/api/businesses": {
+      get: { ...admin, summary: "Businesses.", parameters: [{ name: "limit", in: "query", schema: { type: "integer" } }, { name: "cursor", in: "query", schema: { type: "string" } }], responses: { "200": ok("A page of businesses", { type: "object", properties: { items: { type: "array", items: ref("Business") }, nextCursor: { type: "string" } } }), ...errors } },
+      post: { ...admin, summary: "Create a business.", requestBody: body({ type: "object", required: ["name", "phone", "timezone"], properties: businessFields }), responses: { "201": ok("Created", ref("Business")), ...errors } }
+    },
+    "/admin/api/businesses/{id}": {
+      get: { ...admin, summary: "One business.", parameters: [idParam], responses: { "200": ok("The business", ref("Business")), ...errors } },
+      patch: { ...admin, summary: "Change some fields of a business.", parameters: [idParam], requestBody: body({ type: "object", properties: businessFields }), responses: { "200": ok("The business", ref("Business")), ...errors } }
+    },
+    "/admin/api/callbacks": {
+      get: {
+        ...admin,
+        summary: "Callback requests, newest first (status=failed is the dead-letter view).",
+        parameters: [
+          { name: "status", in: "query", schema: { enum: [...CallbackStatuses] } },
+          { name: "businessId", in: "query", schema: { type: "string" } },
+          { name: "phone", in: "query", schema: { type: "string" } },
+          { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 500, default: 50 } },
+          { name: "cursor", in: "query", schema: { type: "string" } }
+        ],
+        responses: { "200": ok("A page of requests", { type: "object", properties: { items: { type: "array", items: ref("Callback") }, nextCursor: { type: "string" } } }), ...errors }
+      }
+    },
+    "/admin/api/callbacks/{id}/retry": { post: { ...admin, summary: "Failed or cancelled -> queued.", parameters: [idParam], responses: { "200": ok("The request", ref("Callback")), "409": problem("Not retryable in its state"), ...errors } } },
+    "/admin/api/callbacks/{id}/cancel": { post: { ...admin, summary: "Cancel an unfinished request.", parameters: [idParam], responses: { "200": ok("The request", ref("Callback")), "409": problem("Already finished"), ...errors } } },
+    "/admin/api/stats": {
+      get: { ...admin, summary: "Requests by status, the last 24 hours, success rate.", responses: { "200": ok("Stats", { type: "object", properties: { callbacks: { type: "object" }, last24h: { type: "object" }, successRate: { type: ["number", "null"] } } }), ...errors } }
     },
     "/admin/api/processes": { get: { ...admin, summary: "Live processes with their role and load.", responses: { "200": ok("Processes", { type: "array", items: ref("Process") }), ...errors } } }
   }

@@ -44,14 +44,8 @@ export const operationsRoutes = ({ health, metrics, metricsToken }: OperationsDe
   router.get(OperationPaths.health, (c) =>
     run(
       c,
-      Effect.map(Effect.all([health.actors, health.database, health.draining]), ([actors, { database, migrations }, draining]) => {
-        const checks: Record<string, Check> = {
-          database,
-          migrations,
-          actors,
-          draining,
-          twilio: { status: "not_configured", detail: "no telephony in this build yet" }
-        }
+      Effect.map(Effect.all([health.actors, health.database, health.draining, health.twilio]), ([actors, { database, migrations }, draining, twilio]) => {
+        const checks: Record<string, Check> = { database, migrations, actors, draining, twilio }
         const ok = Object.values(checks).every((check) => check.status !== "failing")
         return json({ status: ok ? "ok" : "failing", checks }, ok ? 200 : 503)
       })

@@ -134,7 +134,9 @@ describe("the HTTP API of a process", () => {
       expect(health.checks.migrations).toEqual({ status: "ok" })
       expect(health.checks.actors).toEqual({ status: "ok" })
       expect(health.checks.draining).toEqual({ status: "ok" })
-      expect(health.checks.twilio?.status).toBe("not_configured")
+      // no TWILIO_ACCOUNT_SID: the in-process simulator, both circuits closed
+      expect(health.checks.twilio?.status).toBe("ok")
+      expect(health.checks.twilio?.detail).toMatch(/^the simulator at http:\/\/127\.0\.0\.1:\d+; voice circuit closed, sms circuit closed$/)
     })
 
     it("GET /metrics is Prometheus text with the HTTP counters, open when METRICS_TOKEN is unset", async () => {
@@ -147,7 +149,7 @@ describe("the HTTP API of a process", () => {
       expect(text).toMatch(/switchboard_http_requests_total\{method="GET",route="\/livez",status="200"\} [1-9]/)
     })
 
-    it("GET /openapi.json is an OpenAPI 3.1 document of the operations and admin routes", async () => {
+    it("GET /openapi.json is an OpenAPI 3.1 document of the operations, callback, webhook and admin routes", async () => {
       const doc = await expectJson<OpenApi>(await app.request("/openapi.json"), 200)
       expect(doc.openapi).toBe("3.1.0")
       expect(Object.keys(doc.paths).sort()).toEqual(
@@ -164,7 +166,20 @@ describe("the HTTP API of a process", () => {
           "/admin/api/jobs/{id}",
           "/admin/api/jobs/{id}/retry",
           "/admin/api/jobs/{id}/cancel",
-          "/admin/api/processes"
+          "/admin/api/processes",
+          "/v1/callbacks",
+          "/v1/callbacks/{id}",
+          "/v1/callbacks/{id}/verification",
+          "/v1/callbacks/{id}/verification/resend",
+          "/twilio/voice/{attemptId}",
+          "/twilio/status/call/{attemptId}",
+          "/twilio/status/sms/{messageId}",
+          "/admin/api/businesses",
+          "/admin/api/businesses/{id}",
+          "/admin/api/callbacks",
+          "/admin/api/callbacks/{id}/retry",
+          "/admin/api/callbacks/{id}/cancel",
+          "/admin/api/stats"
         ].sort()
       )
       expect(Object.keys(doc.paths["/admin/api/jobs"] ?? {}).sort()).toEqual(["get", "post"])
