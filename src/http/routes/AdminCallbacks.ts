@@ -74,6 +74,7 @@ const businessInput = (body: Record<string, unknown>): Either.Either<BusinessInp
   if (body.hours !== undefined && body.hours !== null) {
     const parsed = parseHours(body.hours)
     if (Either.isLeft(parsed)) errors.push(...parsed.left.map((e) => ({ path: e.path === "" ? "hours" : `hours.${e.path}`, message: e.message })))
+    else if (Object.values(parsed.right).every((intervals) => intervals.length === 0)) errors.push({ path: "hours", message: "must open at least once a week (leave hours out for always open)" })
     else hours = body.hours as BusinessInput["hours"]
   }
   const escalation: Array<{ phone: string; ringSeconds: number }> = []

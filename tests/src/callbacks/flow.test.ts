@@ -6,7 +6,10 @@
  * (tests/support/callbacks.ts) so that retries take milliseconds.
  */
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
+import * as Either from "effect/Either"
+import fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { isOpenAt, nextOpeningAt, parseHours, Weekdays } from "../../../domain/callbacks/OpeningHours.ts"
 import { tracingWith } from "../../../infra/observability/Tracing.ts"
 import { type CallbackApp, freshNumber, startCallbackApp } from "../../support/callbacks.ts"
 import { cloneDatabase, eventually, query } from "../../support/database.ts"
@@ -141,6 +144,38 @@ describe("callbacks end to end", () => {
     expect(job?.run_at.toISOString()).toBe(expected.toISOString())
     expect(await app.callsTo(business.phone)).toHaveLength(0)
   })
+
+  it("property: scheduledFor is now when open, else the next opening, for random time zones and weekly hours", async () => {
+    const zones = ["UTC", "America/New_York", "Europe/Berlin", "Australia/Lord_Howe", "Pacific/Chatham", "Asia/Kolkata", "America/Santiago", "Europe/London"]
+    const time = fc.integer({ min: 0, max: 95 }).map((q) => `${String(Math.floor(q / 4)).padStart(2, "0")}:${String((q % 4) * 15).padStart(2, "0")}`)
+    const interval = fc.tuple(time, time).filter(([a, b]) => a < b)
+    const hoursArb = fc.dictionary(fc.constantFrom(...Weekdays), fc.array(interval, { minLength: 1, maxLength: 1 }), { minKeys: 1, maxKeys: 7 })
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...zones), hoursArb, async (timezone, hours) => {
+        const business = await app.createBusiness({ timezone, hours })
+        const created = await app.create(business.id)
+        const code = await app.codeFor(created.phone)
+        const before = new Date()
+        const response = await app.verify(created.id, code)
+        const after = new Date()
+        expect(response.status).toBe(200)
+        const scheduledFor = Date.parse(((await response.json()) as { scheduledFor: string }).scheduledFor)
+        const parsed = parseHours(hours)
+        if (Either.isLeft(parsed)) throw new Error("the generator made invalid hours")
+        const expectations = [before, after].map((t) =>
+          isOpenAt(parsed.right, timezone, t) ? "open" : nextOpeningAt(parsed.right, timezone, t)?.getTime()
+        )
+        if (expectations.includes("open")) {
+          // open at the moment of verification (or turning open right then): scheduled for now, or the opening in between
+          expect(scheduledFor).toBeGreaterThanOrEqual(before.getTime() - 1)
+          expect(scheduledFor).toBeLessThanOrEqual(Math.max(after.getTime(), ...expectations.filter((e): e is number => typeof e === "number")) + 1)
+        } else {
+          expect(expectations).toContain(scheduledFor)
+        }
+      }),
+      { numRuns: 12 }
+    )
+  }, 60_000)
 })
 
 describe("concurrency and the per-destination limit", () => {
