@@ -275,6 +275,13 @@ export class CallbackStore extends Effect.Service<CallbackStore>()("switchboard/
         narrow("attempts.lock")
       )
 
+    /** Whether some attempt already owns this call. */
+    const isCallKnown = (callSid: string) =>
+      sql`SELECT 1 FROM call_attempts WHERE call_sid = ${callSid}`.pipe(
+        Effect.map((rows) => rows.length > 0),
+        narrow("attempts.bySid")
+      )
+
     const attemptsOf = (callbackId: string) =>
       sql<AttemptRow>`SELECT * FROM call_attempts WHERE callback_id = ${callbackId} ORDER BY n`.pipe(
         Effect.map((rows) => rows.map(attemptOf)),
@@ -387,6 +394,7 @@ export class CallbackStore extends Effect.Service<CallbackStore>()("switchboard/
       findAttempt,
       lockAttempt,
       attemptsOf,
+      isCallKnown,
       updateAttempt,
       markPlaced,
       markUnknown,

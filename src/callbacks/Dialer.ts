@@ -106,7 +106,8 @@ const awaitCall = (attemptId: string) =>
         lastStatus = attempt.status
         lastChange = now
       }
-      const ringing = attempt.status !== "in-progress" ? attempt.ringSeconds * 1000 : 0
+      // a placed call reports nothing more while it rings; an ambiguous create of a real call reports within seconds
+      const ringing = ["queued", "initiated", "ringing"].includes(attempt.status) ? attempt.ringSeconds * 1000 : 0
       if (now - lastChange > ringing + quiet) {
         lastChange = now
         yield* reconcile(attempt).pipe(
@@ -134,9 +135,11 @@ const reconcile = (attempt: CallAttempt) =>
     }
     const calls = yield* telephony.findCalls({ to: attempt.to, createdAfter: new Date(attempt.startedAt.getTime() - 5_000) })
     const store = yield* CallbackStore
+    // a call to this number created after the attempt began (and within the create's timeout), not yet any attempt's
+    const latest = attempt.startedAt.getTime() + 30_000
     for (const call of calls) {
-      const claimed = yield* store.attemptsOf(attempt.callbackId)
-      if (claimed.some((a) => a.callSid === call.sid)) continue
+      if (call.createdAt !== undefined && call.createdAt.getTime() > latest) continue
+      if (yield* store.isCallKnown(call.sid)) continue
       yield* store.markPlaced(attempt.id, call.sid)
       yield* settle(attempt.id, { status: call.status, callSid: call.sid })
       return true
@@ -145,6 +148,19 @@ const reconcile = (attempt: CallAttempt) =>
     yield* unplace(attempt)
     return true
   })
+
+/**
+ * After waiting on a call: if reconciliation found it was never placed, the request is back where it
+ * was and this job (still holding its turn) tries again shortly instead of ending with nobody to dial.
+ */
+const redialIfUnplaced = (callbackId: string) =>
+  Effect.flatMap(CallbackStore, (store) => store.findRequest(callbackId)).pipe(
+    Effect.flatMap((request) =>
+      Option.isSome(request) && ["queued", "retry_scheduled", "escalated"].includes(request.value.status)
+        ? Effect.fail(Snooze.for(REFUSED_RETRY, "the call was never placed"))
+        : Effect.void
+    )
+  )
 
 const begin = (request: CallbackRequest, business: Business) =>
   Effect.gen(function* () {
@@ -219,7 +235,7 @@ export const dial = (callbackId: string) =>
     const { status } = request.value
     if (status === "dialing" || status === "connected") {
       if (request.value.currentAttemptId !== undefined) yield* awaitCall(request.value.currentAttemptId)
-      return
+      return yield* redialIfUnplaced(callbackId)
     }
     if (status !== "queued" && status !== "retry_scheduled" && status !== "escalated") return
     const business = yield* store.findBusiness(request.value.businessId)
@@ -251,6 +267,7 @@ export const dial = (callbackId: string) =>
         return
       default:
         yield* awaitCall(begun.attempt.id)
+        return yield* redialIfUnplaced(callbackId)
     }
   }).pipe(
     asJobFailure,

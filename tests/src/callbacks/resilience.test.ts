@@ -21,7 +21,7 @@ describe("the voice circuit during a Twilio outage", () => {
   let url: string
   beforeAll(async () => {
     url = await cloneDatabase()
-    app = await startCallbackApp({ databaseUrl: url, env: { CIRCUIT_FAILURE_THRESHOLD: "3", CIRCUIT_OPEN_FOR: "1s" } })
+    app = await startCallbackApp({ databaseUrl: url, env: { CIRCUIT_FAILURE_THRESHOLD: "3", CIRCUIT_OPEN_FOR: "1s", CALL_STATUS_TIMEOUT: "1s" } })
   })
   afterAll(() => app.dispose())
 
@@ -74,6 +74,19 @@ describe("the voice circuit during a Twilio outage", () => {
     await app.sim("/sim/faults", { method: "DELETE" })
     expect(done.attempts).toHaveLength(1)
     expect(await app.callsTo(business.phone)).toHaveLength(1)
+  })
+
+  it("an ambiguous create that placed no call (500 before creating) is found missing by reconciliation and dialed again: one call", async () => {
+    const business = await app.createBusiness()
+    await app.script(business.phone, "answered", { afterMs: 50, talkMs: 50 })
+    await app.sim("/sim/faults", { method: "PUT", body: JSON.stringify({ calls: { status: 500, count: 1 } }) })
+    const created = await app.verified(business.id)
+    const done = await app.waitForStatus(created.id, "completed", 20_000)
+    expect(done.attempts).toHaveLength(1)
+    expect(await app.callsTo(business.phone)).toHaveLength(1)
+    const metrics = await (await app.request("/metrics")).text()
+    expect(metrics).toMatch(/switchboard_twilio_requests_total\{op="calls.list",outcome="ok"\} [1-9]/)
+    expect(metrics).toMatch(/switchboard_dial_attempts_total\{outcome="not_placed"\} [1-9]/)
   })
 })
 
