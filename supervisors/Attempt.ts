@@ -37,6 +37,18 @@ const retryOrDiscard = (facts: AttemptFacts, error: AttemptError): Outcome =>
 
 const completed: Outcome = { _tag: "Completed" }
 
+/** The longest snooze: as far ahead as a job may be scheduled at all. */
+const MAX_SNOOZE_MS = 100 * 365 * 86_400_000
+
+/**
+ * A snooze as whole milliseconds within bounds: the outcome is stored as an integer, and one
+ * unstorable delay (a fraction of a millisecond, an infinite wait) would fail its whole batch.
+ */
+export const snoozeMillis = (delay: Duration.Duration): number => {
+  const ms = Duration.toMillis(delay)
+  return Number.isNaN(ms) ? 0 : Math.min(MAX_SNOOZE_MS, Math.max(0, Math.ceil(ms)))
+}
+
 /** The outcome of an attempt; `undefined` when it was interrupted (the caller decides: hand back). */
 export const outcomeOf = (exit: Exit.Exit<void, JobFailure | AttemptTimeout>, facts: AttemptFacts): Outcome | undefined => {
   if (Exit.isSuccess(exit)) return completed
@@ -49,7 +61,7 @@ export const outcomeOf = (exit: Exit.Exit<void, JobFailure | AttemptTimeout>, fa
       case "Permanent":
         return { _tag: "Discard", error: errorOf(facts, "permanent", error.message) }
       case "Snooze":
-        return { _tag: "Snooze", delayMs: Duration.toMillis(error.delay) }
+        return { _tag: "Snooze", delayMs: snoozeMillis(error.delay) }
       case "AttemptTimeout":
         return retryOrDiscard(facts, errorOf(facts, "timeout", `timed out after ${Duration.format(error.after)}`))
     }

@@ -1,5 +1,5 @@
 /**
- * The job kinds of the callback domain, as data (handlers: src/jobs/Callbacks.ts).
+ * The job kinds of the callback domain, as data (handlers: src/callbacks/).
  *
  * - `verification.send` texts a fresh code to a request awaiting verification.
  * - `callback.dial` places the next call of a request and holds the business's

@@ -15,6 +15,14 @@ const facts = (attempt: number, maxAttempts = 3) => ({
 })
 
 describe("attempt outcomes", () => {
+  it("stores a snooze as whole milliseconds, bounded (a fractional or infinite delay would be unstorable)", () => {
+    const snooze = (delay: Duration.Duration) => outcomeOf(Exit.fail(Snooze.for(delay)), facts(1))
+    expect(snooze(Duration.millis(529_061.801))).toEqual({ _tag: "Snooze", delayMs: 529_062 })
+    expect(snooze(Duration.nanos(1n))).toEqual({ _tag: "Snooze", delayMs: 1 })
+    expect(snooze(Duration.infinity)).toEqual({ _tag: "Snooze", delayMs: 100 * 365 * 86_400_000 })
+    expect(snooze(Duration.zero)).toEqual({ _tag: "Snooze", delayMs: 0 })
+  })
+
   it("completes on success", () => {
     expect(outcomeOf(Exit.void, facts(1))).toEqual({ _tag: "Completed" })
   })

@@ -217,3 +217,26 @@ describe("concurrency and the per-destination limit", () => {
     expect(await events()).toBe(2)
   })
 })
+
+describe("the per-destination limit when reached", () => {
+  let app: CallbackApp
+  let url: string
+  beforeAll(async () => {
+    url = await cloneDatabase()
+    app = await startCallbackApp({ databaseUrl: url, env: { DIAL_LIMIT_PER_DESTINATION: "2/3s" } })
+  })
+  afterAll(() => app.dispose())
+
+  it("holds the third call to a number until the window frees, spends no attempt meanwhile, then completes all", async () => {
+    const business = await app.createBusiness({ maxConcurrentCalls: 3 })
+    await app.script(business.phone, "answered", { afterMs: 50, talkMs: 50 })
+    const requests = await Promise.all(Array.from({ length: 3 }, () => app.verified(business.id)))
+    const done = await Promise.all(requests.map((r) => app.waitForStatus(r.id, "completed", 20_000)))
+    expect(done.every((d) => d.attempts.length === 1)).toBe(true)
+    const starts = done.map((d) => Date.parse(d.attempts[0]!.startedAt)).sort((a, b) => a - b)
+    // two calls at once, the third once the first left the 3 s window
+    expect(starts[2]! - starts[0]!).toBeGreaterThanOrEqual(2_900)
+    const [limited] = await query<{ n: string }>(url, "SELECT count(*) AS n FROM rate_events WHERE bucket = $1", [`dial:${business.phone}`])
+    expect(Number(limited?.n)).toBe(3)
+  })
+})
