@@ -87,7 +87,10 @@ const unplace = (attempt: CallAttempt) =>
     )
   })
 
-/** Waits for the attempt's call to end, reconciling with Twilio when its reports go quiet. */
+/**
+ * Waits for the attempt's call to end, reconciling with Twilio when its reports go quiet:
+ * `ended`, or `unplaced` when reconciliation found no call and took the attempt back.
+ */
 const awaitCall = (attemptId: string) =>
   Effect.gen(function* () {
     const store = yield* CallbackStore
@@ -98,9 +101,9 @@ const awaitCall = (attemptId: string) =>
     let lastStatus = ""
     for (;;) {
       const found = yield* store.findAttempt(attemptId)
-      if (Option.isNone(found)) return // never placed, and taken back
+      if (Option.isNone(found)) return "unplaced" as const
       const attempt = found.value
-      if (isEnded(attempt.status)) return
+      if (isEnded(attempt.status)) return "ended" as const
       const now = Date.now()
       if (attempt.status !== lastStatus) {
         lastStatus = attempt.status
@@ -150,17 +153,12 @@ const reconcile = (attempt: CallAttempt) =>
   })
 
 /**
- * After waiting on a call: if reconciliation found it was never placed, the request is back where it
- * was and this job (still holding its turn) tries again shortly instead of ending with nobody to dial.
+ * After waiting on a call that reconciliation found was never placed: the request is back where it
+ * was, and this job (still holding its turn) tries again shortly instead of ending with nobody to dial.
+ * A call that ended needs nothing more here: settling it enqueued whatever comes next.
  */
-const redialIfUnplaced = (callbackId: string) =>
-  Effect.flatMap(CallbackStore, (store) => store.findRequest(callbackId)).pipe(
-    Effect.flatMap((request) =>
-      Option.isSome(request) && ["queued", "retry_scheduled", "escalated"].includes(request.value.status)
-        ? Effect.fail(Snooze.for(REFUSED_RETRY, "the call was never placed"))
-        : Effect.void
-    )
-  )
+const afterCall = (outcome: "ended" | "unplaced") =>
+  outcome === "unplaced" ? Effect.fail(Snooze.for(REFUSED_RETRY, "the call was never placed")) : Effect.void
 
 const begin = (request: CallbackRequest, business: Business) =>
   Effect.gen(function* () {
@@ -234,8 +232,8 @@ export const dial = (callbackId: string) =>
     if (Option.isNone(request)) return
     const { status } = request.value
     if (status === "dialing" || status === "connected") {
-      if (request.value.currentAttemptId !== undefined) yield* awaitCall(request.value.currentAttemptId)
-      return yield* redialIfUnplaced(callbackId)
+      if (request.value.currentAttemptId === undefined) return
+      return yield* afterCall(yield* awaitCall(request.value.currentAttemptId))
     }
     if (status !== "queued" && status !== "retry_scheduled" && status !== "escalated") return
     const business = yield* store.findBusiness(request.value.businessId)
@@ -266,8 +264,7 @@ export const dial = (callbackId: string) =>
       case "Refused":
         return
       default:
-        yield* awaitCall(begun.attempt.id)
-        return yield* redialIfUnplaced(callbackId)
+        return yield* afterCall(yield* awaitCall(begun.attempt.id))
     }
   }).pipe(
     asJobFailure,

@@ -126,12 +126,13 @@ export const render = (problem: Problem, requestId: string | undefined) => {
     status: entry.status,
     headers: { "Content-Type": "application/problem+json", ...problem.headers },
     body: {
+      // extension members first: they can never replace the standard ones
+      ...problem.extra,
       type: `/problems/${problem.slug}`,
       title: entry.title,
       status: entry.status,
       detail: problem.detail,
-      ...(requestId === undefined ? {} : { requestId }),
-      ...problem.extra
+      ...(requestId === undefined ? {} : { requestId })
     }
   }
 }

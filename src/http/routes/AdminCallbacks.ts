@@ -26,6 +26,8 @@ const MAX_LIMIT = 500
 const MAX_ESCALATION = 10
 const MAX_VIP = 1000
 const RING = { min: 5, max: 120 }
+/** The last instant Postgres and ISO strings agree on. */
+const LATEST_TIME = Date.UTC(9999, 11, 31, 23, 59, 59, 999)
 
 export const businessView = (b: Business) => ({
   id: b.id,
@@ -138,7 +140,7 @@ const limitOf = (text: string | undefined, errors: Array<FieldError>): number =>
 const cursorOf = (text: string | undefined, errors: Array<FieldError>) => {
   if (text === undefined) return undefined
   const match = /^(\d{1,15})\.([0-9a-f-]{36})$/i.exec(text)
-  if (match === null || !isUuid(match[2] ?? "")) {
+  if (match === null || !isUuid(match[2] ?? "") || Number(match[1]) > LATEST_TIME) {
     errors.push({ path: "cursor", message: "is not a cursor this API returned" })
     return undefined
   }
@@ -244,7 +246,7 @@ export const adminCallbackRoutes = () => {
               event === "adminRetry" ? { bumpGeneration: true, escalationLevel: 0, attemptOnNumber: 0, currentAttemptId: null, nextAttemptAt: null, scheduledFor: null } : {}
             )
             if (Option.isNone(moved)) {
-              return yield* new Conflict({ detail: `a ${request.status} callback request cannot be ${event === "cancel" ? "cancelled" : "retried"}`, extra: { id, status: request.status } })
+              return yield* new Conflict({ detail: `a ${request.status} callback request cannot be ${event === "cancel" ? "cancelled" : "retried"}`, extra: { id, callbackStatus: request.status } })
             }
             if (event === "adminRetry") {
               const business = yield* store.findBusiness(request.businessId).pipe(Effect.flatMap(found("business", request.businessId)))

@@ -120,7 +120,7 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/
 const notPending = (request: CallbackRequest) =>
   request.status === "expired"
     ? new Gone({ detail: "this request expired before it was verified; create a new one" })
-    : new Conflict({ detail: request.status === "cancelled" ? "this request was cancelled" : "this request is already verified", extra: { id: request.id, status: request.status } })
+    : new Conflict({ detail: request.status === "cancelled" ? "this request was cancelled" : "this request is already verified", extra: { id: request.id, callbackStatus: request.status } })
 
 export const callbackRoutes = () => {
   const router = new Hono<HttpEnv>()

@@ -16,6 +16,8 @@ import { type HttpEnv, run } from "../Handler.ts"
 import { Forbidden, NotFound } from "../Problems.ts"
 import { isUuid } from "./Callbacks.ts"
 
+const CALL_SID = /^CA[0-9a-fA-F]{32}$/
+
 const xml = (text: string) => text.replace(/[<>&'"]/g, (ch) => `&#${ch.charCodeAt(0)};`)
 
 const twiml = (body: string) => new Response(`<?xml version="1.0" encoding="UTF-8"?><Response>${body}</Response>`, { status: 200, headers: { "Content-Type": "text/xml" } })
@@ -81,8 +83,9 @@ export const twilioRoutes = () => {
         yield* settle(attemptId, {
           status,
           sequence: sequenceOf(params),
-          callSid: params.CallSid,
-          error: params.ErrorCode === undefined ? undefined : `Twilio error ${params.ErrorCode}`
+          // only what Twilio's formats allow reaches the database
+          callSid: params.CallSid !== undefined && CALL_SID.test(params.CallSid) ? params.CallSid : undefined,
+          error: params.ErrorCode !== undefined && /^\d{1,10}$/.test(params.ErrorCode) ? `Twilio error ${params.ErrorCode}` : undefined
         })
         return new Response(null, { status: 204 })
       })
