@@ -51,7 +51,7 @@ export const reportDay = (day: string = yesterday()) =>
     const [summary] = yield* sql<{ summary: unknown }>`
       WITH bounds AS (SELECT ${day}::date::timestamp AT TIME ZONE 'UTC' AS start_at)
       SELECT json_build_object(
-        'day', ${day},
+        'day', ${day}::text,
         'created', (SELECT count(*) FROM callback_requests, bounds WHERE created_at >= start_at AND created_at < start_at + interval '1 day'),
         'completed', (SELECT count(*) FROM callback_requests, bounds WHERE status = 'completed' AND finished_at >= start_at AND finished_at < start_at + interval '1 day'),
         'failed', (SELECT count(*) FROM callback_requests, bounds WHERE status = 'failed' AND finished_at >= start_at AND finished_at < start_at + interval '1 day'),

@@ -1,0 +1,207 @@
+/**
+ * The public and admin callback API's contract beyond the happy path (API.md):
+ * validation and normalisation of phones, conflicts, Idempotency-Key, rate
+ * limits per phone and per client IP (with TRUST_PROXY), VIP priority,
+ * business administration, stats, the callback metrics, and the daily report.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { type CallbackApp, freshNumber, startCallbackApp } from "../../support/callbacks.ts"
+import { cloneDatabase, eventually, query } from "../../support/database.ts"
+
+interface Problem {
+  readonly type: string
+  readonly status: number
+  readonly detail: string
+  readonly id?: string
+  readonly errors?: ReadonlyArray<{ readonly path: string; readonly message: string }>
+}
+
+const post = (app: CallbackApp, path: string, body: unknown, headers: Record<string, string> = {}) =>
+  app.request(path, { method: "POST", headers, body: JSON.stringify(body) })
+
+describe("the callback API", () => {
+  let app: CallbackApp
+  let url: string
+  beforeAll(async () => {
+    url = await cloneDatabase()
+    app = await startCallbackApp({
+      databaseUrl: url,
+      env: { RATE_LIMIT_CREATE_PER_PHONE: "2/1h", RATE_LIMIT_CREATE_PER_IP: "1000/10m", TRUST_PROXY: "1" }
+    })
+  })
+  afterAll(() => app.dispose())
+
+  it("normalises a local number with the business's country, and refuses landlines and junk with a field path", async () => {
+    const business = await app.createBusiness({ country: "DE", timezone: "Europe/Berlin" })
+    const created = await post(app, "/v1/callbacks", { businessId: business.id, phone: "0151 23456789" })
+    expect(created.status).toBe(202)
+    const { id } = (await created.json()) as { id: string }
+    const [row] = await query<{ phone: string }>(url, "SELECT phone FROM callback_requests WHERE id = $1", [id])
+    expect(row?.phone).toBe("+4915123456789")
+    for (const phone of ["030 12345678", "not a number", "+1"]) {
+      const refused = await post(app, "/v1/callbacks", { businessId: business.id, phone })
+      expect(refused.status).toBe(400)
+      const problem = (await refused.json()) as Problem
+      expect(problem.type).toBe("/problems/validation")
+      expect(problem.errors?.map((e) => e.path)).toEqual(["phone"])
+    }
+    const missing = (await (await post(app, "/v1/callbacks", { name: 7 })).json()) as Problem
+    expect(missing.errors?.map((e) => e.path).sort()).toEqual(["businessId", "name", "phone"])
+  })
+
+  it("404 for an unknown business; 409 naming the active request for the same phone and business", async () => {
+    expect((await post(app, "/v1/callbacks", { businessId: crypto.randomUUID(), phone: freshNumber() })).status).toBe(404)
+    expect((await post(app, "/v1/callbacks", { businessId: "not-an-id", phone: freshNumber() })).status).toBe(404)
+    const business = await app.createBusiness()
+    const first = await app.create(business.id)
+    const again = await post(app, "/v1/callbacks", { businessId: business.id, phone: first.phone })
+    expect(again.status).toBe(409)
+    expect(((await again.json()) as Problem).id).toBe(first.id)
+  })
+
+  it("Idempotency-Key: the same body replays the first response (no second request, no second text); another body is 422", async () => {
+    const business = await app.createBusiness()
+    const phone = freshNumber()
+    const body = { businessId: business.id, phone, name: "Ada" }
+    const key = { "Idempotency-Key": crypto.randomUUID() }
+    const first = await post(app, "/v1/callbacks", body, key)
+    expect(first.status).toBe(202)
+    const firstBody = await first.json()
+    // key order does not matter
+    const replay = await post(app, "/v1/callbacks", { name: "Ada", phone, businessId: business.id }, key)
+    expect(replay.status).toBe(202)
+    expect(replay.headers.get("idempotent-replayed")).toBe("true")
+    expect(await replay.json()).toEqual(firstBody)
+    const other = await post(app, "/v1/callbacks", { ...body, name: "Grace" }, key)
+    expect(other.status).toBe(422)
+    expect(((await other.json()) as Problem).type).toBe("/problems/idempotency-mismatch")
+    await app.codeFor(phone)
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect(await app.messagesTo(phone)).toHaveLength(1)
+    const [count] = await query<{ n: string }>(url, "SELECT count(*) AS n FROM callback_requests WHERE phone = $1", [phone])
+    expect(Number(count?.n)).toBe(1)
+  })
+
+  it("per phone: the third accepted request within the hour is 429 with Retry-After; refused and replayed ones do not count", async () => {
+    const phone = freshNumber()
+    const businesses = await Promise.all([1, 2, 3].map(() => app.createBusiness()))
+    const key = { "Idempotency-Key": crypto.randomUUID() }
+    expect((await post(app, "/v1/callbacks", { businessId: businesses[0]!.id, phone }, key)).status).toBe(202)
+    expect((await post(app, "/v1/callbacks", { businessId: businesses[0]!.id, phone }, key)).status).toBe(202) // a replay
+    expect((await post(app, "/v1/callbacks", { businessId: businesses[0]!.id, phone })).status).toBe(409) // refused
+    expect((await post(app, "/v1/callbacks", { businessId: businesses[1]!.id, phone })).status).toBe(202)
+    const limited = await post(app, "/v1/callbacks", { businessId: businesses[2]!.id, phone })
+    expect(limited.status).toBe(429)
+    expect(((await limited.json()) as Problem).type).toBe("/problems/rate-limited")
+    const retryAfter = Number(limited.headers.get("retry-after"))
+    expect(retryAfter).toBeGreaterThan(3_500)
+    expect(retryAfter).toBeLessThanOrEqual(3_600)
+    const [count] = await query<{ n: string }>(url, "SELECT count(*) AS n FROM callback_requests WHERE phone = $1", [phone])
+    expect(Number(count?.n)).toBe(2)
+  })
+
+  it("VIP phones are high priority: with the only slot busy, a VIP verified later is called first", async () => {
+    const vip = freshNumber()
+    const business = await app.createBusiness({ maxConcurrentCalls: 1, vipPhones: [vip] })
+    await app.script(business.phone, "answered", { afterMs: 50, talkMs: 1_500 })
+    const holder = await app.verified(business.id)
+    await app.waitForStatus(holder.id, "connected")
+    const normal = await app.verified(business.id)
+    const important = await app.verified(business.id, vip)
+    expect((await app.view(important.id)).priority).toBe("high")
+    expect((await app.view(normal.id)).priority).toBe("normal")
+    const [vipDone, normalDone] = await Promise.all([app.waitForStatus(important.id, "completed"), app.waitForStatus(normal.id, "completed")])
+    expect(Date.parse(vipDone.attempts[0]!.startedAt)).toBeLessThan(Date.parse(normalDone.attempts[0]!.startedAt))
+  })
+
+  it("admin businesses: create validates every field, PATCH changes some and re-validates the whole", async () => {
+    const bad = await app.request("/admin/api/businesses", {
+      method: "POST",
+      admin: true,
+      body: JSON.stringify({ name: "", phone: "12", timezone: "Mars/Base", hours: { mon: [["17:00", "09:00"]] }, escalation: [{ phone: "x", ringSeconds: 1 }], maxConcurrentCalls: 0, smsFallback: "yes", extra: 1 })
+    })
+    expect(bad.status).toBe(400)
+    const paths = ((await bad.json()) as Problem).errors?.map((e) => e.path) ?? []
+    for (const path of ["name", "phone", "timezone", "escalation.0.phone", "escalation.0.ringSeconds", "maxConcurrentCalls", "smsFallback", "extra"]) expect(paths).toContain(path)
+    expect(paths.some((p) => p.startsWith("hours"))).toBe(true)
+
+    const business = await app.createBusiness({ hours: { mon: [["09:00", "17:00"]] } })
+    const patched = await app.request(`/admin/api/businesses/${business.id}`, { method: "PATCH", admin: true, body: JSON.stringify({ maxConcurrentCalls: 4, hours: null }) })
+    expect(patched.status).toBe(200)
+    expect(await patched.json()).toMatchObject({ id: business.id, phone: business.phone, maxConcurrentCalls: 4, hours: null })
+    const refused = await app.request(`/admin/api/businesses/${business.id}`, { method: "PATCH", admin: true, body: JSON.stringify({ timezone: "Nowhere" }) })
+    expect(refused.status).toBe(400)
+    expect(((await (await app.request(`/admin/api/businesses/${business.id}`, { admin: true })).json()) as { timezone: string }).timezone).toBe("UTC")
+    expect((await app.request(`/admin/api/businesses/${crypto.randomUUID()}`, { admin: true })).status).toBe(404)
+    const list = (await (await app.request("/admin/api/businesses?limit=500", { admin: true })).json()) as { items: ReadonlyArray<{ id: string }> }
+    expect(list.items.map((b) => b.id)).toContain(business.id)
+  })
+
+  it("cancel: a pending request is cancelled, a finished one is 409; stats and metrics count what happened", async () => {
+    const business = await app.createBusiness()
+    const pending = await app.create(business.id)
+    const cancelled = await app.request(`/admin/api/callbacks/${pending.id}/cancel`, { method: "POST", admin: true })
+    expect(cancelled.status).toBe(200)
+    expect(((await cancelled.json()) as { status: string }).status).toBe("cancelled")
+    expect((await app.request(`/admin/api/callbacks/${pending.id}/cancel`, { method: "POST", admin: true })).status).toBe(409)
+    const done = await app.verified(business.id)
+    await app.waitForStatus(done.id, "completed")
+
+    const stats = (await (await app.request("/admin/api/stats", { admin: true })).json()) as {
+      callbacks: Record<string, number>
+      last24h: { created: number; completed: number; failed: number }
+      successRate: number | null
+    }
+    const [counts] = await query<{ completed: string; cancelled: string; created: string }>(
+      url,
+      "SELECT count(*) FILTER (WHERE status = 'completed') AS completed, count(*) FILTER (WHERE status = 'cancelled') AS cancelled, count(*) AS created FROM callback_requests"
+    )
+    expect(stats.callbacks.completed).toBe(Number(counts?.completed))
+    expect(stats.callbacks.cancelled).toBe(Number(counts?.cancelled))
+    expect(stats.last24h.created).toBe(Number(counts?.created))
+    expect(stats.successRate).toBe(1)
+
+    const metrics = await (await app.request("/metrics")).text()
+    const value = (pattern: RegExp) => Number(pattern.exec(metrics)?.[1] ?? NaN)
+    expect(value(/switchboard_callbacks_in_state\{status="completed"\} (\d+)/)).toBe(Number(counts?.completed))
+    expect(value(/switchboard_callbacks_total\{status="completed"\} (\d+)/)).toBe(Number(counts?.completed))
+    expect(value(/switchboard_callbacks_total\{status="cancelled"\} (\d+)/)).toBe(Number(counts?.cancelled))
+    expect(value(/switchboard_sms_sent_total\{kind="verification"\} (\d+)/)).toBeGreaterThan(0)
+    expect(value(/switchboard_verification_checks_total\{result="verified"\} (\d+)/)).toBeGreaterThan(0)
+    expect(value(/switchboard_dial_attempts_total\{outcome="answered"\} (\d+)/)).toBeGreaterThan(0)
+    expect(value(/switchboard_circuit_state\{channel="voice"\} (\d+)/)).toBe(0)
+  })
+
+  it("report.daily stores the day's summary", async () => {
+    const today = new Date().toISOString().slice(0, 10)
+    const enqueued = await app.request("/admin/api/jobs", { method: "POST", admin: true, body: JSON.stringify({ kind: "report.daily", args: { day: today } }) })
+    expect(enqueued.status).toBe(201)
+    const report = await eventually(async () => (await query<{ summary: Record<string, number> }>(url, "SELECT summary FROM daily_reports WHERE day = $1", [today]))[0], 10_000, "the report")
+    const [counts] = await query<{ created: string; completed: string }>(
+      url,
+      "SELECT count(*) AS created, count(*) FILTER (WHERE status = 'completed') AS completed FROM callback_requests"
+    )
+    expect(report.summary.created).toBe(Number(counts?.created))
+    expect(report.summary.completed).toBe(Number(counts?.completed))
+  })
+})
+
+describe("the per-IP limit behind a proxy (TRUST_PROXY=1)", () => {
+  let app: CallbackApp
+  beforeAll(async () => {
+    app = await startCallbackApp({ databaseUrl: await cloneDatabase(), env: { RATE_LIMIT_CREATE_PER_IP: "2/10m", TRUST_PROXY: "1" } })
+  })
+  afterAll(() => app.dispose())
+
+  it("counts per forwarded client: the third from one client is 429, another client is still served", async () => {
+    const business = await app.createBusiness()
+    const from = (ip: string) => post(app, "/v1/callbacks", { businessId: business.id, phone: freshNumber() }, { "X-Forwarded-For": `203.0.113.9, ${ip}` })
+    expect((await from("198.51.100.1")).status).toBe(202)
+    expect((await from("198.51.100.1")).status).toBe(202)
+    const limited = await from("198.51.100.1")
+    expect(limited.status).toBe(429)
+    expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0)
+    // the client's own claim (the left-most entry) is not trusted: only the proxy's hop counts
+    expect((await from("198.51.100.2")).status).toBe(202)
+  })
+})
