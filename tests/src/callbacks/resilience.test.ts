@@ -162,10 +162,12 @@ describe("verification", () => {
   })
 })
 
-describe("an expired code", () => {
+describe("an expired code and retention", () => {
   let app: CallbackApp
+  let url: string
   beforeAll(async () => {
-    app = await startCallbackApp({ databaseUrl: await cloneDatabase(), env: { VERIFICATION_CODE_TTL: "1s" } })
+    url = await cloneDatabase()
+    app = await startCallbackApp({ databaseUrl: url, env: { VERIFICATION_CODE_TTL: "1s", CALLBACK_RETENTION: "3s" } })
   })
   afterAll(() => app.dispose())
 
@@ -181,5 +183,25 @@ describe("an expired code", () => {
     await app.request("/admin/api/jobs", { method: "POST", admin: true, body: JSON.stringify({ kind: "maintenance.cleanup" }) })
     await app.waitForStatus(created.id, "expired", 10_000)
     expect((await app.verify(created.id, code)).status).toBe(410)
+  })
+
+  it("past CALLBACK_RETENTION, the cleanup deletes a finished request with its code and texts", async () => {
+    const business = await app.createBusiness()
+    const created = await app.create(business.id)
+    await app.codeFor(created.phone)
+    expect((await app.request(`/admin/api/callbacks/${created.id}/cancel`, { method: "POST", admin: true })).status).toBe(200)
+    const cleanup = () => app.request("/admin/api/jobs", { method: "POST", admin: true, body: JSON.stringify({ kind: "maintenance.cleanup" }) })
+    await cleanup()
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    expect((await app.request(`/v1/callbacks/${created.id}`)).status).toBe(200) // finished, but not yet past retention
+    await new Promise((resolve) => setTimeout(resolve, 3_000))
+    await cleanup()
+    await eventually(async () => ((await app.request(`/v1/callbacks/${created.id}`)).status === 404 ? true : undefined), 10_000, "the request to be purged")
+    const left = await query<{ n: string }>(
+      url,
+      "SELECT (SELECT count(*) FROM verifications WHERE callback_id = $1) + (SELECT count(*) FROM sms_messages WHERE callback_id = $1) AS n",
+      [created.id]
+    )
+    expect(Number(left[0]?.n)).toBe(0)
   })
 })
