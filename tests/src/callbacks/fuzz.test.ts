@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ADMIN_TOKEN } from "../../support/app.ts"
 import { type CallbackApp, freshNumber, startCallbackApp } from "../../support/callbacks.ts"
 import { cloneDatabase, eventually, query } from "../../support/database.ts"
+import { pct, serialize } from "../../support/fuzz.ts"
 
 const BODY_LIMIT = 64 * 1024
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
@@ -68,22 +69,6 @@ afterAll(() => app?.dispose())
 
 // ---------------------------------------------------------------- generators
 
-/** Percent-encodes the UTF-8 bytes of `text`, all but RFC 3986 unreserved characters. */
-const pct = (text: string): string =>
-  [...new TextEncoder().encode(text)]
-    .map((byte) => {
-      const c = String.fromCharCode(byte)
-      return /[A-Za-z0-9\-._~]/.test(c) ? c : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`
-    })
-    .join("")
-
-const serialize = (value: unknown): string => {
-  try {
-    return JSON.stringify(value) ?? String(value)
-  } catch {
-    return String(value)
-  }
-}
 
 /** One of the real ids of `pool` (chosen when the run starts, after beforeAll filled it). */
 const realId = (pool: keyof typeof real): fc.Arbitrary<string> => fc.nat().map((i) => real[pool][i % Math.max(1, real[pool].length)] ?? "")

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ADMIN_TOKEN, type RunningApp, startApp } from "../../support/app.ts"
 import { cloneDatabase } from "../../support/database.ts"
 import { count } from "../../support/ledger.ts"
+import { pct, serialize } from "../../support/fuzz.ts"
 
 const JOB_STATES = ["scheduled", "available", "running", "retryable", "completed", "discarded", "cancelled"] as const
 const SLUGS = ["validation", "malformed-body", "unauthorized", "forbidden", "not-found", "conflict", "payload-too-large", "rate-limited", "unavailable", "internal"]
@@ -23,27 +24,6 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const BODY_LIMIT = 64 * 1024
 
-/** Percent-encodes the UTF-8 bytes of `text`, all but RFC 3986 unreserved characters. */
-const pct = (text: string): string =>
-  [...new TextEncoder().encode(text)]
-    .map((byte) => {
-      const c = String.fromCharCode(byte)
-      return /[A-Za-z0-9\-._~]/.test(c) ? c : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`
-    })
-    .join("")
-
-/** Any value as request body text (what a careless client might send). */
-const serialize = (value: unknown): string => {
-  try {
-    return JSON.stringify(value) ?? String(value)
-  } catch {
-    try {
-      return String(value)
-    } catch {
-      return "[unprintable]"
-    }
-  }
-}
 
 /** Strips what fetch strips from a header value (leading and trailing HTTP whitespace). */
 const httpTrim = (value: string) => value.replace(/^[\t ]+|[\t ]+$/g, "")
