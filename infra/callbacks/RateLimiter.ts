@@ -36,13 +36,3 @@ export const hit = (bucket: string, limit: RateLimit, ref?: string): Effect.Effe
 /** Takes back the events recorded for `ref` (a call that was never placed). */
 export const release = (ref: string): Effect.Effect<void, DatabaseError, SqlClient.SqlClient> =>
   Effect.flatMap(SqlClient.SqlClient, (sql) => sql`DELETE FROM rate_events WHERE ref = ${ref}`).pipe(Effect.asVoid, narrow("rate_limit.release"))
-
-/** The events recorded in `bucket` within `window` (for tests and operators). */
-export const count = (bucket: string, window: Duration.Duration): Effect.Effect<number, DatabaseError, SqlClient.SqlClient> =>
-  Effect.flatMap(
-    SqlClient.SqlClient,
-    (sql) => sql<{ n: number }>`SELECT count(*)::int AS n FROM rate_events WHERE bucket = ${bucket} AND at > now() - make_interval(secs => ${Duration.toSeconds(window)})`
-  ).pipe(
-    Effect.map(([row]) => row?.n ?? 0),
-    narrow("rate_limit.count")
-  )

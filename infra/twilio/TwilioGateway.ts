@@ -21,6 +21,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as Runtime from "effect/Runtime"
 import twilio from "twilio"
 import { breakerPolicyOf, CallbackConfig } from "../callbacks/CallbackConfig.ts"
 import { duration } from "../config/Env.ts"
@@ -95,6 +96,9 @@ export const TwilioLive = Layer.scopedContext(
         simulatorUrl = env.simulatorUrl.value.toString().replace(/\/+$/, "")
       } else {
         const { port, host } = yield* SimulatorConfig
+        // the simulator's callbacks run outside any fiber: their trouble is logged through this runtime's logger
+        const runtime = yield* Effect.runtime<never>()
+        const logWarning = (message: string) => Runtime.runFork(runtime)(Effect.logWarning(message))
         const simulator = yield* Effect.acquireRelease(
           Effect.tryPromise({
             try: () =>
@@ -103,7 +107,7 @@ export const TwilioLive = Layer.scopedContext(
                 authToken,
                 port,
                 host,
-                onCallbackError: (url, error) => console.warn(`simulator: callback to ${url} failed: ${String(error)}`)
+                onCallbackError: (url, error) => logWarning(`simulator: the callback to ${url} failed: ${String(error)}`)
               }),
             catch: (cause) => invalid("SIMULATOR_PORT", `cannot start the Twilio simulator on ${host}:${port}: ${String(cause)}`)
           }),

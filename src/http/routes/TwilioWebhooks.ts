@@ -13,7 +13,7 @@ import { CallbackStore } from "../../../infra/callbacks/CallbackStore.ts"
 import { TwilioGateway } from "../../../infra/twilio/TwilioGateway.ts"
 import { settle } from "../../callbacks/Settlement.ts"
 import { type HttpEnv, run } from "../Handler.ts"
-import { Forbidden, NotFound } from "../Problems.ts"
+import { Forbidden, MalformedBody, NotFound } from "../Problems.ts"
 import { isUuid } from "./Callbacks.ts"
 
 const CALL_SID = /^CA[0-9a-fA-F]{32}$/
@@ -26,7 +26,7 @@ const twiml = (body: string) => new Response(`<?xml version="1.0" encoding="UTF-
 const signedForm = (c: HonoContext<HttpEnv>) =>
   Effect.gen(function* () {
     const gateway = yield* TwilioGateway
-    const text = yield* Effect.promise(() => c.req.text())
+    const text = yield* Effect.tryPromise({ try: () => c.req.text(), catch: () => new MalformedBody({ detail: "the body could not be read" }) })
     const params: Record<string, string> = {}
     for (const [name, value] of new URLSearchParams(text)) params[name] = value
     const url = new URL(c.req.url)
