@@ -10,7 +10,10 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
 import { parse, parseAllDocuments } from "yaml"
+import * as Either from "effect/Either"
+import { parseQueues } from "../../domain/jobs/QueueConfig.ts"
 import { DEFAULT_PORT, OperationPaths } from "../../src/http/ServerConfig.ts"
+import { handlers } from "../../src/jobs/index.ts"
 import { DEFAULT_SHUTDOWN_GRACE_SECONDS, SHUTDOWN_AFTER_GRACE_SECONDS } from "../../supervisors/EngineConfig.ts"
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..")
@@ -433,6 +436,15 @@ describe("ConfigMap", () => {
     expect(data["NODE_ENV"]).toBe("production")
   })
 
+  it("gives every queue of the application's job kinds a pool, and sets what production needs for Twilio", () => {
+    const queues = parseQueues(data["QUEUES"] ?? "")
+    if (Either.isLeft(queues)) throw new Error(queues.left)
+    const pooled = new Set(queues.right.map((q) => q.queue))
+    for (const handler of handlers) expect(pooled, handler.definition.kind).toContain(handler.definition.queue)
+    expect(data["PUBLIC_BASE_URL"]).toMatch(/^https:\/\//)
+    expect(data["TWILIO_FROM"]).toMatch(/^\+[1-9]\d{6,14}$/)
+  })
+
   it("reads durations the way the app writes them", () => {
     expect([seconds("20s"), seconds("500ms"), seconds("5m"), seconds("2h"), seconds("20 seconds"), seconds(7)]).toEqual([20, 0.5, 300, 7200, 20, 7])
     expect(() => seconds("soon")).toThrow()
@@ -440,9 +452,9 @@ describe("ConfigMap", () => {
 })
 
 describe("Secret template", () => {
-  it("holds only placeholders for DATABASE_URL, ADMIN_TOKEN and METRICS_TOKEN", () => {
+  it("holds only placeholders for DATABASE_URL, ADMIN_TOKEN, METRICS_TOKEN and the Twilio credentials", () => {
     const values = secret.stringData ?? {}
-    expect(Object.keys(values).sort()).toEqual(["ADMIN_TOKEN", "DATABASE_URL", "METRICS_TOKEN"])
+    expect(Object.keys(values).sort()).toEqual(["ADMIN_TOKEN", "DATABASE_URL", "METRICS_TOKEN", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"])
     for (const value of Object.values(values)) expect(value).toMatch(/REPLACE_ME/)
   })
 })
