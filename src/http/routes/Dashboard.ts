@@ -1,8 +1,9 @@
 /**
  * `GET /admin`: the operator's dashboard, one self-contained page. The page
  * itself holds no data and needs no token; it asks for the admin token, keeps
- * it in the tab's sessionStorage, and reads the admin API with it (queues,
- * processes, jobs by state, retry and cancel). A strict Content-Security-Policy
+ * it in the tab's sessionStorage, and reads the admin API with it (callback
+ * stats, callbacks by status with the failed ones first, queues, processes,
+ * jobs by state, retry and cancel of both). A strict Content-Security-Policy
  * allows only its own inline script and calls to this origin; everything it
  * shows is inserted as text, never as HTML.
  */
@@ -27,11 +28,26 @@ const table = (id, headers, rows, render) => {
 }
 const button = (td, label, action) => { const b = document.createElement("button"); b.textContent = label; b.onclick = action; td.appendChild(b) }
 const act = (id, what) => api("/jobs/" + encodeURIComponent(id) + "/" + what, { method: "POST" }).then(refresh, show)
+const actOnCallback = (id, what) => api("/callbacks/" + encodeURIComponent(id) + "/" + what, { method: "POST" }).then(refresh, show)
 const show = (error) => { $("status").textContent = error ? String(error.message || error) : "" }
 const refresh = async () => {
   try {
     const state = $("state").value
-    const [queues, processes, jobs] = await Promise.all([api("/queues"), api("/processes"), api("/jobs?limit=50" + (state ? "&state=" + state : ""))])
+    const callbackStatus = $("callback-status").value
+    const [queues, processes, jobs, stats, callbacks] = await Promise.all([
+      api("/queues"), api("/processes"), api("/jobs?limit=50" + (state ? "&state=" + state : "")),
+      api("/stats"), api("/callbacks?limit=50" + (callbackStatus ? "&status=" + callbackStatus : ""))
+    ])
+    $("stats").textContent = "last 24 h: " + stats.last24h.created + " created, " + stats.last24h.completed + " completed, " + stats.last24h.failed + " failed" +
+      (stats.successRate == null ? "" : " (" + Math.round(stats.successRate * 100) + "% success)") + "; now: " +
+      Object.entries(stats.callbacks).filter(([, n]) => n > 0).map(([s, n]) => s + " " + n).join(", ")
+    table("callbacks", ["id", "business", "phone", "status", "level", "attempts", "last attempt", "updated", ""], callbacks.items, (row, r) => {
+      const last = r.attempts.at(-1) || {}
+      ;[r.id, r.businessId, r.phone, r.status, r.escalationLevel, r.attempts.length, [last.to, last.status, last.error].filter(Boolean).join(" "), r.updatedAt].forEach((v) => cell(row, v))
+      const actions = cell(row, "")
+      if (["failed", "cancelled"].includes(r.status)) button(actions, "retry", () => actOnCallback(r.id, "retry"))
+      if (["pending_verification", "queued", "retry_scheduled", "escalated", "dialing"].includes(r.status)) button(actions, "cancel", () => actOnCallback(r.id, "cancel"))
+    })
     table("queues", ["queue", "available", "scheduled", "running", "retryable", "discarded", "oldest wait (s)", "concurrency"], queues, (row, q) =>
       [q.queue, q.available, q.scheduled, q.running, q.retryable, q.discarded, q.oldestAvailableAgeSeconds.toFixed(1), q.concurrency].forEach((v) => cell(row, v)))
     table("processes", ["id", "role", "host", "pid", "started", "heartbeat", "queues"], processes, (row, p) =>
@@ -48,6 +64,7 @@ const refresh = async () => {
 $("token").value = token()
 $("save").onclick = () => { sessionStorage.setItem("switchboard-admin-token", $("token").value.trim()); refresh() }
 $("state").onchange = refresh
+$("callback-status").onchange = refresh
 $("refresh").onclick = refresh
 if (token()) refresh()
 setInterval(() => { if (token()) refresh() }, 5000)
@@ -70,6 +87,9 @@ th, td { border-bottom: 1px solid #ddd; padding: .3rem .5rem; text-align: left; 
 <h1>Switchboard</h1>
 <p><label>Admin token <input id="token" type="password" size="40" autocomplete="off"></label> <button id="save">Use</button>
 <button id="refresh">Refresh</button> <span id="status"></span></p>
+<h2>Callbacks <select id="callback-status"><option value="">all</option><option selected value="failed">failed (dead letters)</option><option>pending_verification</option><option>queued</option><option>dialing</option><option>retry_scheduled</option><option>escalated</option><option>connected</option><option>completed</option><option>cancelled</option><option>expired</option></select></h2>
+<p id="stats"></p>
+<table id="callbacks"></table>
 <h2>Queues</h2><table id="queues"></table>
 <h2>Processes</h2><table id="processes"></table>
 <h2>Jobs <select id="state"><option value="">all</option><option>available</option><option>scheduled</option><option>running</option><option>retryable</option><option selected>discarded</option><option>cancelled</option><option>completed</option></select></h2>

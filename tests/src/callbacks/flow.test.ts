@@ -93,6 +93,9 @@ describe("callbacks end to end", () => {
     ])
     const [escalations] = await query<{ n: string }>(url, "SELECT count(*) AS n FROM jobs WHERE kind = 'callback.escalate' AND args->>'callbackId' = $1", [created.id])
     expect(Number(escalations?.n)).toBe(1)
+    const metrics = await (await app.request("/metrics")).text()
+    expect(Number(/switchboard_escalations_total\{level="1"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1)
+    expect(Number(/switchboard_dial_attempts_total\{outcome="no-answer"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(3)
   })
 
   it("everything fails: failed, exactly one SMS fallback, listed by the admin API; admin retry brings it back to queued", async () => {
