@@ -240,11 +240,26 @@ export const adminCallbackRoutes = () => {
         const updated = yield* sql.withTransaction(
           Effect.gen(function* () {
             const request = yield* store.lockRequest(id).pipe(Effect.flatMap(found("callback request", id)))
-            const moved = yield* store.applyEvent(
-              id,
-              event,
-              event === "adminRetry" ? { bumpGeneration: true, escalationLevel: 0, attemptOnNumber: 0, currentAttemptId: null, nextAttemptAt: null, scheduledFor: null } : {}
-            )
+            if (event === "adminRetry") {
+              // a request cancelled before its phone was verified must not be called: the visitor asks again
+              const verification = yield* store.lockVerification(id)
+              if (Option.isNone(verification) || verification.value.used_at === null) {
+                return yield* new Conflict({ detail: "this request was never verified; the visitor must ask for a new callback", extra: { id, callbackStatus: request.status } })
+              }
+            }
+            const moved = yield* store
+              .applyEvent(
+                id,
+                event,
+                event === "adminRetry" ? { bumpGeneration: true, escalationLevel: 0, attemptOnNumber: 0, currentAttemptId: null, nextAttemptAt: null, scheduledFor: null } : {}
+              )
+              .pipe(
+                // the visitor has another active request for this business meanwhile (the one-active-request index)
+                Effect.catchIf(
+                  (e) => e.code === "23505",
+                  () => new Conflict({ detail: "the visitor has another active request for this business", extra: { id, callbackStatus: request.status } })
+                )
+              )
             if (Option.isNone(moved)) {
               return yield* new Conflict({ detail: `a ${request.status} callback request cannot be ${event === "cancel" ? "cancelled" : "retried"}`, extra: { id, callbackStatus: request.status } })
             }

@@ -172,6 +172,26 @@ describe("the callback API", () => {
     expect(value(/switchboard_circuit_state\{channel="voice"\} (\d+)/)).toBe(0)
   })
 
+  it("retry refuses a request that was never verified, and one whose visitor has another active request (409, nothing changes)", async () => {
+    const business = await app.createBusiness()
+    await app.script(business.phone, "failed", { afterMs: 50 })
+    const unverified = await app.create(business.id)
+    expect((await app.request(`/admin/api/callbacks/${unverified.id}/cancel`, { method: "POST", admin: true })).status).toBe(200)
+    const refused = await app.request(`/admin/api/callbacks/${unverified.id}/retry`, { method: "POST", admin: true })
+    expect(refused.status).toBe(409)
+    expect(((await refused.json()) as Problem).detail).toContain("never verified")
+    expect((await app.view(unverified.id)).status).toBe("cancelled")
+
+    const failed = await app.verified(business.id)
+    await app.waitForStatus(failed.id, "failed", 20_000)
+    const newer = await app.create(business.id, failed.phone)
+    const clash = await app.request(`/admin/api/callbacks/${failed.id}/retry`, { method: "POST", admin: true })
+    expect(clash.status).toBe(409)
+    expect(((await clash.json()) as Problem).detail).toContain("another active request")
+    expect((await app.view(failed.id)).status).toBe("failed")
+    expect((await app.view(newer.id)).status).toBe("pending_verification")
+  })
+
   it("report.daily stores the day's summary", async () => {
     const today = new Date().toISOString().slice(0, 10)
     const enqueued = await app.request("/admin/api/jobs", { method: "POST", admin: true, body: JSON.stringify({ kind: "report.daily", args: { day: today } }) })
