@@ -2,7 +2,9 @@
 /**
  * Starts the server the way an operator would and checks it end to end over
  * HTTP: /livez, /readyz, one job enqueued through the admin API and seen
- * completed, /metrics counting it, then SIGTERM and exit code 0.
+ * completed, /metrics counting it, one callback taken from request to
+ * completed call against the in-process Twilio simulator (code read from its
+ * texts), then SIGTERM and exit code 0.
  *
  *   node scripts/smoke.mjs deno    # src/main.ts under the npm deno binary
  *   node scripts/smoke.mjs dist    # the compiled build (npm run build), as the image runs it
@@ -36,11 +38,13 @@ const freePort = () =>
   })
 
 const port = await freePort()
+const simulatorPort = await freePort()
+const simulator = `http://127.0.0.1:${simulatorPort}`
 const token = "smoke-admin-token-0123456789"
 const base = `http://127.0.0.1:${port}`
 const child = spawn(command[0], command[1], {
   cwd: root,
-  env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", ADMIN_TOKEN: token, LOG_LEVEL: "info", SIMULATOR_PORT: "0" },
+  env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", ADMIN_TOKEN: token, LOG_LEVEL: "info", SIMULATOR_PORT: String(simulatorPort) },
   stdio: ["ignore", "pipe", "pipe"]
 })
 let output = ""
@@ -92,6 +96,30 @@ const metrics = await (await get("/metrics")).text()
 if (!/^switchboard_jobs_finished_total\{queue="default",kind="diagnostics.ping",outcome="completed"\} [1-9]/m.test(metrics)) {
   fail("/metrics does not count the completed job")
 }
+
+// a callback, end to end: business, request, code by SMS, verification, call answered and bridged
+const post = async (p, body, headers = {}) => {
+  const response = await fetch(base + p, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify(body) })
+  return { status: response.status, body: await response.json() }
+}
+// fresh numbers each run: the data directory (and its rate limits per number) outlives a run
+const number = () => `+1415555${String(1000 + Math.floor(Math.random() * 9000))}`
+const business = await post("/admin/api/businesses", { name: "Smoke", phone: number(), timezone: "UTC" }, admin)
+if (business.status !== 201) fail(`business: ${business.status} ${JSON.stringify(business.body)}`)
+const visitor = number()
+const request = await post("/v1/callbacks", { businessId: business.body.id, phone: visitor })
+if (request.status !== 202) fail(`callback: ${request.status} ${JSON.stringify(request.body)}`)
+const code = await until("the verification text", 30_000, async () => {
+  const texts = await (await fetch(`${simulator}/sim/messages?to=${encodeURIComponent(visitor)}`)).json()
+  return /\d{6}/.exec(texts[0]?.body ?? "")?.[0]
+})
+const verified = await post(`/v1/callbacks/${request.body.id}/verification`, { code })
+if (verified.status !== 200) fail(`verification: ${verified.status} ${JSON.stringify(verified.body)}`)
+const done = await until(`callback ${request.body.id} to complete`, 30_000, async () => {
+  const body = await (await get(`/v1/callbacks/${request.body.id}`)).json()
+  return body.status === "completed" ? body : undefined
+})
+console.log(`smoke (${runtime}): callback ${done.id} completed after ${done.attempts.length} call (${done.attempts[0]?.status})`)
 
 child.kill("SIGTERM")
 const result = await Promise.race([exited, new Promise((resolve) => setTimeout(() => resolve("timeout"), 30_000))])
