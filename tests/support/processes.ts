@@ -31,8 +31,14 @@ export const fastEngine = {
   SIMULATOR_PORT: "0"
 }
 
-export const spawnWorker = (databaseUrl: string, env: Record<string, string> = {}): WorkerProcess => {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "tests/support/worker.ts")], {
+/** A process of the real application (src/main.ts: the application's own job kinds and crons). */
+export const spawnApp = (databaseUrl: string, env: Record<string, string> = {}): WorkerProcess => spawnProcess("src/main.ts", databaseUrl, env)
+
+/** A process of the application with the test job kinds (tests/support/worker.ts). */
+export const spawnWorker = (databaseUrl: string, env: Record<string, string> = {}): WorkerProcess => spawnProcess("tests/support/worker.ts", databaseUrl, env)
+
+const spawnProcess = (script: string, databaseUrl: string, env: Record<string, string>): WorkerProcess => {
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, script)], {
     cwd: root,
     env: { ...process.env, ROLE: "worker", PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "debug", ...fastEngine, ...env, DATABASE_URL: databaseUrl },
     stdio: ["ignore", "pipe", "pipe"]
