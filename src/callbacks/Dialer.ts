@@ -94,7 +94,6 @@ const unplace = (attempt: CallAttempt) =>
 const awaitCall = (attemptId: string) =>
   Effect.gen(function* () {
     const store = yield* CallbackStore
-    const telephony = yield* Telephony
     const settings = yield* CallbackConfig
     const quiet = Duration.toMillis(settings.callStatusTimeout)
     let lastChange = Date.now()
@@ -114,7 +113,6 @@ const awaitCall = (attemptId: string) =>
       if (now - lastChange > ringing + quiet) {
         lastChange = now
         yield* reconcile(attempt).pipe(
-          Effect.provideService(Telephony, telephony),
           Effect.catchAll((error) => Effect.logWarning(`could not reconcile call attempt ${attemptId} with Twilio; will ask again`, error))
         )
         continue
