@@ -96,4 +96,15 @@ describe("npm start with nothing configured", () => {
     expect(invalid.output()).toContain("QUEUES")
     expect(invalid.output()).toContain("default:lots")
   })
+
+  it("refuses NODE_ENV=production without Twilio credentials and PUBLIC_BASE_URL: the simulator never runs in production", async () => {
+    const base = { NODE_ENV: "production", ADMIN_TOKEN: "production-admin-token-0123", SIMULATOR_PORT: "0" }
+    const noTwilio = run("src/main.ts", [], base)
+    expect(await noTwilio.exited).not.toBe(0)
+    expect(noTwilio.output()).toContain("TWILIO_ACCOUNT_SID")
+    expect(noTwilio.output()).not.toContain("Twilio simulator at")
+    const noUrl = run("src/main.ts", [], { ...base, TWILIO_ACCOUNT_SID: "AC" + "1".repeat(32), TWILIO_AUTH_TOKEN: "secret", TWILIO_FROM: "+15005550006" })
+    expect(await noUrl.exited).not.toBe(0)
+    expect(noUrl.output()).toContain("PUBLIC_BASE_URL")
+  })
 })
