@@ -66,7 +66,7 @@ const fromEnvironment = Config.all({
   verifyPerIp: rateLimit("RATE_LIMIT_VERIFY_PER_IP", "30/10m", "verification checks and resends per client IP"),
   dialPerDestination: rateLimit("DIAL_LIMIT_PER_DESTINATION", "3/15m", "calls placed to one number (checked once the business's slot is held)"),
   callStatusTimeout: duration("CALL_STATUS_TIMEOUT", "60 seconds", "silence after a call's ring time before Twilio is asked for its status"),
-  callPollInterval: duration("CALL_POLL_INTERVAL", "250 millis", "how often a dial job looks at its call's progress"),
+  callPollInterval: duration("CALL_POLL_INTERVAL", "1 second", "how often a dial job looks at its call's progress when no notification woke it"),
   retention: duration("CALLBACK_RETENTION", "90 days", "finished callback requests are deleted after this"),
   trustProxy: integer("TRUST_PROXY", 0, 0, 10, "proxy hops in front of the app whose X-Forwarded-For is trusted (0: the socket address)")
 })

@@ -36,12 +36,13 @@ import { CallbackConfig } from "../../infra/callbacks/CallbackConfig.ts"
 import { CallbackStore } from "../../infra/callbacks/CallbackStore.ts"
 import { hit, release } from "../../infra/callbacks/RateLimiter.ts"
 import { enqueue } from "../../infra/jobs/Jobs.ts"
+import { Notifier } from "../../infra/jobs/Notifier.ts"
 import { Metrics } from "../../infra/observability/Metrics.ts"
 import { Telephony } from "../../infra/twilio/Telephony.ts"
 import { TwilioGateway } from "../../infra/twilio/TwilioGateway.ts"
 import { handle } from "../../supervisors/JobRegistry.ts"
 import { asJobFailure } from "./JobFailures.ts"
-import { settle } from "./Settlement.ts"
+import { callWakeup, settle } from "./Settlement.ts"
 
 /** A dial that found nothing placeable waits this long before trying again (Twilio refused without placing). */
 const REFUSED_RETRY = Duration.seconds(5)
@@ -96,6 +97,10 @@ const awaitCall = (attemptId: string) =>
     const store = yield* CallbackStore
     const settings = yield* CallbackConfig
     const quiet = Duration.toMillis(settings.callStatusTimeout)
+    // woken at once when a report about this call is settled in any process (NOTIFY); the poll is the safety net
+    const wake = yield* Effect.makeLatch(false)
+    const notifier = yield* Effect.serviceOption(Notifier)
+    if (Option.isSome(notifier)) yield* notifier.value.subscribe(callWakeup(attemptId), () => wake.unsafeOpen())
     let lastChange = Date.now()
     let lastStatus = ""
     for (;;) {
@@ -117,9 +122,10 @@ const awaitCall = (attemptId: string) =>
         )
         continue
       }
-      yield* Effect.sleep(settings.callPollInterval)
+      yield* Effect.ignore(Effect.timeout(wake.await, settings.callPollInterval))
+      yield* wake.close
     }
-  })
+  }).pipe(Effect.scoped)
 
 /**
  * Asks Twilio what became of an attempt: by its call sid when it has one,

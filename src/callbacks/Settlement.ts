@@ -18,6 +18,7 @@ import { Priority } from "../../domain/jobs/JobDefinition.ts"
 import { CallbackConfig, retryPolicyOf } from "../../infra/callbacks/CallbackConfig.ts"
 import { CallbackStore } from "../../infra/callbacks/CallbackStore.ts"
 import { enqueue } from "../../infra/jobs/Jobs.ts"
+import { JOBS_CHANNEL } from "../../infra/jobs/JobStore.ts"
 import { Metrics } from "../../infra/observability/Metrics.ts"
 
 /**
@@ -38,6 +39,9 @@ export const enqueueDial = (request: CallbackRequest, business: Pick<Business, "
       traceparent: request.traceparent
     }
   )
+
+/** The notification payload that wakes the dial job waiting on attempt `attemptId`. */
+export const callWakeup = (attemptId: string): string => `@call:${attemptId}`
 
 export interface CallReport {
   /** Twilio's CallStatus (or `answered`). */
@@ -69,6 +73,8 @@ export const settle = (attemptId: string, report: CallReport) =>
           return false
         }
         const updated = yield* store.updateAttempt(attemptId, { ...next, callSid: report.callSid, sequence: report.sequence, error: report.error })
+        // the dial job waiting on this call, in whichever process, looks at it as soon as this commits
+        yield* sql`SELECT pg_notify(${JOBS_CHANNEL}, ${callWakeup(attemptId)})`
         if (isEnded(updated.status)) metrics.dialAttempts.inc({ outcome: outcomeOf(updated) })
         const request = yield* store.lockRequest(attempt.value.callbackId)
         if (Option.isNone(request) || request.value.currentAttemptId !== attemptId) return true

@@ -159,8 +159,6 @@ export const callbackRoutes = () => {
               yield* validated(undefined, [{ path: "phone", message }])
             }
             const e164 = normalized._tag === "E164" ? normalized.e164 : ""
-            yield* limited(`create:phone:${e164}`, settings.createPerPhone, "callback requests for this phone")
-            yield* limited(`create:ip:${ip}`, settings.createPerIp, "callback requests from this address")
             const created = yield* store.createRequest({
               id: randomUUID(),
               businessId: business.id,
@@ -174,6 +172,11 @@ export const callbackRoutes = () => {
               return yield* new Conflict({ detail: "an active callback request for this phone and business exists", extra: { id: created.id } })
             }
             yield* enqueue(VerificationSend, { callbackId: created.request.id }, { traceparent })
+            // the limits last: each holds its bucket's lock until this transaction ends, so the
+            // requests of one client (or of every client behind one proxy) wait for each other only
+            // this long; a refusal rolls the request and its job back, and nothing counts
+            yield* limited(`create:phone:${e164}`, settings.createPerPhone, "callback requests for this phone")
+            yield* limited(`create:ip:${ip}`, settings.createPerIp, "callback requests from this address")
             const response = {
               id: created.request.id,
               status: created.request.status,

@@ -1,0 +1,184 @@
+/**
+ * `npm run bench:callbacks`: the callback platform end to end, in one process
+ * (the same layers as `npm start`) on a throwaway embedded PostgreSQL, with
+ * the in-process Twilio simulator answering every call after BENCH_RING_MS
+ * (50) and talking for BENCH_TALK_MS (50).
+ *
+ * Each round creates BENCH_CALLBACKS (200) requests over HTTP spread over
+ * BENCH_BUSINESSES (20) businesses (maxConcurrentCalls BENCH_SLOTS, 5), reads
+ * every code from the simulator, verifies them all at once, and waits until
+ * every request is `completed`. Reported per round, then the median of
+ * BENCH_ROUNDS (3):
+ * - create: HTTP latency of POST /v1/callbacks (p50, p99), requests sent BENCH_CREATE_PARALLEL (20) at a time;
+ * - drain: callbacks completed per second, from the first verification to the last completion;
+ * - verify -> completed: per request (p50, p99), which includes ring and talk time
+ *   (read from the rows: the first dial job's creation to the request's finish).
+ * BENCH_BREAKDOWN=1 also prints where a call's time goes (medians).
+ *
+ * It measures the platform's own overhead around calls (queues, slots,
+ * settlement, webhooks, polling), not Twilio. Prints a markdown table.
+ */
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Layer from "effect/Layer"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import { TwilioGateway } from "../infra/twilio/TwilioGateway.ts"
+import { appFor } from "../src/App.ts"
+import { HttpServer } from "../src/http/Server.ts"
+import { crons, handlers } from "../src/jobs/index.ts"
+import pg from "pg"
+import { freshDatabase, runBench } from "./harness.ts"
+
+const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback)
+const CALLBACKS = env("BENCH_CALLBACKS", 200)
+const BUSINESSES = env("BENCH_BUSINESSES", 20)
+const SLOTS = env("BENCH_SLOTS", 5)
+const ROUNDS = env("BENCH_ROUNDS", 3)
+const RING_MS = env("BENCH_RING_MS", 50)
+const TALK_MS = env("BENCH_TALK_MS", 50)
+const CREATE_PARALLEL = env("BENCH_CREATE_PARALLEL", 20)
+const TOKEN = "bench-admin-token-0123456789"
+
+const percentile = (xs: ReadonlyArray<number>, p: number) => {
+  const sorted = [...xs].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN
+}
+const median = (xs: ReadonlyArray<number>) => percentile(xs, 50)
+
+/** Runs `work` over `items`, `parallel` at a time. */
+const pool = async <A, B>(items: ReadonlyArray<A>, parallel: number, work: (item: A, i: number) => Promise<B>): Promise<Array<B>> => {
+  const results: Array<B> = new Array(items.length)
+  let next = 0
+  await Promise.all(
+    Array.from({ length: Math.min(parallel, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++
+        results[i] = await work(items[i] as A, i)
+      }
+    })
+  )
+  return results
+}
+
+interface Round {
+  readonly createP50: number
+  readonly createP99: number
+  readonly perSecond: number
+  readonly doneP50: number
+  readonly doneP99: number
+}
+
+const round = async (adminUrl: string, n: number): Promise<Round> => {
+  const databaseUrl = await freshDatabase(adminUrl, `callbacks_${n}`)
+  const config = new Map(
+    Object.entries({
+      DATABASE_URL: databaseUrl,
+      PORT: "0",
+      HOST: "127.0.0.1",
+      ADMIN_TOKEN: TOKEN,
+      LOG_LEVEL: "error",
+      SIMULATOR_PORT: "0",
+      QUEUES: `default:4,calls:${BUSINESSES * SLOTS},sms:20`,
+      DIAL_LIMIT_PER_DESTINATION: "1000000/1m",
+      RATE_LIMIT_CREATE_PER_IP: "1000000/1m",
+      RATE_LIMIT_VERIFY_PER_IP: "1000000/1m",
+      ...(process.env.CALL_POLL_INTERVAL === undefined ? {} : { CALL_POLL_INTERVAL: process.env.CALL_POLL_INTERVAL })
+    })
+  )
+  const runtime = ManagedRuntime.make(appFor("all", { handlers, crons }, Layer.empty).pipe(Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(config)))))
+  try {
+    const { port } = await runtime.runPromise(HttpServer)
+    const simulator = (await runtime.runPromise(TwilioGateway)).simulatorUrl ?? ""
+    const base = `http://127.0.0.1:${port}`
+    const post = (path: string, body: unknown, admin = false) =>
+      fetch(base + path, { method: "POST", headers: { "content-type": "application/json", ...(admin ? { authorization: `Bearer ${TOKEN}` } : {}) }, body: JSON.stringify(body) })
+
+    const businesses = await pool(Array.from({ length: BUSINESSES }, (_, i) => i), 5, async (i) => {
+      const phone = `+1415555${String(1000 + i)}`
+      await fetch(`${simulator}/sim/numbers/${encodeURIComponent(phone)}`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ outcome: "answered", afterMs: RING_MS, talkMs: TALK_MS }) })
+      const response = await post("/admin/api/businesses", { name: `Bench ${i}`, phone, timezone: "UTC", maxConcurrentCalls: SLOTS }, true)
+      return ((await response.json()) as { id: string }).id
+    })
+
+    const createMs: Array<number> = []
+    const created = await pool(Array.from({ length: CALLBACKS }, (_, i) => i), CREATE_PARALLEL, async (i) => {
+      const phone = `+1650555${String(1000 + i).padStart(4, "0")}`
+      const started = performance.now()
+      const response = await post("/v1/callbacks", { businessId: businesses[i % BUSINESSES], phone })
+      createMs.push(performance.now() - started)
+      if (response.status !== 202) throw new Error(`create answered ${response.status}: ${await response.text()}`)
+      return { id: ((await response.json()) as { id: string }).id, phone }
+    })
+
+    const texts = async () => (await (await fetch(`${simulator}/sim/messages`)).json()) as ReadonlyArray<{ to: string; body: string }>
+    let codes = new Map<string, string>()
+    for (let tries = 0; codes.size < CALLBACKS; tries++) {
+      if (tries > 600) throw new Error(`only ${codes.size} of ${CALLBACKS} codes were texted`)
+      codes = new Map((await texts()).map((t) => [t.to, /\d{6}/.exec(t.body)?.[0] ?? ""]))
+      if (codes.size < CALLBACKS) await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+
+    await pool(created, CREATE_PARALLEL, async ({ id, phone }) => {
+      const response = await post(`/v1/callbacks/${id}/verification`, { code: codes.get(phone) })
+      if (response.status !== 200) throw new Error(`verify answered ${response.status}: ${await response.text()}`)
+    })
+
+    // completion is read from the rows (one query), so that watching does not load the server or lag behind it
+    const client = new pg.Client({ connectionString: databaseUrl })
+    await client.connect()
+    try {
+      const deadline = Date.now() + 300_000
+      for (;;) {
+        const { rows } = await client.query<{ n: number }>("SELECT count(*)::int AS n FROM callback_requests WHERE status = 'completed'")
+        if ((rows[0]?.n ?? 0) >= CALLBACKS) break
+        if (Date.now() > deadline) throw new Error(`only ${rows[0]?.n} of ${CALLBACKS} callbacks completed`)
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      // verify -> completed per request: from its first dial job (enqueued by the verification) to its finish
+      const { rows } = await client.query<{ ms: number; first: Date; last: Date }>(`
+        SELECT extract(epoch FROM r.finished_at - d.created_at) * 1000 AS ms, d.created_at AS first, r.finished_at AS last
+          FROM callback_requests r
+          JOIN LATERAL (SELECT min(created_at) AS created_at FROM jobs WHERE kind = 'callback.dial' AND args->>'callbackId' = r.id::text) d ON true`)
+      const doneMs = rows.map((r) => Number(r.ms))
+      const span = (Math.max(...rows.map((r) => r.last.getTime())) - Math.min(...rows.map((r) => r.first.getTime()))) / 1000
+      if (process.env.BENCH_BREAKDOWN !== undefined) await breakdown(client)
+      return { createP50: median(createMs), createP99: percentile(createMs, 99), perSecond: CALLBACKS / span, doneP50: median(doneMs), doneP99: percentile(doneMs, 99) }
+    } finally {
+      await client.end()
+    }
+  } finally {
+    await runtime.dispose()
+  }
+}
+
+/** Where a callback's time goes, from the rows (medians, ms): printed with BENCH_BREAKDOWN=1. */
+const breakdown = async (client: pg.Client) => {
+  const { rows } = await client.query(`
+    SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM j.attempted_at - j.created_at) * 1000) AS enqueued_to_claimed,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM a.started_at - j.attempted_at) * 1000) AS claimed_to_attempt,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM a.ended_at - a.started_at) * 1000) AS call,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM j.finished_at - a.ended_at) * 1000) AS ended_to_job_done
+      FROM call_attempts a
+      JOIN jobs j ON j.kind = 'callback.dial' AND j.args->>'callbackId' = a.callback_id::text AND j.state = 'completed'`)
+  console.log("breakdown (median ms):", JSON.stringify(rows[0]))
+}
+
+runBench(async (adminUrl) => {
+  console.log(`callbacks: ${CALLBACKS} over ${BUSINESSES} businesses x ${SLOTS} slots, ring ${RING_MS} ms, talk ${TALK_MS} ms, ${ROUNDS} rounds`)
+  const rounds: Array<Round> = []
+  for (let n = 1; n <= ROUNDS; n++) {
+    const r = await round(adminUrl, n)
+    rounds.push(r)
+    console.log(
+      `round ${n}: create p50 ${r.createP50.toFixed(1)} ms p99 ${r.createP99.toFixed(1)} ms; ${r.perSecond.toFixed(1)} callbacks/s; verify->completed p50 ${r.doneP50.toFixed(0)} ms p99 ${r.doneP99.toFixed(0)} ms`
+    )
+  }
+  const of = (f: (r: Round) => number) => median(rounds.map(f))
+  console.log("")
+  console.log("| metric | median of rounds |")
+  console.log("|---|---|")
+  console.log(`| POST /v1/callbacks p50 | ${of((r) => r.createP50).toFixed(1)} ms |`)
+  console.log(`| POST /v1/callbacks p99 | ${of((r) => r.createP99).toFixed(1)} ms |`)
+  console.log(`| callbacks completed per second | ${of((r) => r.perSecond).toFixed(1)} |`)
+  console.log(`| verify -> completed p50 | ${of((r) => r.doneP50).toFixed(0)} ms |`)
+  console.log(`| verify -> completed p99 | ${of((r) => r.doneP99).toFixed(0)} ms |`)
+})
