@@ -46,8 +46,8 @@ export interface RequestFilter {
   readonly status?: CallbackStatus | undefined
   readonly businessId?: string | undefined
   readonly phone?: string | undefined
-  /** The cursor: list what was created before this request. */
-  readonly before?: { readonly createdAt: Date; readonly id: string } | undefined
+  /** The cursor: list what was created before this request (its creation in microseconds since the epoch, as text, and its id). */
+  readonly before?: { readonly createdMicros: string; readonly id: string } | undefined
   readonly limit: number
 }
 
@@ -150,16 +150,21 @@ export class CallbackStore extends Effect.Service<CallbackStore>()("switchboard/
         narrow("callbacks.lock")
       )
 
+    /** Requests newest first, each with its cursor (creation to the microsecond, then id: the order's own key). */
     const listRequests = (filter: RequestFilter) =>
-      sql<RequestRow>`
-        SELECT * FROM callback_requests
+      sql<RequestRow & { created_micros: string }>`
+        SELECT *, (extract(epoch FROM created_at) * 1000000)::bigint::text AS created_micros FROM callback_requests
          WHERE ${filter.status === undefined ? sql`true` : sql`status = ${filter.status}`}
            AND ${filter.businessId === undefined ? sql`true` : sql`business_id = ${filter.businessId}`}
            AND ${filter.phone === undefined ? sql`true` : sql`phone = ${filter.phone}`}
-           AND ${filter.before === undefined ? sql`true` : sql`(created_at, id) < (${filter.before.createdAt.toISOString()}::timestamptz, ${filter.before.id}::uuid)`}
+           AND ${
+             filter.before === undefined
+               ? sql`true`
+               : sql`(created_at, id) < (timestamptz 'epoch' + ${filter.before.createdMicros}::bigint * interval '1 microsecond', ${filter.before.id}::uuid)`
+           }
          ORDER BY created_at DESC, id DESC
          LIMIT ${filter.limit}`.pipe(
-        Effect.map((rows) => rows.map(requestOf)),
+        Effect.map((rows) => rows.map((row) => ({ request: requestOf(row), cursor: `${row.created_micros}.${row.id}` }))),
         narrow("callbacks.list")
       )
 

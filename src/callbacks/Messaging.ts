@@ -61,8 +61,8 @@ export const sendVerification = (callbackId: string) =>
         const verification = yield* store.lockVerification(callbackId)
         if (Option.isNone(verification) || verification.value.used_at !== null) return undefined
         if (expiresAt({ issuedAt: verification.value.issued_at }, policy).getTime() <= Date.now()) return undefined
-        yield* store.setCodeHash(callbackId, hashCode(callbackId, code))
-        yield* store.insertMessage({ id: messageId, callbackId, kind: "verification", generation: 0, to: request.value.phone })
+        yield* store.setCodeHash(request.value.id, hashCode(request.value.id, code))
+        yield* store.insertMessage({ id: messageId, callbackId: request.value.id, kind: "verification", generation: 0, to: request.value.phone })
         return request.value.phone
       })
     )

@@ -26,8 +26,8 @@ const MAX_LIMIT = 500
 const MAX_ESCALATION = 10
 const MAX_VIP = 1000
 const RING = { min: 5, max: 120 }
-/** The last instant Postgres and ISO strings agree on. */
-const LATEST_TIME = Date.UTC(9999, 11, 31, 23, 59, 59, 999)
+/** The last instant a cursor may name (the end of the year 9999), in microseconds. */
+const LATEST_MICROS = BigInt(Date.UTC(9999, 11, 31, 23, 59, 59, 999)) * 1000n + 999n
 
 export const businessView = (b: Business) => ({
   id: b.id,
@@ -136,15 +136,15 @@ const limitOf = (text: string | undefined, errors: Array<FieldError>): number =>
   return Number(text)
 }
 
-/** Cursors are `<createdAt ms>.<id>` of the last item shown. */
+/** Cursors are `<created, microseconds since the epoch>.<id>` of the last item shown. */
 const cursorOf = (text: string | undefined, errors: Array<FieldError>) => {
   if (text === undefined) return undefined
-  const match = /^(\d{1,15})\.([0-9a-f-]{36})$/i.exec(text)
-  if (match === null || !isUuid(match[2] ?? "") || Number(match[1]) > LATEST_TIME) {
+  const match = /^(\d{1,18})\.([0-9a-f-]{36})$/i.exec(text)
+  if (match === null || !isUuid(match[2] ?? "") || BigInt(match[1] ?? "0") > LATEST_MICROS) {
     errors.push({ path: "cursor", message: "is not a cursor this API returned" })
     return undefined
   }
-  return { createdAt: new Date(Number(match[1])), id: match[2] ?? "" }
+  return { createdMicros: match[1] ?? "0", id: match[2] ?? "" }
 }
 
 export const adminCallbackRoutes = () => {
@@ -223,9 +223,11 @@ export const adminCallbackRoutes = () => {
         yield* validated(undefined, errors)
         const store = yield* CallbackStore
         const items = yield* store.listRequests({ status: status as CallbackStatus | undefined, businessId, phone: e164, before, limit })
-        const views = yield* Effect.forEach(items, (r) => Effect.map(store.attemptsOf(r.id), (attempts) => ({ ...requestView(r, attempts), phone: r.phone, name: r.name ?? null, note: r.note ?? null })))
+        const views = yield* Effect.forEach(items, ({ request: r }) =>
+          Effect.map(store.attemptsOf(r.id), (attempts) => ({ ...requestView(r, attempts), phone: r.phone, name: r.name ?? null, note: r.note ?? null }))
+        )
         const last = items.length === limit ? items[items.length - 1] : undefined
-        return json({ items: views, ...(last === undefined ? {} : { nextCursor: `${last.createdAt.getTime()}.${last.id}` }) })
+        return json({ items: views, ...(last === undefined ? {} : { nextCursor: last.cursor }) })
       })
     )
   )

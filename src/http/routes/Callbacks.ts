@@ -147,7 +147,8 @@ export const callbackRoutes = () => {
         const outcome = yield* sql.withTransaction(
           Effect.gen(function* () {
             if (key !== undefined) {
-              const reservation = yield* reserve(`create:${key}`, hashBody(body))
+              // the fields this route reads, nothing else: unknown fields are ignored, so they cannot make two bodies differ
+              const reservation = yield* reserve(`create:${key}`, hashBody({ businessId, phone, name, note }))
               if (reservation._tag === "Mismatch") return yield* new Unprocessable({ detail: "this Idempotency-Key was used with a different body within 24 hours" })
               if (reservation._tag === "Replay") return { status: reservation.status, body: reservation.body, replay: true }
             }
@@ -198,7 +199,8 @@ export const callbackRoutes = () => {
         const id = c.req.param("id")
         const body = yield* readJson(c)
         const errors: Array<FieldError> = []
-        const code = textField(body, "code", errors, { required: true, max: 20, min: 1 })
+        // any text is an attempt (a wrong one uses a check); only a missing or non-string code is malformed
+        const code = textField(body, "code", errors, { required: true, max: 100 })
         yield* validated(undefined, errors)
         const sql = yield* SqlClient.SqlClient
         const store = yield* CallbackStore
@@ -210,10 +212,11 @@ export const callbackRoutes = () => {
           Effect.gen(function* () {
             const request = yield* lockRequest(id)
             if (request.status !== "pending_verification") return yield* notPending(request)
-            const verification = yield* store.lockVerification(id)
+            const verification = yield* store.lockVerification(request.id)
             if (Option.isNone(verification)) return yield* new Gone({ detail: "no code was issued for this request" })
             const v = verification.value
-            const entered = /^\d{6}$/.test((code ?? "").trim()) ? hashCode(id, (code ?? "").trim()) : "not-a-code"
+            // hashed with the stored id, whatever case the URL gave it in
+            const entered = /^\d{6}$/.test((code ?? "").trim()) ? hashCode(request.id, (code ?? "").trim()) : "not-a-code"
             const outcome = check(
               { codeHash: v.code_hash ?? "no-code-yet", issuedAt: v.issued_at, checks: v.checks, usedAt: v.used_at ?? undefined },
               entered,
@@ -225,16 +228,16 @@ export const callbackRoutes = () => {
               return { _tag: "Gone" as const, reason: outcome.reason }
             }
             if (outcome._tag === "WrongCode") {
-              yield* store.countCheck(id)
+              yield* store.countCheck(request.id)
               metrics.verificationChecks.inc({ result: "wrong" })
               return { _tag: "Wrong" as const, attemptsRemaining: outcome.attemptsRemaining }
             }
             metrics.verificationChecks.inc({ result: "verified" })
-            yield* store.markVerified(id)
+            yield* store.markVerified(request.id)
             const business = yield* findBusiness(request.businessId)
             const hours = closedUntil(business, new Date())
             const scheduledFor = hours.closed && hours.opensAt !== undefined ? hours.opensAt : new Date()
-            const queued = yield* store.applyEvent(id, "verify", { scheduledFor })
+            const queued = yield* store.applyEvent(request.id, "verify", { scheduledFor })
             if (Option.isNone(queued)) return yield* notPending(request)
             yield* enqueueDial(queued.value, business, hours.closed ? scheduledFor : undefined)
             return { _tag: "Verified" as const, request: queued.value, scheduledFor }
@@ -269,7 +272,7 @@ export const callbackRoutes = () => {
           Effect.gen(function* () {
             const request = yield* lockRequest(id)
             if (request.status !== "pending_verification") return yield* notPending(request)
-            const verification = yield* store.lockVerification(id)
+            const verification = yield* store.lockVerification(request.id)
             const decision = mayResend(Option.match(verification, { onNone: () => [], onSome: (v) => v.sends }), new Date(), policy)
             if (!decision.allowed) {
               return yield* new RateLimited({
@@ -277,13 +280,13 @@ export const callbackRoutes = () => {
                 retryAfterSeconds: seconds(decision.retryAfter)
               })
             }
-            const issuedAt = yield* store.reissue(id)
-            yield* enqueue(VerificationSend, { callbackId: id }, { traceparent: request.traceparent })
+            const issuedAt = yield* store.reissue(request.id)
+            yield* enqueue(VerificationSend, { callbackId: request.id }, { traceparent: request.traceparent })
             return { request, issuedAt }
           })
         )
         return json(
-          { id, status: issued.request.status, verification: { channel: "sms", expiresAt: expiresAt({ issuedAt: issued.issuedAt }, policy).toISOString() } },
+          { id: issued.request.id, status: issued.request.status, verification: { channel: "sms", expiresAt: expiresAt({ issuedAt: issued.issuedAt }, policy).toISOString() } },
           202
         )
       })

@@ -59,7 +59,11 @@ export const twilioRoutes = () => {
         const gateway = yield* TwilioGateway
         const attempt = yield* store.findAttempt(attemptId)
         const request = Option.isNone(attempt) ? Option.none() : yield* store.findRequest(attempt.value.callbackId)
-        if (Option.isNone(request) || request.value.status === "cancelled" || request.value.status === "completed") {
+        // only the request's current call, while it is being made, connects the visitor: a call left over
+        // from before a cancel (or a cancel and a retry) must not
+        const current =
+          Option.isSome(request) && request.value.currentAttemptId === attemptId && (request.value.status === "dialing" || request.value.status === "connected")
+        if (!current || Option.isNone(request)) {
           return twiml("<Say>This callback request is no longer active. Goodbye.</Say><Hangup/>")
         }
         yield* Effect.annotateCurrentSpan("call.sid", params.CallSid ?? "")

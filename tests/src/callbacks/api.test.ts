@@ -192,6 +192,45 @@ describe("the callback API", () => {
     expect((await app.view(newer.id)).status).toBe("pending_verification")
   })
 
+  it("pages through callbacks created within one millisecond without skipping any", async () => {
+    const business = await app.createBusiness()
+    const created = [await app.create(business.id), await app.create(business.id), await app.create(business.id)]
+    const times = ["2026-01-01T00:00:00.123456Z", "2026-01-01T00:00:00.123200Z", "2026-01-01T00:00:00.100000Z"]
+    for (const [i, c] of created.entries()) await query(url, "UPDATE callback_requests SET created_at = $2 WHERE id = $1", [c.id, times[i]])
+    const seen: Array<string> = []
+    let cursor: string | undefined
+    for (let page = 0; page < 5; page++) {
+      const response = await app.request(`/admin/api/callbacks?businessId=${business.id}&limit=1${cursor === undefined ? "" : `&cursor=${cursor}`}`, { admin: true })
+      expect(response.status).toBe(200)
+      const body = (await response.json()) as { items: ReadonlyArray<{ id: string }>; nextCursor?: string }
+      seen.push(...body.items.map((i) => i.id))
+      if (body.nextCursor === undefined) break
+      cursor = body.nextCursor
+    }
+    expect(seen).toEqual(created.map((c) => c.id))
+  })
+
+  it("the code is checked against the stored request whatever case the id is written in", async () => {
+    const business = await app.createBusiness()
+    const created = await app.create(business.id)
+    expect((await app.request(`/v1/callbacks/${created.id.toUpperCase()}/verification/resend`, { method: "POST" })).status).toBe(202)
+    const code = await app.codeFor(created.phone, 2)
+    const response = await app.verify(created.id.toUpperCase(), code)
+    expect(response.status).toBe(200)
+    expect(((await response.json()) as { id: string }).id).toBe(created.id)
+  })
+
+  it("an Idempotency-Key body nested thousands deep is a 202 (unknown fields are ignored), never a 500", async () => {
+    const business = await app.createBusiness()
+    const deep = "[".repeat(20_000) + "]".repeat(20_000)
+    const response = await app.request("/v1/callbacks", {
+      method: "POST",
+      headers: { "Idempotency-Key": crypto.randomUUID() },
+      body: `{"businessId":"${business.id}","phone":"${freshNumber()}","x":${deep}}`
+    })
+    expect(response.status).toBe(202)
+  })
+
   it("report.daily stores the day's summary", async () => {
     const today = new Date().toISOString().slice(0, 10)
     const enqueued = await app.request("/admin/api/jobs", { method: "POST", admin: true, body: JSON.stringify({ kind: "report.daily", args: { day: today } }) })
@@ -199,7 +238,11 @@ describe("the callback API", () => {
     const report = await eventually(async () => (await query<{ summary: Record<string, number> }>(url, "SELECT summary FROM daily_reports WHERE day = $1", [today]))[0], 10_000, "the report")
     const [counts] = await query<{ created: string; completed: string }>(
       url,
-      "SELECT count(*) AS created, count(*) FILTER (WHERE status = 'completed') AS completed FROM callback_requests"
+      `WITH day AS (SELECT $1::date::timestamp AT TIME ZONE 'UTC' AS start_at)
+       SELECT count(*) FILTER (WHERE created_at >= start_at AND created_at < start_at + interval '1 day') AS created,
+              count(*) FILTER (WHERE status = 'completed' AND finished_at >= start_at AND finished_at < start_at + interval '1 day') AS completed
+         FROM callback_requests, day`,
+      [today]
     )
     expect(report.summary.created).toBe(Number(counts?.created))
     expect(report.summary.completed).toBe(Number(counts?.completed))
