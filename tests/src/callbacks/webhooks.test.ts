@@ -413,3 +413,22 @@ describe("found by the properties above", () => {
     expect(live).toHaveLength(1)
   })
 })
+
+describe("the voice webhook", () => {
+  it("bridges the visitor only for the request's current call while it is being made: not after a cancel, nor after a cancel and a retry", async () => {
+    const ringing = await ringingRequest()
+    const path = `/twilio/voice/${ringing.attempt.id}`
+    const params = callStatus(ringing.attempt.call_sid, ringing.business.phone, "in-progress", 2)
+    const live = await (await postSigned(path, params)).text()
+    expect(live).toContain("<Dial")
+
+    expect((await app.request(`/admin/api/callbacks/${ringing.request.id}/cancel`, { method: "POST", admin: true })).status).toBe(200)
+    const cancelled = await (await postSigned(path, params)).text()
+    expect(cancelled).not.toContain("<Dial")
+    expect(cancelled).toContain("<Hangup/>")
+
+    expect((await app.request(`/admin/api/callbacks/${ringing.request.id}/retry`, { method: "POST", admin: true })).status).toBe(200)
+    const superseded = await (await postSigned(path, params)).text()
+    expect(superseded).not.toContain("<Dial")
+  })
+})
