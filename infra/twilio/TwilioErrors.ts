@@ -2,10 +2,15 @@
  * What a failed Twilio request means for the caller, from the error the twilio
  * SDK raised.
  *
- * - `permanent`: Twilio refused the request itself (an invalid, unreachable or
- *   unsubscribed number, a bad parameter). Retrying cannot help.
+ * - `permanent`: Twilio refused this request for what it asked (an invalid,
+ *   unreachable or unsubscribed number, a body it will not send). Retrying it
+ *   cannot help; other requests are unaffected.
  * - `retryable`: Twilio or the network is unwell (429, 5xx, a connection that
- *   failed). Try again later; these count against the channel's circuit.
+ *   failed), or this deployment cannot use Twilio as configured (wrong
+ *   credentials, an inactive account, a `From` or callback URL Twilio
+ *   rejects). Every request would fail alike, so these count against the
+ *   channel's circuit and are tried again later, once fixed, instead of
+ *   failing each callback for good.
  * - `ambiguous` (with retryable): the request may have reached Twilio and done
  *   its work (a 500 or other 5xx after sending, a timeout, a reset connection),
  *   so a create must be reconciled before it is repeated, never blindly
@@ -24,6 +29,14 @@ export interface TwilioFailure {
   readonly message: string
 }
 
+/**
+ * 4xx codes about this deployment rather than the request: authentication (20003), an inactive
+ * account (20005), a resource of another account (20404), a callback URL Twilio rejects (21205,
+ * 21609), a `From` that is invalid, unverified or not ours (21210, 21212, 21606, 21659).
+ */
+const CONFIGURATION: ReadonlySet<number> = new Set([20003, 20005, 20008, 20404, 21205, 21209, 21210, 21212, 21606, 21609, 21659])
+const CONFIGURATION_STATUSES: ReadonlySet<number> = new Set([401, 403, 404])
+
 /** Network errors raised before the request could be sent: nothing reached Twilio. */
 const NOT_SENT: ReadonlySet<string> = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"])
 
@@ -36,7 +49,9 @@ export const classify = (error: unknown): TwilioFailure => {
     // turned away before it was accepted: nothing was done, so a repeat cannot duplicate
     if (e.status === 429 || e.status === 503 || code === 20429) return { ...base, kind: "retryable", ambiguous: false }
     if (e.status >= 500) return { ...base, kind: "retryable", ambiguous: true }
-    // any other 4xx: the request itself is refused, as with 21211, 21214, 21216, 13224, 21408, 21610
+    // refused for how this deployment talks to Twilio: nothing was done, and every request would fail alike
+    if (CONFIGURATION_STATUSES.has(e.status) || (code !== undefined && CONFIGURATION.has(code))) return { ...base, kind: "retryable", ambiguous: false }
+    // any other 4xx: this request itself is refused, as with 21211, 21214, 21216, 13224, 21408, 21610
     // and 21614 (invalid, unreachable or unsubscribed numbers): repeating it cannot help
     return { ...base, kind: "permanent", ambiguous: false }
   }

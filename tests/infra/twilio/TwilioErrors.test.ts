@@ -66,6 +66,19 @@ describe("classify", () => {
     expect(classify(new Error("socket hang up"))).toMatchObject({ kind: "retryable", ambiguous: true })
   })
 
+  it("wrong credentials (through the SDK) and other refusals of this deployment's setup are retryable and count against the circuit", async () => {
+    const failure = await failureOf(call(simulatedTwilio(sim.url, ACCOUNT, "not-the-token")))
+    expect(failure).toMatchObject({ kind: "retryable", ambiguous: false, code: "20003", status: 401 })
+    expect(isTwilioUnwell(failure)).toBe(true)
+    for (const [status, code] of [[400, 21205], [400, 21212], [400, 21606], [403, 20005], [404, 20404], [401, undefined]] as const) {
+      const classified = classify({ status, code, message: "x" })
+      expect(classified, `${status} ${code}`).toMatchObject({ kind: "retryable", ambiguous: false })
+      expect(isTwilioUnwell(classified)).toBe(true)
+    }
+    // a refusal of this request alone is not: the circuit stays closed for everyone else
+    expect(isTwilioUnwell(classify({ status: 400, code: 21211, message: "x" }))).toBe(false)
+  })
+
   it("of the 5xx statuses only 503 is certain", () => {
     expect(classify({ status: 503, code: 20503, message: "x" })).toMatchObject({ kind: "retryable", ambiguous: false })
     for (const status of [500, 502, 504]) expect(classify({ status, message: "x" })).toMatchObject({ kind: "retryable", ambiguous: true })
