@@ -29,7 +29,8 @@ export const VerificationSend = defineJob({
 export const CallbackDial = defineJob({
   kind: "callback.dial",
   queue: CallbackQueues.calls,
-  args: Schema.Struct({ callbackId: CallbackId }),
+  // the request's generation when the dial was enqueued: a dial left over from before an administrator's retry does nothing
+  args: Schema.Struct({ callbackId: CallbackId, generation: Schema.optional(Schema.Int.pipe(Schema.nonNegative())) }),
   // an attempt of this job is not a call attempt: circuit and rate-limit waits snooze without spending either
   maxAttempts: 50,
   // the handler waits for the call to end while holding the business's slot

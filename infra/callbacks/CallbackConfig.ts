@@ -12,7 +12,7 @@ import * as Layer from "effect/Layer"
 import type { BreakerPolicy } from "../../domain/callbacks/CircuitBreaker.ts"
 import type { CallbackRetryPolicy } from "../../domain/callbacks/EscalationPlan.ts"
 import type { VerificationPolicy } from "../../domain/callbacks/Verification.ts"
-import { duration, integer, parseDuration } from "../config/Env.ts"
+import { duration, durationWithin, integer, parseDuration } from "../config/Env.ts"
 
 /** At most `limit` events per `window`. */
 export interface RateLimit {
@@ -26,7 +26,10 @@ export const parseRateLimit = (text: string): Either.Either<RateLimit, string> =
   if (rest.length > 0 || !/^\d+$/.test(count.trim()) || limit < 1 || limit > 1_000_000) {
     return Either.left(`"${text}" is not a limit such as 3/1h (count/window)`)
   }
-  return Either.map(parseDuration(window), (d) => ({ limit, window: d }))
+  return Either.flatMap(parseDuration(window), (d) => {
+    const problem = durationWithin(d, "1 second", "366 days")
+    return problem === undefined ? Either.right({ limit, window: d }) : Either.left(`the window of "${text}" ${problem}`)
+  })
 }
 
 const rateLimit = (name: string, fallback: string, description: string): Config.Config<RateLimit> =>
@@ -39,8 +42,12 @@ const rateLimit = (name: string, fallback: string, description: string): Config.
 const delays = Config.string("CALLBACK_RETRY_DELAYS").pipe(
   Config.withDefault("1m,5m,15m"),
   Config.mapOrFail((text) =>
-    Either.mapLeft(Either.all(text.split(",").map((part) => parseDuration(part))), (message) =>
-      ConfigError.InvalidData(["CALLBACK_RETRY_DELAYS"], `CALLBACK_RETRY_DELAYS: ${message}`)
+    Either.mapLeft(
+      Either.flatMap(Either.all(text.split(",").map((part) => parseDuration(part))), (ds) => {
+        const problem = ds.length > 20 ? "at most 20 delays" : ds.map((d) => durationWithin(d, 0, "7 days")).find((p) => p !== undefined)
+        return problem === undefined ? Either.right(ds) : Either.left(`each delay ${problem}`)
+      }),
+      (message) => ConfigError.InvalidData(["CALLBACK_RETRY_DELAYS"], `CALLBACK_RETRY_DELAYS: ${message}`)
     )
   ),
   Config.withDescription("waits after the 1st, 2nd, ... unanswered attempt on a number (the last repeats)")
@@ -48,10 +55,10 @@ const delays = Config.string("CALLBACK_RETRY_DELAYS").pipe(
 
 const fromEnvironment = Config.all({
   verification: Config.all({
-    codeLifetime: duration("VERIFICATION_CODE_TTL", "10 minutes", "how long a verification code is valid"),
+    codeLifetime: duration("VERIFICATION_CODE_TTL", "10 minutes", "how long a verification code is valid", { min: "1 second", max: "1 day" }),
     maxChecks: integer("VERIFICATION_MAX_CHECKS", 5, 1, 100, "wrong codes allowed per code before it is void"),
     maxSends: integer("VERIFICATION_MAX_SENDS", 3, 1, 100, "codes sent (first and resends) per request per VERIFICATION_SEND_WINDOW"),
-    sendWindow: duration("VERIFICATION_SEND_WINDOW", "10 minutes", "the window of VERIFICATION_MAX_SENDS")
+    sendWindow: duration("VERIFICATION_SEND_WINDOW", "10 minutes", "the window of VERIFICATION_MAX_SENDS", { min: "1 second", max: "1 day" })
   }),
   retry: Config.all({
     attemptsPerNumber: integer("CALLBACK_ATTEMPTS_PER_NUMBER", 3, 1, 100, "calls to one number of the plan before escalating"),
@@ -59,15 +66,15 @@ const fromEnvironment = Config.all({
   }),
   breaker: Config.all({
     failureThreshold: integer("CIRCUIT_FAILURE_THRESHOLD", 5, 1, 1000, "consecutive Twilio failures that open a channel's circuit"),
-    openFor: duration("CIRCUIT_OPEN_FOR", "30 seconds", "how long an open circuit refuses requests before a probe")
+    openFor: duration("CIRCUIT_OPEN_FOR", "30 seconds", "how long an open circuit refuses requests before a probe", { min: "100 millis", max: "1 hour" })
   }),
   createPerPhone: rateLimit("RATE_LIMIT_CREATE_PER_PHONE", "3/1h", "accepted callback requests per visitor phone"),
   createPerIp: rateLimit("RATE_LIMIT_CREATE_PER_IP", "20/10m", "accepted callback requests per client IP"),
   verifyPerIp: rateLimit("RATE_LIMIT_VERIFY_PER_IP", "30/10m", "verification checks and resends per client IP"),
   dialPerDestination: rateLimit("DIAL_LIMIT_PER_DESTINATION", "3/15m", "calls placed to one number (checked once the business's slot is held)"),
-  callStatusTimeout: duration("CALL_STATUS_TIMEOUT", "60 seconds", "silence after a call's ring time before Twilio is asked for its status"),
-  callPollInterval: duration("CALL_POLL_INTERVAL", "1 second", "how often a dial job looks at its call's progress when no notification woke it"),
-  retention: duration("CALLBACK_RETENTION", "90 days", "finished callback requests are deleted after this"),
+  callStatusTimeout: duration("CALL_STATUS_TIMEOUT", "60 seconds", "silence after a call's ring time before Twilio is asked for its status", { min: "1 second", max: "1 hour" }),
+  callPollInterval: duration("CALL_POLL_INTERVAL", "1 second", "how often a dial job looks at its call's progress when no notification woke it", { min: "10 millis", max: "1 minute" }),
+  retention: duration("CALLBACK_RETENTION", "90 days", "finished callback requests are deleted after this", { min: "1 second", max: "3660 days" }),
   trustProxy: integer("TRUST_PROXY", 0, 0, 10, "proxy hops in front of the app whose X-Forwarded-For is trusted (0: the socket address)")
 })
 

@@ -15,7 +15,7 @@ import * as Option from "effect/Option"
 import type { Business, CallAttempt, CallbackPriority, CallbackRequest } from "../../domain/callbacks/Business.ts"
 import { type CallbackEvent, type CallbackStatus, sourcesOf, Transitions } from "../../domain/callbacks/CallbackState.ts"
 import type { PlanStep } from "../../domain/callbacks/EscalationPlan.ts"
-import { narrow } from "../db/DatabaseError.ts"
+import { type DatabaseError, narrow } from "../db/DatabaseError.ts"
 import { Metrics } from "../observability/Metrics.ts"
 import { type AttemptRow, attemptOf, type BusinessRow, businessOf, type RequestRow, requestOf } from "./Rows.ts"
 
@@ -69,6 +69,13 @@ export interface StatusChange {
   readonly bumpGeneration?: boolean
 }
 
+/** Where the caller saw the request: the event applies only if it is still there (no retry or attempt in between). */
+export interface ExpectedPosition {
+  readonly generation: number
+  readonly escalationLevel: number
+  readonly attemptOnNumber: number
+}
+
 const TERMINAL_SQL = ["completed", "failed", "cancelled", "expired"]
 
 export class CallbackStore extends Effect.Service<CallbackStore>()("switchboard/infra/CallbackStore", {
@@ -117,7 +124,10 @@ export class CallbackStore extends Effect.Service<CallbackStore>()("switchboard/
     // --- requests ---
 
     /** Inserts a request awaiting verification; fails over to the active request of the same (business, phone). */
-    const createRequest = (request: NewRequest) =>
+    const createRequest = (request: NewRequest): Effect.Effect<
+      { readonly _tag: "Active"; readonly id: string } | { readonly _tag: "Created"; readonly request: CallbackRequest },
+      DatabaseError
+    > =>
       Effect.gen(function* () {
         const rows = yield* sql<RequestRow>`
           INSERT INTO callback_requests (id, business_id, phone, name, note, status, priority, traceparent)
@@ -130,7 +140,9 @@ export class CallbackStore extends Effect.Service<CallbackStore>()("switchboard/
           const [active] = yield* sql<{ id: string }>`
             SELECT id FROM callback_requests
              WHERE business_id = ${request.businessId} AND phone = ${request.phone} AND status <> ALL(${TERMINAL_SQL}::text[])`
-          return { _tag: "Active" as const, id: active?.id }
+          // it finished in between: the pair is free again
+          if (active === undefined) return yield* createRequest(request)
+          return { _tag: "Active" as const, id: active.id }
         }
         yield* sql`INSERT INTO verifications (callback_id, sends) VALUES (${request.id}, ARRAY[now()])`
         metrics.callbacks.inc({ status: "pending_verification" })
@@ -172,7 +184,7 @@ export class CallbackStore extends Effect.Service<CallbackStore>()("switchboard/
      * Applies `event` to the request if its status allows it, writing `change`
      * as well; the updated request, or none when the status did not allow it.
      */
-    const applyEvent = (id: string, event: CallbackEvent, change: StatusChange = {}) =>
+    const applyEvent = (id: string, event: CallbackEvent, change: StatusChange = {}, expected?: ExpectedPosition) =>
       Effect.gen(function* () {
         const sources = sourcesOf(event)
         // every event has one target status, whatever it starts from
@@ -190,6 +202,11 @@ export class CallbackStore extends Effect.Service<CallbackStore>()("switchboard/
                  ${optional(change.scheduledFor, (v) => set("scheduled_for", v?.toISOString() ?? null, "timestamptz"))}
                  ${change.bumpGeneration === true ? sql`, generation = generation + 1, circuit_notice_at = NULL` : sql``}
            WHERE id = ${id} AND status = ANY(${[...sources]}::text[])
+             ${
+               expected === undefined
+                 ? sql``
+                 : sql`AND generation = ${expected.generation} AND escalation_level = ${expected.escalationLevel} AND attempt_on_number = ${expected.attemptOnNumber}`
+             }
           RETURNING *`
         const [row] = rows
         if (row === undefined) return Option.none<CallbackRequest>()
@@ -293,6 +310,12 @@ export class CallbackStore extends Effect.Service<CallbackStore>()("switchboard/
         narrow("attempts.list")
       )
 
+    /** `sid`, unless another attempt owns that call already (then nothing: one call belongs to one attempt). */
+    const unownedSid = (id: string, sid: string | undefined) =>
+      sid === undefined
+        ? sql`NULL::text`
+        : sql`(SELECT ${sid}::text WHERE NOT EXISTS (SELECT 1 FROM call_attempts o WHERE o.call_sid = ${sid} AND o.id <> ${id}))`
+
     /** Records what Twilio said about an attempt. */
     const updateAttempt = (
       id: string,
@@ -301,7 +324,7 @@ export class CallbackStore extends Effect.Service<CallbackStore>()("switchboard/
       sql<AttemptRow>`
         UPDATE call_attempts
            SET status = ${change.status}, answered = ${change.answered},
-               call_sid = coalesce(call_sid, ${change.callSid ?? null}),
+               call_sid = coalesce(call_sid, ${unownedSid(id, change.callSid)}),
                last_sequence = greatest(last_sequence, ${change.sequence ?? -1}),
                error = coalesce(${change.error ?? null}, error),
                ended_at = CASE WHEN ${change.status} IN ('completed', 'busy', 'no-answer', 'failed', 'canceled') THEN coalesce(ended_at, now()) ELSE ended_at END
@@ -314,7 +337,7 @@ export class CallbackStore extends Effect.Service<CallbackStore>()("switchboard/
     /** Twilio accepted the call: its sid, unless a status report already brought it. */
     const markPlaced = (id: string, callSid: string) =>
       sql`
-        UPDATE call_attempts SET call_sid = coalesce(call_sid, ${callSid}),
+        UPDATE call_attempts SET call_sid = coalesce(call_sid, ${unownedSid(id, callSid)}),
                status = CASE WHEN status IN ('placing', 'unknown') THEN 'queued' ELSE status END
          WHERE id = ${id}`.pipe(Effect.asVoid, narrow("attempts.placed"))
 
@@ -345,13 +368,6 @@ export class CallbackStore extends Effect.Service<CallbackStore>()("switchboard/
         RETURNING id`.pipe(
         Effect.map((rows) => rows.length > 0),
         narrow("messages.insert")
-      )
-
-    const findMessage = (callbackId: string, kind: string, generation: number) =>
-      sql<{ id: string; status: string }>`
-        SELECT id, status FROM sms_messages WHERE callback_id = ${callbackId} AND kind = ${kind} AND generation = ${generation}`.pipe(
-        Effect.map(([row]) => Option.fromNullable(row)),
-        narrow("messages.find")
       )
 
     const setMessageSent = (id: string, sid: string) =>
@@ -406,7 +422,6 @@ export class CallbackStore extends Effect.Service<CallbackStore>()("switchboard/
       deleteUnplaced,
       restoreStatus,
       insertMessage,
-      findMessage,
       setMessageSent,
       setMessageFailed,
       deleteMessage,

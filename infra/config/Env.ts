@@ -39,11 +39,26 @@ export const parseDuration = (text: string): Either.Either<Duration.Duration, st
   return Either.right(Duration.millis(Number(match[1]) * factor))
 }
 
-/** A duration from the environment, with a default and a description. */
-export const duration = (name: string, fallback: Duration.DurationInput, description: string): Config.Config<Duration.Duration> =>
+/** Whether `d` lies in [min, max]; the message for it when not. */
+export const durationWithin = (d: Duration.Duration, min: Duration.DurationInput, max: Duration.DurationInput): string | undefined =>
+  Duration.between(d, { minimum: min, maximum: max }) ? undefined : `must be from ${Duration.format(Duration.decode(min))} to ${Duration.format(Duration.decode(max))}`
+
+/** A duration from the environment, with a default and a description; with `bounds`, values outside them fail start-up. */
+export const duration = (
+  name: string,
+  fallback: Duration.DurationInput,
+  description: string,
+  bounds?: { readonly min: Duration.DurationInput; readonly max: Duration.DurationInput }
+): Config.Config<Duration.Duration> =>
   Config.string(name).pipe(
     Config.mapOrFail((text) =>
-      Either.mapLeft(parseDuration(text), (message) => ConfigError.InvalidData([name], `${name}: ${message}`))
+      Either.flatMap(
+        Either.mapLeft(parseDuration(text), (message) => ConfigError.InvalidData([name], `${name}: ${message}`)),
+        (d) => {
+          const problem = bounds === undefined ? undefined : durationWithin(d, bounds.min, bounds.max)
+          return problem === undefined ? Either.right(d) : Either.left(ConfigError.InvalidData([name], `${name} ${problem}`))
+        }
+      )
     ),
     Config.withDefault(Duration.decode(fallback)),
     Config.withDescription(description)

@@ -17,6 +17,7 @@ import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -44,7 +45,7 @@ const fromEnvironment = Config.all({
   ),
   simulatorUrl: Config.option(Config.url("TWILIO_SIMULATOR_URL").pipe(Config.withDescription("a shared simulator to use instead of starting one"))),
   publicBaseUrl: Config.option(Config.url("PUBLIC_BASE_URL").pipe(Config.withDescription("the URL Twilio reaches this app at"))),
-  timeout: duration("TWILIO_TIMEOUT", "15 seconds", "a Twilio request with no answer by then fails (as ambiguous)")
+  timeout: duration("TWILIO_TIMEOUT", "15 seconds", "a Twilio request with no answer by then fails (as ambiguous)", { min: "1 second", max: "2 minutes" })
 })
 
 export interface TwilioGatewayService {
@@ -54,6 +55,8 @@ export interface TwilioGatewayService {
   readonly accountSid: string
   /** The number calls and texts come from. */
   readonly from: string
+  /** How long a request to Twilio may take (TWILIO_TIMEOUT): a call created later than that after its create was sent is another's. */
+  readonly requestTimeout: Duration.Duration
   /** The base of every webhook URL (no trailing slash); waits for the HTTP server when it is the default. */
   readonly publicBaseUrl: Effect.Effect<string>
   /** Whether `signature` is Twilio's signature of `path` under the public base URL with these form params. */
@@ -129,6 +132,7 @@ export const TwilioLive = Layer.scopedContext(
       simulatorUrl,
       accountSid,
       from,
+      requestTimeout: env.timeout,
       publicBaseUrl,
       verifySignature: (signature, path, params) =>
         signature === undefined

@@ -142,8 +142,10 @@ const reconcile = (attempt: CallAttempt) =>
     }
     const calls = yield* telephony.findCalls({ to: attempt.to, createdAfter: new Date(attempt.startedAt.getTime() - 5_000) })
     const store = yield* CallbackStore
-    // a call to this number created after the attempt began (and within the create's timeout), not yet any attempt's
-    const latest = attempt.startedAt.getTime() + 30_000
+    // a call to this number created after the attempt began and before its create could have timed out
+    // (TWILIO_TIMEOUT, with a margin for clocks), not yet any attempt's
+    const { requestTimeout } = yield* TwilioGateway
+    const latest = attempt.startedAt.getTime() + Duration.toMillis(requestTimeout) + 15_000
     for (const call of calls) {
       if (call.createdAt !== undefined && call.createdAt.getTime() > latest) continue
       if (yield* store.isCallKnown(call.sid)) continue
@@ -177,7 +179,8 @@ const begin = (request: CallbackRequest, business: Business) =>
       Effect.gen(function* () {
         const allowed = yield* hit(`dial:${step.phone}`, settings.dialPerDestination, attemptId)
         if (!allowed.allowed) return { _tag: "Limited" as const, retryAfter: allowed.retryAfter }
-        const moved = yield* store.applyEvent(request.id, "dial", { currentAttemptId: attemptId, attemptOnNumber: request.attemptOnNumber + 1, nextAttemptAt: null })
+        // only from where this job saw the request: the number and attempt below were chosen from that
+        const moved = yield* store.applyEvent(request.id, "dial", { currentAttemptId: attemptId, attemptOnNumber: request.attemptOnNumber + 1, nextAttemptAt: null }, request)
         if (Option.isNone(moved)) return yield* Effect.fail(new Retryable({ message: "the request changed while a call was being set up" }))
         const attempt = yield* store.insertAttempt({
           id: attemptId,
@@ -228,12 +231,14 @@ const place = (attempt: CallAttempt) =>
     return { _tag: "Ambiguous" as const }
   })
 
-export const dial = (callbackId: string) =>
+export const dial = (callbackId: string, generation?: number) =>
   Effect.gen(function* () {
     const store = yield* CallbackStore
     const telephony = yield* Telephony
     const request = yield* store.findRequest(callbackId)
     if (Option.isNone(request)) return
+    // enqueued before an administrator's retry: the retry enqueued its own dial
+    if (generation !== undefined && generation !== request.value.generation) return
     const { status } = request.value
     if (status === "dialing" || status === "connected") {
       if (request.value.currentAttemptId === undefined) return
@@ -275,4 +280,4 @@ export const dial = (callbackId: string) =>
     Effect.withSpan("callback.dial", { attributes: { "callback.id": callbackId } })
   )
 
-export const DialHandler = handle(CallbackDial, (args) => dial(args.callbackId))
+export const DialHandler = handle(CallbackDial, (args) => dial(args.callbackId, args.generation))

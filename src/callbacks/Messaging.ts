@@ -94,11 +94,10 @@ export const sendOnce = (callbackId: string, kind: SmsKind, generation: number) 
     if (Option.isNone(request) || request.value.generation !== generation) return
     const business = yield* store.findBusiness(request.value.businessId)
     const messageId = randomUUID()
-    const fresh = yield* store.insertMessage({ id: messageId, callbackId, kind, generation, to: request.value.phone })
-    if (!fresh) {
-      const existing = yield* store.findMessage(callbackId, kind, generation)
-      // an earlier try that sent nothing was removed; anything else was (or may have been) sent
-      if (Option.isSome(existing)) return
+    if (!(yield* store.insertMessage({ id: messageId, callbackId, kind, generation, to: request.value.phone }))) {
+      // sent, being sent, or possibly sent by an earlier try; one that sent nothing removed its row, and
+      // a row removed between the insert and now means a try failed just now: its retry will send
+      return
     }
     const body = bodyOf(kind, Option.match(business, { onNone: () => "The business", onSome: (b) => b.name }))
     const sent = yield* telephony.sendSms({ to: request.value.phone, body, statusCallback: yield* statusCallbackFor(messageId) }).pipe(Effect.either)

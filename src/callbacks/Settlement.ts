@@ -29,7 +29,7 @@ import { Metrics } from "../../infra/observability/Metrics.ts"
 export const enqueueDial = (request: CallbackRequest, business: Pick<Business, "id" | "maxConcurrentCalls">, runAt?: Date) =>
   enqueue(
     CallbackDial,
-    { callbackId: request.id },
+    { callbackId: request.id, generation: request.generation },
     {
       runAt,
       priority: request.priority === "high" ? Priority.high : Priority.normal,
