@@ -22,7 +22,8 @@ describe("callbacks end to end", () => {
   let url: string
   beforeAll(async () => {
     url = await cloneDatabase()
-    app = await startCallbackApp({ databaseUrl: url, tracing: tracingWith(new SimpleSpanProcessor(exporter)) })
+    // the wait after a second unanswered attempt is longer, so a test can change a number's script in between
+    app = await startCallbackApp({ databaseUrl: url, env: { CALLBACK_RETRY_DELAYS: "300ms,1500ms" }, tracing: tracingWith(new SimpleSpanProcessor(exporter)) })
   })
   afterAll(() => app.dispose())
 
@@ -71,11 +72,12 @@ describe("callbacks end to end", () => {
     const done = await app.waitForStatus(created.id, "completed")
     expect(done.attempts.map((a) => a.status)).toEqual(["busy", "busy", "completed"])
     expect(done.attempts.every((a) => a.to === business.phone)).toBe(true)
-    // the retries waited for the configured 300 ms backoff
+    // each retry waited for its configured delay: 300 ms after the first busy attempt, 1.5 s after the second
     const starts = done.attempts.map((a) => Date.parse(a.startedAt))
     const ends = done.attempts.map((a) => Date.parse(a.endedAt ?? a.startedAt))
-    expect(starts[1]! - ends[0]!).toBeGreaterThanOrEqual(250)
-    expect(starts[2]! - ends[1]!).toBeGreaterThanOrEqual(250)
+    expect(starts[1]! - ends[0]!).toBeGreaterThanOrEqual(280)
+    expect(starts[1]! - ends[0]!).toBeLessThan(1_400)
+    expect(starts[2]! - ends[1]!).toBeGreaterThanOrEqual(1_450)
   })
 
   it("primary no-answer three times: escalated to backup 1, which answers", async () => {
