@@ -26,9 +26,8 @@ import { appFor } from "../src/App.ts"
 import { HttpServer } from "../src/http/Server.ts"
 import { crons, handlers } from "../src/jobs/index.ts"
 import pg from "pg"
-import { freshDatabase, runBench } from "./harness.ts"
+import { env, freshDatabase, median, percentile, runBench } from "./harness.ts"
 
-const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback)
 const CALLBACKS = env("BENCH_CALLBACKS", 200)
 const BUSINESSES = env("BENCH_BUSINESSES", 20)
 const SLOTS = env("BENCH_SLOTS", 5)
@@ -38,11 +37,6 @@ const TALK_MS = env("BENCH_TALK_MS", 50)
 const CREATE_PARALLEL = env("BENCH_CREATE_PARALLEL", 20)
 const TOKEN = "bench-admin-token-0123456789"
 
-const percentile = (xs: ReadonlyArray<number>, p: number) => {
-  const sorted = [...xs].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN
-}
-const median = (xs: ReadonlyArray<number>) => percentile(xs, 50)
 
 /** Runs `work` over `items`, `parallel` at a time. */
 const pool = async <A, B>(items: ReadonlyArray<A>, parallel: number, work: (item: A, i: number) => Promise<B>): Promise<Array<B>> => {

@@ -7,6 +7,21 @@ import { startEmbedded } from "../infra/db/EmbeddedPostgres.ts"
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
+/** A numeric setting from the environment (BENCH_*), or its default. */
+export const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback)
+
+export const median = (xs: ReadonlyArray<number>) => {
+  const sorted = [...xs].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
+}
+
+/** The nearest-rank `p`th percentile. */
+export const percentile = (xs: ReadonlyArray<number>, p: number) => {
+  const sorted = [...xs].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN
+}
+
 /** Polls `done` every millisecond; fails after `timeoutMs`. */
 export const waitFor = async (done: () => boolean, timeoutMs: number, what: string): Promise<void> => {
   const deadline = Date.now() + timeoutMs

@@ -20,13 +20,12 @@ import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { freshDatabase, runBench, sleep, waitFor } from "./harness.ts"
+import { env, freshDatabase, median, percentile, runBench, sleep, waitFor } from "./harness.ts"
 import { graphileWorker } from "./peers/graphileWorker.ts"
 import { pgBoss } from "./peers/pgBoss.ts"
 import { switchboard } from "./switchboard.ts"
 import { type BenchSystem, now } from "./system.ts"
 
-const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback)
 const JOBS = env("BENCH_JOBS", 20_000)
 const CONCURRENCY = env("BENCH_CONCURRENCY", 10)
 const ROUNDS = env("BENCH_ROUNDS", 3)
@@ -39,15 +38,6 @@ const all: ReadonlyArray<() => BenchSystem> = [switchboard, graphileWorker, pgBo
 /** BENCH_SYSTEMS=switchboard,pg-boss runs a subset (by name). */
 const factories = process.env.BENCH_SYSTEMS === undefined ? all : all.filter((f) => process.env.BENCH_SYSTEMS?.split(",").includes(f().name))
 
-const median = (xs: ReadonlyArray<number>) => {
-  const sorted = [...xs].sort((a, b) => a - b)
-  const mid = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
-}
-const percentile = (xs: ReadonlyArray<number>, p: number) => {
-  const sorted = [...xs].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN
-}
 
 
 /** (a) One drain: bulk-enqueue JOBS, then time the worker until all have run. */
