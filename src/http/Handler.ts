@@ -20,7 +20,7 @@ import type { ProcessRegistry } from "../../infra/jobs/ProcessRegistry.ts"
 import type { Metrics } from "../../infra/observability/Metrics.ts"
 import type { Telephony } from "../../infra/twilio/Telephony.ts"
 import type { TwilioGateway } from "../../infra/twilio/TwilioGateway.ts"
-import { type FieldError, MalformedBody, type Problem, problemOf, render, ValidationFailed } from "./Problems.ts"
+import { type FieldError, MalformedBody, NotFound, type Problem, problemOf, render, ValidationFailed } from "./Problems.ts"
 
 /** The services handlers may use: the application's runtime provides them. */
 export type HttpServices = JobStore | ProcessRegistry | SqlClient.SqlClient | Metrics | CallbackStore | CallbackConfig | TwilioGateway | Telephony
@@ -89,3 +89,9 @@ export const validated = <A>(value: A, errors: ReadonlyArray<FieldError>): Effec
 
 export const json = (body: unknown, status = 200, headers: Record<string, string> = {}): Response =>
   new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json", ...headers } })
+
+/** The value, or a 404 `not-found` naming `what` and `id`. */
+export const found =
+  <A>(what: string, id: string) =>
+  (option: Option.Option<A>): Effect.Effect<A, NotFound> =>
+    Option.match(option, { onNone: () => Effect.fail(new NotFound({ detail: `no ${what} ${id}` })), onSome: Effect.succeed })

@@ -17,7 +17,7 @@ import { isTimeZone, parseHours } from "../../../domain/callbacks/OpeningHours.t
 import { type BusinessInput, CallbackStore } from "../../../infra/callbacks/CallbackStore.ts"
 import { isPhoneCountry, normalizePhone } from "../../../infra/phone/PhoneNumbers.ts"
 import { enqueueDial } from "../../callbacks/Settlement.ts"
-import { type HttpEnv, json, readJson, run, validated } from "../Handler.ts"
+import { found, type HttpEnv, json, readJson, run, validated } from "../Handler.ts"
 import { Conflict, type FieldError, NotFound, ValidationFailed } from "../Problems.ts"
 import { isUuid, requestView, textField } from "./Callbacks.ts"
 
@@ -124,9 +124,6 @@ const validBusiness = (body: Record<string, unknown>) =>
     onLeft: (errors) => Effect.fail(new ValidationFailed({ detail: errors.map((e) => `${e.path}: ${e.message}`).join("; "), errors })),
     onRight: Effect.succeed
   })
-
-const found = <A>(what: string, id: string) => (option: Option.Option<A>) =>
-  Option.match(option, { onNone: () => Effect.fail(new NotFound({ detail: `no ${what} ${id}` })), onSome: Effect.succeed })
 
 const uuidOr404 = (what: string, id: string) => (isUuid(id) ? Effect.succeed(id) : Effect.fail(new NotFound({ detail: `no ${what} ${id}` })))
 

@@ -4,7 +4,6 @@
  */
 import { Hono } from "hono"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as SchemaAST from "effect/SchemaAST"
@@ -16,7 +15,7 @@ import { isJobId, JobStore } from "../../../infra/jobs/JobStore.ts"
 import { ProcessRegistry } from "../../../infra/jobs/ProcessRegistry.ts"
 import type { FieldError } from "../Problems.ts"
 import { Conflict, NotFound, ValidationFailed } from "../Problems.ts"
-import { type HttpEnv, json, readJson, run, validated } from "../Handler.ts"
+import { found, type HttpEnv, json, readJson, run, validated } from "../Handler.ts"
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- definitions of different argument types share one list
 type AnyDefinition = JobDefinition<any, any>
@@ -96,9 +95,6 @@ const decodeBody = <A, I>(schema: Schema.Schema<A, I>, body: unknown, prefix = "
   Schema.decodeUnknown(schema, { errors: "all", onExcessProperty: "error" })(body).pipe(
     Effect.mapError((error) => new ValidationFailed({ detail: "the body does not match the request schema", errors: fieldErrors(error, prefix) }))
   )
-
-const found = <A>(what: string, id: string) => (option: Option.Option<A>) =>
-  Option.match(option, { onNone: () => Effect.fail(new NotFound({ detail: `no ${what} ${id}` })), onSome: Effect.succeed })
 
 export const adminJobRoutes = (definitions: ReadonlyArray<AnyDefinition>) => {
   const byKind = new Map(definitions.map((d) => [d.kind, d]))
