@@ -20,6 +20,7 @@ import { type CallbackConfig, CallbackConfigLive } from "../infra/callbacks/Call
 import { CallbackStore } from "../infra/callbacks/CallbackStore.ts"
 import { DatabaseLive, type DatabaseUrl } from "../infra/db/Database.ts"
 import type { DatabaseError } from "../infra/db/DatabaseError.ts"
+import { Transaction } from "../infra/db/Transaction.ts"
 import { migrate } from "../infra/db/Migrator.ts"
 import { JobStore } from "../infra/jobs/JobStore.ts"
 import { ProcessRegistry } from "../infra/jobs/ProcessRegistry.ts"
@@ -58,7 +59,7 @@ export const MigrationsLive = Layer.effectDiscard(
 export const MigratedDatabaseLive = MigrationsLive.pipe(Layer.provideMerge(DatabaseLive))
 
 /** What job handlers may use: the database, the job store (to enqueue follow-up jobs) and the callback platform's services. */
-export type HandlerServices = SqlClient.SqlClient | JobStore | Metrics | CallbackStore | CallbackConfig | TwilioGateway | Telephony
+export type HandlerServices = SqlClient.SqlClient | Transaction | JobStore | Metrics | CallbackStore | CallbackConfig | TwilioGateway | Telephony
 
 export interface AppOptions {
   readonly handlers: ReadonlyArray<JobHandler<HandlerServices>>
@@ -68,7 +69,7 @@ export interface AppOptions {
 type ProcessLayer = Layer.Layer<
   never,
   ConfigError.ConfigError | DatabaseError,
-  JobStore | ProcessRegistry | HealthRegistry | Metrics | SqlClient.SqlClient | DatabaseUrl | CallbackStore | CallbackConfig | TwilioGateway | Telephony
+  JobStore | ProcessRegistry | HealthRegistry | Metrics | SqlClient.SqlClient | Transaction | DatabaseUrl | CallbackStore | CallbackConfig | TwilioGateway | Telephony
 >
 
 /** What a role runs besides HTTP: the whole engine, or (web) only its process row and heartbeat. */
@@ -102,7 +103,7 @@ export const appFor = (role: Role, options: AppOptions, tracing: Layer.Layer<nev
     Layer.provideMerge(http),
     Layer.provideMerge(Layer.mergeAll(MetricSourcesLive([...new Set(options.handlers.map((h) => h.definition.queue))]), CallbackMetricsLive)),
     Layer.provideMerge(TwilioLive),
-    Layer.provideMerge(Layer.mergeAll(JobStore.Default, ProcessRegistry.Default, CallbackStore.Default, CallbackConfigLive)),
+    Layer.provideMerge(Layer.mergeAll(JobStore.Default, ProcessRegistry.Default, CallbackStore.Default, Transaction.Default, CallbackConfigLive)),
     Layer.provideMerge(DatabaseLive),
     Layer.provideMerge(Layer.mergeAll(HealthRegistryLive, Metrics.Default, Lifecycle.Default)),
     Layer.provide(tracing),

@@ -1,0 +1,28 @@
+/**
+ * Transactions for code outside `infra/`: `inTransaction(effect)` runs the
+ * effect in one database transaction (a savepoint when already inside one),
+ * and the repositories' statements join it. A failure of the transaction
+ * itself (BEGIN, COMMIT, a lost connection) is narrowed to `DatabaseError`, so
+ * `SqlError` never reaches `src/` or `supervisors/`.
+ */
+import { SqlClient } from "@effect/sql"
+import { SqlError } from "@effect/sql/SqlError"
+import * as Effect from "effect/Effect"
+import { type DatabaseError, fromSql } from "./DatabaseError.ts"
+
+export class Transaction extends Effect.Service<Transaction>()("switchboard/infra/Transaction", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const run = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | DatabaseError, R> =>
+      sql.withTransaction(effect).pipe(Effect.mapError((error) => (error instanceof SqlError ? fromSql("transaction")(error) : error))) as Effect.Effect<
+        A,
+        E | DatabaseError,
+        R
+      >
+    return { run }
+  })
+}) {}
+
+/** Runs `effect` in one transaction; see {@link Transaction}. */
+export const inTransaction = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | DatabaseError, R | Transaction> =>
+  Effect.flatMap(Transaction, (tx) => tx.run(effect))
