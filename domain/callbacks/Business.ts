@@ -1,80 +1,140 @@
 /**
- * A business that takes callback requests, and a callback request as stored.
- * Plain data: validation of what clients send lives at the HTTP edge, phone
- * normalisation in infra/phone.
+ * The callback platform's entities as Effect Schemas: a business, a callback
+ * request, a call attempt and a text message. Each is described once here;
+ * rows decode through these schemas (infra/callbacks/Rows.ts), the HTTP views
+ * are their encoded side (src/http/contract/), and the OpenAPI document is
+ * generated from them. Types are the schemas' decoded side: dates are `Date`,
+ * absent values `undefined`.
  */
-import type { CallbackStatus } from "./CallbackState.ts"
-import type { PlanStep } from "./EscalationPlan.ts"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
+import { CallbackStatus } from "./CallbackState.ts"
+import { parseHours, Weekdays } from "./OpeningHours.ts"
 
-export interface Business {
-  readonly id: string
-  readonly name: string
-  /** E.164; the first number called. */
-  readonly phone: string
-  /** IANA time zone the opening hours are read in. */
-  readonly timezone: string
-  /** ISO 3166 alpha-2 country local visitor numbers are read in. */
-  readonly country: string | undefined
-  /** Opening hours as given (`{ "mon": [["09:00", "17:00"]] }`); undefined: always open. */
-  readonly hours: Readonly<Record<string, ReadonlyArray<readonly [string, string]>>> | undefined
+/** A phone number in E.164: `+` and 7 to 15 digits, no leading zero. */
+export const E164 = Schema.String.pipe(
+  Schema.pattern(/^\+[1-9]\d{6,14}$/, { message: () => "must be a phone number in E.164 (+<country code><number>)" })
+).annotations({ identifier: "E164", description: "a phone number in E.164, such as +14155550100" })
+
+export const Timestamp = Schema.Date.annotations({ identifier: "Timestamp", description: "ISO-8601, UTC", jsonSchema: { type: "string", format: "date-time" } })
+
+/** How long a number rings before the attempt counts as unanswered. */
+export const RingSeconds = Schema.Int.pipe(Schema.between(5, 120, { message: () => "must be an integer from 5 to 120" })).annotations({ identifier: "RingSeconds" })
+
+/** One number of the escalation chain. */
+export const PlanStep = Schema.Struct({ phone: E164, ringSeconds: RingSeconds }).annotations({ identifier: "PlanStep" })
+export type PlanStep = typeof PlanStep.Type
+
+const LocalTime = Schema.String.annotations({ description: "HH:MM, 24-hour local wall time; 24:00 closes at midnight" })
+const Intervals = Schema.Array(Schema.Tuple(LocalTime, LocalTime))
+
+/**
+ * Opening hours as given: per weekday, intervals `[open, close)` of local wall
+ * time; days left out are closed. The rules (times, order, overlap) are
+ * `parseHours`', reported at their own paths.
+ */
+export const Hours = Schema.Struct(
+  Object.fromEntries(Weekdays.map((day) => [day, Schema.optional(Intervals)])) as { readonly [D in (typeof Weekdays)[number]]: Schema.optional<typeof Intervals> }
+).pipe(
+  Schema.filter((hours) =>
+    Either.match(parseHours(hours), {
+      onLeft: (errors) => errors.map((e) => ({ path: e.path.split(".").slice(1).map((k) => (/^\d+$/.test(k) ? Number(k) : k)), message: e.message })),
+      onRight: (parsed) => (Object.values(parsed).every((day) => day.length === 0) ? "must open at least once a week (leave hours out for always open)" : undefined)
+    })
+  )
+).annotations({ identifier: "Hours", description: "per weekday (mon..sun), intervals of local wall time [open, close); absent: always open" })
+export type Hours = typeof Hours.Type
+
+export const Business = Schema.Struct({
+  id: Schema.UUID,
+  name: Schema.String,
+  /** The first number called. */
+  phone: E164,
+  timezone: Schema.String.annotations({ description: "IANA time zone the opening hours are read in" }),
+  country: Schema.optional(Schema.String.annotations({ description: "ISO 3166 alpha-2; local visitor numbers are read in it" })),
+  hours: Schema.optional(Hours),
   /** Backup numbers, called in order once the business's own number is exhausted. */
-  readonly escalation: ReadonlyArray<PlanStep>
-  /** How long the business's own number rings. */
-  readonly ringSeconds: number
-  readonly maxConcurrentCalls: number
+  escalation: Schema.Array(PlanStep),
+  ringSeconds: RingSeconds,
+  maxConcurrentCalls: Schema.Int,
   /** Visitors whose requests run at high priority. */
-  readonly vipPhones: ReadonlyArray<string>
+  vipPhones: Schema.Array(E164),
   /** Whether a visitor whose callback finally failed gets one SMS saying so. */
-  readonly smsFallback: boolean
-  readonly createdAt: Date
-  readonly updatedAt: Date
-}
+  smsFallback: Schema.Boolean,
+  createdAt: Timestamp,
+  updatedAt: Timestamp
+}).annotations({ identifier: "Business" })
+export interface Business extends Schema.Schema.Type<typeof Business> {}
 
-export type CallbackPriority = "normal" | "high"
+export const CallbackPriority = Schema.Literal("normal", "high")
+export type CallbackPriority = typeof CallbackPriority.Type
 
 export const priorityFor = (business: Pick<Business, "vipPhones">, phone: string): CallbackPriority =>
   business.vipPhones.includes(phone) ? "high" : "normal"
 
-export interface CallbackRequest {
-  readonly id: string
-  readonly businessId: string
-  /** The visitor's number, E.164. */
-  readonly phone: string
-  readonly name: string | undefined
-  readonly note: string | undefined
-  readonly status: CallbackStatus
-  readonly priority: CallbackPriority
+export const CallbackRequest = Schema.Struct({
+  id: Schema.UUID,
+  businessId: Schema.UUID,
+  /** The visitor's number. */
+  phone: E164,
+  name: Schema.optional(Schema.String),
+  note: Schema.optional(Schema.String),
+  status: CallbackStatus,
+  priority: CallbackPriority,
   /** The number of the plan being called: 0 is the business's own, 1.. its escalation chain. */
-  readonly escalationLevel: number
+  escalationLevel: Schema.Int,
   /** Attempts made on that number so far. */
-  readonly attemptOnNumber: number
-  readonly currentAttemptId: string | undefined
-  readonly nextAttemptAt: Date | undefined
-  readonly scheduledFor: Date | undefined
+  attemptOnNumber: Schema.Int,
+  currentAttemptId: Schema.optional(Schema.UUID),
+  nextAttemptAt: Schema.optional(Timestamp),
+  scheduledFor: Schema.optional(Timestamp),
   /** Bumped by an administrator's retry; one SMS fallback and one notice per generation. */
-  readonly generation: number
+  generation: Schema.Int,
   /** The W3C trace parent of the request that created it; its jobs continue that trace. */
-  readonly traceparent: string | undefined
-  readonly createdAt: Date
-  readonly updatedAt: Date
-  readonly finishedAt: Date | undefined
-}
+  traceparent: Schema.optional(Schema.String),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  finishedAt: Schema.optional(Timestamp)
+}).annotations({ identifier: "CallbackRequest" })
+export interface CallbackRequest extends Schema.Schema.Type<typeof CallbackRequest> {}
 
-export interface CallAttempt {
-  readonly id: string
-  readonly callbackId: string
+/** `placing` (row written, Twilio not asked yet), `unknown` (an ambiguous create), or Twilio's CallStatus. */
+export const AttemptStatus = Schema.Literal("placing", "unknown", "queued", "initiated", "ringing", "in-progress", "completed", "busy", "no-answer", "failed", "canceled")
+export type AttemptStatus = typeof AttemptStatus.Type
+
+export const CallAttempt = Schema.Struct({
+  id: Schema.UUID,
+  callbackId: Schema.UUID,
   /** 1-based, over the whole request. */
-  readonly n: number
-  readonly level: number
-  readonly attemptOnNumber: number
-  readonly to: string
-  readonly ringSeconds: number
-  /** `placing`, `unknown` (ambiguous create), or Twilio's CallStatus. */
-  readonly status: string
-  readonly callSid: string | undefined
-  readonly lastSequence: number
-  readonly answered: boolean
-  readonly error: string | undefined
-  readonly startedAt: Date
-  readonly endedAt: Date | undefined
-}
+  n: Schema.Int,
+  level: Schema.Int,
+  attemptOnNumber: Schema.Int,
+  to: E164,
+  ringSeconds: Schema.Int,
+  status: AttemptStatus,
+  callSid: Schema.optional(Schema.String),
+  lastSequence: Schema.Int,
+  answered: Schema.Boolean,
+  error: Schema.optional(Schema.String),
+  startedAt: Timestamp,
+  endedAt: Schema.optional(Timestamp)
+}).annotations({ identifier: "CallAttempt" })
+export interface CallAttempt extends Schema.Schema.Type<typeof CallAttempt> {}
+
+export const SmsKind = Schema.Literal("verification", "circuit_notice", "fallback")
+/** `sending` (row written), `unknown` (an ambiguous send), `not_sent`, or Twilio's MessageStatus. */
+export const SmsStatus = Schema.Literal("sending", "unknown", "not_sent", "accepted", "queued", "sent", "delivered", "undelivered", "failed", "receiving", "received", "read", "canceled", "scheduled")
+
+export const SmsMessage = Schema.Struct({
+  id: Schema.UUID,
+  callbackId: Schema.UUID,
+  kind: SmsKind,
+  generation: Schema.Int,
+  to: E164,
+  sid: Schema.optional(Schema.String),
+  status: SmsStatus,
+  error: Schema.optional(Schema.String),
+  createdAt: Timestamp,
+  updatedAt: Timestamp
+}).annotations({ identifier: "SmsMessage" })
+export interface SmsMessage extends Schema.Schema.Type<typeof SmsMessage> {}

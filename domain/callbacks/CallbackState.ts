@@ -17,6 +17,7 @@
  */
 import * as Data from "effect/Data"
 import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 
 export const CallbackStatuses = [
   "pending_verification",
@@ -30,7 +31,8 @@ export const CallbackStatuses = [
   "cancelled",
   "expired"
 ] as const
-export type CallbackStatus = (typeof CallbackStatuses)[number]
+export const CallbackStatus = Schema.Literal(...CallbackStatuses).annotations({ identifier: "CallbackStatus" })
+export type CallbackStatus = typeof CallbackStatus.Type
 
 export const isCallbackStatus = (value: string): value is CallbackStatus => (CallbackStatuses as ReadonlyArray<string>).includes(value)
 

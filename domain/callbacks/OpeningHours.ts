@@ -128,3 +128,18 @@ export const nextOpeningAt = (hours: WeeklyHours, timeZone: string, instant: Dat
   }
   return undefined
 }
+
+/**
+ * Whether a business with these hours is closed at `now`, and when it opens
+ * next. Hours that are absent (always open) or unreadable never close it.
+ */
+export const closedUntil = (
+  business: { readonly hours: unknown; readonly timezone: string },
+  now: Date
+): { readonly closed: boolean; readonly opensAt: Date | undefined } => {
+  if (business.hours === undefined) return { closed: false, opensAt: undefined }
+  const hours = parseHours(business.hours)
+  if (Either.isLeft(hours)) return { closed: false, opensAt: undefined }
+  if (isOpenAt(hours.right, business.timezone, now)) return { closed: false, opensAt: undefined }
+  return { closed: true, opensAt: nextOpeningAt(hours.right, business.timezone, now) }
+}

@@ -101,7 +101,7 @@ export const attemptOf = (row: AttemptRow): CallAttempt => ({
   attemptOnNumber: row.attempt_on_number,
   to: row.to_phone,
   ringSeconds: row.ring_seconds,
-  status: row.status,
+  status: row.status as CallAttempt["status"],
   callSid: row.call_sid ?? undefined,
   lastSequence: row.last_sequence,
   answered: row.answered,

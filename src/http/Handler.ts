@@ -33,6 +33,8 @@ export interface HttpEnv {
     readonly runtime: Runtime.Runtime<HttpServices>
     /** The request's server span; absent for probe routes, which are not traced. */
     readonly span: Tracer.Span | undefined
+    /** The request's decoded parts, set by the validator (Validate.ts) for the route's handler. */
+    readonly input: unknown
   }
 }
 

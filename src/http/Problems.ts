@@ -8,24 +8,12 @@ import * as Data from "effect/Data"
 import type { SqlError } from "@effect/sql/SqlError"
 import { type DatabaseError, fromSql, isUnavailable } from "../../infra/db/DatabaseError.ts"
 
-export interface FieldError {
-  readonly path: string
-  readonly message: string
-}
+export { type FieldError, type FieldLocation, ValidationFailed, NotFound, Conflict, WrongCode, Gone, Unprocessable, RateLimited } from "../Failures.ts"
+import { ValidationFailed, NotFound, Conflict, WrongCode, Gone, Unprocessable, RateLimited } from "../Failures.ts"
 
-export class ValidationFailed extends Data.TaggedError("ValidationFailed")<{
-  readonly detail: string
-  readonly errors: ReadonlyArray<FieldError>
-}> {}
 export class MalformedBody extends Data.TaggedError("MalformedBody")<{ readonly detail: string }> {}
-export class NotFound extends Data.TaggedError("NotFound")<{ readonly detail: string }> {}
-export class Conflict extends Data.TaggedError("Conflict")<{ readonly detail: string; readonly extra?: Record<string, unknown> }> {}
 export class Unauthorized extends Data.TaggedError("Unauthorized")<{ readonly detail: string }> {}
 export class Forbidden extends Data.TaggedError("Forbidden")<{ readonly detail: string }> {}
-export class WrongCode extends Data.TaggedError("WrongCode")<{ readonly detail: string; readonly attemptsRemaining: number }> {}
-export class Gone extends Data.TaggedError("Gone")<{ readonly detail: string; readonly extra?: Record<string, unknown> }> {}
-export class Unprocessable extends Data.TaggedError("Unprocessable")<{ readonly detail: string }> {}
-export class RateLimited extends Data.TaggedError("RateLimited")<{ readonly detail: string; readonly retryAfterSeconds: number }> {}
 export class PayloadTooLarge extends Data.TaggedError("PayloadTooLarge")<{ readonly detail: string }> {}
 export class Unavailable extends Data.TaggedError("Unavailable")<{
   readonly detail: string
