@@ -126,11 +126,15 @@ export class JobStore extends Effect.Service<JobStore>()("switchboard/infra/JobS
     const sql = yield* SqlClient.SqlClient
     const metrics = yield* Metrics
 
-    /** Wakes the pools of these queues in every process. */
-    const wake = (queues: ReadonlyArray<string>) =>
-      queues.length === 0
+    /**
+     * Notifies every process's listeners of these payloads on the jobs channel: a queue's name wakes
+     * its pools, other payloads whoever subscribed to them (a dial waiting on its call). Inside a
+     * transaction the notification is delivered when it commits, and not at all if it rolls back.
+     */
+    const wake = (payloads: ReadonlyArray<string>): Effect.Effect<void, DatabaseError> =>
+      payloads.length === 0
         ? Effect.void
-        : sql`SELECT pg_notify(${JOBS_CHANNEL}, q) FROM unnest(${[...new Set(queues)]}::text[]) AS q`.pipe(
+        : sql`SELECT pg_notify(${JOBS_CHANNEL}, q) FROM unnest(${[...new Set(payloads)]}::text[]) AS q`.pipe(
             Effect.asVoid,
             narrow("jobs.wake")
           )

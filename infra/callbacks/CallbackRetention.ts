@@ -1,0 +1,76 @@
+/**
+ * What the callback platform keeps, and for how long: the statements of the
+ * `maintenance.cleanup` job. Each is one statement on the ambient connection,
+ * measures age by the database's clock (`now()`), takes its statuses from the
+ * domain (domain/callbacks/CallbackState.ts), and narrows `SqlError` to
+ * `DatabaseError`.
+ */
+import { SqlClient } from "@effect/sql"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import { type CallbackStatus, sourcesOf, TerminalStatuses, Transitions } from "../../domain/callbacks/CallbackState.ts"
+import { type DatabaseError, narrow } from "../db/DatabaseError.ts"
+
+const seconds = (d: Duration.DurationInput): number => Math.max(0, Duration.toSeconds(d))
+
+const EXPIRE_FROM = sourcesOf("expire")
+/** `expire` has one target status, whatever it starts from. */
+const EXPIRED: CallbackStatus = Transitions.expire[EXPIRE_FROM[0] ?? "pending_verification"] ?? "expired"
+
+/**
+ * Requests still waiting for a code issued longer than `lifetime` ago become
+ * `expired` (finished now); the ids of those that did.
+ */
+export const expireUnverified = (lifetime: Duration.DurationInput): Effect.Effect<ReadonlyArray<string>, DatabaseError, SqlClient.SqlClient> =>
+  Effect.flatMap(
+    SqlClient.SqlClient,
+    (sql) => sql<{ id: string }>`
+      UPDATE callback_requests r SET status = ${EXPIRED}, updated_at = now(), finished_at = now()
+        FROM verifications v
+       WHERE v.callback_id = r.id AND r.status = ANY(${[...EXPIRE_FROM]}::text[])
+         AND v.issued_at < now() - make_interval(secs => ${seconds(lifetime)})
+      RETURNING r.id`
+  ).pipe(
+    Effect.map((rows) => rows.map((row) => row.id)),
+    narrow("callbacks.expireUnverified")
+  )
+
+/** Deletes requests that finished longer than `retention` ago, with their attempts, code and texts (cascades); how many. */
+export const purgeFinished = (retention: Duration.DurationInput): Effect.Effect<number, DatabaseError, SqlClient.SqlClient> =>
+  Effect.flatMap(
+    SqlClient.SqlClient,
+    (sql) => sql<{ n: number }>`
+      WITH gone AS (
+        DELETE FROM callback_requests
+         WHERE status = ANY(${[...TerminalStatuses]}::text[])
+           AND finished_at < now() - make_interval(secs => ${seconds(retention)})
+        RETURNING 1)
+      SELECT count(*)::int AS n FROM gone`
+  ).pipe(
+    Effect.map(([row]) => row?.n ?? 0),
+    narrow("callbacks.purgeFinished")
+  )
+
+/** Drops rate-limit events older than `window` (the longest window any limit looks back over); how many. */
+export const purgeRateEvents = (window: Duration.DurationInput): Effect.Effect<number, DatabaseError, SqlClient.SqlClient> =>
+  Effect.flatMap(
+    SqlClient.SqlClient,
+    (sql) => sql<{ n: number }>`
+      WITH gone AS (DELETE FROM rate_events WHERE at < now() - make_interval(secs => ${seconds(window)}) RETURNING 1)
+      SELECT count(*)::int AS n FROM gone`
+  ).pipe(
+    Effect.map(([row]) => row?.n ?? 0),
+    narrow("rate_limit.purge")
+  )
+
+/** Drops idempotency keys older than `ttl` (their replay window is over); how many. */
+export const purgeIdempotencyKeys = (ttl: Duration.DurationInput): Effect.Effect<number, DatabaseError, SqlClient.SqlClient> =>
+  Effect.flatMap(
+    SqlClient.SqlClient,
+    (sql) => sql<{ n: number }>`
+      WITH gone AS (DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(secs => ${seconds(ttl)}) RETURNING 1)
+      SELECT count(*)::int AS n FROM gone`
+  ).pipe(
+    Effect.map(([row]) => row?.n ?? 0),
+    narrow("idempotency.purge")
+  )
