@@ -26,3 +26,10 @@ export class WrongCode extends Data.TaggedError("WrongCode")<{ readonly detail: 
 export class Gone extends Data.TaggedError("Gone")<{ readonly detail: string; readonly extra?: Record<string, unknown> }> {}
 export class Unprocessable extends Data.TaggedError("Unprocessable")<{ readonly detail: string }> {}
 export class RateLimited extends Data.TaggedError("RateLimited")<{ readonly detail: string; readonly retryAfterSeconds: number }> {}
+
+/** A `ValidationFailed` for `errors`, its detail listing them in one line. */
+export const validationFailed = (errors: ReadonlyArray<FieldError>): ValidationFailed =>
+  new ValidationFailed({ detail: errors.map((e) => `${e.in} ${e.path === "" ? "(whole)" : e.path}: ${e.message}`).join("; "), errors })
+
+/** One field broke a rule that only the use case can check (a phone read in the business's country). */
+export const validationFailedAt = (where: FieldLocation, path: string, message: string): ValidationFailed => validationFailed([{ in: where, path, message }])

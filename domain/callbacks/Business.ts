@@ -10,13 +10,15 @@ import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { CallbackStatus } from "./CallbackState.ts"
 import { parseHours, Weekdays } from "./OpeningHours.ts"
+import { Timestamp } from "../Timestamp.ts"
+
+export { Timestamp }
 
 /** A phone number in E.164: `+` and 7 to 15 digits, no leading zero. */
 export const E164 = Schema.String.pipe(
   Schema.pattern(/^\+[1-9]\d{6,14}$/, { message: () => "must be a phone number in E.164 (+<country code><number>)" })
 ).annotations({ identifier: "E164", description: "a phone number in E.164, such as +14155550100" })
 
-export const Timestamp = Schema.Date.annotations({ identifier: "Timestamp", description: "ISO-8601, UTC", jsonSchema: { type: "string", format: "date-time" } })
 
 /** How long a number rings before the attempt counts as unanswered. */
 export const RingSeconds = Schema.Int.pipe(Schema.between(5, 120, { message: () => "must be an integer from 5 to 120" })).annotations({ identifier: "RingSeconds" })
@@ -64,7 +66,11 @@ export const Business = Schema.Struct({
   createdAt: Timestamp,
   updatedAt: Timestamp
 }).annotations({ identifier: "Business" })
-export interface Business extends Schema.Schema.Type<typeof Business> {}
+export type Business = typeof Business.Type
+
+/** What a business is made of, as an operator writes it (phones already in E.164). */
+export const BusinessInput = Business.omit("id", "createdAt", "updatedAt")
+export type BusinessInput = typeof BusinessInput.Type
 
 export const CallbackPriority = Schema.Literal("normal", "high")
 export type CallbackPriority = typeof CallbackPriority.Type
@@ -96,7 +102,7 @@ export const CallbackRequest = Schema.Struct({
   updatedAt: Timestamp,
   finishedAt: Schema.optional(Timestamp)
 }).annotations({ identifier: "CallbackRequest" })
-export interface CallbackRequest extends Schema.Schema.Type<typeof CallbackRequest> {}
+export type CallbackRequest = typeof CallbackRequest.Type
 
 /** `placing` (row written, Twilio not asked yet), `unknown` (an ambiguous create), or Twilio's CallStatus. */
 export const AttemptStatus = Schema.Literal("placing", "unknown", "queued", "initiated", "ringing", "in-progress", "completed", "busy", "no-answer", "failed", "canceled")
@@ -119,7 +125,7 @@ export const CallAttempt = Schema.Struct({
   startedAt: Timestamp,
   endedAt: Schema.optional(Timestamp)
 }).annotations({ identifier: "CallAttempt" })
-export interface CallAttempt extends Schema.Schema.Type<typeof CallAttempt> {}
+export type CallAttempt = typeof CallAttempt.Type
 
 export const SmsKind = Schema.Literal("verification", "circuit_notice", "fallback")
 /** `sending` (row written), `unknown` (an ambiguous send), `not_sent`, or Twilio's MessageStatus. */
@@ -137,4 +143,4 @@ export const SmsMessage = Schema.Struct({
   createdAt: Timestamp,
   updatedAt: Timestamp
 }).annotations({ identifier: "SmsMessage" })
-export interface SmsMessage extends Schema.Schema.Type<typeof SmsMessage> {}
+export type SmsMessage = typeof SmsMessage.Type

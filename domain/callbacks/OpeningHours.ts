@@ -134,7 +134,7 @@ export const nextOpeningAt = (hours: WeeklyHours, timeZone: string, instant: Dat
  * next. Hours that are absent (always open) or unreadable never close it.
  */
 export const closedUntil = (
-  business: { readonly hours: unknown; readonly timezone: string },
+  business: { readonly hours?: unknown; readonly timezone: string },
   now: Date
 ): { readonly closed: boolean; readonly opensAt: Date | undefined } => {
   if (business.hours === undefined) return { closed: false, opensAt: undefined }

@@ -8,6 +8,8 @@
  * functions take the hash of what was entered and the current time.
  */
 import * as Duration from "effect/Duration"
+import * as Schema from "effect/Schema"
+import { Timestamp } from "../Timestamp.ts"
 
 export interface VerificationPolicy {
   readonly codeLifetime: Duration.Duration
@@ -78,3 +80,17 @@ export const mayResend = (
   const oldest = recent[recent.length - policy.maxSends] ?? now.getTime()
   return { allowed: false, retryAfter: Duration.millis(Math.max(0, oldest + window - now.getTime())) }
 }
+
+/** How the visitor's code travels, and until when it works. */
+export const VerificationTicket = Schema.Struct({
+  channel: Schema.Literal("sms"),
+  expiresAt: Timestamp
+}).annotations({ identifier: "VerificationTicket" })
+
+/** A request awaiting its code: what a create (and a resend) answers with, and what an idempotent replay repeats. */
+export const PendingCallback = Schema.Struct({
+  id: Schema.UUID,
+  status: Schema.Literal("pending_verification"),
+  verification: VerificationTicket
+}).annotations({ identifier: "PendingCallback" })
+export type PendingCallback = typeof PendingCallback.Type

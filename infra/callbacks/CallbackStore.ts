@@ -10,27 +10,16 @@
  * join the caller's transaction (as enqueues do).
  */
 import { SqlClient } from "@effect/sql"
+import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import type { Business, CallAttempt, CallbackPriority, CallbackRequest } from "../../domain/callbacks/Business.ts"
-import { type CallbackEvent, type CallbackStatus, sourcesOf, Transitions } from "../../domain/callbacks/CallbackState.ts"
-import type { PlanStep } from "../../domain/callbacks/EscalationPlan.ts"
+import type { Business, BusinessInput, CallAttempt, CallbackPriority, CallbackRequest } from "../../domain/callbacks/Business.ts"
+import { type CallbackEvent, type CallbackStatus, sourcesOf, TerminalStatuses, Transitions } from "../../domain/callbacks/CallbackState.ts"
 import { type DatabaseError, narrow } from "../db/DatabaseError.ts"
 import { Metrics } from "../observability/Metrics.ts"
 import { type AttemptRow, attemptOf, type BusinessRow, businessOf, type RequestRow, requestOf } from "./Rows.ts"
 
-export interface BusinessInput {
-  readonly name: string
-  readonly phone: string
-  readonly timezone: string
-  readonly country: string | undefined
-  readonly hours: Business["hours"]
-  readonly escalation: ReadonlyArray<PlanStep>
-  readonly ringSeconds: number
-  readonly maxConcurrentCalls: number
-  readonly vipPhones: ReadonlyArray<string>
-  readonly smsFallback: boolean
-}
+export type { BusinessInput }
 
 export interface NewRequest {
   readonly id: string
@@ -76,7 +65,12 @@ export interface ExpectedPosition {
   readonly attemptOnNumber: number
 }
 
-const TERMINAL_SQL = ["completed", "failed", "cancelled", "expired"]
+const TERMINAL_SQL: ReadonlyArray<string> = TerminalStatuses
+
+/** The visitor has an active request for this business already (the one-active-request index); `id` is that request. */
+export class ActiveRequestExists extends Data.TaggedError("ActiveRequestExists")<{ readonly id: string | undefined }> {}
+
+const UNIQUE_VIOLATION = "23505"
 
 export class CallbackStore extends Effect.Service<CallbackStore>()("switchboard/infra/CallbackStore", {
   effect: Effect.gen(function* () {
@@ -124,16 +118,14 @@ export class CallbackStore extends Effect.Service<CallbackStore>()("switchboard/
     // --- requests ---
 
     /** Inserts a request awaiting verification; fails over to the active request of the same (business, phone). */
-    const createRequest = (request: NewRequest): Effect.Effect<
-      { readonly _tag: "Active"; readonly id: string } | { readonly _tag: "Created"; readonly request: CallbackRequest },
-      DatabaseError
-    > =>
+    const createRequest = (request: NewRequest): Effect.Effect<CallbackRequest, ActiveRequestExists | DatabaseError> =>
       Effect.gen(function* () {
         const rows = yield* sql<RequestRow>`
           INSERT INTO callback_requests (id, business_id, phone, name, note, status, priority, traceparent)
           VALUES (${request.id}, ${request.businessId}, ${request.phone}, ${request.name ?? null}, ${request.note ?? null},
                   'pending_verification', ${request.priority}, ${request.traceparent ?? null})
-          ON CONFLICT (business_id, phone) WHERE status NOT IN ('completed', 'failed', 'cancelled', 'expired') DO NOTHING
+          -- the index's own predicate (migrations/0002), written out so Postgres can infer the index
+          ON CONFLICT (business_id, phone) WHERE status NOT IN (${sql.literal(TERMINAL_SQL.map((s) => `'${s}'`).join(", "))}) DO NOTHING
           RETURNING *`
         const [row] = rows
         if (row === undefined) {
@@ -142,11 +134,11 @@ export class CallbackStore extends Effect.Service<CallbackStore>()("switchboard/
              WHERE business_id = ${request.businessId} AND phone = ${request.phone} AND status <> ALL(${TERMINAL_SQL}::text[])`
           // it finished in between: the pair is free again
           if (active === undefined) return yield* createRequest(request)
-          return { _tag: "Active" as const, id: active.id }
+          return yield* new ActiveRequestExists({ id: active.id })
         }
         yield* sql`INSERT INTO verifications (callback_id, sends) VALUES (${request.id}, ARRAY[now()])`
         metrics.callbacks.inc({ status: "pending_verification" })
-        return { _tag: "Created" as const, request: requestOf(row) }
+        return requestOf(row)
       }).pipe(narrow("callbacks.create"))
 
     const findRequest = (id: string) =>
@@ -212,7 +204,14 @@ export class CallbackStore extends Effect.Service<CallbackStore>()("switchboard/
         if (row === undefined) return Option.none<CallbackRequest>()
         metrics.callbacks.inc({ status: row.status })
         return Option.some(requestOf(row))
-      }).pipe(narrow(`callbacks.${event}`))
+      }).pipe(
+        narrow(`callbacks.${event}`),
+        // a revived request would be a second active one for its (business, phone)
+        Effect.catchIf(
+          (e): e is DatabaseError => e._tag === "DatabaseError" && e.code === UNIQUE_VIOLATION,
+          () => Effect.fail(new ActiveRequestExists({ id: undefined }))
+        )
+      )
 
     const setScheduledFor = (id: string, at: Date | undefined) =>
       sql`UPDATE callback_requests SET scheduled_for = ${at?.toISOString() ?? null}::timestamptz, updated_at = now() WHERE id = ${id}`.pipe(

@@ -50,7 +50,7 @@ export const makeHttpApp = (options: HttpAppOptions) =>
       app.route("/", dashboardRoutes()) // the page holds no data: it asks for the token and calls the API with it
       app.use("/admin/api/*", bearer(yield* adminToken, "the admin API"))
       app.route("/admin/api", adminJobRoutes(options.definitions))
-      app.route("/admin/api", adminCallbackRoutes())
+      app.route("/", adminCallbackRoutes())
     }
     app.notFound((c) => problemResponse(c, new NotFound({ detail: `no route for ${c.req.method} ${c.req.path}` })))
     app.onError((error, c) => {

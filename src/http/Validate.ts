@@ -18,7 +18,8 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { type AnyRoute, honoPath, type Input, type Route, type Wire } from "./Contract.ts"
 import { type HttpEnv, type HttpServices, json, problemResponse, run } from "./Handler.ts"
-import { type FieldError, type FieldLocation, MalformedBody, ValidationFailed } from "./Problems.ts"
+import { type FieldError, type FieldLocation, validationFailed } from "../Failures.ts"
+import { MalformedBody } from "./Problems.ts"
 
 /** RFC 6901: `["escalation", 0, "phone"]` -> `/escalation/0/phone`. */
 export const pointer = (path: ReadonlyArray<PropertyKey>): string =>
@@ -31,13 +32,15 @@ export const decodeAll = <A>(
   where: FieldLocation,
   excess: "error" | "ignore" = "ignore"
 ): Either.Either<A, ReadonlyArray<FieldError>> =>
-  Either.mapLeft(Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: excess })(input), (error) =>
-    ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => ({ in: where, path: pointer(issue.path), message: issue.message }))
-  )
-
-/** A `ValidationFailed` for `errors`, its detail listing them in one line. */
-export const validationFailed = (errors: ReadonlyArray<FieldError>): ValidationFailed =>
-  new ValidationFailed({ detail: errors.map((e) => `${e.in} ${e.path === "" ? "(whole)" : e.path}: ${e.message}`).join("; "), errors })
+  Either.mapLeft(Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: excess })(input), (error) => {
+    // one error per member: a value that fits no member of a union (`string | null`) is one mistake, told once
+    const byPath = new Map<string, FieldError>()
+    for (const issue of ParseResult.ArrayFormatter.formatErrorSync(error)) {
+      const path = pointer(issue.path)
+      if (!byPath.has(path)) byPath.set(path, { in: where, path, message: issue.message })
+    }
+    return [...byPath.values()]
+  })
 
 /** The body as the route's content type reads it, or why it cannot be read. */
 const readBody = async (c: HonoContext, contentType: string): Promise<Either.Either<unknown, MalformedBody>> => {

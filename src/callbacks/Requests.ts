@@ -1,0 +1,289 @@
+/**
+ * The callback request's use cases, whoever asks (the public API, the admin
+ * API, the CLI): create, verify, resend the code, show, list, and an
+ * operator's retry and cancel.
+ *
+ * Every write is one transaction: the lookups, the rate limits, the status
+ * change and the jobs it enqueues commit together or not at all, so a refused
+ * request counts toward no limit and leaves nothing behind. Status changes go
+ * through the store's `applyEvent`, which applies the domain's transition
+ * table (domain/callbacks/CallbackState.ts).
+ */
+import { randomUUID } from "node:crypto"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import { type Business, type CallAttempt, type CallbackRequest, priorityFor } from "../../domain/callbacks/Business.ts"
+import { type CallbackStatus, CallbackStatuses } from "../../domain/callbacks/CallbackState.ts"
+import { VerificationSend } from "../../domain/callbacks/Jobs.ts"
+import { closedUntil } from "../../domain/callbacks/OpeningHours.ts"
+import { check, expiresAt, mayResend, PendingCallback } from "../../domain/callbacks/Verification.ts"
+import { CallbackConfig, type RateLimit, verificationPolicyOf } from "../../infra/callbacks/CallbackConfig.ts"
+import { type ActiveRequestExists, CallbackStore, type RequestFilter } from "../../infra/callbacks/CallbackStore.ts"
+import { hashCode } from "../../infra/callbacks/Codes.ts"
+import { hashBody, remember, reserve } from "../../infra/callbacks/Idempotency.ts"
+import { hit } from "../../infra/callbacks/RateLimiter.ts"
+import { inTransaction } from "../../infra/db/Transaction.ts"
+import { enqueue } from "../../infra/jobs/Jobs.ts"
+import { Metrics } from "../../infra/observability/Metrics.ts"
+import { currentTraceparent } from "../../infra/observability/TraceContext.ts"
+import { TraceExport } from "../../infra/observability/Tracing.ts"
+import { normalizePhone } from "../../infra/phone/PhoneNumbers.ts"
+import { Conflict, Gone, NotFound, RateLimited, Unprocessable, validationFailedAt, WrongCode } from "../Failures.ts"
+import { enqueueDial } from "./Settlement.ts"
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+/** Whether `value` can be one of our ids (anything else names nothing: a 404, never a database error). */
+export const isUuid = (value: string): boolean => UUID.test(value)
+
+const seconds = (d: Duration.Duration) => Math.max(1, Math.ceil(Duration.toSeconds(d)))
+
+/** Checks and records one event against `limit`; `RateLimited` when the bucket is full. */
+export const limited = (bucket: string, limit: RateLimit, what: string) =>
+  Effect.flatMap(hit(bucket, limit), (decision) =>
+    decision.allowed
+      ? Effect.void
+      : Effect.fail(new RateLimited({ detail: `too many ${what}; at most ${limit.limit} per ${Duration.format(limit.window)}`, retryAfterSeconds: seconds(decision.retryAfter) }))
+  )
+
+const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
+
+/** The business, or `NotFound`. */
+export const businessOf = (id: string) =>
+  Effect.flatMap(CallbackStore, (store) => (isUuid(id) ? store.findBusiness(id) : Effect.succeed(Option.none<Business>()))).pipe(
+    Effect.flatMap(Option.match({ onNone: () => Effect.fail(new NotFound({ detail: `no business ${id}` })), onSome: Effect.succeed }))
+  )
+
+const lockRequest = (id: string) =>
+  Effect.flatMap(CallbackStore, (store) => (isUuid(id) ? store.lockRequest(id) : Effect.succeed(Option.none<CallbackRequest>()))).pipe(
+    Effect.flatMap(Option.match({ onNone: () => Effect.fail(new NotFound({ detail: `no callback request ${id}` })), onSome: Effect.succeed }))
+  )
+
+/** Why a request that is not awaiting verification refuses a verification step. */
+const notPending = (request: CallbackRequest) =>
+  request.status === "expired"
+    ? new Gone({ detail: "this request expired before it was verified; create a new one" })
+    : new Conflict({ detail: request.status === "cancelled" ? "this request was cancelled" : "this request is already verified", extra: { id: request.id, callbackStatus: request.status } })
+
+export interface CreateCommand {
+  readonly businessId: string
+  /** As the visitor typed it; read in the business's country when it has no country code. */
+  readonly phone: string
+  readonly name?: string | undefined
+  readonly note?: string | undefined
+  readonly idempotencyKey?: string | undefined
+  /** Who asked: one of the rate limits is per address. */
+  readonly clientIp: string
+}
+
+/**
+ * A new request awaiting its code (the code is texted by a `verification.send`
+ * job). With an idempotency key, the first outcome is kept for 24 hours and a
+ * repeat of the same command replays it (`replayed`).
+ */
+export const create = (command: CreateCommand) =>
+  Effect.gen(function* () {
+    const store = yield* CallbackStore
+    const settings = yield* CallbackConfig
+    const { exporting } = yield* TraceExport
+    const traceparent = exporting ? yield* currentTraceparent : undefined
+    const key = command.idempotencyKey === undefined ? undefined : `create:${command.idempotencyKey}`
+    return yield* inTransaction(
+      Effect.gen(function* () {
+        if (key !== undefined) {
+          // the fields this use case reads, nothing else, so unknown fields cannot make two bodies differ
+          const { businessId, phone, name, note } = command
+          const reservation = yield* reserve(key, hashBody({ businessId, phone, name, note }))
+          if (reservation._tag === "Mismatch") return yield* new Unprocessable({ detail: "this Idempotency-Key was used with a different body within 24 hours" })
+          if (reservation._tag === "Replay") return { pending: yield* Effect.orDie(Schema.decodeUnknown(PendingCallback)(reservation.body)), replayed: true }
+        }
+        const business = yield* businessOf(command.businessId)
+        const normalized = normalizePhone(command.phone, business.country, true)
+        if (normalized._tag !== "E164") {
+          const message = normalized._tag === "NotMobile" ? "must be a mobile number that can receive a text message" : "is not a valid phone number (use +<country code><number>)"
+          return yield* validationFailedAt("body", "/phone", message)
+        }
+        const phone = normalized.e164
+        const request = yield* store
+          .createRequest({ id: randomUUID(), businessId: business.id, phone, name: command.name, note: command.note, priority: priorityFor(business, phone), traceparent })
+          .pipe(Effect.catchTag("ActiveRequestExists", (e: ActiveRequestExists) => new Conflict({ detail: "an active callback request for this phone and business exists", extra: { id: e.id } })))
+        yield* enqueue(VerificationSend, { callbackId: request.id }, { traceparent })
+        // the limits last: each holds its bucket's lock until this transaction ends, so the
+        // requests of one client (or of every client behind one proxy) wait for each other only
+        // this long; a refusal rolls the request and its job back, and nothing counts
+        yield* limited(`create:phone:${phone}`, settings.createPerPhone, "callback requests for this phone")
+        yield* limited(`create:ip:${command.clientIp}`, settings.createPerIp, "callback requests from this address")
+        const pending: PendingCallback = {
+          id: request.id,
+          status: "pending_verification",
+          verification: { channel: "sms", expiresAt: expiresAt({ issuedAt: request.createdAt }, verificationPolicyOf(settings)) }
+        }
+        if (key !== undefined) yield* remember(key, 202, Schema.encodeSync(PendingCallback)(pending))
+        return { pending, replayed: false }
+      })
+    )
+  })
+
+/**
+ * The visitor enters the texted code: a right one queues the request (for the
+ * business's next opening when it is closed) and enqueues its first dial.
+ */
+export const verify = (id: string, code: string, clientIp: string) =>
+  Effect.gen(function* () {
+    const store = yield* CallbackStore
+    const metrics = yield* Metrics
+    const settings = yield* CallbackConfig
+    const policy = verificationPolicyOf(settings)
+    yield* limited(`verify:ip:${clientIp}`, settings.verifyPerIp, "verification attempts from this address")
+    const result = yield* inTransaction(
+      Effect.gen(function* () {
+        const request = yield* lockRequest(id)
+        if (request.status !== "pending_verification") return yield* notPending(request)
+        const verification = yield* store.lockVerification(request.id)
+        if (Option.isNone(verification)) return yield* new Gone({ detail: "no code was issued for this request" })
+        const v = verification.value
+        // any text is an attempt; hashed with the stored id, whatever case the URL gave it in
+        const entered = /^\d{6}$/.test(code.trim()) ? hashCode(request.id, code.trim()) : "not-a-code"
+        const at = yield* now
+        const outcome = check({ codeHash: v.code_hash ?? "no-code-yet", issuedAt: v.issued_at, checks: v.checks, usedAt: v.used_at ?? undefined }, entered, at, policy)
+        if (outcome._tag === "Gone") {
+          metrics.verificationChecks.inc({ result: outcome.reason === "out_of_attempts" ? "exhausted" : outcome.reason })
+          return { _tag: "Gone" as const, reason: outcome.reason }
+        }
+        if (outcome._tag === "WrongCode") {
+          yield* store.countCheck(request.id)
+          metrics.verificationChecks.inc({ result: "wrong" })
+          return { _tag: "Wrong" as const, attemptsRemaining: outcome.attemptsRemaining }
+        }
+        metrics.verificationChecks.inc({ result: "verified" })
+        yield* store.markVerified(request.id)
+        const business = yield* businessOf(request.businessId)
+        const hours = closedUntil(business, at)
+        const scheduledFor = hours.closed && hours.opensAt !== undefined ? hours.opensAt : at
+        const queued = yield* store.applyEvent(request.id, "verify", { scheduledFor })
+        if (Option.isNone(queued)) return yield* notPending(request)
+        yield* enqueueDial(queued.value, business, hours.closed ? scheduledFor : undefined)
+        return { _tag: "Verified" as const, request: queued.value, scheduledFor }
+      })
+    )
+    // a wrong or spent code is answered after the commit: the check it used must count
+    switch (result._tag) {
+      case "Gone":
+        return yield* new Gone({
+          detail: result.reason === "expired" ? "the code expired; ask for a new one" : result.reason === "used" ? "the code was already used" : "too many wrong codes; ask for a new one",
+          extra: { reason: result.reason }
+        })
+      case "Wrong":
+        return yield* new WrongCode({ detail: "the code does not match", attemptsRemaining: result.attemptsRemaining })
+      case "Verified":
+        return { id: result.request.id, status: result.request.status, scheduledFor: result.scheduledFor }
+    }
+  })
+
+/** A new code for a request still awaiting one (the old code stops working), within the send limit. */
+export const resend = (id: string, clientIp: string) =>
+  Effect.gen(function* () {
+    const store = yield* CallbackStore
+    const settings = yield* CallbackConfig
+    const policy = verificationPolicyOf(settings)
+    yield* limited(`verify:ip:${clientIp}`, settings.verifyPerIp, "verification attempts from this address")
+    return yield* inTransaction(
+      Effect.gen(function* () {
+        const request = yield* lockRequest(id)
+        if (request.status !== "pending_verification") return yield* notPending(request)
+        const verification = yield* store.lockVerification(request.id)
+        const decision = mayResend(Option.match(verification, { onNone: () => [], onSome: (v) => v.sends }), yield* now, policy)
+        if (!decision.allowed) {
+          return yield* new RateLimited({ detail: `at most ${policy.maxSends} codes per ${Duration.format(policy.sendWindow)} for one request`, retryAfterSeconds: seconds(decision.retryAfter) })
+        }
+        const issuedAt = yield* store.reissue(request.id)
+        yield* enqueue(VerificationSend, { callbackId: request.id }, { traceparent: request.traceparent })
+        const pending: PendingCallback = { id: request.id, status: "pending_verification", verification: { channel: "sms", expiresAt: expiresAt({ issuedAt }, policy) } }
+        return pending
+      })
+    )
+  })
+
+/** A request with its attempts, in the order they were made. */
+export interface RequestWithAttempts extends CallbackRequest {
+  readonly attempts: ReadonlyArray<CallAttempt>
+}
+
+const withAttempts = (request: CallbackRequest) =>
+  Effect.map(
+    Effect.flatMap(CallbackStore, (store) => store.attemptsOf(request.id)),
+    (attempts): RequestWithAttempts => ({ ...request, attempts })
+  )
+
+/** One request and its attempts, or `NotFound`. */
+export const show = (id: string) =>
+  Effect.gen(function* () {
+    const store = yield* CallbackStore
+    const request = yield* isUuid(id) ? store.findRequest(id) : Effect.succeed(Option.none<CallbackRequest>())
+    if (Option.isNone(request)) return yield* new NotFound({ detail: `no callback request ${id}` })
+    return yield* withAttempts(request.value)
+  })
+
+/** Requests newest first, each with its attempts, and the cursor of the next page when the page is full. */
+export const list = (filter: RequestFilter) =>
+  Effect.gen(function* () {
+    const store = yield* CallbackStore
+    const rows = yield* store.listRequests(filter)
+    const items = yield* Effect.forEach(rows, ({ request }) => withAttempts(request))
+    const last = rows.length === filter.limit ? rows[rows.length - 1] : undefined
+    return { items, nextCursor: last?.cursor }
+  })
+
+/**
+ * An operator's retry (failed or cancelled -> queued, from the business's own
+ * number again, with a new generation) or cancel. A request cancelled before
+ * its phone was verified is never called: the visitor must ask again.
+ */
+export const operatorChange = (id: string, event: "adminRetry" | "cancel") =>
+  Effect.gen(function* () {
+    const store = yield* CallbackStore
+    const updated = yield* inTransaction(
+      Effect.gen(function* () {
+        const request = yield* lockRequest(id)
+        const refuse = (detail: string) => new Conflict({ detail, extra: { id: request.id, callbackStatus: request.status } })
+        if (event === "adminRetry") {
+          const verification = yield* store.lockVerification(request.id)
+          if (Option.isNone(verification) || verification.value.used_at === null) return yield* refuse("this request was never verified; the visitor must ask for a new callback")
+        }
+        const change = event === "adminRetry" ? { bumpGeneration: true, escalationLevel: 0, attemptOnNumber: 0, currentAttemptId: null, nextAttemptAt: null, scheduledFor: null } : {}
+        const moved = yield* store
+          .applyEvent(request.id, event, change)
+          // the visitor has another active request for this business meanwhile
+          .pipe(Effect.catchTag("ActiveRequestExists", () => refuse("the visitor has another active request for this business")))
+        if (Option.isNone(moved)) return yield* refuse(`a ${request.status} callback request cannot be ${event === "cancel" ? "cancelled" : "retried"}`)
+        if (event === "adminRetry") yield* enqueueDial(moved.value, yield* businessOf(request.businessId))
+        return moved.value
+      })
+    )
+    return yield* withAttempts(updated)
+  })
+
+export interface Stats {
+  readonly callbacks: Readonly<Record<CallbackStatus, number>>
+  readonly last24h: { readonly created: number; readonly completed: number; readonly failed: number }
+  /** Completed over finished (completed or failed) in the last 24 hours; null when none finished. */
+  readonly successRate: number | null
+}
+
+/** Requests by status now, and what the last 24 hours created and finished. */
+export const stats = Effect.gen(function* () {
+  const store = yield* CallbackStore
+  const counts = yield* store.countByStatus
+  const [last] = yield* store.last24h
+  const created = last?.created ?? 0
+  const completed = last?.completed ?? 0
+  const failed = last?.failed ?? 0
+  const callbacks = Object.fromEntries(CallbackStatuses.map((s) => [s, counts.find((c) => c.status === s)?.n ?? 0])) as Record<CallbackStatus, number>
+  return {
+    callbacks,
+    last24h: { created, completed, failed },
+    successRate: completed + failed === 0 ? null : completed / (completed + failed)
+  } satisfies Stats
+})

@@ -1,0 +1,105 @@
+/** The visitor-facing callback API (API.md "Public"): its shapes and routes. */
+import * as Schema from "effect/Schema"
+import { CallAttempt, CallbackRequest } from "../../../domain/callbacks/Business.ts"
+import { CallbackStatus } from "../../../domain/callbacks/CallbackState.ts"
+import { PendingCallback } from "../../../domain/callbacks/Verification.ts"
+import { Timestamp } from "../../../domain/Timestamp.ts"
+import { route } from "../Contract.ts"
+import { IdParams, Optional, PlainText } from "./Fields.ts"
+
+export const CreateCallbackBody = Schema.Struct({
+  businessId: PlainText(1, 100).annotations({ description: "the business to call back (a publishable key will name it in a later version)" }),
+  phone: PlainText(1, 64).annotations({ description: "the visitor's mobile number in any common format; read in the business's country when it has no country code" }),
+  name: Optional(PlainText(0, 100)),
+  note: Optional(PlainText(0, 500))
+}).annotations({ identifier: "CreateCallback" })
+
+export const IdempotencyHeaders = Schema.Struct({
+  "Idempotency-Key": Schema.optional(
+    Schema.String.pipe(Schema.pattern(/^[\x21-\x7e]{1,200}$/, { message: () => "must be 1 to 200 visible ASCII characters" })).annotations({
+      description: "the same key and body within 24 hours replays the first response; another body with the key is a 422"
+    })
+  )
+})
+
+export const VerifyBody = Schema.Struct({
+  code: PlainText(0, 100).annotations({ description: "the 6-digit code texted to the visitor; any text counts as an attempt" })
+}).annotations({ identifier: "VerifyCode" })
+
+export const VerifiedCallback = Schema.Struct({
+  id: Schema.UUID,
+  status: CallbackStatus,
+  scheduledFor: Timestamp.annotations({ description: "when the first call is due: now, or the business's next opening" })
+}).annotations({ identifier: "VerifiedCallback" })
+
+/** One call to the business, as the visitor's page and the operator see it. */
+export const AttemptView = CallAttempt.pick("n", "to", "status", "level", "startedAt", "endedAt", "error").annotations({ identifier: "Attempt" })
+
+const publicFields = CallbackRequest.pick(
+  "id",
+  "businessId",
+  "status",
+  "priority",
+  "escalationLevel",
+  "nextAttemptAt",
+  "scheduledFor",
+  "createdAt",
+  "updatedAt",
+  "finishedAt"
+).fields
+
+/** A callback request as its visitor sees it: no phone, name or note. */
+export const CallbackView = Schema.Struct({ ...publicFields, attempts: Schema.Array(AttemptView) }).annotations({ identifier: "Callback" })
+
+const tags = ["callbacks"]
+
+export const createCallback = route({
+  method: "post",
+  path: "/v1/callbacks",
+  operationId: "createCallback",
+  summary: "Ask a business for a callback; the phone is verified by an SMS code first.",
+  tags,
+  headers: IdempotencyHeaders,
+  body: { schema: CreateCallbackBody },
+  responses: {
+    202: { description: "Created; a code is on its way", schema: PendingCallback, headers: { "Idempotent-Replayed": { description: "`true` when this is the replay of an earlier response" } } }
+  },
+  problems: ["validation", "malformed-body", "not-found", "conflict", "idempotency-mismatch", "payload-too-large", "rate-limited", "unavailable"]
+})
+
+export const verifyCallback = route({
+  method: "post",
+  path: "/v1/callbacks/{id}/verification",
+  operationId: "verifyCallback",
+  summary: "Enter the texted code.",
+  description: "A wrong code is a 400 `wrong-code` with `attemptsRemaining`; an expired or used-up code is a 410.",
+  tags,
+  params: IdParams,
+  body: { schema: VerifyBody },
+  responses: { 200: { description: "Verified and queued", schema: VerifiedCallback } },
+  problems: ["validation", "wrong-code", "malformed-body", "not-found", "conflict", "gone", "payload-too-large", "rate-limited", "unavailable"]
+})
+
+export const resendCode = route({
+  method: "post",
+  path: "/v1/callbacks/{id}/verification/resend",
+  operationId: "resendVerificationCode",
+  summary: "Text a new code (the old one stops working).",
+  tags,
+  params: IdParams,
+  responses: { 202: { description: "A new code is on its way", schema: PendingCallback } },
+  problems: ["not-found", "conflict", "gone", "rate-limited", "unavailable"]
+})
+
+export const getCallback = route({
+  method: "get",
+  path: "/v1/callbacks/{id}",
+  operationId: "getCallback",
+  summary: "A callback request and its attempts.",
+  tags,
+  params: IdParams,
+  responses: { 200: { description: "The request", schema: CallbackView } },
+  problems: ["not-found", "unavailable"]
+})
+
+export const callbackRoutesContract = [createCallback, verifyCallback, resendCode, getCallback]
