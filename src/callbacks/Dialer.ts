@@ -20,8 +20,8 @@
  * 6. It waits for the call to end, asking Twilio for the call's status when
  *    the status callbacks go quiet for longer than CALL_STATUS_TIMEOUT.
  */
-import { SqlClient } from "@effect/sql"
 import { randomUUID } from "node:crypto"
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -35,6 +35,7 @@ import { Retryable, Snooze } from "../../domain/jobs/JobErrors.ts"
 import { CallbackConfig } from "../../infra/callbacks/CallbackConfig.ts"
 import { CallbackStore } from "../../infra/callbacks/CallbackStore.ts"
 import { hit, release } from "../../infra/callbacks/RateLimiter.ts"
+import { inTransaction } from "../../infra/db/Transaction.ts"
 import { enqueue } from "../../infra/jobs/Jobs.ts"
 import { Notifier } from "../../infra/jobs/Notifier.ts"
 import { Metrics } from "../../infra/observability/Metrics.ts"
@@ -46,7 +47,6 @@ import { callWakeup, settle } from "./Settlement.ts"
 
 /** A dial that found nothing placeable waits this long before trying again (Twilio refused without placing). */
 const REFUSED_RETRY = Duration.seconds(5)
-
 
 /** When the business next opens, if it is closed at `now` (undefined: open, or no opening ever). */
 export const closedUntil = (business: Business, now: Date): { readonly closed: boolean; readonly opensAt: Date | undefined } => {
@@ -61,8 +61,7 @@ export const closedUntil = (business: Business, now: Date): { readonly closed: b
 const noticeOnce = (request: CallbackRequest) =>
   Effect.gen(function* () {
     const store = yield* CallbackStore
-    const sql = yield* SqlClient.SqlClient
-    yield* sql.withTransaction(
+    yield* inTransaction(
       Effect.gen(function* () {
         if (yield* store.claimCircuitNotice(request.id)) {
           yield* enqueue(CallbackSmsFallback, { callbackId: request.id, kind: "circuit_notice" as const, generation: request.generation }, { traceparent: request.traceparent })
@@ -75,9 +74,8 @@ const noticeOnce = (request: CallbackRequest) =>
 const unplace = (attempt: CallAttempt) =>
   Effect.gen(function* () {
     const store = yield* CallbackStore
-    const sql = yield* SqlClient.SqlClient
     const metrics = yield* Metrics
-    yield* sql.withTransaction(
+    yield* inTransaction(
       Effect.gen(function* () {
         const deleted = yield* store.deleteUnplaced(attempt.id)
         if (Option.isNone(deleted)) return
@@ -101,14 +99,14 @@ const awaitCall = (attemptId: string) =>
     const wake = yield* Effect.makeLatch(false)
     const notifier = yield* Effect.serviceOption(Notifier)
     if (Option.isSome(notifier)) yield* notifier.value.subscribe(callWakeup(attemptId), () => wake.unsafeOpen())
-    let lastChange = Date.now()
+    let lastChange = yield* Clock.currentTimeMillis
     let lastStatus = ""
     for (;;) {
       const found = yield* store.findAttempt(attemptId)
       if (Option.isNone(found)) return "unplaced" as const
       const attempt = found.value
       if (isEnded(attempt.status)) return "ended" as const
-      const now = Date.now()
+      const now = yield* Clock.currentTimeMillis
       if (attempt.status !== lastStatus) {
         lastStatus = attempt.status
         lastChange = now
@@ -169,13 +167,12 @@ const afterCall = (outcome: "ended" | "unplaced") =>
 const begin = (request: CallbackRequest, business: Business) =>
   Effect.gen(function* () {
     const store = yield* CallbackStore
-    const sql = yield* SqlClient.SqlClient
     const settings = yield* CallbackConfig
     const plan = planOf(business)
     const step = plan[Math.min(request.escalationLevel, plan.length - 1)] ?? plan[0]
     if (step === undefined) return { _tag: "Nothing" as const }
     const attemptId = randomUUID()
-    return yield* sql.withTransaction(
+    return yield* inTransaction(
       Effect.gen(function* () {
         const allowed = yield* hit(`dial:${step.phone}`, settings.dialPerDestination, attemptId)
         if (!allowed.allowed) return { _tag: "Limited" as const, retryAfter: allowed.retryAfter }
@@ -247,7 +244,7 @@ export const dial = (callbackId: string, generation?: number) =>
     if (status !== "queued" && status !== "retry_scheduled" && status !== "escalated") return
     const business = yield* store.findBusiness(request.value.businessId)
     if (Option.isNone(business)) return
-    const now = new Date()
+    const now = new Date(yield* Clock.currentTimeMillis)
     const due = request.value.nextAttemptAt
     if (due !== undefined && due.getTime() > now.getTime() + 1_000) return yield* Snooze.for(Duration.millis(due.getTime() - now.getTime()), "not due yet")
     const hours = closedUntil(business.value, now)

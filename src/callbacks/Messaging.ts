@@ -12,8 +12,8 @@
  *
  * Codes never reach logs, spans or job arguments: only the SMS body holds one.
  */
-import { SqlClient } from "@effect/sql"
 import { randomUUID } from "node:crypto"
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -25,13 +25,13 @@ import { Permanent, Retryable, Snooze } from "../../domain/jobs/JobErrors.ts"
 import { CallbackConfig, verificationPolicyOf } from "../../infra/callbacks/CallbackConfig.ts"
 import { CallbackStore } from "../../infra/callbacks/CallbackStore.ts"
 import { hashCode, newCode } from "../../infra/callbacks/Codes.ts"
+import { inTransaction } from "../../infra/db/Transaction.ts"
 import { Metrics } from "../../infra/observability/Metrics.ts"
 import { type CircuitOpen, Telephony, type TelephonyError } from "../../infra/twilio/Telephony.ts"
 import { TwilioGateway } from "../../infra/twilio/TwilioGateway.ts"
 import { handle } from "../../supervisors/JobRegistry.ts"
 import { asJobFailure } from "./JobFailures.ts"
 import { enqueueDial } from "./Settlement.ts"
-
 
 /** A failed send as the job engine should treat it. */
 const sendFailure = (error: TelephonyError | CircuitOpen) =>
@@ -48,19 +48,18 @@ const minutes = (d: Duration.Duration) => Math.max(1, Math.round(Duration.toMinu
 export const sendVerification = (callbackId: string) =>
   Effect.gen(function* () {
     const store = yield* CallbackStore
-    const sql = yield* SqlClient.SqlClient
     const telephony = yield* Telephony
     const metrics = yield* Metrics
     const policy = verificationPolicyOf(yield* CallbackConfig)
     const code = newCode()
     const messageId = randomUUID()
-    const target = yield* sql.withTransaction(
+    const target = yield* inTransaction(
       Effect.gen(function* () {
         const request = yield* store.lockRequest(callbackId)
         if (Option.isNone(request) || request.value.status !== "pending_verification") return undefined
         const verification = yield* store.lockVerification(callbackId)
         if (Option.isNone(verification) || verification.value.used_at !== null) return undefined
-        if (expiresAt({ issuedAt: verification.value.issued_at }, policy).getTime() <= Date.now()) return undefined
+        if (expiresAt({ issuedAt: verification.value.issued_at }, policy).getTime() <= (yield* Clock.currentTimeMillis)) return undefined
         yield* store.setCodeHash(request.value.id, hashCode(request.value.id, code))
         yield* store.insertMessage({ id: messageId, callbackId: request.value.id, kind: "verification", generation: 0, to: request.value.phone })
         return request.value.phone

@@ -6,7 +6,7 @@
  * changes nothing and enqueues nothing, so webhooks and reconciliation can
  * both report the same call safely, in any order.
  */
-import { SqlClient } from "@effect/sql"
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -17,8 +17,9 @@ import { CallbackDial, CallbackEscalate, CallbackSmsFallback } from "../../domai
 import { Priority } from "../../domain/jobs/JobDefinition.ts"
 import { CallbackConfig, retryPolicyOf } from "../../infra/callbacks/CallbackConfig.ts"
 import { CallbackStore } from "../../infra/callbacks/CallbackStore.ts"
+import { inTransaction } from "../../infra/db/Transaction.ts"
 import { enqueue } from "../../infra/jobs/Jobs.ts"
-import { JOBS_CHANNEL } from "../../infra/jobs/JobStore.ts"
+import { JobStore } from "../../infra/jobs/JobStore.ts"
 import { Metrics } from "../../infra/observability/Metrics.ts"
 
 /**
@@ -56,11 +57,11 @@ export interface CallReport {
 /** Applies a report about attempt `attemptId`; whether it changed anything. */
 export const settle = (attemptId: string, report: CallReport) =>
   Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
     const store = yield* CallbackStore
+    const jobs = yield* JobStore
     const metrics = yield* Metrics
     const settings = yield* CallbackConfig
-    return yield* sql.withTransaction(
+    return yield* inTransaction(
       Effect.gen(function* () {
         const attempt = yield* store.lockAttempt(attemptId)
         if (Option.isNone(attempt)) return false
@@ -74,7 +75,7 @@ export const settle = (attemptId: string, report: CallReport) =>
         }
         const updated = yield* store.updateAttempt(attemptId, { ...next, callSid: report.callSid, sequence: report.sequence, error: report.error })
         // the dial job waiting on this call, in whichever process, looks at it as soon as this commits
-        yield* sql`SELECT pg_notify(${JOBS_CHANNEL}, ${callWakeup(attemptId)})`
+        yield* jobs.wake([callWakeup(attemptId)])
         if (isEnded(updated.status)) metrics.dialAttempts.inc({ outcome: outcomeOf(updated) })
         const request = yield* store.lockRequest(attempt.value.callbackId)
         if (Option.isNone(request) || request.value.currentAttemptId !== attemptId) return true
@@ -84,7 +85,7 @@ export const settle = (attemptId: string, report: CallReport) =>
         const step = nextStep(request.value, updated, levels, retryPolicyOf(settings), report.exhaustNumber === true)
         switch (step._tag) {
           case "Retry": {
-            const at = new Date(Date.now() + Duration.toMillis(step.after))
+            const at = new Date((yield* Clock.currentTimeMillis) + Duration.toMillis(step.after))
             const moved = yield* store.applyEvent(request.value.id, "retryLater", { nextAttemptAt: at })
             if (Option.isSome(moved)) yield* enqueueDial(moved.value, business.value, at)
             break
