@@ -19,6 +19,7 @@
  * later still waits behind the buffer, which is why prefetch is small by default.
  */
 import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
 import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -129,23 +130,18 @@ export const makePool = <R>(config: QueueConfig, handlers: ReadonlyMap<string, J
     let draining = false
     const scope = yield* Effect.scope
 
-    /** What the store records for an attempt that ended with `exit` (an interruption is a hand-back). */
-    const outcomeFor = (job: ClaimedJob, handler: JobHandler<R>, exit: Exit.Exit<void, JobFailure | AttemptTimeout>): Outcome => {
-      const now = Date.now()
-      return (
-        outcomeOf(exit, { attempt: job.attempt, maxAttempts: job.maxAttempts, backoff: handler.definition.backoff, unit: Math.random(), now: new Date(now) }) ?? {
-          _tag: "HandBack",
-          error: handBackError(job, now, "interrupted at shutdown after the grace period")
-        }
-      )
-    }
+    /** What the store records for an attempt that ended with `exit` at `now` (an interruption is a hand-back). */
+    const outcomeFor = (job: ClaimedJob, handler: JobHandler<R>, exit: Exit.Exit<void, JobFailure | AttemptTimeout>, now: number): Outcome =>
+      outcomeOf(exit, { attempt: job.attempt, maxAttempts: job.maxAttempts, backoff: handler.definition.backoff, unit: Math.random(), now: new Date(now) }) ?? {
+        _tag: "HandBack",
+        error: handBackError(job, now, "interrupted at shutdown after the grace period")
+      }
 
     const execute = (slot: Slot, job: ClaimedJob) =>
-      Effect.suspend(() => {
+      Effect.flatMap(Clock.currentTimeMillis, (startedAt) => {
         const handler = handlers.get(job.kind)
         if (handler === undefined) return Effect.dieMessage(`no handler for ${job.kind}`) // claims filter by kind
         const timeout = handler.definition.timeout
-        const startedAt = Date.now()
         slot.job = job
         slot.timedOut = false
         slot.deadline = startedAt + Duration.toMillis(timeout)
@@ -176,16 +172,18 @@ export const makePool = <R>(config: QueueConfig, handlers: ReadonlyMap<string, J
         // interruption (by the watchdog on timeout, or at shutdown after the grace period). A defect in
         // the finalizer itself would be the pool's own bug: it breaks the runner, loudly.
         return Effect.onExit(Effect.exit(attempt), (outer) =>
-          Effect.sync(() => {
-            slot.job = undefined
-            slot.deadline = Number.POSITIVE_INFINITY
-            running--
-            released(1)
-            const exit = Exit.isSuccess(outer) ? outer.value : Exit.failCause(outer.cause)
-            const ended = Exit.isInterrupted(exit) && slot.timedOut ? Exit.fail(new AttemptTimeout({ after: timeout })) : exit
-            metrics.jobDuration.observe({ queue, kind: job.kind }, (Date.now() - startedAt) / 1000)
-            completer.add({ id: job.id, lease: job.lease, queue, kind: job.kind, outcome: outcomeFor(job, handler, ended) })
-          })
+          Effect.flatMap(Clock.currentTimeMillis, (endedAt) =>
+            Effect.sync(() => {
+              slot.job = undefined
+              slot.deadline = Number.POSITIVE_INFINITY
+              running--
+              released(1)
+              const exit = Exit.isSuccess(outer) ? outer.value : Exit.failCause(outer.cause)
+              const ended = Exit.isInterrupted(exit) && slot.timedOut ? Exit.fail(new AttemptTimeout({ after: timeout })) : exit
+              metrics.jobDuration.observe({ queue, kind: job.kind }, (endedAt - startedAt) / 1000)
+              completer.add({ id: job.id, lease: job.lease, queue, kind: job.kind, outcome: outcomeFor(job, handler, ended, endedAt) })
+            })
+          )
         ).pipe(Effect.asVoid)
       })
 
@@ -210,7 +208,7 @@ export const makePool = <R>(config: QueueConfig, handlers: ReadonlyMap<string, J
     const watchdog = Effect.forever(
       Effect.gen(function* () {
         yield* sleep(tick)
-        const now = Date.now()
+        const now = yield* Clock.currentTimeMillis
         for (const slot of slots) {
           const fiber = slot.fiber
           if (slot.job === undefined || slot.timedOut || now < slot.deadline || fiber === undefined || draining) continue
