@@ -10,7 +10,7 @@
  * front, and hands the handler the decoded input; `reply` encodes a value
  * through the response's schema, so views are the schemas' encoded side.
  */
-import type { Context as HonoContext, Hono } from "hono"
+import type { Context as HonoContext, Hono, MiddlewareHandler } from "hono"
 import { createMiddleware } from "hono/factory"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -101,13 +101,17 @@ export const validate = (spec: AnyRoute) =>
 
 /**
  * Mounts `spec` on `router` (full paths: routers are mounted at `/`): the
- * validator, then `handler` with the decoded input, run as one Effect.
+ * `before` middlewares (a route's own credentials check, which must answer
+ * before anything about the request is judged), the validator, then
+ * `handler` with the decoded input, run as one Effect.
  */
 export const implement = <P, Q, H, B, E>(
   router: Hono<HttpEnv>,
   spec: Route<P, Q, H, B>,
-  handler: (input: Input<P, Q, H, B>, c: HonoContext<HttpEnv>) => Effect.Effect<Response, E, HttpServices>
+  handler: (input: Input<P, Q, H, B>, c: HonoContext<HttpEnv>) => Effect.Effect<Response, E, HttpServices>,
+  before: ReadonlyArray<MiddlewareHandler<HttpEnv>> = []
 ): void => {
+  for (const middleware of before) router.on(spec.method.toUpperCase(), honoPath(spec.path), middleware)
   router.on(spec.method.toUpperCase(), honoPath(spec.path), validate(spec), (c) => run(c, handler(c.get("input") as Input<P, Q, H, B>, c)))
 }
 
