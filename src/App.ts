@@ -10,7 +10,6 @@
  * the rest and deletes its process row, then the HTTP server closes and the
  * database pool (and an embedded server) stop.
  */
-import type { SqlClient } from "@effect/sql"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
@@ -41,6 +40,7 @@ import { makeHttpApp } from "./http/HttpApp.ts"
 import { HttpServer, HttpServerLive } from "./http/Server.ts"
 import { ServerConfig } from "./http/ServerConfig.ts"
 import { CallbackMetricsLive } from "./callbacks/CallbackMetrics.ts"
+import type { HandlerServices, SqlConnection } from "./jobs/HandlerServices.ts"
 import { crons as appCrons, handlers as appHandlers } from "./jobs/index.ts"
 
 export type Role = "all" | "web" | "worker"
@@ -58,8 +58,7 @@ export const MigrationsLive = Layer.effectDiscard(
 /** The database, migrated before anything uses it (for commands without an HTTP server). */
 export const MigratedDatabaseLive = MigrationsLive.pipe(Layer.provideMerge(DatabaseLive))
 
-/** What job handlers may use: the database, the job store (to enqueue follow-up jobs) and the callback platform's services. */
-export type HandlerServices = SqlClient.SqlClient | Transaction | JobStore | Metrics | CallbackStore | CallbackConfig | TwilioGateway | Telephony
+export type { HandlerServices } from "./jobs/HandlerServices.ts"
 
 export interface AppOptions {
   readonly handlers: ReadonlyArray<JobHandler<HandlerServices>>
@@ -69,7 +68,7 @@ export interface AppOptions {
 type ProcessLayer = Layer.Layer<
   never,
   ConfigError.ConfigError | DatabaseError,
-  JobStore | ProcessRegistry | HealthRegistry | Metrics | SqlClient.SqlClient | Transaction | DatabaseUrl | CallbackStore | CallbackConfig | TwilioGateway | Telephony
+  JobStore | ProcessRegistry | HealthRegistry | Metrics | SqlConnection | Transaction | DatabaseUrl | CallbackStore | CallbackConfig | TwilioGateway | Telephony
 >
 
 /** What a role runs besides HTTP: the whole engine, or (web) only its process row and heartbeat. */

@@ -1,7 +1,7 @@
 /** Every job kind and cron schedule this application runs. */
 import type { CronDefinition } from "../../domain/jobs/CronDefinition.ts"
 import type { JobHandler } from "../../supervisors/JobRegistry.ts"
-import type { HandlerServices } from "../App.ts"
+import type { HandlerServices } from "./HandlerServices.ts"
 import { DialHandler } from "../callbacks/Dialer.ts"
 import { callbackCrons, CleanupHandler, ReportHandler } from "../callbacks/Maintenance.ts"
 import { EscalateHandler, SmsFallbackHandler, VerificationSendHandler } from "../callbacks/Messaging.ts"
