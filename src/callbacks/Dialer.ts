@@ -30,7 +30,7 @@ import type { Business, CallAttempt, CallbackRequest } from "../../domain/callba
 import { isEnded } from "../../domain/callbacks/CallProgress.ts"
 import { planOf } from "../../domain/callbacks/EscalationPlan.ts"
 import { CallbackDial, CallbackSmsFallback } from "../../domain/callbacks/Jobs.ts"
-import { isOpenAt, nextOpeningAt, parseHours } from "../../domain/callbacks/OpeningHours.ts"
+import { closedUntil } from "../../domain/callbacks/OpeningHours.ts"
 import { Retryable, Snooze } from "../../domain/jobs/JobErrors.ts"
 import { CallbackConfig } from "../../infra/callbacks/CallbackConfig.ts"
 import { CallbackStore } from "../../infra/callbacks/CallbackStore.ts"
@@ -47,15 +47,6 @@ import { callWakeup, settle } from "./Settlement.ts"
 
 /** A dial that found nothing placeable waits this long before trying again (Twilio refused without placing). */
 const REFUSED_RETRY = Duration.seconds(5)
-
-/** When the business next opens, if it is closed at `now` (undefined: open, or no opening ever). */
-export const closedUntil = (business: Business, now: Date): { readonly closed: boolean; readonly opensAt: Date | undefined } => {
-  if (business.hours === undefined) return { closed: false, opensAt: undefined }
-  const hours = parseHours(business.hours)
-  if (Either.isLeft(hours)) return { closed: false, opensAt: undefined }
-  if (isOpenAt(hours.right, business.timezone, now)) return { closed: false, opensAt: undefined }
-  return { closed: true, opensAt: nextOpeningAt(hours.right, business.timezone, now) }
-}
 
 /** Sends the visitor one notice per generation that calls cannot be placed right now. */
 const noticeOnce = (request: CallbackRequest) =>
