@@ -1,8 +1,9 @@
 /**
  * The Postgres client layer: `DATABASE_URL` when set, otherwise the embedded
  * server (see EmbeddedPostgres.ts). Provides `SqlClient`/`PgClient` for the
- * repositories and `DatabaseUrl` for the components that hold a connection of
- * their own (the LISTEN connection).
+ * repositories, `DatabaseUrl` for the components that hold a connection of
+ * their own (the LISTEN connection), and `DatabaseOutage`, which logs each
+ * outage once.
  */
 import { PgClient } from "@effect/sql-pg"
 import * as Config from "effect/Config"
@@ -14,7 +15,8 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Runtime from "effect/Runtime"
-import { DatabaseError } from "./DatabaseError.ts"
+import { DatabaseError, detailOf } from "./DatabaseError.ts"
+import { DatabaseOutage } from "./DatabaseOutage.ts"
 import { startEmbedded } from "./EmbeddedPostgres.ts"
 
 export class DatabaseUrl extends Context.Tag("switchboard/infra/DatabaseUrl")<DatabaseUrl, Redacted.Redacted<string>>() {}
@@ -70,6 +72,6 @@ export const SqlLive = Layer.unwrapEffect(
       applicationName: "switchboard"
     })
   })
-).pipe(Layer.mapError((error) => (error._tag === "SqlError" ? new DatabaseError({ operation: "connect", message: `could not connect to PostgreSQL: ${error.message}`, cause: error }) : error)))
+).pipe(Layer.mapError((error) => (error._tag === "SqlError" ? new DatabaseError({ operation: "connect", message: `could not connect to PostgreSQL: ${detailOf(error)}`, cause: error }) : error)))
 
-export const DatabaseLive = SqlLive.pipe(Layer.provideMerge(DatabaseUrlLive))
+export const DatabaseLive = DatabaseOutage.Default.pipe(Layer.provideMerge(SqlLive), Layer.provideMerge(DatabaseUrlLive))

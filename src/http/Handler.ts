@@ -21,6 +21,7 @@ import type { ProcessRegistry } from "../../infra/jobs/ProcessRegistry.ts"
 import type { Metrics } from "../../infra/observability/Metrics.ts"
 import type { Telephony } from "../../infra/twilio/Telephony.ts"
 import type { TwilioGateway } from "../../infra/twilio/TwilioGateway.ts"
+import { logFailure } from "./Outage.ts"
 import { type FieldError, MalformedBody, NotFound, type Problem, problemOf, render, ValidationFailed } from "./Problems.ts"
 
 /** The services handlers may use: the application's runtime provides them. */
@@ -56,12 +57,10 @@ export const run = <E>(c: HonoContext<HttpEnv>, effect: Effect.Effect<Response, 
     Exit.match(exit, {
       onSuccess: (response) => response,
       onFailure: (cause) => {
-        const problem = problemOf(Option.getOrElse(Cause.failureOption(cause), () => Cause.squash(cause)))
-        if (problem.slug === "internal") {
-          Runtime.runSync(c.get("runtime"))(
-            Effect.logError("request failed", cause).pipe(Effect.annotateLogs({ request_id: c.get("requestId") }))
-          )
-        }
+        const failure = Option.getOrElse(Cause.failureOption(cause), () => Cause.squash(cause))
+        const problem = problemOf(failure)
+        // an internal error with its cause; a database outage once (Outage.ts); the rest not at all
+        Runtime.runSync(c.get("runtime"))(logFailure(problem, failure, cause).pipe(Effect.annotateLogs({ request_id: c.get("requestId") })))
         return respond(problem, c.get("requestId"))
       }
     })

@@ -3,9 +3,19 @@
  * database), so a Postgres outage never gets a process restarted. Readiness
  * asks the database which migrations it has (which also proves it answers,
  * within 2 s) and whether the process is draining.
+ *
+ * The database check answers within its deadline whatever the database does:
+ * the query runs disconnected, so when the deadline passes the probe answers
+ * at once while the query (a hung pool acquire, a socket to a stopped server,
+ * or @effect/sql-pg's cancel of the statement, which may take 5 s more) is
+ * interrupted in the background. Its outcome feeds the outage log
+ * (infra/db/DatabaseOutage.ts): an answer ends an outage, no answer starts one.
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import { isUnavailable } from "../../infra/db/DatabaseError.ts"
+import { DatabaseOutage } from "../../infra/db/DatabaseOutage.ts"
 import { loadMigrations, pendingAmong } from "../../infra/db/Migrator.ts"
 import { Telephony } from "../../infra/twilio/Telephony.ts"
 import { TwilioGateway } from "../../infra/twilio/TwilioGateway.ts"
@@ -18,6 +28,11 @@ export interface Check {
 }
 
 const READINESS_TIMEOUT = Duration.seconds(2)
+
+interface NoAnswer {
+  readonly _tag: "NoAnswer"
+  readonly message: string
+}
 
 export class Health extends Effect.Service<Health>()("switchboard/src/http/Health", {
   effect: Effect.gen(function* () {
@@ -36,10 +51,17 @@ export class Health extends Effect.Service<Health>()("switchboard/src/http/Healt
           }
     })
 
+    const outage = yield* Effect.serviceOption(DatabaseOutage)
+    const answered = Option.match(outage, { onNone: () => Effect.void, onSome: (o) => o.answered })
+    const unanswered = (reason: string) => Option.match(outage, { onNone: () => Effect.void, onSome: (o) => o.failed(reason) })
+
     /** Whether the database answers, and whether it has every migration of this build. */
     const database: Effect.Effect<{ readonly database: Check; readonly migrations: Check }> = pendingAmong(known).pipe(
       Effect.provide(context),
-      Effect.timeoutFail({ duration: READINESS_TIMEOUT, onTimeout: () => ({ message: `no answer within ${Duration.format(READINESS_TIMEOUT)}` }) }),
+      // a hung query must not hold the answer past the deadline: it is interrupted in the background
+      Effect.disconnect,
+      Effect.timeoutFail({ duration: READINESS_TIMEOUT, onTimeout: (): NoAnswer => ({ _tag: "NoAnswer", message: `no answer within ${Duration.format(READINESS_TIMEOUT)}` }) }),
+      Effect.tap(() => answered),
       Effect.map((pending) => {
         return {
           database: { status: "ok" as const },
@@ -47,7 +69,7 @@ export class Health extends Effect.Service<Health>()("switchboard/src/http/Healt
         }
       }),
       Effect.catchAll((error) =>
-        Effect.succeed({
+        Effect.as(error._tag === "NoAnswer" || isUnavailable(error) ? unanswered(`readiness: ${error.message}`) : Effect.void, {
           database: { status: "failing" as const, detail: error.message },
           migrations: { status: "failing" as const, detail: "unknown while the database does not answer" }
         })

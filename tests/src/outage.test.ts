@@ -1,8 +1,8 @@
 /**
  * PostgreSQL stops for 10 s under a running app process, and starts again.
  * Kubernetes must not restart the pod (/livez 200 throughout) but must stop
- * routing to it (/readyz 503); once the database is back, readiness returns and
- * every queued job runs once.
+ * routing to it (/readyz 503); the outage is logged once, not once per probe;
+ * once the database is back, readiness returns and every queued job runs once.
  */
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
@@ -79,6 +79,10 @@ describe("PostgreSQL stopped for 10 s under a running app", () => {
     expect(during.length).toBeGreaterThan(10)
     expect(during.filter((p) => p.readyz !== 503)).toEqual([])
     expect(probes.filter((p) => p.livez !== 200)).toEqual([])
+    // dozens of failed readiness probes, one warning; one line when it is back
+    const logged = (text: string) => app.output().split("\n").filter((line) => line.includes(text))
+    expect(logged('"message":"database unavailable: ')).toHaveLength(1)
+    await eventually(async () => (logged('"message":"database available again').length === 1 ? true : undefined), 5_000, '"database available again"')
 
     await enqueue(5)
     await countReaches(server.url, "SELECT count(*) AS n FROM ledger_completions", 15, 30_000)

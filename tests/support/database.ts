@@ -5,9 +5,13 @@ import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
 import { randomBytes } from "node:crypto"
+import * as fs from "node:fs/promises"
+import * as os from "node:os"
+import * as path from "node:path"
 import pg from "pg"
 import { inject } from "vitest"
 import { DatabaseUrl } from "../../infra/db/Database.ts"
+import { type EmbeddedServer, startEmbedded } from "../../infra/db/EmbeddedPostgres.ts"
 import { JobStore } from "../../infra/jobs/JobStore.ts"
 import { ProcessRegistry } from "../../infra/jobs/ProcessRegistry.ts"
 import { withDatabase } from "./globalSetup.ts"
@@ -64,3 +68,59 @@ export const storeLayer = (url: string, maxConnections = 4) =>
 
 /** A runtime over `url` with the job store, for setting up and inspecting tests. */
 export const storeRuntime = (url: string) => ManagedRuntime.make(storeLayer(url))
+
+/**
+ * A PostgreSQL server of the test's own (not the shared one), which the test
+ * may stop, start again on the same port (clients' URLs stay valid), or
+ * suspend: SIGSTOP to the postmaster and each of its processes freezes every
+ * backend, so connections stay open and nothing answers, and new connections
+ * are accepted by the kernel but never greeted.
+ */
+export const dedicatedServer = async (database: string) => {
+  const root = await fs.mkdtemp(path.join(os.tmpdir(), "switchboard-db-"))
+  await fs.chmod(root, 0o755) // the postgres user must reach it
+  let server: EmbeddedServer = await startEmbedded({ root, database, log: () => {} })
+  const port = Number(new URL(server.url).port)
+  let suspended: ReadonlyArray<number> = []
+  const postmaster = async () => Number((await fs.readFile(path.join(server.dataDir, "postmaster.pid"), "utf8")).split("\n")[0])
+  /** The postmaster's children (backends and background processes; each runs in a session of its own, so a group signal misses them). */
+  const children = async (parent: number): Promise<ReadonlyArray<number>> => {
+    const pids = (await fs.readdir("/proc")).filter((name) => /^\d+$/.test(name))
+    const stats = await Promise.all(pids.map((pid) => fs.readFile(`/proc/${pid}/stat`, "utf8").catch(() => "")))
+    // "pid (comm) state ppid …": comm may hold spaces and parentheses, so read after the last ")"
+    return stats.flatMap((stat) => (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === parent ? [Number(stat.split(" ")[0])] : []))
+  }
+  const resume = async () => {
+    for (const pid of [...suspended].reverse()) process.kill(pid, "SIGCONT")
+    suspended = []
+  }
+  /** The same server over TCP on loopback (the embedded URL names its Unix socket when the path fits). */
+  const tcpUrl = (() => {
+    const url = new URL(server.url)
+    url.searchParams.delete("host")
+    return url.toString()
+  })()
+  return {
+    url: server.url,
+    tcpUrl,
+    /** Fast shutdown: clients are disconnected, the socket file goes, new connections are refused. */
+    stop: () => server.release(),
+    start: async () => {
+      server = await startEmbedded({ root, database, log: () => {}, port })
+    },
+    suspend: async () => {
+      const pid = await postmaster()
+      process.kill(pid, "SIGSTOP") // first, so that it forks no new backend meanwhile
+      suspended = [pid, ...(await children(pid))]
+      for (const child of suspended.slice(1)) process.kill(child, "SIGSTOP")
+    },
+    resume,
+    dispose: async () => {
+      await resume()
+      await server.release()
+      await fs.rm(root, { recursive: true, force: true })
+    }
+  }
+}
+
+export type DedicatedServer = Awaited<ReturnType<typeof dedicatedServer>>
