@@ -97,6 +97,25 @@ describe("npm start with nothing configured", () => {
     expect(invalid.output()).toContain("default:lots")
   })
 
+  it("refuses an invalid setting with one log line naming the variable and its rule", async () => {
+    /** The error-level lines of a run, parsed. */
+    const errors = (r: Run) =>
+      r
+        .output()
+        .split("\n")
+        .filter((line) => line.startsWith("{") && line.includes('"level":"error"'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+    // read after the database has started, under the application's own logger
+    const shortToken = run("src/main.ts", [], { ADMIN_TOKEN: "tooShort-7", SIMULATOR_PORT: "0" })
+    expect(await shortToken.exited).toBe(1)
+    expect(errors(shortToken).map((line) => line.message)).toEqual(["invalid configuration: ADMIN_TOKEN: must be at least 16 characters of visible ASCII"])
+    expect(shortToken.output()).not.toContain("tooShort-7") // the rule, never the secret
+    // read before anything else has started
+    const pool = run("src/main.ts", [], { DATABASE_POOL_SIZE: "1", SIMULATOR_PORT: "0" })
+    expect(await pool.exited).toBe(1)
+    expect(errors(pool).map((line) => line.message)).toEqual(["invalid configuration: DATABASE_POOL_SIZE: must be between 2 and 500"])
+  })
+
   it("refuses NODE_ENV=production without Twilio credentials and PUBLIC_BASE_URL: the simulator never runs in production", async () => {
     const base = { NODE_ENV: "production", ADMIN_TOKEN: "production-admin-token-0123", SIMULATOR_PORT: "0" }
     const noTwilio = run("src/main.ts", [], base)
