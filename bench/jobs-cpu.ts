@@ -6,8 +6,7 @@
  */
 import { readdirSync, readFileSync } from "node:fs"
 import { freshDatabase, runBench, waitFor } from "./harness.ts"
-import { graphileWorker } from "./peers/graphileWorker.ts"
-import { pgBoss } from "./peers/pgBoss.ts"
+import { loadPeerSystems } from "./peerSystems.ts"
 import { switchboard } from "./switchboard.ts"
 import { type BenchSystem, now } from "./system.ts"
 
@@ -31,9 +30,11 @@ const postgresCpuMs = (): number => {
   return ticks * 10
 }
 
+const systems: ReadonlyArray<() => BenchSystem> = [switchboard, ...(await loadPeerSystems())]
+
 runBench(async (adminUrl) => {
   for (let round = 1; round <= ROUNDS; round++) {
-    for (const make of [switchboard, graphileWorker, pgBoss] as ReadonlyArray<() => BenchSystem>) {
+    for (const make of systems) {
       const system = make()
       await system.setup(await freshDatabase(adminUrl, `cpu_${system.name}`))
       await system.enqueueBulk(JOBS)

@@ -21,8 +21,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { env, freshDatabase, median, percentile, runBench, sleep, waitFor } from "./harness.ts"
-import { graphileWorker } from "./peers/graphileWorker.ts"
-import { pgBoss } from "./peers/pgBoss.ts"
+import { loadPeerSystems } from "./peerSystems.ts"
 import { switchboard } from "./switchboard.ts"
 import { type BenchSystem, now } from "./system.ts"
 
@@ -34,11 +33,13 @@ const SECONDS = env("BENCH_SECONDS", 20)
 const PGBENCH_SECONDS = env("BENCH_PGBENCH_SECONDS", 10)
 const WARMUP_JOBS = env("BENCH_WARMUP_JOBS", 5_000)
 
-const all: ReadonlyArray<() => BenchSystem> = [switchboard, graphileWorker, pgBoss]
-/** BENCH_SYSTEMS=switchboard,pg-boss runs a subset (by name). */
-const factories = process.env.BENCH_SYSTEMS === undefined ? all : all.filter((f) => process.env.BENCH_SYSTEMS?.split(",").includes(f().name))
-
-
+/** BENCH_SYSTEMS=switchboard,pg-boss runs a subset (by name); the peers are loaded only when one is wanted. */
+const wanted = process.env.BENCH_SYSTEMS?.split(",")
+const all: ReadonlyArray<() => BenchSystem> = [
+  switchboard,
+  ...(wanted === undefined || wanted.some((name) => name !== "switchboard") ? await loadPeerSystems() : [])
+]
+const factories = wanted === undefined ? all : all.filter((f) => wanted.includes(f().name))
 
 /** (a) One drain: bulk-enqueue JOBS, then time the worker until all have run. */
 const drain = async (system: BenchSystem, url: string, jobs = JOBS) => {
