@@ -64,9 +64,12 @@ export const makeDocument = (routes: ReadonlyArray<AnyRoute>, options: DocumentO
   /** Each member of a struct schema as one OpenAPI parameter. */
   const parametersOf = (schema: Schema.Schema.AnyNoContext | undefined, where: "path" | "query" | "header"): Array<JsonObject> => {
     if (schema === undefined) return []
-    const ast: SchemaAST.AST = Schema.encodedSchema(schema).ast
+    // the encoded side, with the checks (patterns, literals) that apply to it
+    const ast: SchemaAST.AST = Schema.encodedBoundSchema(schema).ast
     if (ast._tag !== "TypeLiteral") throw new Error(`the ${where} schema must be a struct`)
-    return ast.propertySignatures.map((p) => {
+    return ast.propertySignatures.map((member) => {
+      // an optional member is `X | undefined`: the parameter is an X that may be left out
+      const p = !member.isOptional || !SchemaAST.isUnion(member.type) ? member : { ...member, type: SchemaAST.Union.make(member.type.types.filter((t) => !SchemaAST.isUndefinedKeyword(t))) }
       const description = Option.getOrUndefined(SchemaAST.getDescriptionAnnotation(p.type))
       return {
         name: String(p.name),
