@@ -96,9 +96,10 @@ export const makeDocument = (routes: ReadonlyArray<AnyRoute>, options: DocumentO
     for (const [status, spec] of Object.entries(route.responses)) responses[status] = responseOf(spec)
     for (const slug of route.problems) {
       const status = String(Catalogue[slug].status)
-      usedProblems.add(slug)
       // two problem types with one status (400 validation and malformed-body) share one response: the first listed names it
-      if (responses[status] === undefined) responses[status] = { $ref: `#/components/responses/${problemResponseName(slug)}` }
+      if (responses[status] !== undefined) continue
+      responses[status] = { $ref: `#/components/responses/${problemResponseName(slug)}` }
+      usedProblems.add(slug) // only responses something refers to are components (redocly: no-unused-components)
     }
     const parameters = [...parametersOf(route.params, "path"), ...parametersOf(route.query, "query"), ...parametersOf(route.headers, "header")]
     if (route.security === "twilio") {
