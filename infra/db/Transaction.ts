@@ -10,6 +10,9 @@ import { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
 import { type DatabaseError, fromSql } from "./DatabaseError.ts"
 
+/** The SQL client infra's repositories run on, named for `src/` (which may not import `@effect/sql`). */
+export type SqlConnection = SqlClient.SqlClient
+
 export class Transaction extends Effect.Service<Transaction>()("switchboard/infra/Transaction", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient

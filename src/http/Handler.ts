@@ -12,11 +12,10 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import type * as Tracer from "effect/Tracer"
-import type { SqlClient } from "@effect/sql"
 import type { CallbackConfig } from "../../infra/callbacks/CallbackConfig.ts"
 import type { CallbackStore } from "../../infra/callbacks/CallbackStore.ts"
 import type { JobStore } from "../../infra/jobs/JobStore.ts"
-import type { Transaction } from "../../infra/db/Transaction.ts"
+import type { SqlConnection, Transaction } from "../../infra/db/Transaction.ts"
 import type { ProcessRegistry } from "../../infra/jobs/ProcessRegistry.ts"
 import type { Metrics } from "../../infra/observability/Metrics.ts"
 import type { Telephony } from "../../infra/twilio/Telephony.ts"
@@ -25,7 +24,7 @@ import { logFailure } from "./Outage.ts"
 import { type FieldError, MalformedBody, NotFound, type Problem, problemOf, render, ValidationFailed } from "./Problems.ts"
 
 /** The services handlers may use: the application's runtime provides them. */
-export type HttpServices = JobStore | ProcessRegistry | SqlClient.SqlClient | Transaction | Metrics | CallbackStore | CallbackConfig | TwilioGateway | Telephony
+export type HttpServices = JobStore | ProcessRegistry | SqlConnection | Transaction | Metrics | CallbackStore | CallbackConfig | TwilioGateway | Telephony
 
 /** What every request carries through the middleware chain. */
 export interface HttpEnv {

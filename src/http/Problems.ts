@@ -5,11 +5,10 @@
  * with its cause, and never shows the client more than the request id.
  */
 import * as Data from "effect/Data"
-import type { SqlError } from "@effect/sql/SqlError"
-import { type DatabaseError, fromSql, isUnavailable } from "../../infra/db/DatabaseError.ts"
+import { type DatabaseError, isUnavailable } from "../../infra/db/DatabaseError.ts"
 
 export { type FieldError, type FieldLocation, ValidationFailed, NotFound, Conflict, WrongCode, Gone, Unprocessable, RateLimited } from "../Failures.ts"
-import { ValidationFailed, NotFound, Conflict, WrongCode, Gone, Unprocessable, RateLimited } from "../Failures.ts"
+import { type ValidationFailed, type NotFound, type Conflict, type WrongCode, type Gone, type Unprocessable, type RateLimited } from "../Failures.ts"
 
 export class MalformedBody extends Data.TaggedError("MalformedBody")<{ readonly detail: string }> {}
 export class Unauthorized extends Data.TaggedError("Unauthorized")<{ readonly detail: string }> {}
@@ -76,7 +75,7 @@ const unavailable = (detail: string, retryAfterSeconds = 5, extra?: Record<strin
   headers: { "Retry-After": String(retryAfterSeconds) }
 })
 
-type Known = HttpFailure | DatabaseError | SqlError
+type Known = HttpFailure | DatabaseError
 
 const databaseProblem = (e: DatabaseError): Problem => (isUnavailable(e) ? unavailable("the database did not answer; retry later") : internal)
 
@@ -96,8 +95,6 @@ const byTag: { readonly [T in Known["_tag"]]: (error: Extract<Known, { readonly 
   Unavailable: (e) => unavailable(e.detail, e.retryAfterSeconds, e.extra),
   // the database could not serve: retry later; any other database error is a bug (internal, logged)
   DatabaseError: (e) => databaseProblem(e),
-  // a transaction's own failure (BEGIN or COMMIT), as infra would have narrowed it
-  SqlError: (e) => databaseProblem(fromSql("transaction")(e))
 }
 
 /** The problem a failure becomes; anything the table does not know is an internal error. */
