@@ -33,7 +33,10 @@ export const ProblemDocument = Schema.Struct({
       })
     ).annotations({ description: "validation: every field that failed" })
   )
-}).annotations({ identifier: "Problem", description: "RFC 9457 problem details; extension members vary by type" })
+},
+  // RFC 9457 extension members (a conflict's `state`, a wrong code's `attemptsRemaining`, a probe's `checks`)
+  Schema.Record({ key: Schema.String, value: Schema.Unknown })
+).annotations({ identifier: "Problem", description: "RFC 9457 problem details; extension members vary by type" })
 
 type JsonObject = Record<string, unknown>
 
