@@ -4,13 +4,16 @@
  * HTTP: /livez, /readyz, one job enqueued through the admin API and seen
  * completed, /metrics counting it, one callback taken from request to
  * completed call against the in-process Twilio simulator (code read from its
- * texts), then SIGTERM and exit code 0.
+ * texts), then SIGTERM and exit code 0. With --promtool, the /metrics it then
+ * serves (every family, with the job's and the callback's series) must pass
+ * `promtool check metrics` (Debian package prometheus; .ci/run installs it).
  *
  *   node scripts/smoke.mjs deno    # src/main.ts under the npm deno binary
  *   node scripts/smoke.mjs dist    # the compiled build (npm run build), as the image runs it
- *   node scripts/smoke.mjs node    # src/main.ts under node + tsx
+ *   node scripts/smoke.mjs node    # src/main.ts under node + tsx, as npm start runs it
+ *   node scripts/smoke.mjs node --promtool
  */
-import { spawn } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import * as net from "node:net"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -21,10 +24,12 @@ const commands = {
   dist: [process.execPath, ["dist/src/main.js"]],
   node: [process.execPath, ["--import", "tsx", "src/main.ts"]]
 }
-const runtime = process.argv[2] ?? "deno"
+const args = process.argv.slice(2)
+const runtime = args.find((arg) => !arg.startsWith("--")) ?? "deno"
+const promtool = args.includes("--promtool")
 const command = commands[runtime]
-if (command === undefined) {
-  console.error(`usage: node scripts/smoke.mjs ${Object.keys(commands).join("|")}`)
+if (command === undefined || args.some((arg) => arg.startsWith("--") && arg !== "--promtool")) {
+  console.error(`usage: node scripts/smoke.mjs ${Object.keys(commands).join("|")} [--promtool]`)
   process.exit(2)
 }
 
@@ -120,6 +125,17 @@ const done = await until(`callback ${request.body.id} to complete`, 30_000, asyn
   return body.status === "completed" ? body : undefined
 })
 console.log(`smoke (${runtime}): callback ${done.id} completed after ${done.attempts.length} call (${done.attempts[0]?.status})`)
+
+if (promtool) {
+  const exposition = await (await get("/metrics")).text()
+  const check = spawnSync("promtool", ["check", "metrics"], { input: exposition, encoding: "utf8" })
+  if (check.error !== undefined) fail(`promtool did not run (Debian package prometheus): ${check.error.message}`)
+  if (check.status !== 0 || `${check.stdout}${check.stderr}`.trim() !== "") {
+    fail(`promtool check metrics exited ${check.status}:\n${check.stdout}${check.stderr}`)
+  }
+  const families = exposition.split("\n").filter((line) => line.startsWith("# TYPE ")).length
+  console.log(`smoke (${runtime}): promtool check metrics passes a live /metrics (${families} families)`)
+}
 
 child.kill("SIGTERM")
 const result = await Promise.race([exited, new Promise((resolve) => setTimeout(() => resolve("timeout"), 30_000))])

@@ -1,8 +1,9 @@
 /**
  * The Prometheus text exposition format (0.0.4), read strictly: `parseExposition`
  * for the values, `expositionProblems` for everything `promtool check metrics`
- * would refuse or lint, so `npm test` needs no promtool (.ci/run still runs it
- * on a live server). Checked here: every line reads (names, label escapes,
+ * refuses or lints, and more that it lets through but that would make the data
+ * wrong (a series twice, a broken histogram), so `npm test` needs no promtool
+ * (.ci/run still runs it on a live server). Checked here: every line reads (names, label escapes,
  * values, timestamps); each family is one contiguous group with one HELP and
  * one TYPE before its samples; no series appears twice; histogram buckets are
  * ascending, cumulative, end in `+Inf` and agree with `_count`, with `_sum`
@@ -230,7 +231,7 @@ const independentParse = createRequire(import.meta.url)("parse-prometheus-text-f
 
 const unescapeHelp = (help: string) => help.replace(/\\(\\|n)/g, (_, c: string) => (c === "n" ? "\n" : "\\"))
 
-/** Every reason Prometheus would refuse or lint this exposition; empty when it is valid. */
+/** Every reason promtool would refuse or lint this exposition, or its data would be wrong; empty when it is valid. */
 export const expositionProblems = (text: string): ReadonlyArray<string> => {
   const exposition = readExposition(text)
   let independent: ReadonlyArray<IndependentFamily>
