@@ -26,10 +26,20 @@ interface DenoGlobal {
 }
 const deno = (globalThis as { Deno?: DenoGlobal }).Deno
 
+/**
+ * The request as the app sees it on Deno: the same method, URL, headers and
+ * body stream, with a signal of its own. Deno's legacy `request.signal` aborts
+ * after every successful response and, once read, warns about it; copying a
+ * request reads it (Hono's body limit copies a request with a chunked body).
+ * Nothing here ties work to a request's signal.
+ */
+const detachedFromSignal = (request: Request): Request =>
+  new Request(request.url, { method: request.method, headers: request.headers, body: request.body, duplex: "half" } as RequestInit & { duplex: "half" })
+
 const listenDeno = (runtime: DenoGlobal, fetch: Fetch, port: number, host: string): Promise<Listener> =>
   new Promise((resolve) => {
     let finished = false
-    const server = runtime.serve({ port, hostname: host, onListen: () => undefined }, (request, info) => fetch(request, info))
+    const server = runtime.serve({ port, hostname: host, onListen: () => undefined }, (request, info) => fetch(detachedFromSignal(request), info))
     void server.finished.then(() => (finished = true))
     resolve({
       port: server.addr.port,
