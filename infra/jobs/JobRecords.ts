@@ -1,5 +1,6 @@
 /** The shapes the job store reads and writes. Ids and leases are bigint, kept as strings. */
 import type { AttemptError } from "../../domain/jobs/JobErrors.ts"
+import type { Job } from "../../domain/jobs/Job.ts"
 import type { JobState } from "../../domain/jobs/JobState.ts"
 
 export interface NewJob {
@@ -56,26 +57,8 @@ export interface Finished extends AttemptRef {
   readonly outcome: Outcome
 }
 
-export interface JobRecord {
-  readonly id: string
-  readonly queue: string
-  readonly kind: string
-  readonly args: unknown
-  readonly state: JobState
-  readonly priority: number
-  readonly runAt: Date
-  readonly attempt: number
-  readonly maxAttempts: number
-  readonly lockedBy: string | null
-  readonly attemptedAt: Date | null
-  readonly finishedAt: Date | null
-  readonly errors: ReadonlyArray<AttemptError>
-  readonly uniqueKey: string | null
-  readonly concurrencyKey: string | null
-  readonly concurrencyLimit: number | null
-  readonly waitingForSlot: boolean
-  readonly createdAt: Date
-}
+/** A job as the store reads it: the Type of the domain's Job schema (domain/jobs/Job.ts). */
+export type JobRecord = Job
 
 export interface RescueReport {
   /** Processes whose heartbeat went stale, now removed. */
