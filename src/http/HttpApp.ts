@@ -2,11 +2,14 @@
  * The Hono application of one process: middleware (request id, span and
  * metrics, body limit), the operations routes, Twilio's webhooks, and, on
  * roles that serve the API, the public callback routes and the admin routes
- * behind the admin token. Tests call `app.request()` on
+ * behind the admin token. Every router carries full paths (the route table,
+ * contract/index.ts) and is mounted at `/`. Tests call `app.request()` on
  * it directly; the server (Server.ts) serves its `fetch`.
  */
 import { Hono } from "hono"
+import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import type { JobDefinition } from "../../domain/jobs/JobDefinition.ts"
 import { Metrics } from "../../infra/observability/Metrics.ts"
@@ -30,6 +33,11 @@ export interface HttpAppOptions {
   readonly definitions: ReadonlyArray<JobDefinition<any, any>>
 }
 
+/** The server the OpenAPI document names: PUBLIC_BASE_URL, or `/` (relative to the document) without it. */
+const documentServerUrl = Config.option(Config.url("PUBLIC_BASE_URL")).pipe(
+  Config.map(Option.match({ onNone: () => "/", onSome: (url) => url.toString().replace(/\/+$/, "") }))
+)
+
 /** Probes and scrapes are not traced: they would bury the traces that matter. */
 const UNTRACED: ReadonlySet<string> = new Set([OperationPaths.liveness, OperationPaths.readiness, OperationPaths.metrics])
 
@@ -42,14 +50,14 @@ export const makeHttpApp = (options: HttpAppOptions) =>
     app.use("*", requestId(runtime))
     app.use("*", observe(metrics, UNTRACED))
     app.use("*", limitBody())
-    app.route("/", operationsRoutes({ health, metrics, metricsToken: yield* metricsToken }))
+    app.route("/", operationsRoutes({ health, metrics, metricsToken: yield* metricsToken, serverUrl: yield* documentServerUrl }))
     // every role takes Twilio's webhooks: without PUBLIC_BASE_URL, calls report back to the process that placed them
     app.route("/", twilioRoutes())
     if (options.role !== "worker") {
       app.route("/", callbackRoutes())
       app.route("/", dashboardRoutes()) // the page holds no data: it asks for the token and calls the API with it
       app.use("/admin/api/*", bearer(yield* adminToken, "the admin API"))
-      app.route("/admin/api", adminJobRoutes(options.definitions))
+      app.route("/", adminJobRoutes(options.definitions))
       app.route("/", adminCallbackRoutes())
     }
     app.notFound((c) => problemResponse(c, new NotFound({ detail: `no route for ${c.req.method} ${c.req.path}` })))

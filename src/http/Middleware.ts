@@ -1,6 +1,7 @@
 /**
  * Cross-cutting concerns as Hono middleware: the request id, the server span
- * and HTTP metrics, the body size limit, and bearer-token auth.
+ * and HTTP metrics, the body size limit, bearer-token auth and Twilio's
+ * request signature.
  */
 import { createHash, randomUUID, timingSafeEqual } from "node:crypto"
 import { createMiddleware } from "hono/factory"
@@ -14,8 +15,9 @@ import * as Redacted from "effect/Redacted"
 import * as Runtime from "effect/Runtime"
 import type { Metrics } from "../../infra/observability/Metrics.ts"
 import { parentFrom } from "../../infra/observability/TraceContext.ts"
+import { TwilioGateway } from "../../infra/twilio/TwilioGateway.ts"
 import { type HttpEnv, type HttpServices, problemResponse } from "./Handler.ts"
-import { Forbidden, PayloadTooLarge, Unauthorized } from "./Problems.ts"
+import { Forbidden, MalformedBody, PayloadTooLarge, Unauthorized } from "./Problems.ts"
 
 export const BODY_LIMIT_BYTES = 64 * 1024
 
@@ -98,3 +100,27 @@ export const bearer = (token: Redacted.Redacted<string>, realm: string) => {
     await next()
   })
 }
+
+/**
+ * `X-Twilio-Signature`: Twilio's signature of the URL it called (under
+ * PUBLIC_BASE_URL) and of the form parameters of the body, whatever the body's
+ * content type says. A missing or wrong one is a 403 before anything else
+ * about the request is looked at, so an unsigned request learns nothing.
+ */
+export const twilioSignature = () =>
+  createMiddleware<HttpEnv>(async (c, next) => {
+    let text: string
+    try {
+      text = await c.req.text() // Hono keeps the text: the validator reads it again
+    } catch {
+      return problemResponse(c, new MalformedBody({ detail: "the body could not be read" }))
+    }
+    const params: Record<string, string> = {}
+    for (const [name, value] of new URLSearchParams(text)) params[name] = value
+    const url = new URL(c.req.url)
+    const valid = await Runtime.runPromise(c.get("runtime"))(
+      Effect.flatMap(TwilioGateway, (gateway) => gateway.verifySignature(c.req.header("x-twilio-signature"), url.pathname + url.search, params))
+    )
+    if (!valid) return problemResponse(c, new Forbidden({ detail: "missing or invalid X-Twilio-Signature" }))
+    await next()
+  })

@@ -8,7 +8,10 @@
  * shows is inserted as text, never as HTML.
  */
 import { Hono } from "hono"
+import * as Effect from "effect/Effect"
+import { dashboard } from "../contract/Dashboard.ts"
 import type { HttpEnv } from "../Handler.ts"
+import { implement } from "../Validate.ts"
 
 const script = String.raw`
 const $ = (id) => document.getElementById(id)
@@ -108,13 +111,15 @@ export const dashboardRoutes = () => {
   const csp = scriptHash().then(
     (hash) => `default-src 'none'; script-src '${hash}'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`
   )
-  router.get("/admin", async (c) =>
-    c.html(page, 200, {
-      "Content-Security-Policy": await csp,
-      "X-Content-Type-Options": "nosniff",
-      "Referrer-Policy": "no-referrer",
-      "Cache-Control": "no-store"
-    })
+  implement(router, dashboard, (_, c) =>
+    Effect.map(Effect.promise(() => csp), (policy) =>
+      c.html(page, 200, {
+        "Content-Security-Policy": policy,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "Cache-Control": "no-store"
+      })
+    )
   )
   return router
 }

@@ -1,75 +1,73 @@
-/** `/livez`, `/readyz`, `/healthz`, `/metrics`, `/openapi.json` and `/problems/{slug}`. */
+/**
+ * `/livez`, `/readyz`, `/healthz`, `/metrics`, `/openapi.json` and
+ * `/problems/{slug}`. The OpenAPI document is generated once, when the routes
+ * are made, from the whole route table (contract/index.ts).
+ */
 import { Hono } from "hono"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import type { Metrics } from "../../../infra/observability/Metrics.ts"
-import { type HttpEnv, json, run } from "../Handler.ts"
+import { allRoutes } from "../contract/index.ts"
+import { health, HealthView, liveness, metrics as metricsRoute, openApi, OpenApiDocumentView, ProbeOk, problemType, ProblemTypeView, readiness } from "../contract/Operations.ts"
+import type { HttpEnv } from "../Handler.ts"
 import type { Check, Health } from "../Health.ts"
 import { bearer } from "../Middleware.ts"
-import { openApiDocument } from "../OpenApi.ts"
-import { Catalogue, NotFound, Unavailable } from "../Problems.ts"
-import { OperationPaths } from "../ServerConfig.ts"
+import { makeDocument } from "../OpenApi.ts"
+import { Catalogue, NotFound, type Slug, Unavailable } from "../Problems.ts"
+import { implement, reply } from "../Validate.ts"
 
 export interface OperationsDeps {
   readonly health: Health
   readonly metrics: Metrics
   readonly metricsToken: Option.Option<Redacted.Redacted<string>>
+  /** The base URL the OpenAPI document names as its server: PUBLIC_BASE_URL, or `/`. */
+  readonly serverUrl: string
 }
 
 /** 200 `{ status: "ok" }`, or a 503 problem that names each failing check. */
-const verdict = (what: string, checks: Record<string, Check>): Effect.Effect<Response, Unavailable> => {
+const verdict = (what: string, checks: Record<string, Check>) => {
   const failing = Object.entries(checks).filter(([, check]) => check.status === "failing")
-  if (failing.length === 0) return Effect.succeed(json({ status: "ok" }))
+  if (failing.length === 0) return reply(ProbeOk, { status: "ok" as const })
   const detail = `${what}: ${failing.map(([name, check]) => `${name} (${check.detail ?? "failing"})`).join("; ")}`
   return Effect.fail(new Unavailable({ detail, extra: { checks } }))
 }
 
-export const operationsRoutes = ({ health, metrics, metricsToken }: OperationsDeps) => {
+const isSlug = (slug: string): slug is Slug => Object.hasOwn(Catalogue, slug)
+
+export const operationsRoutes = ({ health: probes, metrics, metricsToken, serverUrl }: OperationsDeps) => {
   const router = new Hono<HttpEnv>()
+  const document = makeDocument(allRoutes, { serverUrl })
 
-  router.get(OperationPaths.liveness, (c) =>
-    run(c, Effect.flatMap(health.actors, (actors) => verdict("not live", { actors })))
+  implement(router, liveness, () => Effect.flatMap(probes.actors, (actors) => verdict("not live", { actors })))
+
+  implement(router, readiness, () =>
+    Effect.flatMap(Effect.all([probes.draining, probes.database]), ([draining, { database, migrations }]) => verdict("not ready", { draining, database, migrations }))
   )
 
-  router.get(OperationPaths.readiness, (c) =>
-    run(
-      c,
-      Effect.flatMap(Effect.all([health.draining, health.database]), ([draining, { database, migrations }]) =>
-        verdict("not ready", { draining, database, migrations })
-      )
-    )
+  implement(router, health, () =>
+    Effect.flatMap(Effect.all([probes.actors, probes.database, probes.draining, probes.twilio]), ([actors, { database, migrations }, draining, twilio]) => {
+      const checks = { database, migrations, actors, draining, twilio }
+      const ok = Object.values(checks).every((check) => check.status !== "failing")
+      return reply(HealthView, { status: ok ? ("ok" as const) : ("failing" as const), checks }, ok ? 200 : 503)
+    })
   )
 
-  router.get(OperationPaths.health, (c) =>
-    run(
-      c,
-      Effect.map(Effect.all([health.actors, health.database, health.draining, health.twilio]), ([actors, { database, migrations }, draining, twilio]) => {
-        const checks: Record<string, Check> = { database, migrations, actors, draining, twilio }
-        const ok = Object.values(checks).every((check) => check.status !== "failing")
-        return json({ status: ok ? "ok" : "failing", checks }, ok ? 200 : 503)
-      })
-    )
+  implement(
+    router,
+    metricsRoute,
+    () => Effect.map(metrics.scrape, (text) => new Response(text, { status: 200, headers: { "Content-Type": metrics.contentType } })),
+    Option.isSome(metricsToken) ? [bearer(metricsToken.value, "/metrics")] : []
   )
 
-  if (Option.isSome(metricsToken)) router.use(OperationPaths.metrics, bearer(metricsToken.value, "/metrics"))
-  router.get(OperationPaths.metrics, (c) =>
-    run(c, Effect.map(metrics.scrape, (text) => new Response(text, { status: 200, headers: { "Content-Type": metrics.contentType } })))
-  )
+  implement(router, openApi, () => reply(OpenApiDocumentView, document))
 
-  router.get(OperationPaths.openapi, (c) => run(c, Effect.succeed(json(openApiDocument))))
-
-  router.get("/problems/:slug", (c) =>
-    run(
-      c,
-      Effect.suspend(() => {
-        const slug = c.req.param("slug")
-        if (!Object.hasOwn(Catalogue, slug)) return Effect.fail(new NotFound({ detail: `no problem type named ${slug}` }))
-        const entry = Catalogue[slug as keyof typeof Catalogue]
-        return Effect.succeed(json({ type: `/problems/${slug}`, title: entry.title, status: entry.status, description: entry.description }))
-      })
-    )
-  )
+  implement(router, problemType, ({ params }) => {
+    const slug = params.slug
+    if (!isSlug(slug)) return Effect.fail(new NotFound({ detail: `no problem type named ${slug}` }))
+    const entry = Catalogue[slug]
+    return reply(ProblemTypeView, { type: `/problems/${slug}`, title: entry.title, status: entry.status, description: entry.description })
+  })
 
   return router
 }

@@ -33,7 +33,7 @@ interface Problem {
   readonly status: number
   readonly detail: string
   readonly requestId?: string
-  readonly errors?: ReadonlyArray<{ readonly path: string; readonly message: string }>
+  readonly errors?: ReadonlyArray<{ readonly in: string; readonly path: string; readonly message: string }>
   readonly state?: string
 }
 
@@ -66,7 +66,7 @@ interface ProcessRow {
 interface OpenApi {
   readonly openapi: string
   readonly paths: Record<string, Record<string, unknown>>
-  readonly components: { readonly schemas: { readonly Problem: { readonly properties: { readonly type: { readonly enum: ReadonlyArray<string> } } } } }
+  readonly components: { readonly schemas: { readonly ProblemType: { readonly properties: { readonly type: { readonly enum: ReadonlyArray<string> } } } } }
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
@@ -177,6 +177,7 @@ describe("the HTTP API of a process", () => {
           "/admin/api/businesses",
           "/admin/api/businesses/{id}",
           "/admin/api/callbacks",
+          "/admin/api/callbacks/{id}",
           "/admin/api/callbacks/{id}/retry",
           "/admin/api/callbacks/{id}/cancel",
           "/admin/api/stats"
@@ -202,9 +203,9 @@ describe("the HTTP API of a process", () => {
   })
 
   describe("problem types", () => {
-    it("GET /problems/{slug} explains every slug the OpenAPI Problem type names", async () => {
+    it("GET /problems/{slug} explains every slug the OpenAPI ProblemType names", async () => {
       const doc = await expectJson<OpenApi>(await app.request("/openapi.json"), 200)
-      const types = doc.components.schemas.Problem.properties.type.enum
+      const types = doc.components.schemas.ProblemType.properties.type.enum
       // every slug this API answers with, at least
       for (const slug of ["validation", "malformed-body", "unauthorized", "forbidden", "not-found", "conflict", "payload-too-large", "unavailable", "internal"]) {
         expect(types).toContain(`/problems/${slug}`)
@@ -453,20 +454,20 @@ describe("the HTTP API of a process", () => {
     it("refuses bad enqueue bodies with 400 validation or malformed-body", async () => {
       const validation = async (body: unknown, path: string) => {
         const problem = await expectProblem(await app.request("/admin/api/jobs", { method: "POST", admin: true, body: JSON.stringify(body) }), 400, "validation")
-        expect(problem.errors?.map((e) => e.path), JSON.stringify(body)).toContain(path)
+        expect(problem.errors?.map((e) => `${e.in} ${e.path}`), JSON.stringify(body)).toContain(`body ${path}`)
         for (const e of problem.errors ?? []) expect(e.message.length).toBeGreaterThan(0)
         return problem
       }
-      await validation({ kind: "no.such.kind" }, "kind")
-      await validation({}, "kind")
-      await validation({ kind: 42 }, "kind")
-      await validation({ kind: "test.ledger", args: { sleepMs: "soon" } }, "args.sleepMs")
-      await validation({ kind: "test.ledger", args: { surprise: 1 } }, "args.surprise")
-      await validation({ kind: "test.keyed", args: {} }, "args.sleepMs")
-      await validation({ kind: "test.ledger", extra: true }, "extra")
-      await validation({ kind: "test.ledger", priority: 1.5 }, "priority")
-      await validation({ kind: "test.ledger", delaySeconds: -1 }, "delaySeconds")
-      await validation({ kind: "test.ledger", runAt: 12 }, "runAt")
+      await validation({ kind: "no.such.kind" }, "/kind")
+      await validation({}, "/kind")
+      await validation({ kind: 42 }, "/kind")
+      await validation({ kind: "test.ledger", args: { sleepMs: "soon" } }, "/args/sleepMs")
+      await validation({ kind: "test.ledger", args: { surprise: 1 } }, "/args/surprise")
+      await validation({ kind: "test.keyed", args: {} }, "/args/sleepMs")
+      await validation({ kind: "test.ledger", extra: true }, "/extra")
+      await validation({ kind: "test.ledger", priority: 1.5 }, "/priority")
+      await validation({ kind: "test.ledger", delaySeconds: -1 }, "/delaySeconds")
+      await validation({ kind: "test.ledger", runAt: 12 }, "/runAt")
       const priority = await expectProblem(await enqueue({ kind: "test.ledger", priority: 10 }), 400, "validation")
       expect(priority.detail).toContain("priority")
       const both = await expectProblem(await enqueue({ kind: "test.ledger", runAt: inAnHour(), delaySeconds: 5 }), 400, "validation")
@@ -483,13 +484,13 @@ describe("the HTTP API of a process", () => {
 
     it("names the offending field in errors[].path when an option fails its check", async () => {
       for (const [body, path] of [
-        [{ kind: "test.ledger", runAt: "not a date" }, "runAt"],
-        [{ kind: "test.ledger", priority: 10 }, "priority"],
-        [{ kind: "test.ledger", maxAttempts: 0 }, "maxAttempts"],
-        [{ kind: "test.ledger", uniqueKey: "" }, "uniqueKey"]
+        [{ kind: "test.ledger", runAt: "not a date" }, "/runAt"],
+        [{ kind: "test.ledger", priority: 10 }, "/priority"],
+        [{ kind: "test.ledger", maxAttempts: 0 }, "/maxAttempts"],
+        [{ kind: "test.ledger", uniqueKey: "" }, "/uniqueKey"]
       ] as const) {
         const problem = await expectProblem(await enqueue(body), 400, "validation")
-        expect(problem.errors?.map((e) => e.path), JSON.stringify(body)).toEqual([path])
+        expect(problem.errors?.map((e) => ({ in: e.in, path: e.path })), JSON.stringify(body)).toEqual([{ in: "body", path }])
       }
     })
 
@@ -569,20 +570,21 @@ describe("the HTTP API of a process", () => {
     it("refuses bad list parameters with 400 validation naming each", async () => {
       const errorsOf = async (search: string) => {
         const problem = await expectProblem(await app.request(`/admin/api/jobs?${search}`, { admin: true }), 400, "validation")
+        for (const e of problem.errors ?? []) expect(e.in, search).toBe("query")
         return (problem.errors ?? []).map((e) => e.path).sort()
       }
-      expect(await errorsOf("state=bogus")).toEqual(["state"])
-      expect(await errorsOf("state=")).toEqual(["state"])
-      expect(await errorsOf("limit=0")).toEqual(["limit"])
-      expect(await errorsOf("limit=501")).toEqual(["limit"])
-      expect(await errorsOf("limit=abc")).toEqual(["limit"])
-      expect(await errorsOf("limit=-1")).toEqual(["limit"])
-      expect(await errorsOf("limit=2.5")).toEqual(["limit"])
-      expect(await errorsOf("limit=")).toEqual(["limit"])
-      expect(await errorsOf("cursor=xyz")).toEqual(["cursor"])
-      expect(await errorsOf("cursor=-5")).toEqual(["cursor"])
-      expect(await errorsOf("kind=" + "k".repeat(201))).toEqual(["kind"])
-      expect(await errorsOf("state=bogus&limit=0&cursor=xyz")).toEqual(["cursor", "limit", "state"])
+      expect(await errorsOf("state=bogus")).toEqual(["/state"])
+      expect(await errorsOf("state=")).toEqual(["/state"])
+      expect(await errorsOf("limit=0")).toEqual(["/limit"])
+      expect(await errorsOf("limit=501")).toEqual(["/limit"])
+      expect(await errorsOf("limit=abc")).toEqual(["/limit"])
+      expect(await errorsOf("limit=-1")).toEqual(["/limit"])
+      expect(await errorsOf("limit=2.5")).toEqual(["/limit"])
+      expect(await errorsOf("limit=")).toEqual(["/limit"])
+      expect(await errorsOf("cursor=xyz")).toEqual(["/cursor"])
+      expect(await errorsOf("cursor=-5")).toEqual(["/cursor"])
+      expect(await errorsOf("kind=" + "k".repeat(201))).toEqual(["/kind"])
+      expect(await errorsOf("state=bogus&limit=0&cursor=xyz")).toEqual(["/cursor", "/limit", "/state"])
       const boundary = await expectJson<Page>(await app.request("/admin/api/jobs?limit=500", { admin: true }), 200)
       expect(boundary.items.length).toBeGreaterThan(0)
       expect((await expectJson<Page>(await app.request("/admin/api/jobs?limit=1", { admin: true }), 200)).items).toHaveLength(1)

@@ -1,0 +1,21 @@
+/**
+ * The route table: every operation this API serves, as data (Contract.ts).
+ * The routers implement these routes, and the OpenAPI document at
+ * `/openapi.json` is generated from this list (OpenApi.ts).
+ */
+import type { AnyRoute } from "../Contract.ts"
+import { adminCallbackRoutesContract } from "./AdminCallbacks.ts"
+import { callbackRoutesContract } from "./Callbacks.ts"
+import { dashboardRoutesContract } from "./Dashboard.ts"
+import { jobRoutesContract } from "./Jobs.ts"
+import { operationRoutesContract } from "./Operations.ts"
+import { twilioRoutesContract } from "./Twilio.ts"
+
+export const allRoutes: ReadonlyArray<AnyRoute> = [
+  ...operationRoutesContract,
+  ...callbackRoutesContract,
+  ...twilioRoutesContract,
+  ...dashboardRoutesContract,
+  ...adminCallbackRoutesContract,
+  ...jobRoutesContract
+]
