@@ -21,7 +21,7 @@ const sqlOutsideInfra = {
 }
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "dist/", ".switchboard/", "coverage/", "bench/results/"] },
+  { ignores: ["node_modules/", "dist/", ".switchboard/", "coverage/", "bench/results/", "clients/switchboard/schema.d.ts"] },
   ...tseslint.configs.recommended,
   {
     rules: {
