@@ -71,12 +71,15 @@ export const ProcessView = Schema.Struct({
 export const ProcessList = Schema.Array(ProcessView)
 
 /** A queue or kind name in a filter: printable ASCII without spaces. */
-const NameFilter = Schema.String.pipe(Schema.pattern(/^[\x21-\x7e]{1,200}$/, { message: () => "must be 1 to 200 visible ASCII characters" }))
+const NameFilter = (what: string) =>
+  Schema.String.pipe(Schema.pattern(/^[\x21-\x7e]{1,200}$/, { message: () => "must be 1 to 200 visible ASCII characters" })).annotations({
+    description: `only jobs of this ${what}`
+  })
 
 export const JobsQuery = Schema.Struct({
-  state: Schema.optional(JobStateSchema.annotations({ message: () => `must be one of ${JobStates.join(", ")}` })),
-  queue: Schema.optional(NameFilter),
-  kind: Schema.optional(NameFilter),
+  state: Schema.optional(JobStateSchema.annotations({ message: () => `must be one of ${JobStates.join(", ")}`, description: "only jobs in this state" })),
+  queue: Schema.optional(NameFilter("queue")),
+  kind: Schema.optional(NameFilter("kind")),
   limit: Limit(50, MAX_LIMIT),
   cursor: Schema.optional(JobId.annotations({ message: () => "is not a cursor this API returned", description: "`nextCursor` of the previous page" }))
 })

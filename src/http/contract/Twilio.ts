@@ -14,9 +14,9 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { route } from "../Contract.ts"
 
-/** `schema`'s value when the text decodes through it, else absent; documented as `schema`. */
-const Tolerant = <A, I extends string>(schema: Schema.Schema<A, I>, description: string) => {
-  const { $schema: _, ...documented }: Record<string, unknown> = { ...JSONSchema.make(schema) }
+/** `schema`'s value when the text decodes through it, else absent; documented as `schema` (or as `wire`, the text it takes). */
+const Tolerant = <A, I extends string>(schema: Schema.Schema<A, I>, description: string, wire?: Record<string, unknown>) => {
+  const { $schema: _, ...documented }: Record<string, unknown> = wire ?? { ...JSONSchema.make(schema) }
   return Schema.optional(
     Schema.transformOrFail(Schema.String, Schema.UndefinedOr(Schema.typeSchema(schema)), {
       strict: true,
@@ -33,6 +33,7 @@ export const CallStatus = Schema.Literal("queued", "initiated", "ringing", "in-p
 
 /** Twilio's report counter of one call or message: reports may arrive out of order. */
 const SequenceNumber = Schema.NumberFromString.pipe(Schema.int(), Schema.between(0, 2 ** 31 - 1))
+const SequenceText = { type: "string", pattern: "^\\d{1,10}$" }
 
 const ErrorCode = Schema.String.pipe(Schema.pattern(/^\d{1,10}$/))
 
@@ -46,7 +47,7 @@ export const CallParams = Schema.Struct(
   {
     CallSid: Tolerant(CallSid, "the call's sid: CA and 32 hex digits"),
     CallStatus: Tolerant(CallStatus, "the call's status"),
-    SequenceNumber: Tolerant(SequenceNumber, "the order of this call's status reports, from 0"),
+    SequenceNumber: Tolerant(SequenceNumber, "the order of this call's status reports, from 0", SequenceText),
     ErrorCode: Tolerant(ErrorCode, "Twilio's error code, when the call failed")
   },
   OtherParams
@@ -56,7 +57,7 @@ export const MessageParams = Schema.Struct(
   {
     MessageStatus: Tolerant(MessageStatus, "the message's status: queued, sent, delivered, undelivered, failed, ..."),
     SmsStatus: Tolerant(MessageStatus, "the older name of MessageStatus, read when MessageStatus is absent"),
-    SequenceNumber: Tolerant(SequenceNumber, "the order of this message's status reports")
+    SequenceNumber: Tolerant(SequenceNumber, "the order of this message's status reports", SequenceText)
   },
   OtherParams
 ).annotations({ identifier: "TwilioMessageParams", description: "the parameters of a Twilio message status callback, form-encoded" })
