@@ -1,15 +1,19 @@
 /**
  * The whole application in the test process, serving real HTTP on an
  * ephemeral port: the same layers as `npm start` (appFor) with the test job
- * kinds, fast engine timings and a known admin token.
+ * kinds, fast engine timings and a known admin token. Every response that
+ * `request` and the typed clients receive is checked against the OpenAPI
+ * document (conformance.ts): a response that drifts from it throws.
  */
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import type { CronDefinition } from "../../domain/jobs/CronDefinition.ts"
+import { createSwitchboardClient } from "../../clients/switchboard/index.ts"
 import { appFor, type HandlerServices, type Role } from "../../src/App.ts"
 import type { JobHandler } from "../../supervisors/JobRegistry.ts"
 import { HttpServer } from "../../src/http/Server.ts"
+import { assertConforms, conformanceMiddleware } from "./conformance.ts"
 import { fastEngine } from "./processes.ts"
 import { testHandlers } from "./testJobs.ts"
 
@@ -45,13 +49,26 @@ export const startApp = async (options: AppOptions) => {
   const { port } = await runtime.runPromise(HttpServer)
   const baseUrl = `http://127.0.0.1:${port}`
   /** fetch against the app; `admin: true` adds the admin token. */
-  const request = (path: string, init: RequestInit & { admin?: boolean } = {}) => {
+  const request = async (path: string, init: RequestInit & { admin?: boolean } = {}) => {
     const headers = new Headers(init.headers)
     if (init.admin === true) headers.set("authorization", `Bearer ${ADMIN_TOKEN}`)
     if (init.body !== undefined && !headers.has("content-type")) headers.set("content-type", "application/json")
-    return fetch(baseUrl + path, { ...init, headers })
+    const response = await fetch(baseUrl + path, { ...init, headers })
+    await assertConforms(init.method ?? "GET", path, response)
+    return response
   }
-  return { baseUrl, runtime, request, dispose: () => runtime.dispose() }
+  /** fetch of a prepared request to the app (a fuzzer's raw bytes), its response checked like `request`'s. */
+  const checkedFetch = async (prepared: Request) => {
+    const response = await fetch(prepared)
+    await assertConforms(prepared.method, prepared.url, response)
+    return response
+  }
+  /** The typed client (clients/switchboard) against the app, without and with the admin token. */
+  const client = createSwitchboardClient({ baseUrl })
+  const adminClient = createSwitchboardClient({ baseUrl, adminToken: ADMIN_TOKEN })
+  client.use(conformanceMiddleware)
+  adminClient.use(conformanceMiddleware)
+  return { baseUrl, runtime, request, fetch: checkedFetch, client, adminClient, dispose: () => runtime.dispose() }
 }
 
 export type RunningApp = Awaited<ReturnType<typeof startApp>>

@@ -2,9 +2,13 @@
  * The callback platform in the test process: the whole app (role `all`, the
  * application's own job kinds) over real HTTP, with its in-process Twilio
  * simulator on a free port, short policy timings, and helpers that drive a
- * callback the way a visitor, an administrator and Twilio would.
+ * callback the way a visitor, an administrator and Twilio would. The helpers
+ * call the API through the typed client (clients/switchboard), whose
+ * responses are checked against the OpenAPI document (conformance.ts).
  */
 import type * as Layer from "effect/Layer"
+import type { Middleware } from "openapi-fetch"
+import type { Schemas } from "../../clients/switchboard/index.ts"
 import { TwilioGateway } from "../../infra/twilio/TwilioGateway.ts"
 import { crons, handlers } from "../../src/jobs/index.ts"
 import { type RunningApp, startApp } from "./app.ts"
@@ -41,16 +45,8 @@ export interface SimCall {
   readonly twiml?: string
 }
 
-export interface CallbackView {
-  readonly id: string
-  readonly businessId: string
-  readonly status: string
-  readonly priority: string
-  readonly escalationLevel: number
-  readonly scheduledFor?: string
-  readonly nextAttemptAt?: string
-  readonly attempts: ReadonlyArray<{ readonly n: number; readonly to: string; readonly status: string; readonly level: number; readonly startedAt: string; readonly endedAt?: string; readonly error?: string }>
-}
+/** A callback request as its visitor sees it (`GET /v1/callbacks/{id}`). */
+export type CallbackView = Schemas["Callback"]
 
 let numbers = 0
 /** A fresh US number per call, so tests never share a visitor or a business line. */
@@ -63,20 +59,34 @@ export const startCallbackApp = async (options: { readonly databaseUrl: string; 
   const sim = (path: string, init: RequestInit = {}) => fetch(simulatorUrl + path, { ...init, headers: { "content-type": "application/json", ...init.headers } })
   const json = async <A>(response: Response): Promise<A> => (await response.json()) as A
 
+  const { client, adminClient } = app
+
+  /** Runs a typed call and hands back its Response untouched (status, headers, body unread), for tests that assert on them. */
+  const untouched = async (call: (middleware: Array<Middleware>) => Promise<unknown>): Promise<Response> => {
+    let kept: Response | undefined
+    const keep: Middleware = {
+      onResponse: ({ response }) => {
+        kept = response.clone() // the client reads the original
+        return undefined
+      }
+    }
+    await call([keep])
+    if (kept === undefined) throw new Error("the call answered no response")
+    return kept
+  }
+
+  /** A business (an always-open one unless `fields` says otherwise); `fields` may hold anything a test wants to send. */
   const createBusiness = async (fields: Record<string, unknown> = {}) => {
-    const response = await app.request("/admin/api/businesses", {
-      method: "POST",
-      admin: true,
-      body: JSON.stringify({ name: "Acme", phone: freshNumber(), timezone: "UTC", escalation: [], maxConcurrentCalls: 2, vipPhones: [], smsFallback: true, ...fields })
-    })
-    if (response.status !== 201) throw new Error(`business not created: ${response.status} ${await response.text()}`)
-    return json<{ id: string; phone: string; escalation: ReadonlyArray<{ phone: string }> }>(response)
+    const defaults: Schemas["BusinessBody"] = { name: "Acme", phone: freshNumber(), timezone: "UTC", escalation: [], maxConcurrentCalls: 2, vipPhones: [], smsFallback: true }
+    const { data, error, response } = await adminClient.POST("/admin/api/businesses", { body: { ...defaults, ...fields } as Schemas["BusinessBody"] })
+    if (data === undefined || response.status !== 201) throw new Error(`business not created: ${response.status} ${JSON.stringify(error)}`)
+    return data
   }
 
   const create = async (businessId: string, phone = freshNumber(), headers: Record<string, string> = {}) => {
-    const response = await app.request("/v1/callbacks", { method: "POST", headers, body: JSON.stringify({ businessId, phone, name: "Ada" }) })
-    if (response.status !== 202) throw new Error(`callback not created: ${response.status} ${await response.text()}`)
-    return { ...(await json<{ id: string; status: string; verification: { expiresAt: string } }>(response)), phone }
+    const { data, error, response } = await client.POST("/v1/callbacks", { headers, body: { businessId, phone, name: "Ada" } })
+    if (data === undefined || response.status !== 202) throw new Error(`callback not created: ${response.status} ${JSON.stringify(error)}`)
+    return { ...data, phone }
   }
 
   const messagesTo = (phone: string) => sim(`/sim/messages?to=${encodeURIComponent(phone)}`).then((r) => json<ReadonlyArray<SimMessage>>(r))
@@ -91,7 +101,9 @@ export const startCallbackApp = async (options: { readonly databaseUrl: string; 
     return /code is (\d{6})/.exec(messages[0]?.body ?? "")?.[1] ?? ""
   }
 
-  const verify = (id: string, code: string) => app.request(`/v1/callbacks/${id}/verification`, { method: "POST", body: JSON.stringify({ code }) })
+  /** The verification's Response, whatever its status. */
+  const verify = (id: string, code: string) =>
+    untouched((middleware) => client.POST("/v1/callbacks/{id}/verification", { params: { path: { id } }, body: { code }, middleware }))
 
   /** Creates and verifies a request; returns it once queued. */
   const verified = async (businessId: string, phone = freshNumber()) => {
@@ -101,12 +113,19 @@ export const startCallbackApp = async (options: { readonly databaseUrl: string; 
     return created
   }
 
-  const view = (id: string) => app.request(`/v1/callbacks/${id}`).then((r) => json<CallbackView>(r))
+  /** The request as its visitor sees it, or undefined when the API does not answer 200. */
+  const lookUp = async (id: string): Promise<CallbackView | undefined> => (await client.GET("/v1/callbacks/{id}", { params: { path: { id } } })).data
 
-  const waitForStatus = (id: string, status: string, timeoutMs = 20_000) =>
+  const view = async (id: string): Promise<CallbackView> => {
+    const { data, error, response } = await client.GET("/v1/callbacks/{id}", { params: { path: { id } } })
+    if (data === undefined) throw new Error(`callback ${id} not shown: ${response.status} ${JSON.stringify(error)}`)
+    return data
+  }
+
+  const waitForStatus = (id: string, status: CallbackView["status"], timeoutMs = 20_000) =>
     eventually(async () => {
-      const current = await view(id)
-      return current.status === status ? current : undefined
+      const current = await lookUp(id)
+      return current?.status === status ? current : undefined
     }, timeoutMs, `callback ${id} to be ${status}`)
 
   const script = (phone: string, outcome: string, extra: Record<string, number> = {}) =>

@@ -322,7 +322,7 @@ const send = async (r: Sent) => {
     fc.pre(false) // a request fetch refuses to build: not one a client can send
     throw new Error("unreachable")
   }
-  const response = await fetch(prepared)
+  const response = await app.fetch(prepared)
   const text = await response.text()
   const label = `${r.method} ${r.path.slice(0, 300)} ${JSON.stringify(r.headers).slice(0, 300)} ${(r.body ?? "").slice(0, 300)} -> ${response.status} ${text.slice(0, 500)}`
   expect(response.status, label).toBeGreaterThanOrEqual(200)
