@@ -230,7 +230,7 @@ export const retryCallback = route({
   security: "admin",
   params: IdParams,
   responses: { 200: { description: "The request", schema: AdminCallbackView } },
-  problems: ["not-found", "conflict", ...admin]
+  problems: ["not-found", "conflict", "payload-too-large", ...admin]
 })
 
 export const cancelCallback = route({
@@ -242,7 +242,7 @@ export const cancelCallback = route({
   security: "admin",
   params: IdParams,
   responses: { 200: { description: "The request", schema: AdminCallbackView } },
-  problems: ["not-found", "conflict", ...admin]
+  problems: ["not-found", "conflict", "payload-too-large", ...admin]
 })
 
 export const getStats = route({

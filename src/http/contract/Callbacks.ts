@@ -88,7 +88,7 @@ export const resendCode = route({
   tags,
   params: IdParams,
   responses: { 202: { description: "A new code is on its way", schema: PendingCallback } },
-  problems: ["not-found", "conflict", "gone", "rate-limited", "unavailable"]
+  problems: ["not-found", "conflict", "gone", "payload-too-large", "rate-limited", "unavailable"]
 })
 
 export const getCallback = route({
