@@ -13,7 +13,7 @@ import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import type * as Tracer from "effect/Tracer"
 import type { CallbackConfig } from "../../infra/callbacks/CallbackConfig.ts"
-import type { CallbackStore } from "../../infra/callbacks/CallbackStore.ts"
+import type { CallbackStores } from "../../infra/callbacks/CallbackStores.ts"
 import type { JobStore } from "../../infra/jobs/JobStore.ts"
 import type { SqlConnection, Transaction } from "../../infra/db/Transaction.ts"
 import type { ProcessRegistry } from "../../infra/jobs/ProcessRegistry.ts"
@@ -21,10 +21,10 @@ import type { Metrics } from "../../infra/observability/Metrics.ts"
 import type { Telephony } from "../../infra/twilio/Telephony.ts"
 import type { TwilioGateway } from "../../infra/twilio/TwilioGateway.ts"
 import { logFailure } from "./Outage.ts"
-import { type FieldError, MalformedBody, NotFound, type Problem, problemOf, render, ValidationFailed } from "./Problems.ts"
+import { NotFound, type Problem, problemOf, render } from "./Problems.ts"
 
 /** The services handlers may use: the application's runtime provides them. */
-export type HttpServices = JobStore | ProcessRegistry | SqlConnection | Transaction | Metrics | CallbackStore | CallbackConfig | TwilioGateway | Telephony
+export type HttpServices = JobStore | ProcessRegistry | SqlConnection | Transaction | Metrics | CallbackStores | CallbackConfig | TwilioGateway | Telephony
 
 /** What every request carries through the middleware chain. */
 export interface HttpEnv {
@@ -65,28 +65,6 @@ export const run = <E>(c: HonoContext<HttpEnv>, effect: Effect.Effect<Response, 
     })
   )
 }
-
-/** The JSON body as an object; malformed JSON or a non-object body is a 400 `malformed-body`. */
-export const readJson = (c: HonoContext): Effect.Effect<Record<string, unknown>, MalformedBody> =>
-  Effect.tryPromise({
-    try: () => c.req.text(),
-    catch: () => new MalformedBody({ detail: "the body could not be read" })
-  }).pipe(
-    Effect.flatMap((text) =>
-      Effect.try({
-        try: () => (text.trim() === "" ? {} : (JSON.parse(text) as unknown)),
-        catch: () => new MalformedBody({ detail: "the body is not valid JSON" })
-      })
-    ),
-    Effect.filterOrFail(
-      (value): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value),
-      () => new MalformedBody({ detail: "the body must be a JSON object" })
-    )
-  )
-
-/** Fails with a 400 `validation` listing `errors` when there are any. */
-export const validated = <A>(value: A, errors: ReadonlyArray<FieldError>): Effect.Effect<A, ValidationFailed> =>
-  errors.length === 0 ? Effect.succeed(value) : Effect.fail(new ValidationFailed({ detail: errors.map((e) => `${e.path}: ${e.message}`).join("; "), errors }))
 
 export const json = (body: unknown, status = 200, headers: Record<string, string> = {}): Response =>
   new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json", ...headers } })
