@@ -26,6 +26,7 @@ import { appFor } from "../src/App.ts"
 import { HttpServer } from "../src/http/Server.ts"
 import { crons, handlers } from "../src/jobs/index.ts"
 import pg from "pg"
+import { createSwitchboardClient } from "../clients/switchboard/index.ts"
 import { env, freshDatabase, median, percentile, runBench } from "./harness.ts"
 
 const CALLBACKS = env("BENCH_CALLBACKS", 200)
@@ -83,24 +84,25 @@ const round = async (adminUrl: string, n: number): Promise<Round> => {
     const { port } = await runtime.runPromise(HttpServer)
     const simulator = (await runtime.runPromise(TwilioGateway)).simulatorUrl ?? ""
     const base = `http://127.0.0.1:${port}`
-    const post = (path: string, body: unknown, admin = false) =>
-      fetch(base + path, { method: "POST", headers: { "content-type": "application/json", ...(admin ? { authorization: `Bearer ${TOKEN}` } : {}) }, body: JSON.stringify(body) })
+    const api = createSwitchboardClient({ baseUrl: base })
+    const admin = createSwitchboardClient({ baseUrl: base, adminToken: TOKEN })
 
     const businesses = await pool(Array.from({ length: BUSINESSES }, (_, i) => i), 5, async (i) => {
       const phone = `+1415555${String(1000 + i)}`
       await fetch(`${simulator}/sim/numbers/${encodeURIComponent(phone)}`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ outcome: "answered", afterMs: RING_MS, talkMs: TALK_MS }) })
-      const response = await post("/admin/api/businesses", { name: `Bench ${i}`, phone, timezone: "UTC", maxConcurrentCalls: SLOTS }, true)
-      return ((await response.json()) as { id: string }).id
+      const { data, error, response } = await admin.POST("/admin/api/businesses", { body: { name: `Bench ${i}`, phone, timezone: "UTC", maxConcurrentCalls: SLOTS } })
+      if (data === undefined) throw new Error(`business answered ${response.status}: ${JSON.stringify(error)}`)
+      return data.id
     })
 
     const createMs: Array<number> = []
     const created = await pool(Array.from({ length: CALLBACKS }, (_, i) => i), CREATE_PARALLEL, async (i) => {
       const phone = `+1650555${String(1000 + i).padStart(4, "0")}`
       const started = performance.now()
-      const response = await post("/v1/callbacks", { businessId: businesses[i % BUSINESSES], phone })
-      createMs.push(performance.now() - started)
-      if (response.status !== 202) throw new Error(`create answered ${response.status}: ${await response.text()}`)
-      return { id: ((await response.json()) as { id: string }).id, phone }
+      const { data, error, response } = await api.POST("/v1/callbacks", { body: { businessId: businesses[i % BUSINESSES] ?? "", phone } })
+      createMs.push(performance.now() - started) // the whole exchange, its small JSON answer read and parsed
+      if (data === undefined) throw new Error(`create answered ${response.status}: ${JSON.stringify(error)}`)
+      return { id: data.id, phone }
     })
 
     const texts = async () => (await (await fetch(`${simulator}/sim/messages`)).json()) as ReadonlyArray<{ to: string; body: string }>
@@ -112,8 +114,8 @@ const round = async (adminUrl: string, n: number): Promise<Round> => {
     }
 
     await pool(created, CREATE_PARALLEL, async ({ id, phone }) => {
-      const response = await post(`/v1/callbacks/${id}/verification`, { code: codes.get(phone) })
-      if (response.status !== 200) throw new Error(`verify answered ${response.status}: ${await response.text()}`)
+      const { data, error, response } = await api.POST("/v1/callbacks/{id}/verification", { params: { path: { id } }, body: { code: codes.get(phone) ?? "" } })
+      if (data === undefined) throw new Error(`verify answered ${response.status}: ${JSON.stringify(error)}`)
     })
 
     // completion is read from the rows (one query), so that watching does not load the server or lag behind it
