@@ -172,7 +172,7 @@ export const retryJob = route({
   security: "admin",
   params: IdParams,
   responses: { 200: { description: "The job", schema: JobView } },
-  problems: ["not-found", "conflict", ...admin]
+  problems: ["not-found", "conflict", "payload-too-large", ...admin]
 })
 
 export const cancelJob = route({
@@ -184,7 +184,7 @@ export const cancelJob = route({
   security: "admin",
   params: IdParams,
   responses: { 200: { description: "The job", schema: JobView } },
-  problems: ["not-found", "conflict", ...admin]
+  problems: ["not-found", "conflict", "payload-too-large", ...admin]
 })
 
 export const listProcesses = route({

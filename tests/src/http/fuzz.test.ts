@@ -2,8 +2,9 @@
  * Property tests of the whole HTTP surface against one running process: any
  * method, path, query, headers and body a client can send gets a response
  * under 500, every error is a problem document whose `status` is the HTTP
- * status, and every response carries a request id. Valid enqueues leave
- * exactly the job they describe.
+ * status, every response carries a request id and conforms to the OpenAPI
+ * document (tests/support/conformance.ts). Valid enqueues leave exactly the
+ * job they describe.
  *
  * The process runs with role `web` (the HTTP API and its process row, no job
  * pools): the routes are those of `all`, and nothing the fuzzer enqueues runs.
