@@ -16,6 +16,9 @@ import { afterUnanswered, type CallbackRetryPolicy, type Position } from "./Esca
 export const EndedCallStatuses = ["completed", "busy", "no-answer", "failed", "canceled"] as const
 export type EndedCallStatus = (typeof EndedCallStatuses)[number]
 
+/** An attempt's own statuses before Twilio placed its call: `placing` (Twilio not asked yet) and `unknown` (an ambiguous create). */
+export const UnplacedAttemptStatuses = ["placing", "unknown"] as const
+
 const RANK: Record<string, number> = {
   placing: 0,
   unknown: 0,
@@ -31,7 +34,7 @@ const RANK: Record<string, number> = {
   canceled: 5
 }
 
-export const isCallStatus = (status: string): boolean => Object.hasOwn(RANK, status) && status !== "placing" && status !== "unknown"
+export const isCallStatus = (status: string): boolean => Object.hasOwn(RANK, status) && !(UnplacedAttemptStatuses as ReadonlyArray<string>).includes(status)
 export const isEnded = (status: string): status is EndedCallStatus => (EndedCallStatuses as ReadonlyArray<string>).includes(status)
 
 export interface AttemptProgress {
@@ -106,3 +109,34 @@ export const eventsOf = (step: RequestStep): ReadonlyArray<CallbackEvent> => {
       return ["giveUp"]
   }
 }
+
+/**
+ * How far a text message has come, by Twilio's MessageStatus: a status report
+ * applies only when it ranks above the stored status (reports arrive out of
+ * order). Ranked: queued and sending 1, sent 2, delivered, undelivered and
+ * failed 3.
+ */
+export const MessageStatusRanks: ReadonlyArray<readonly [status: string, rank: number]> = [
+  ["queued", 1],
+  ["sending", 1],
+  ["sent", 2],
+  ["delivered", 3],
+  ["undelivered", 3],
+  ["failed", 3]
+]
+
+/** A message's own statuses before Twilio reported on it (`sending` here is the row written, not Twilio's `sending`). */
+export const UnreportedMessageStatuses = ["sending", "unknown", "not_sent"] as const
+
+/** The rank of a reported status; a word outside the ranks (Twilio's set grows) counts as final. */
+export const reportedMessageRank = (status: string): number => MessageStatusRanks.find(([s]) => s === status)?.[1] ?? 3
+
+/** The ranks of stored statuses; our own unreported statuses and words outside the ranks rank 0, so any report replaces them. */
+export const StoredMessageStatusRanks: ReadonlyArray<readonly [status: string, rank: number]> = MessageStatusRanks.filter(
+  ([status]) => !(UnreportedMessageStatuses as ReadonlyArray<string>).includes(status)
+)
+
+export const storedMessageRank = (status: string): number => StoredMessageStatusRanks.find(([s]) => s === status)?.[1] ?? 0
+
+/** Whether a report of `reported` replaces a stored `stored`. */
+export const isMessageProgress = (stored: string, reported: string): boolean => reportedMessageRank(reported) > storedMessageRank(stored)

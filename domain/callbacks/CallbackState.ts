@@ -7,9 +7,14 @@
  *   dialing ──retryLater──► retry_scheduled ──dial──► dialing      (busy / no answer / failed, attempts left on this number)
  *   dialing ──escalate────► escalated       ──dial──► dialing      (this number exhausted, a backup number left)
  *   dialing ──giveUp──────► failed                                 (every number exhausted; one SMS fallback)
+ *   dialing ──takeBack────► queued | retry_scheduled | escalated   (the call was never placed: back to the
+ *                                                                  status its attempt started from)
  *   pending_verification | queued | retry_scheduled | escalated | dialing ──cancel──► cancelled
  *   failed | cancelled ──adminRetry──► queued
  * ```
+ *
+ * Most events lead to one status whatever they start from; `takeBack` leads to
+ * one of several, and whoever applies it names which ({@link transition}'s `to`).
  *
  * Twilio reports a call's progress late, twice or out of order. Status events
  * apply only when they move a request forward ({@link isForward}); a terminal
@@ -46,6 +51,7 @@ export type CallbackEvent =
   | "verify" // the visitor entered the right code
   | "expire" // the code was never entered in time
   | "dial" // an attempt starts: the call to the business is placed
+  | "takeBack" // the attempt's call was never placed: the request returns to where the attempt found it
   | "answer" // the business picked up; the visitor is being bridged
   | "hangUp" // the bridged call ended
   | "retryLater" // busy, no answer or failed, with attempts left on this number
@@ -54,36 +60,57 @@ export type CallbackEvent =
   | "cancel"
   | "adminRetry" // an administrator revives a failed or cancelled request
 
-export const Transitions: { readonly [E in CallbackEvent]: Partial<Record<CallbackStatus, CallbackStatus>> } = {
-  verify: { pending_verification: "queued" },
-  expire: { pending_verification: "expired" },
-  dial: { queued: "dialing", retry_scheduled: "dialing", escalated: "dialing" },
-  answer: { dialing: "connected" },
-  hangUp: { connected: "completed" },
-  retryLater: { dialing: "retry_scheduled" },
-  escalate: { dialing: "escalated" },
-  giveUp: { dialing: "failed" },
-  cancel: { pending_verification: "cancelled", queued: "cancelled", retry_scheduled: "cancelled", escalated: "cancelled", dialing: "cancelled" },
-  adminRetry: { failed: "queued", cancelled: "queued" }
+/** The legal transitions: event -> (from -> the statuses it may lead to). */
+export const Transitions: { readonly [E in CallbackEvent]: Partial<Record<CallbackStatus, ReadonlyArray<CallbackStatus>>> } = {
+  verify: { pending_verification: ["queued"] },
+  expire: { pending_verification: ["expired"] },
+  dial: { queued: ["dialing"], retry_scheduled: ["dialing"], escalated: ["dialing"] },
+  takeBack: { dialing: ["queued", "retry_scheduled", "escalated"] },
+  answer: { dialing: ["connected"] },
+  hangUp: { connected: ["completed"] },
+  retryLater: { dialing: ["retry_scheduled"] },
+  escalate: { dialing: ["escalated"] },
+  giveUp: { dialing: ["failed"] },
+  cancel: { pending_verification: ["cancelled"], queued: ["cancelled"], retry_scheduled: ["cancelled"], escalated: ["cancelled"], dialing: ["cancelled"] },
+  adminRetry: { failed: ["queued"], cancelled: ["queued"] }
 }
 
 export class IllegalCallbackTransition extends Data.TaggedError("IllegalCallbackTransition")<{
   readonly from: CallbackStatus
   readonly event: CallbackEvent
+  /** The status asked for, for an event that may lead to several. */
+  readonly to?: CallbackStatus | undefined
 }> {
   override get message(): string {
-    return `a ${this.from} callback request cannot ${this.event}`
+    if (this.to !== undefined) return `a ${this.from} callback request cannot ${this.event} to ${this.to}`
+    const targets = Transitions[this.event][this.from] ?? []
+    return targets.length > 1
+      ? `a ${this.from} callback request can ${this.event} to ${targets.join(", ")}: which one must be said`
+      : `a ${this.from} callback request cannot ${this.event}`
   }
 }
 
-export const transition = (from: CallbackStatus, event: CallbackEvent): Either.Either<CallbackStatus, IllegalCallbackTransition> => {
-  const to = Transitions[event][from]
-  return to === undefined ? Either.left(new IllegalCallbackTransition({ from, event })) : Either.right(to)
+/**
+ * The status `event` moves a request in `from` to. `to` names the target of an
+ * event that may lead to several (`takeBack`: the status its attempt started
+ * from); for any other event it may be left out, and when given must be the one.
+ */
+export const transition = (from: CallbackStatus, event: CallbackEvent, to?: CallbackStatus): Either.Either<CallbackStatus, IllegalCallbackTransition> => {
+  const targets = Transitions[event][from] ?? []
+  const target = to ?? (targets.length === 1 ? targets[0] : undefined)
+  return target !== undefined && targets.includes(target) ? Either.right(target) : Either.left(new IllegalCallbackTransition({ from, event, to }))
 }
 
-/** The statuses an event may start from (the `WHERE status = ANY(...)` of the statement applying it). */
-export const sourcesOf = (event: CallbackEvent): ReadonlyArray<CallbackStatus> =>
-  CallbackStatuses.filter((status) => Transitions[event][status] !== undefined)
+/**
+ * The statuses an event may start from (the `WHERE status = ANY(...)` of the
+ * statement applying it); with `to`, only those from which it may lead there.
+ */
+export const sourcesOf = (event: CallbackEvent, to?: CallbackStatus): ReadonlyArray<CallbackStatus> =>
+  CallbackStatuses.filter((status) => (Transitions[event][status] ?? []).some((target) => to === undefined || target === to))
+
+/** The statuses an event may lead to, from any status, in the order of {@link CallbackStatuses}. */
+export const targetsOf = (event: CallbackEvent): ReadonlyArray<CallbackStatus> =>
+  CallbackStatuses.filter((status) => Object.values(Transitions[event]).some((targets) => targets.includes(status)))
 
 /**
  * How far one attempt has come: a status event may only raise it. A retry or

@@ -8,14 +8,14 @@
 import { SqlClient } from "@effect/sql"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import { type CallbackStatus, sourcesOf, TerminalStatuses, Transitions } from "../../domain/callbacks/CallbackState.ts"
+import { type CallbackStatus, sourcesOf, targetsOf, TerminalStatuses } from "../../domain/callbacks/CallbackState.ts"
 import { type DatabaseError, narrow } from "../db/DatabaseError.ts"
 
 const seconds = (d: Duration.DurationInput): number => Math.max(0, Duration.toSeconds(d))
 
 const EXPIRE_FROM = sourcesOf("expire")
 /** `expire` has one target status, whatever it starts from. */
-const EXPIRED: CallbackStatus = Transitions.expire[EXPIRE_FROM[0] ?? "pending_verification"] ?? "expired"
+const EXPIRED: CallbackStatus = targetsOf("expire")[0] ?? "expired"
 
 /**
  * Requests still waiting for a code issued longer than `lifetime` ago become

@@ -14,7 +14,7 @@ import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { Business, BusinessInput, CallAttempt, CallbackPriority, CallbackRequest } from "../../domain/callbacks/Business.ts"
-import { type CallbackEvent, type CallbackStatus, sourcesOf, TerminalStatuses, Transitions } from "../../domain/callbacks/CallbackState.ts"
+import { type CallbackEvent, type CallbackStatus, sourcesOf, targetsOf, TerminalStatuses } from "../../domain/callbacks/CallbackState.ts"
 import { type DatabaseError, narrow } from "../db/DatabaseError.ts"
 import { Metrics } from "../observability/Metrics.ts"
 import { type AttemptRow, attemptOf, type BusinessRow, businessOf, type RequestRow, requestOf } from "./Rows.ts"
@@ -179,8 +179,8 @@ export class CallbackStore extends Effect.Service<CallbackStore>()("switchboard/
     const applyEvent = (id: string, event: CallbackEvent, change: StatusChange = {}, expected?: ExpectedPosition) =>
       Effect.gen(function* () {
         const sources = sourcesOf(event)
-        // every event has one target status, whatever it starts from
-        const to = Transitions[event][sources[0] ?? "pending_verification"] ?? "pending_verification"
+        // the events applied here have one target status, whatever they start from
+        const to = targetsOf(event)[0] ?? "pending_verification"
         const set = (column: string, value: unknown, cast: string) => sql`, ${sql(column)} = ${value as string}::${sql.literal(cast)}`
         const optional = <A>(value: A | undefined, write: (value: A) => ReturnType<typeof set>) => (value === undefined ? sql`` : write(value))
         const rows = yield* sql<RequestRow>`

@@ -8,6 +8,7 @@ import {
   isForward,
   isTerminal,
   sourcesOf,
+  targetsOf,
   transition,
   Transitions
 } from "../../../domain/callbacks/CallbackState.ts"
@@ -36,9 +37,42 @@ describe("callback lifecycle", () => {
     )
   })
 
-  it("lists each event's sources from the table", () => {
+  it("lists each event's sources and targets from the table", () => {
     expect(sourcesOf("dial")).toEqual(["queued", "retry_scheduled", "escalated"])
     expect(sourcesOf("hangUp")).toEqual(["connected"])
+    expect(sourcesOf("takeBack")).toEqual(["dialing"])
+    expect(sourcesOf("takeBack", "escalated")).toEqual(["dialing"])
+    expect(sourcesOf("takeBack", "completed")).toEqual([])
+    expect(sourcesOf("cancel", "cancelled")).toEqual(sourcesOf("cancel"))
+    expect(targetsOf("cancel")).toEqual(["cancelled"])
+    expect(targetsOf("takeBack")).toEqual(["queued", "retry_scheduled", "escalated"])
+  })
+
+  it("every event but takeBack leads to one status, whatever it starts from", () => {
+    for (const event of events) expect(targetsOf(event).length > 1, event).toBe(event === "takeBack")
+  })
+
+  it("takeBack is legal only from dialing, and only back to queued, retry_scheduled or escalated", () => {
+    const back: ReadonlyArray<CallbackStatus> = ["queued", "retry_scheduled", "escalated"]
+    for (const from of CallbackStatuses) {
+      for (const to of CallbackStatuses) {
+        const legal = from === "dialing" && back.includes(to)
+        expect(Either.getOrUndefined(transition(from, "takeBack", to)), `${from} --takeBack--> ${to}`).toBe(legal ? to : undefined)
+      }
+    }
+    // the status an attempt started from is where a dial came from: takeBack undoes exactly the dials
+    expect([...back].sort()).toEqual([...sourcesOf("dial")].sort())
+    expect(Either.getLeft(transition("dialing", "takeBack")).pipe((e) => e._tag === "Some" && e.value.message)).toBe(
+      "a dialing callback request can takeBack to queued, retry_scheduled, escalated: which one must be said"
+    )
+    expect(Either.getLeft(transition("dialing", "takeBack", "failed")).pipe((e) => e._tag === "Some" && e.value.message)).toBe(
+      "a dialing callback request cannot takeBack to failed"
+    )
+  })
+
+  it("a single-target event takes its target when named, and refuses any other", () => {
+    expect(transition("queued", "dial", "dialing")).toEqual(Either.right("dialing"))
+    expect(Either.isLeft(transition("queued", "dial", "connected"))).toBe(true)
   })
 
   it("property: applying status reports only when forward never regresses, in any order, any number of times", () => {
