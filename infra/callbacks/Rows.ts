@@ -1,99 +1,166 @@
-/** Rows of the callback tables (migrations/0002_callbacks.sql) and their domain values. */
-import type { Business, CallAttempt, CallbackPriority, CallbackRequest } from "../../domain/callbacks/Business.ts"
-import type { CallbackStatus } from "../../domain/callbacks/CallbackState.ts"
-import type { PlanStep } from "../../domain/callbacks/EscalationPlan.ts"
+/**
+ * Rows of the callback tables (migrations/0002_callbacks.sql) as schemas, each
+ * transformed into the Type of its domain schema (domain/callbacks/Business.ts).
+ *
+ * A row schema describes the columns as `pg` returns them: snake_case, `Date`
+ * for timestamptz, `null` for absent, jsonb already parsed, integers as
+ * numbers. Decoding checks the whole value against the domain schema, so a
+ * status outside its literal union (statuses are text columns), a malformed
+ * phone or plan fails loudly instead of flowing on as a wrong type.
+ *
+ * A row that does not decode is a defect (`decodeRow`), not a `DatabaseError`:
+ * the database answered, and what it holds contradicts the code's model (a
+ * migration or a writer out of step with the schemas). No caller can recover
+ * from that, a retry reads the same row, and a `DatabaseError` would be taken
+ * for an outage or a failed statement; the defect carries the parse error,
+ * which names the row schema, the column and the value.
+ */
+import * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import { AttemptStatus, Business, CallAttempt, CallbackPriority, CallbackRequest, Hours, PlanStep } from "../../domain/callbacks/Business.ts"
+import { CallbackStatus } from "../../domain/callbacks/CallbackState.ts"
 
-export interface BusinessRow {
-  readonly id: string
-  readonly name: string
-  readonly phone: string
-  readonly timezone: string
-  readonly country: string | null
-  readonly hours: Business["hours"] | null
-  readonly escalation: ReadonlyArray<PlanStep>
-  readonly ring_seconds: number
-  readonly max_concurrent_calls: number
-  readonly vip_phones: ReadonlyArray<string>
-  readonly sms_fallback: boolean
-  readonly created_at: Date
-  readonly updated_at: Date
-}
+const Timestamptz = Schema.DateFromSelf
+const nullable = <S extends Schema.Schema.Any>(schema: S) => Schema.NullOr(schema)
+/** `null` (absent) as `undefined`, and back. */
+const absent = <A>(value: A | null): A | undefined => value ?? undefined
+const orNull = <A>(value: A | undefined): A | null => value ?? null
 
-export const businessOf = (row: BusinessRow): Business => ({
-  id: row.id,
-  name: row.name,
-  phone: row.phone,
-  timezone: row.timezone,
-  country: row.country ?? undefined,
-  hours: row.hours ?? undefined,
-  escalation: row.escalation,
-  ringSeconds: row.ring_seconds,
-  maxConcurrentCalls: row.max_concurrent_calls,
-  vipPhones: row.vip_phones,
-  smsFallback: row.sms_fallback,
-  createdAt: row.created_at,
-  updatedAt: row.updated_at
+const BusinessColumns = Schema.Struct({
+  id: Schema.String,
+  name: Schema.String,
+  phone: Schema.String,
+  timezone: Schema.String,
+  country: nullable(Schema.String),
+  hours: nullable(Schema.typeSchema(Hours)),
+  escalation: Schema.Array(Schema.typeSchema(PlanStep)),
+  ring_seconds: Schema.Number,
+  max_concurrent_calls: Schema.Number,
+  vip_phones: Schema.Array(Schema.String),
+  sms_fallback: Schema.Boolean,
+  created_at: Timestamptz,
+  updated_at: Timestamptz
+}).annotations({ identifier: "BusinessRow" })
+
+/** A `businesses` row as a {@link Business}. */
+export const BusinessRow = Schema.transform(BusinessColumns, Schema.typeSchema(Business), {
+  strict: true,
+  decode: (row) => ({
+    id: row.id,
+    name: row.name,
+    phone: row.phone,
+    timezone: row.timezone,
+    country: absent(row.country),
+    hours: absent(row.hours),
+    escalation: row.escalation,
+    ringSeconds: row.ring_seconds,
+    maxConcurrentCalls: row.max_concurrent_calls,
+    vipPhones: row.vip_phones,
+    smsFallback: row.sms_fallback,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at
+  }),
+  encode: (business) => ({
+    id: business.id,
+    name: business.name,
+    phone: business.phone,
+    timezone: business.timezone,
+    country: orNull(business.country),
+    hours: orNull(business.hours),
+    escalation: business.escalation,
+    ring_seconds: business.ringSeconds,
+    max_concurrent_calls: business.maxConcurrentCalls,
+    vip_phones: business.vipPhones,
+    sms_fallback: business.smsFallback,
+    created_at: business.createdAt,
+    updated_at: business.updatedAt
+  })
 })
 
-export interface RequestRow {
-  readonly id: string
-  readonly business_id: string
-  readonly phone: string
-  readonly name: string | null
-  readonly note: string | null
-  readonly status: CallbackStatus
-  readonly priority: CallbackPriority
-  readonly escalation_level: number
-  readonly attempt_on_number: number
-  readonly current_attempt_id: string | null
-  readonly next_attempt_at: Date | null
-  readonly scheduled_for: Date | null
-  readonly generation: number
-  readonly traceparent: string | null
-  readonly created_at: Date
-  readonly updated_at: Date
-  readonly finished_at: Date | null
-}
+const RequestColumns = Schema.Struct({
+  id: Schema.String,
+  business_id: Schema.String,
+  phone: Schema.String,
+  name: nullable(Schema.String),
+  note: nullable(Schema.String),
+  status: CallbackStatus,
+  priority: CallbackPriority,
+  escalation_level: Schema.Number,
+  attempt_on_number: Schema.Number,
+  current_attempt_id: nullable(Schema.String),
+  next_attempt_at: nullable(Timestamptz),
+  scheduled_for: nullable(Timestamptz),
+  generation: Schema.Number,
+  traceparent: nullable(Schema.String),
+  created_at: Timestamptz,
+  updated_at: Timestamptz,
+  finished_at: nullable(Timestamptz)
+}).annotations({ identifier: "CallbackRequestRow" })
 
-export const requestOf = (row: RequestRow): CallbackRequest => ({
-  id: row.id,
-  businessId: row.business_id,
-  phone: row.phone,
-  name: row.name ?? undefined,
-  note: row.note ?? undefined,
-  status: row.status,
-  priority: row.priority,
-  escalationLevel: row.escalation_level,
-  attemptOnNumber: row.attempt_on_number,
-  currentAttemptId: row.current_attempt_id ?? undefined,
-  nextAttemptAt: row.next_attempt_at ?? undefined,
-  scheduledFor: row.scheduled_for ?? undefined,
-  generation: row.generation,
-  traceparent: row.traceparent ?? undefined,
-  createdAt: row.created_at,
-  updatedAt: row.updated_at,
-  finishedAt: row.finished_at ?? undefined
+/** A `callback_requests` row as a {@link CallbackRequest} (`circuit_notice_at` stays in the database). */
+export const RequestRow = Schema.transform(RequestColumns, Schema.typeSchema(CallbackRequest), {
+  strict: true,
+  decode: (row) => ({
+    id: row.id,
+    businessId: row.business_id,
+    phone: row.phone,
+    name: absent(row.name),
+    note: absent(row.note),
+    status: row.status,
+    priority: row.priority,
+    escalationLevel: row.escalation_level,
+    attemptOnNumber: row.attempt_on_number,
+    currentAttemptId: absent(row.current_attempt_id),
+    nextAttemptAt: absent(row.next_attempt_at),
+    scheduledFor: absent(row.scheduled_for),
+    generation: row.generation,
+    traceparent: absent(row.traceparent),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    finishedAt: absent(row.finished_at)
+  }),
+  encode: (request) => ({
+    id: request.id,
+    business_id: request.businessId,
+    phone: request.phone,
+    name: orNull(request.name),
+    note: orNull(request.note),
+    status: request.status,
+    priority: request.priority,
+    escalation_level: request.escalationLevel,
+    attempt_on_number: request.attemptOnNumber,
+    current_attempt_id: orNull(request.currentAttemptId),
+    next_attempt_at: orNull(request.nextAttemptAt),
+    scheduled_for: orNull(request.scheduledFor),
+    generation: request.generation,
+    traceparent: orNull(request.traceparent),
+    created_at: request.createdAt,
+    updated_at: request.updatedAt,
+    finished_at: orNull(request.finishedAt)
+  })
 })
 
-export interface AttemptRow {
-  readonly id: string
-  readonly callback_id: string
-  readonly n: number
-  readonly level: number
-  readonly attempt_on_number: number
-  readonly to_phone: string
-  readonly ring_seconds: number
-  readonly from_status: CallbackStatus
-  readonly status: string
-  readonly call_sid: string | null
-  readonly last_sequence: number
-  readonly answered: boolean
-  readonly error: string | null
-  readonly started_at: Date
-  readonly ended_at: Date | null
+const attemptColumns = {
+  id: Schema.String,
+  callback_id: Schema.String,
+  n: Schema.Number,
+  level: Schema.Number,
+  attempt_on_number: Schema.Number,
+  to_phone: Schema.String,
+  ring_seconds: Schema.Number,
+  status: AttemptStatus,
+  call_sid: nullable(Schema.String),
+  last_sequence: Schema.Number,
+  answered: Schema.Boolean,
+  error: nullable(Schema.String),
+  started_at: Timestamptz,
+  ended_at: nullable(Timestamptz)
 }
+const AttemptColumns = Schema.Struct(attemptColumns).annotations({ identifier: "CallAttemptRow" })
+type AttemptColumns = typeof AttemptColumns.Type
 
-export const attemptOf = (row: AttemptRow): CallAttempt => ({
+const attemptOf = (row: AttemptColumns) => ({
   id: row.id,
   callbackId: row.callback_id,
   n: row.n,
@@ -101,11 +168,96 @@ export const attemptOf = (row: AttemptRow): CallAttempt => ({
   attemptOnNumber: row.attempt_on_number,
   to: row.to_phone,
   ringSeconds: row.ring_seconds,
-  status: row.status as CallAttempt["status"],
-  callSid: row.call_sid ?? undefined,
+  status: row.status,
+  callSid: absent(row.call_sid),
   lastSequence: row.last_sequence,
   answered: row.answered,
-  error: row.error ?? undefined,
+  error: absent(row.error),
   startedAt: row.started_at,
-  endedAt: row.ended_at ?? undefined
+  endedAt: absent(row.ended_at)
 })
+
+const columnsOf = (attempt: CallAttempt): AttemptColumns => ({
+  id: attempt.id,
+  callback_id: attempt.callbackId,
+  n: attempt.n,
+  level: attempt.level,
+  attempt_on_number: attempt.attemptOnNumber,
+  to_phone: attempt.to,
+  ring_seconds: attempt.ringSeconds,
+  status: attempt.status,
+  call_sid: orNull(attempt.callSid),
+  last_sequence: attempt.lastSequence,
+  answered: attempt.answered,
+  error: orNull(attempt.error),
+  started_at: attempt.startedAt,
+  ended_at: orNull(attempt.endedAt)
+})
+
+/** A `call_attempts` row as a {@link CallAttempt}. */
+export const AttemptRow = Schema.transform(AttemptColumns, Schema.typeSchema(CallAttempt), { strict: true, decode: attemptOf, encode: columnsOf })
+
+/** An attempt with the request's status before it (`from_status`), where a take-back returns the request to. */
+export const AttemptWithOrigin = Schema.extend(Schema.typeSchema(CallAttempt), Schema.Struct({ fromStatus: CallbackStatus }))
+export type AttemptWithOrigin = typeof AttemptWithOrigin.Type
+
+/** A `call_attempts` row as an {@link AttemptWithOrigin}. */
+export const AttemptWithOriginRow = Schema.transform(
+  Schema.Struct({ ...attemptColumns, from_status: CallbackStatus }).annotations({ identifier: "CallAttemptRow" }),
+  AttemptWithOrigin,
+  {
+    strict: true,
+    decode: (row) => ({ ...attemptOf(row), fromStatus: row.from_status }),
+    encode: (attempt) => ({ ...columnsOf(attempt), from_status: attempt.fromStatus })
+  }
+)
+
+/** A request's code, as the verification policy (domain/callbacks/Verification.ts) reads it. */
+export const VerificationRecord = Schema.Struct({
+  /** The hash of the code in force; none before the first is drawn and once it was used or replaced. */
+  codeHash: Schema.optional(Schema.String),
+  issuedAt: Timestamptz,
+  checks: Schema.Int,
+  usedAt: Schema.optional(Timestamptz),
+  /** When each code was sent (the first and every resend). */
+  sends: Schema.Array(Timestamptz)
+}).annotations({ identifier: "VerificationRecord" })
+export type VerificationRecord = typeof VerificationRecord.Type
+
+/** A `verifications` row (without its `callback_id`) as a {@link VerificationRecord}. */
+export const VerificationRow = Schema.transform(
+  Schema.Struct({
+    code_hash: nullable(Schema.String),
+    issued_at: Timestamptz,
+    checks: Schema.Number,
+    used_at: nullable(Timestamptz),
+    sends: Schema.Array(Timestamptz)
+  }).annotations({ identifier: "VerificationRow" }),
+  VerificationRecord,
+  {
+    strict: true,
+    decode: (row) => ({ codeHash: absent(row.code_hash), issuedAt: row.issued_at, checks: row.checks, usedAt: absent(row.used_at), sends: row.sends }),
+    encode: (v) => ({ code_hash: orNull(v.codeHash), issued_at: v.issuedAt, checks: v.checks, used_at: orNull(v.usedAt), sends: v.sends })
+  }
+)
+
+/**
+ * Decodes a row through `schema`; a row that does not decode is a defect (see
+ * the module's header). Columns the schema does not name are ignored.
+ */
+export const decodeRow =
+  <A, I>(schema: Schema.Schema<A, I>) =>
+  (row: unknown): Effect.Effect<A> =>
+    Effect.orDie(Schema.decodeUnknown(schema)(row))
+
+/** Decodes every row of a result. */
+export const decodeRows =
+  <A, I>(schema: Schema.Schema<A, I>) =>
+  (rows: ReadonlyArray<unknown>): Effect.Effect<ReadonlyArray<A>> =>
+    Effect.orDie(Schema.decodeUnknown(Schema.Array(schema))(rows))
+
+/** Decodes the first row of a result, if any. */
+export const decodeFirst =
+  <A, I>(schema: Schema.Schema<A, I>) =>
+  (rows: ReadonlyArray<unknown>): Effect.Effect<Option.Option<A>> =>
+    rows.length === 0 ? Effect.succeedNone : Effect.asSome(decodeRow(schema)(rows[0]))

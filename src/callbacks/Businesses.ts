@@ -2,19 +2,19 @@
 import { randomUUID } from "node:crypto"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import type { Business } from "../../domain/callbacks/Business.ts"
-import { type BusinessInput, CallbackStore } from "../../infra/callbacks/CallbackStore.ts"
+import type { Business, BusinessInput } from "../../domain/callbacks/Business.ts"
+import { BusinessStore } from "../../infra/callbacks/BusinessStore.ts"
 import { NotFound } from "../Failures.ts"
 import { isUuid } from "./Requests.ts"
 
 const found = (id: string) => (business: Option.Option<Business>) =>
   Option.match(business, { onNone: () => Effect.fail(new NotFound({ detail: `no business ${id}` })), onSome: Effect.succeed })
 
-export const create = (input: BusinessInput) => Effect.flatMap(CallbackStore, (store) => store.createBusiness(randomUUID(), input))
+export const create = (input: BusinessInput) => Effect.flatMap(BusinessStore, (store) => store.create(randomUUID(), input))
 
 /** The business, or `NotFound`. */
 export const find = (id: string) =>
-  Effect.flatMap(CallbackStore, (store) => (isUuid(id) ? store.findBusiness(id) : Effect.succeed(Option.none<Business>()))).pipe(Effect.flatMap(found(id)))
+  Effect.flatMap(BusinessStore, (store) => (isUuid(id) ? store.find(id) : Effect.succeed(Option.none<Business>()))).pipe(Effect.flatMap(found(id)))
 
 /**
  * Replaces a business's fields with `input`, which `merge` makes from the
@@ -23,14 +23,14 @@ export const find = (id: string) =>
  */
 export const update = <E, R>(id: string, merge: (current: Business) => Effect.Effect<BusinessInput, E, R>) =>
   Effect.gen(function* () {
-    const store = yield* CallbackStore
+    const store = yield* BusinessStore
     const input = yield* merge(yield* find(id))
-    return yield* store.updateBusiness(id, input).pipe(Effect.flatMap(found(id)))
+    return yield* store.update(id, input).pipe(Effect.flatMap(found(id)))
   })
 
 /** Businesses by id after `cursor`, and the cursor of the next page when the page is full. */
 export const list = (limit: number, cursor: string | undefined) =>
   Effect.map(
-    Effect.flatMap(CallbackStore, (store) => store.listBusinesses(limit, cursor)),
+    Effect.flatMap(BusinessStore, (store) => store.list(limit, cursor)),
     (items) => ({ items, nextCursor: items.length === limit ? items[items.length - 1]?.id : undefined })
   )

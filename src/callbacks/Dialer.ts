@@ -33,7 +33,9 @@ import { CallbackDial, CallbackSmsFallback } from "../../domain/callbacks/Jobs.t
 import { closedUntil } from "../../domain/callbacks/OpeningHours.ts"
 import { Retryable, Snooze } from "../../domain/jobs/JobErrors.ts"
 import { CallbackConfig } from "../../infra/callbacks/CallbackConfig.ts"
-import { CallbackStore } from "../../infra/callbacks/CallbackStore.ts"
+import { AttemptStore } from "../../infra/callbacks/AttemptStore.ts"
+import { BusinessStore } from "../../infra/callbacks/BusinessStore.ts"
+import { RequestStore } from "../../infra/callbacks/RequestStore.ts"
 import { hit, release } from "../../infra/callbacks/RateLimiter.ts"
 import { inTransaction } from "../../infra/db/Transaction.ts"
 import { enqueue } from "../../infra/jobs/Jobs.ts"
@@ -51,26 +53,35 @@ const REFUSED_RETRY = Duration.seconds(5)
 /** Sends the visitor one notice per generation that calls cannot be placed right now. */
 const noticeOnce = (request: CallbackRequest) =>
   Effect.gen(function* () {
-    const store = yield* CallbackStore
+    const requests = yield* RequestStore
     yield* inTransaction(
       Effect.gen(function* () {
-        if (yield* store.claimCircuitNotice(request.id)) {
+        if (yield* requests.claimCircuitNotice(request.id)) {
           yield* enqueue(CallbackSmsFallback, { callbackId: request.id, kind: "circuit_notice" as const, generation: request.generation }, { traceparent: request.traceparent })
         }
       })
     )
   })
 
-/** Takes back an attempt whose call was never placed: the request returns to where it was, the rate event is released. */
+/**
+ * Takes back an attempt whose call was never placed: the request returns to the status the attempt
+ * started from (the `takeBack` event, while the attempt is still its current one), the rate event is released.
+ */
 const unplace = (attempt: CallAttempt) =>
   Effect.gen(function* () {
-    const store = yield* CallbackStore
+    const attempts = yield* AttemptStore
+    const requests = yield* RequestStore
     const metrics = yield* Metrics
     yield* inTransaction(
       Effect.gen(function* () {
-        const deleted = yield* store.deleteUnplaced(attempt.id)
+        const deleted = yield* attempts.deleteUnplaced(attempt.id)
         if (Option.isNone(deleted)) return
-        yield* store.restoreStatus(attempt.callbackId, attempt.id, deleted.value.fromStatus, attempt.attemptOnNumber - 1)
+        yield* requests.applyEvent(
+          attempt.callbackId,
+          "takeBack",
+          { attemptOnNumber: attempt.attemptOnNumber - 1, currentAttemptId: null },
+          { to: deleted.value.fromStatus, currentAttempt: attempt.id }
+        )
         yield* release(attempt.id)
         metrics.dialAttempts.inc({ outcome: "not_placed" })
       })
@@ -83,7 +94,7 @@ const unplace = (attempt: CallAttempt) =>
  */
 const awaitCall = (attemptId: string) =>
   Effect.gen(function* () {
-    const store = yield* CallbackStore
+    const attempts = yield* AttemptStore
     const settings = yield* CallbackConfig
     const quiet = Duration.toMillis(settings.callStatusTimeout)
     // woken at once when a report about this call is settled in any process (NOTIFY); the poll is the safety net
@@ -93,7 +104,7 @@ const awaitCall = (attemptId: string) =>
     let lastChange = yield* Clock.currentTimeMillis
     let lastStatus = ""
     for (;;) {
-      const found = yield* store.findAttempt(attemptId)
+      const found = yield* attempts.find(attemptId)
       if (Option.isNone(found)) return "unplaced" as const
       const attempt = found.value
       if (isEnded(attempt.status)) return "ended" as const
@@ -130,15 +141,15 @@ const reconcile = (attempt: CallAttempt) =>
       return yield* settle(attempt.id, { status: call.status, callSid: call.sid })
     }
     const calls = yield* telephony.findCalls({ to: attempt.to, createdAfter: new Date(attempt.startedAt.getTime() - 5_000) })
-    const store = yield* CallbackStore
+    const attempts = yield* AttemptStore
     // a call to this number created after the attempt began and before its create could have timed out
     // (TWILIO_TIMEOUT, with a margin for clocks), not yet any attempt's
     const { requestTimeout } = yield* TwilioGateway
     const latest = attempt.startedAt.getTime() + Duration.toMillis(requestTimeout) + 15_000
     for (const call of calls) {
       if (call.createdAt !== undefined && call.createdAt.getTime() > latest) continue
-      if (yield* store.isCallKnown(call.sid)) continue
-      yield* store.markPlaced(attempt.id, call.sid)
+      if (yield* attempts.isCallKnown(call.sid)) continue
+      yield* attempts.markPlaced(attempt.id, call.sid)
       yield* settle(attempt.id, { status: call.status, callSid: call.sid })
       return true
     }
@@ -157,7 +168,8 @@ const afterCall = (outcome: "ended" | "unplaced") =>
 
 const begin = (request: CallbackRequest, business: Business) =>
   Effect.gen(function* () {
-    const store = yield* CallbackStore
+    const requests = yield* RequestStore
+    const attempts = yield* AttemptStore
     const settings = yield* CallbackConfig
     const plan = planOf(business)
     const step = plan[Math.min(request.escalationLevel, plan.length - 1)] ?? plan[0]
@@ -168,9 +180,14 @@ const begin = (request: CallbackRequest, business: Business) =>
         const allowed = yield* hit(`dial:${step.phone}`, settings.dialPerDestination, attemptId)
         if (!allowed.allowed) return { _tag: "Limited" as const, retryAfter: allowed.retryAfter }
         // only from where this job saw the request: the number and attempt below were chosen from that
-        const moved = yield* store.applyEvent(request.id, "dial", { currentAttemptId: attemptId, attemptOnNumber: request.attemptOnNumber + 1, nextAttemptAt: null }, request)
+        const moved = yield* requests.applyEvent(
+          request.id,
+          "dial",
+          { currentAttemptId: attemptId, attemptOnNumber: request.attemptOnNumber + 1, nextAttemptAt: null },
+          { expected: request }
+        )
         if (Option.isNone(moved)) return yield* Effect.fail(new Retryable({ message: "the request changed while a call was being set up" }))
-        const attempt = yield* store.insertAttempt({
+        const attempt = yield* attempts.insert({
           id: attemptId,
           callbackId: request.id,
           level: request.escalationLevel,
@@ -186,7 +203,7 @@ const begin = (request: CallbackRequest, business: Business) =>
 
 const place = (attempt: CallAttempt) =>
   Effect.gen(function* () {
-    const store = yield* CallbackStore
+    const attempts = yield* AttemptStore
     const telephony = yield* Telephony
     const base = yield* Effect.flatMap(TwilioGateway, (g) => g.publicBaseUrl)
     const placed = yield* telephony
@@ -198,7 +215,7 @@ const place = (attempt: CallAttempt) =>
       })
       .pipe(Effect.either)
     if (Either.isRight(placed)) {
-      yield* store.markPlaced(attempt.id, placed.right.sid)
+      yield* attempts.markPlaced(attempt.id, placed.right.sid)
       return { _tag: "Placed" as const }
     }
     const error = placed.left
@@ -214,16 +231,16 @@ const place = (attempt: CallAttempt) =>
       yield* unplace(attempt)
       return { _tag: "NotPlaced" as const, message: error.message }
     }
-    yield* store.markUnknown(attempt.id, `ambiguous create (${error.code ?? error.status}): ${error.message}`)
+    yield* attempts.markUnknown(attempt.id, `ambiguous create (${error.code ?? error.status}): ${error.message}`)
     yield* Effect.logWarning(`call attempt ${attempt.id}: Twilio's answer to the create was lost (${error.message}); reconciling, not re-sending`)
     return { _tag: "Ambiguous" as const }
   })
 
 export const dial = (callbackId: string, generation?: number) =>
   Effect.gen(function* () {
-    const store = yield* CallbackStore
+    const requests = yield* RequestStore
     const telephony = yield* Telephony
-    const request = yield* store.findRequest(callbackId)
+    const request = yield* requests.find(callbackId)
     if (Option.isNone(request)) return
     // enqueued before an administrator's retry: the retry enqueued its own dial
     if (generation !== undefined && generation !== request.value.generation) return
@@ -233,14 +250,14 @@ export const dial = (callbackId: string, generation?: number) =>
       return yield* afterCall(yield* awaitCall(request.value.currentAttemptId))
     }
     if (status !== "queued" && status !== "retry_scheduled" && status !== "escalated") return
-    const business = yield* store.findBusiness(request.value.businessId)
+    const business = yield* Effect.flatMap(BusinessStore, (businesses) => businesses.find(request.value.businessId))
     if (Option.isNone(business)) return
     const now = new Date(yield* Clock.currentTimeMillis)
     const due = request.value.nextAttemptAt
     if (due !== undefined && due.getTime() > now.getTime() + 1_000) return yield* Snooze.for(Duration.millis(due.getTime() - now.getTime()), "not due yet")
     const hours = closedUntil(business.value, now)
     if (hours.closed && hours.opensAt !== undefined) {
-      yield* store.setScheduledFor(callbackId, hours.opensAt)
+      yield* requests.setScheduledFor(callbackId, hours.opensAt)
       return yield* Snooze.for(Duration.millis(hours.opensAt.getTime() - now.getTime()), "the business is closed")
     }
     const refusing = yield* telephony.refusingFor("voice")

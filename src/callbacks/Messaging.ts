@@ -23,7 +23,10 @@ import { expiresAt } from "../../domain/callbacks/Verification.ts"
 import { CallbackEscalate, CallbackSmsFallback, type SmsKind, VerificationSend } from "../../domain/callbacks/Jobs.ts"
 import { Permanent, Retryable, Snooze } from "../../domain/jobs/JobErrors.ts"
 import { CallbackConfig, verificationPolicyOf } from "../../infra/callbacks/CallbackConfig.ts"
-import { CallbackStore } from "../../infra/callbacks/CallbackStore.ts"
+import { BusinessStore } from "../../infra/callbacks/BusinessStore.ts"
+import { MessageStore } from "../../infra/callbacks/MessageStore.ts"
+import { RequestStore } from "../../infra/callbacks/RequestStore.ts"
+import { VerificationStore } from "../../infra/callbacks/VerificationStore.ts"
 import { hashCode, newCode } from "../../infra/callbacks/Codes.ts"
 import { inTransaction } from "../../infra/db/Transaction.ts"
 import { Metrics } from "../../infra/observability/Metrics.ts"
@@ -47,7 +50,9 @@ const minutes = (d: Duration.Duration) => Math.max(1, Math.round(Duration.toMinu
 
 export const sendVerification = (callbackId: string) =>
   Effect.gen(function* () {
-    const store = yield* CallbackStore
+    const requests = yield* RequestStore
+    const verifications = yield* VerificationStore
+    const messages = yield* MessageStore
     const telephony = yield* Telephony
     const metrics = yield* Metrics
     const policy = verificationPolicyOf(yield* CallbackConfig)
@@ -55,13 +60,13 @@ export const sendVerification = (callbackId: string) =>
     const messageId = randomUUID()
     const target = yield* inTransaction(
       Effect.gen(function* () {
-        const request = yield* store.lockRequest(callbackId)
+        const request = yield* requests.lock(callbackId)
         if (Option.isNone(request) || request.value.status !== "pending_verification") return undefined
-        const verification = yield* store.lockVerification(callbackId)
-        if (Option.isNone(verification) || verification.value.used_at !== null) return undefined
-        if (expiresAt({ issuedAt: verification.value.issued_at }, policy).getTime() <= (yield* Clock.currentTimeMillis)) return undefined
-        yield* store.setCodeHash(request.value.id, hashCode(request.value.id, code))
-        yield* store.insertMessage({ id: messageId, callbackId: request.value.id, kind: "verification", generation: 0, to: request.value.phone })
+        const verification = yield* verifications.lock(callbackId)
+        if (Option.isNone(verification) || verification.value.usedAt !== undefined) return undefined
+        if (expiresAt({ issuedAt: verification.value.issuedAt }, policy).getTime() <= (yield* Clock.currentTimeMillis)) return undefined
+        yield* verifications.setCodeHash(request.value.id, hashCode(request.value.id, code))
+        yield* messages.insert({ id: messageId, callbackId: request.value.id, kind: "verification", generation: 0, to: request.value.phone })
         return request.value.phone
       })
     )
@@ -69,10 +74,10 @@ export const sendVerification = (callbackId: string) =>
     const body = `Your callback verification code is ${code}. It expires in ${minutes(policy.codeLifetime)} minutes.`
     const sent = yield* telephony.sendSms({ to: target, body, statusCallback: yield* statusCallbackFor(messageId) }).pipe(Effect.either)
     if (Either.isLeft(sent)) {
-      yield* store.setMessageFailed(messageId, sent.left._tag === "TelephonyError" && sent.left.ambiguous ? "unknown" : "not_sent", sent.left.message)
+      yield* messages.setFailed(messageId, sent.left._tag === "TelephonyError" && sent.left.ambiguous ? "unknown" : "not_sent", sent.left.message)
       return yield* sendFailure(sent.left)
     }
-    yield* store.setMessageSent(messageId, sent.right.sid)
+    yield* messages.setSent(messageId, sent.right.sid)
     metrics.smsSent.inc({ kind: "verification" })
   }).pipe(
     asJobFailure,
@@ -86,14 +91,16 @@ const bodyOf = (kind: SmsKind, businessName: string): string =>
 
 export const sendOnce = (callbackId: string, kind: SmsKind, generation: number) =>
   Effect.gen(function* () {
-    const store = yield* CallbackStore
+    const requests = yield* RequestStore
+    const businesses = yield* BusinessStore
+    const messages = yield* MessageStore
     const telephony = yield* Telephony
     const metrics = yield* Metrics
-    const request = yield* store.findRequest(callbackId)
+    const request = yield* requests.find(callbackId)
     if (Option.isNone(request) || request.value.generation !== generation) return
-    const business = yield* store.findBusiness(request.value.businessId)
+    const business = yield* businesses.find(request.value.businessId)
     const messageId = randomUUID()
-    if (!(yield* store.insertMessage({ id: messageId, callbackId, kind, generation, to: request.value.phone }))) {
+    if (!(yield* messages.insert({ id: messageId, callbackId, kind, generation, to: request.value.phone }))) {
       // sent, being sent, or possibly sent by an earlier try; one that sent nothing removed its row, and
       // a row removed between the insert and now means a try failed just now: its retry will send
       return
@@ -103,14 +110,14 @@ export const sendOnce = (callbackId: string, kind: SmsKind, generation: number) 
     if (Either.isLeft(sent)) {
       const error = sent.left
       if (error._tag === "TelephonyError" && error.ambiguous) {
-        yield* store.setMessageFailed(messageId, "unknown", error.message)
+        yield* messages.setFailed(messageId, "unknown", error.message)
         yield* Effect.logWarning(`the ${kind} text of callback ${callbackId} may or may not have been sent (${error.message}); not sending it again`)
         return
       }
-      yield* store.deleteMessage(messageId)
+      yield* messages.remove(messageId)
       return yield* sendFailure(error)
     }
-    yield* store.setMessageSent(messageId, sent.right.sid)
+    yield* messages.setSent(messageId, sent.right.sid)
     metrics.smsSent.inc({ kind })
   }).pipe(
     asJobFailure,
@@ -120,11 +127,12 @@ export const sendOnce = (callbackId: string, kind: SmsKind, generation: number) 
 /** Moves an escalated request on: its next dial, at once (the backup's attempts start at 1). */
 export const escalate = (callbackId: string, level: number) =>
   Effect.gen(function* () {
-    const store = yield* CallbackStore
+    const requests = yield* RequestStore
+    const businesses = yield* BusinessStore
     const metrics = yield* Metrics
-    const request: Option.Option<CallbackRequest> = yield* store.findRequest(callbackId)
+    const request: Option.Option<CallbackRequest> = yield* requests.find(callbackId)
     if (Option.isNone(request) || request.value.status !== "escalated" || request.value.escalationLevel !== level) return
-    const business = yield* store.findBusiness(request.value.businessId)
+    const business = yield* businesses.find(request.value.businessId)
     if (Option.isNone(business)) return
     yield* enqueueDial(request.value, business.value)
     metrics.escalations.inc({ level: String(level) })

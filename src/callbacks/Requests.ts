@@ -6,7 +6,7 @@
  * Every write is one transaction: the lookups, the rate limits, the status
  * change and the jobs it enqueues commit together or not at all, so a refused
  * request counts toward no limit and leaves nothing behind. Status changes go
- * through the store's `applyEvent`, which applies the domain's transition
+ * through the request store's `applyEvent`, which applies the domain's transition
  * table (domain/callbacks/CallbackState.ts).
  */
 import { randomUUID } from "node:crypto"
@@ -21,7 +21,10 @@ import { VerificationSend } from "../../domain/callbacks/Jobs.ts"
 import { closedUntil } from "../../domain/callbacks/OpeningHours.ts"
 import { check, expiresAt, mayResend, PendingCallback } from "../../domain/callbacks/Verification.ts"
 import { CallbackConfig, type RateLimit, verificationPolicyOf } from "../../infra/callbacks/CallbackConfig.ts"
-import { type ActiveRequestExists, CallbackStore, type RequestFilter } from "../../infra/callbacks/CallbackStore.ts"
+import { AttemptStore } from "../../infra/callbacks/AttemptStore.ts"
+import { BusinessStore } from "../../infra/callbacks/BusinessStore.ts"
+import { type ActiveRequestExists, type RequestFilter, RequestStore } from "../../infra/callbacks/RequestStore.ts"
+import { VerificationStore } from "../../infra/callbacks/VerificationStore.ts"
 import { hashCode } from "../../infra/callbacks/Codes.ts"
 import { hashBody, remember, reserve } from "../../infra/callbacks/Idempotency.ts"
 import { hit } from "../../infra/callbacks/RateLimiter.ts"
@@ -52,12 +55,12 @@ const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
 /** The business, or `NotFound`. */
 export const businessOf = (id: string) =>
-  Effect.flatMap(CallbackStore, (store) => (isUuid(id) ? store.findBusiness(id) : Effect.succeed(Option.none<Business>()))).pipe(
+  Effect.flatMap(BusinessStore, (businesses) => (isUuid(id) ? businesses.find(id) : Effect.succeed(Option.none<Business>()))).pipe(
     Effect.flatMap(Option.match({ onNone: () => Effect.fail(new NotFound({ detail: `no business ${id}` })), onSome: Effect.succeed }))
   )
 
 const lockRequest = (id: string) =>
-  Effect.flatMap(CallbackStore, (store) => (isUuid(id) ? store.lockRequest(id) : Effect.succeed(Option.none<CallbackRequest>()))).pipe(
+  Effect.flatMap(RequestStore, (requests) => (isUuid(id) ? requests.lock(id) : Effect.succeed(Option.none<CallbackRequest>()))).pipe(
     Effect.flatMap(Option.match({ onNone: () => Effect.fail(new NotFound({ detail: `no callback request ${id}` })), onSome: Effect.succeed }))
   )
 
@@ -85,7 +88,7 @@ export interface CreateCommand {
  */
 export const create = (command: CreateCommand) =>
   Effect.gen(function* () {
-    const store = yield* CallbackStore
+    const requests = yield* RequestStore
     const settings = yield* CallbackConfig
     const { exporting } = yield* TraceExport
     const traceparent = exporting ? yield* currentTraceparent : undefined
@@ -106,8 +109,8 @@ export const create = (command: CreateCommand) =>
           return yield* validationFailedAt("body", "/phone", message)
         }
         const phone = normalized.e164
-        const request = yield* store
-          .createRequest({ id: randomUUID(), businessId: business.id, phone, name: command.name, note: command.note, priority: priorityFor(business, phone), traceparent })
+        const request = yield* requests
+          .create({ id: randomUUID(), businessId: business.id, phone, name: command.name, note: command.note, priority: priorityFor(business, phone), traceparent })
           .pipe(Effect.catchTag("ActiveRequestExists", (e: ActiveRequestExists) => new Conflict({ detail: "an active callback request for this phone and business exists", extra: { id: e.id } })))
         yield* enqueue(VerificationSend, { callbackId: request.id }, { traceparent })
         // the limits last: each holds its bucket's lock until this transaction ends, so the
@@ -132,7 +135,8 @@ export const create = (command: CreateCommand) =>
  */
 export const verify = (id: string, code: string, clientIp: string) =>
   Effect.gen(function* () {
-    const store = yield* CallbackStore
+    const requests = yield* RequestStore
+    const verifications = yield* VerificationStore
     const metrics = yield* Metrics
     const settings = yield* CallbackConfig
     const policy = verificationPolicyOf(settings)
@@ -141,28 +145,28 @@ export const verify = (id: string, code: string, clientIp: string) =>
       Effect.gen(function* () {
         const request = yield* lockRequest(id)
         if (request.status !== "pending_verification") return yield* notPending(request)
-        const verification = yield* store.lockVerification(request.id)
+        const verification = yield* verifications.lock(request.id)
         if (Option.isNone(verification)) return yield* new Gone({ detail: "no code was issued for this request" })
         const v = verification.value
         // any text is an attempt; hashed with the stored id, whatever case the URL gave it in
         const entered = /^\d{6}$/.test(code.trim()) ? hashCode(request.id, code.trim()) : "not-a-code"
         const at = yield* now
-        const outcome = check({ codeHash: v.code_hash ?? "no-code-yet", issuedAt: v.issued_at, checks: v.checks, usedAt: v.used_at ?? undefined }, entered, at, policy)
+        const outcome = check({ codeHash: v.codeHash ?? "no-code-yet", issuedAt: v.issuedAt, checks: v.checks, usedAt: v.usedAt }, entered, at, policy)
         if (outcome._tag === "Gone") {
           metrics.verificationChecks.inc({ result: outcome.reason === "out_of_attempts" ? "exhausted" : outcome.reason })
           return { _tag: "Gone" as const, reason: outcome.reason }
         }
         if (outcome._tag === "WrongCode") {
-          yield* store.countCheck(request.id)
+          yield* verifications.countCheck(request.id)
           metrics.verificationChecks.inc({ result: "wrong" })
           return { _tag: "Wrong" as const, attemptsRemaining: outcome.attemptsRemaining }
         }
         metrics.verificationChecks.inc({ result: "verified" })
-        yield* store.markVerified(request.id)
+        yield* verifications.markVerified(request.id)
         const business = yield* businessOf(request.businessId)
         const hours = closedUntil(business, at)
         const scheduledFor = hours.closed && hours.opensAt !== undefined ? hours.opensAt : at
-        const queued = yield* store.applyEvent(request.id, "verify", { scheduledFor })
+        const queued = yield* requests.applyEvent(request.id, "verify", { scheduledFor })
         if (Option.isNone(queued)) return yield* notPending(request)
         yield* enqueueDial(queued.value, business, hours.closed ? scheduledFor : undefined)
         return { _tag: "Verified" as const, request: queued.value, scheduledFor }
@@ -185,7 +189,7 @@ export const verify = (id: string, code: string, clientIp: string) =>
 /** A new code for a request still awaiting one (the old code stops working), within the send limit. */
 export const resend = (id: string, clientIp: string) =>
   Effect.gen(function* () {
-    const store = yield* CallbackStore
+    const verifications = yield* VerificationStore
     const settings = yield* CallbackConfig
     const policy = verificationPolicyOf(settings)
     yield* limited(`verify:ip:${clientIp}`, settings.verifyPerIp, "verification attempts from this address")
@@ -193,12 +197,12 @@ export const resend = (id: string, clientIp: string) =>
       Effect.gen(function* () {
         const request = yield* lockRequest(id)
         if (request.status !== "pending_verification") return yield* notPending(request)
-        const verification = yield* store.lockVerification(request.id)
+        const verification = yield* verifications.lock(request.id)
         const decision = mayResend(Option.match(verification, { onNone: () => [], onSome: (v) => v.sends }), yield* now, policy)
         if (!decision.allowed) {
           return yield* new RateLimited({ detail: `at most ${policy.maxSends} codes per ${Duration.format(policy.sendWindow)} for one request`, retryAfterSeconds: seconds(decision.retryAfter) })
         }
-        const issuedAt = yield* store.reissue(request.id)
+        const issuedAt = yield* verifications.reissue(request.id)
         yield* enqueue(VerificationSend, { callbackId: request.id }, { traceparent: request.traceparent })
         const pending: PendingCallback = { id: request.id, status: "pending_verification", verification: { channel: "sms", expiresAt: expiresAt({ issuedAt }, policy) } }
         return pending
@@ -213,15 +217,15 @@ export interface RequestWithAttempts extends CallbackRequest {
 
 const withAttempts = (request: CallbackRequest) =>
   Effect.map(
-    Effect.flatMap(CallbackStore, (store) => store.attemptsOf(request.id)),
+    Effect.flatMap(AttemptStore, (attempts) => attempts.listOf(request.id)),
     (attempts): RequestWithAttempts => ({ ...request, attempts })
   )
 
 /** One request and its attempts, or `NotFound`. */
 export const show = (id: string) =>
   Effect.gen(function* () {
-    const store = yield* CallbackStore
-    const request = yield* isUuid(id) ? store.findRequest(id) : Effect.succeed(Option.none<CallbackRequest>())
+    const requests = yield* RequestStore
+    const request = yield* isUuid(id) ? requests.find(id) : Effect.succeed(Option.none<CallbackRequest>())
     if (Option.isNone(request)) return yield* new NotFound({ detail: `no callback request ${id}` })
     return yield* withAttempts(request.value)
   })
@@ -229,8 +233,8 @@ export const show = (id: string) =>
 /** Requests newest first, each with its attempts, and the cursor of the next page when the page is full. */
 export const list = (filter: RequestFilter) =>
   Effect.gen(function* () {
-    const store = yield* CallbackStore
-    const rows = yield* store.listRequests(filter)
+    const requests = yield* RequestStore
+    const rows = yield* requests.list(filter)
     const items = yield* Effect.forEach(rows, ({ request }) => withAttempts(request))
     const last = rows.length === filter.limit ? rows[rows.length - 1] : undefined
     return { items, nextCursor: last?.cursor }
@@ -243,17 +247,18 @@ export const list = (filter: RequestFilter) =>
  */
 export const operatorChange = (id: string, event: "adminRetry" | "cancel") =>
   Effect.gen(function* () {
-    const store = yield* CallbackStore
+    const requests = yield* RequestStore
+    const verifications = yield* VerificationStore
     const updated = yield* inTransaction(
       Effect.gen(function* () {
         const request = yield* lockRequest(id)
         const refuse = (detail: string) => new Conflict({ detail, extra: { id: request.id, callbackStatus: request.status } })
         if (event === "adminRetry") {
-          const verification = yield* store.lockVerification(request.id)
-          if (Option.isNone(verification) || verification.value.used_at === null) return yield* refuse("this request was never verified; the visitor must ask for a new callback")
+          const verification = yield* verifications.lock(request.id)
+          if (Option.isNone(verification) || verification.value.usedAt === undefined) return yield* refuse("this request was never verified; the visitor must ask for a new callback")
         }
         const change = event === "adminRetry" ? { bumpGeneration: true, escalationLevel: 0, attemptOnNumber: 0, currentAttemptId: null, nextAttemptAt: null, scheduledFor: null } : {}
-        const moved = yield* store
+        const moved = yield* requests
           .applyEvent(request.id, event, change)
           // the visitor has another active request for this business meanwhile
           .pipe(Effect.catchTag("ActiveRequestExists", () => refuse("the visitor has another active request for this business")))
@@ -274,9 +279,9 @@ export interface Stats {
 
 /** Requests by status now, and what the last 24 hours created and finished. */
 export const stats = Effect.gen(function* () {
-  const store = yield* CallbackStore
-  const counts = yield* store.countByStatus
-  const [last] = yield* store.last24h
+  const requests = yield* RequestStore
+  const counts = yield* requests.countByStatus
+  const [last] = yield* requests.last24h
   const created = last?.created ?? 0
   const completed = last?.completed ?? 0
   const failed = last?.failed ?? 0

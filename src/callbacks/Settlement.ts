@@ -16,7 +16,9 @@ import { planOf } from "../../domain/callbacks/EscalationPlan.ts"
 import { CallbackDial, CallbackEscalate, CallbackSmsFallback } from "../../domain/callbacks/Jobs.ts"
 import { Priority } from "../../domain/jobs/JobDefinition.ts"
 import { CallbackConfig, retryPolicyOf } from "../../infra/callbacks/CallbackConfig.ts"
-import { CallbackStore } from "../../infra/callbacks/CallbackStore.ts"
+import { AttemptStore } from "../../infra/callbacks/AttemptStore.ts"
+import { BusinessStore } from "../../infra/callbacks/BusinessStore.ts"
+import { RequestStore } from "../../infra/callbacks/RequestStore.ts"
 import { inTransaction } from "../../infra/db/Transaction.ts"
 import { enqueue } from "../../infra/jobs/Jobs.ts"
 import { JobStore } from "../../infra/jobs/JobStore.ts"
@@ -57,48 +59,50 @@ export interface CallReport {
 /** Applies a report about attempt `attemptId`; whether it changed anything. */
 export const settle = (attemptId: string, report: CallReport) =>
   Effect.gen(function* () {
-    const store = yield* CallbackStore
+    const attempts = yield* AttemptStore
+    const requests = yield* RequestStore
+    const businesses = yield* BusinessStore
     const jobs = yield* JobStore
     const metrics = yield* Metrics
     const settings = yield* CallbackConfig
     return yield* inTransaction(
       Effect.gen(function* () {
-        const attempt = yield* store.lockAttempt(attemptId)
+        const attempt = yield* attempts.lock(attemptId)
         if (Option.isNone(attempt)) return false
         const next = applyReport(attempt.value, report.status)
         if (next === undefined) {
           // nothing new, but a report may be the first to bring the call's sid
           if (report.callSid !== undefined && attempt.value.callSid === undefined && !isEnded(attempt.value.status)) {
-            yield* store.markPlaced(attemptId, report.callSid)
+            yield* attempts.markPlaced(attemptId, report.callSid)
           }
           return false
         }
-        const updated = yield* store.updateAttempt(attemptId, { ...next, callSid: report.callSid, sequence: report.sequence, error: report.error })
+        const updated = yield* attempts.update(attemptId, { ...next, callSid: report.callSid, sequence: report.sequence, error: report.error })
         // the dial job waiting on this call, in whichever process, looks at it as soon as this commits
         yield* jobs.wake([callWakeup(attemptId)])
         if (isEnded(updated.status)) metrics.dialAttempts.inc({ outcome: outcomeOf(updated) })
-        const request = yield* store.lockRequest(attempt.value.callbackId)
+        const request = yield* requests.lock(attempt.value.callbackId)
         if (Option.isNone(request) || request.value.currentAttemptId !== attemptId) return true
-        const business = yield* store.findBusiness(request.value.businessId)
+        const business = yield* businesses.find(request.value.businessId)
         if (Option.isNone(business)) return true
         const levels = planOf(business.value).length
         const step = nextStep(request.value, updated, levels, retryPolicyOf(settings), report.exhaustNumber === true)
         switch (step._tag) {
           case "Retry": {
             const at = new Date((yield* Clock.currentTimeMillis) + Duration.toMillis(step.after))
-            const moved = yield* store.applyEvent(request.value.id, "retryLater", { nextAttemptAt: at })
+            const moved = yield* requests.applyEvent(request.value.id, "retryLater", { nextAttemptAt: at })
             if (Option.isSome(moved)) yield* enqueueDial(moved.value, business.value, at)
             break
           }
           case "Escalate": {
-            const moved = yield* store.applyEvent(request.value.id, "escalate", { escalationLevel: step.position.level, attemptOnNumber: 0 })
+            const moved = yield* requests.applyEvent(request.value.id, "escalate", { escalationLevel: step.position.level, attemptOnNumber: 0 })
             if (Option.isSome(moved)) {
               yield* enqueue(CallbackEscalate, { callbackId: moved.value.id, level: step.position.level }, { traceparent: moved.value.traceparent })
             }
             break
           }
           case "GiveUp": {
-            const moved = yield* store.applyEvent(request.value.id, "giveUp")
+            const moved = yield* requests.applyEvent(request.value.id, "giveUp")
             if (Option.isSome(moved) && business.value.smsFallback) {
               yield* enqueue(
                 CallbackSmsFallback,
@@ -109,7 +113,7 @@ export const settle = (attemptId: string, report: CallReport) =>
             break
           }
           default:
-            for (const event of eventsOf(step)) yield* store.applyEvent(request.value.id, event)
+            for (const event of eventsOf(step)) yield* requests.applyEvent(request.value.id, event)
         }
         return true
       })

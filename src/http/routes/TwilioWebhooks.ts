@@ -8,7 +8,9 @@
 import { Hono } from "hono"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { CallbackStore } from "../../../infra/callbacks/CallbackStore.ts"
+import { AttemptStore } from "../../../infra/callbacks/AttemptStore.ts"
+import { MessageStore } from "../../../infra/callbacks/MessageStore.ts"
+import { RequestStore } from "../../../infra/callbacks/RequestStore.ts"
 import { TwilioGateway } from "../../../infra/twilio/TwilioGateway.ts"
 import { isUuid } from "../../callbacks/Requests.ts"
 import { settle } from "../../callbacks/Settlement.ts"
@@ -37,10 +39,11 @@ export const twilioRoutes = () => {
     ({ params, body }) =>
       Effect.gen(function* () {
         const attemptId = yield* ourId("attemptId", params.attemptId)
-        const store = yield* CallbackStore
+        const attempts = yield* AttemptStore
+        const requests = yield* RequestStore
         const gateway = yield* TwilioGateway
-        const attempt = yield* store.findAttempt(attemptId)
-        const request = Option.isNone(attempt) ? Option.none() : yield* store.findRequest(attempt.value.callbackId)
+        const attempt = yield* attempts.find(attemptId)
+        const request = Option.isNone(attempt) ? Option.none() : yield* requests.find(attempt.value.callbackId)
         // only the request's current call, while it is being made, connects the visitor: a call left over
         // from before a cancel (or a cancel and a retry) must not
         const current =
@@ -83,7 +86,7 @@ export const twilioRoutes = () => {
       Effect.gen(function* () {
         const messageId = yield* ourId("messageId", params.messageId)
         const status = body.MessageStatus ?? body.SmsStatus
-        if (status !== undefined) yield* Effect.flatMap(CallbackStore, (store) => store.reportMessage(messageId, status, body.SequenceNumber ?? 0))
+        if (status !== undefined) yield* Effect.flatMap(MessageStore, (messages) => messages.report(messageId, status, body.SequenceNumber ?? 0))
         return noContent()
       }),
     signed

@@ -1,0 +1,120 @@
+/**
+ * The `call_attempts` table: one row per call placed for a request, written
+ * before Twilio is asked, then what Twilio reported about it. One call belongs
+ * to one attempt: a call sid another attempt owns is never recorded again
+ * (`unownedSid`). The statuses the statements test come from the domain
+ * (domain/callbacks/CallProgress.ts); rows decode through its CallAttempt
+ * schema (Rows.ts). Statements run on the ambient connection, so inside
+ * `inTransaction` they join the caller's transaction.
+ */
+import { SqlClient } from "@effect/sql"
+import * as Effect from "effect/Effect"
+import type { AttemptStatus } from "../../domain/callbacks/Business.ts"
+import type { CallbackStatus } from "../../domain/callbacks/CallbackState.ts"
+import { isEnded, UnplacedAttemptStatuses } from "../../domain/callbacks/CallProgress.ts"
+import { narrow } from "../db/DatabaseError.ts"
+import { AttemptRow, AttemptWithOriginRow, decodeFirst, decodeRow, decodeRows } from "./Rows.ts"
+
+export type { AttemptWithOrigin } from "./Rows.ts"
+
+export interface NewAttempt {
+  readonly id: string
+  readonly callbackId: string
+  readonly level: number
+  readonly attemptOnNumber: number
+  readonly to: string
+  readonly ringSeconds: number
+  /** The request's status before this attempt, where a take-back returns it. */
+  readonly fromStatus: CallbackStatus
+}
+
+/** What Twilio said about an attempt (`status`: one of AttemptStatus, or the row written back will not decode). */
+export interface AttemptReport {
+  readonly status: string
+  readonly answered: boolean
+  readonly callSid?: string | undefined
+  readonly sequence?: number | undefined
+  readonly error?: string | undefined
+}
+
+const UNPLACED: ReadonlyArray<string> = UnplacedAttemptStatuses
+const PLACING: AttemptStatus = "placing"
+const UNKNOWN: AttemptStatus = "unknown"
+/** An attempt whose call Twilio accepted, before any report. */
+const PLACED: AttemptStatus = "queued"
+
+export class AttemptStore extends Effect.Service<AttemptStore>()("switchboard/infra/AttemptStore", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+
+    /** Writes an attempt in `placing`, numbered after the request's previous attempts. */
+    const insert = (attempt: NewAttempt) =>
+      sql`
+        INSERT INTO call_attempts (id, callback_id, n, level, attempt_on_number, to_phone, ring_seconds, from_status)
+        VALUES (${attempt.id}, ${attempt.callbackId},
+                (SELECT coalesce(max(n), 0) + 1 FROM call_attempts WHERE callback_id = ${attempt.callbackId}),
+                ${attempt.level}, ${attempt.attemptOnNumber}, ${attempt.to}, ${attempt.ringSeconds}, ${attempt.fromStatus})
+        RETURNING *`.pipe(
+        narrow("attempts.insert"),
+        Effect.flatMap(([row]) => decodeRow(AttemptRow)(row))
+      )
+
+    const find = (id: string) => sql`SELECT * FROM call_attempts WHERE id = ${id}`.pipe(narrow("attempts.find"), Effect.flatMap(decodeFirst(AttemptRow)))
+
+    /** The attempt, with the status it started from, locked until the transaction ends. */
+    const lock = (id: string) =>
+      sql`SELECT * FROM call_attempts WHERE id = ${id} FOR UPDATE`.pipe(narrow("attempts.lock"), Effect.flatMap(decodeFirst(AttemptWithOriginRow)))
+
+    /** Whether some attempt already owns this call. */
+    const isCallKnown = (callSid: string) =>
+      sql`SELECT 1 FROM call_attempts WHERE call_sid = ${callSid}`.pipe(
+        Effect.map((rows) => rows.length > 0),
+        narrow("attempts.bySid")
+      )
+
+    /** A request's attempts, in the order they were made. */
+    const listOf = (callbackId: string) =>
+      sql`SELECT * FROM call_attempts WHERE callback_id = ${callbackId} ORDER BY n`.pipe(narrow("attempts.list"), Effect.flatMap(decodeRows(AttemptRow)))
+
+    /** `sid`, unless another attempt owns that call already (then nothing: one call belongs to one attempt). */
+    const unownedSid = (id: string, sid: string | undefined) =>
+      sid === undefined
+        ? sql`NULL::text`
+        : sql`(SELECT ${sid}::text WHERE NOT EXISTS (SELECT 1 FROM call_attempts o WHERE o.call_sid = ${sid} AND o.id <> ${id}))`
+
+    /** Records what Twilio said about an attempt; an ended call keeps the time it first ended. */
+    const update = (id: string, report: AttemptReport) =>
+      sql`
+        UPDATE call_attempts
+           SET status = ${report.status}, answered = ${report.answered},
+               call_sid = coalesce(call_sid, ${unownedSid(id, report.callSid)}),
+               last_sequence = greatest(last_sequence, ${report.sequence ?? -1}),
+               error = coalesce(${report.error ?? null}, error),
+               ended_at = ${isEnded(report.status) ? sql`coalesce(ended_at, now())` : sql`ended_at`}
+         WHERE id = ${id}
+        RETURNING *`.pipe(
+        narrow("attempts.update"),
+        Effect.flatMap(([row]) => decodeRow(AttemptRow)(row))
+      )
+
+    /** Twilio accepted the call: its sid, unless a status report already brought it. */
+    const markPlaced = (id: string, callSid: string) =>
+      sql`
+        UPDATE call_attempts SET call_sid = coalesce(call_sid, ${unownedSid(id, callSid)}),
+               status = CASE WHEN status = ANY(${UNPLACED}::text[]) THEN ${PLACED} ELSE status END
+         WHERE id = ${id}`.pipe(Effect.asVoid, narrow("attempts.placed"))
+
+    /** Twilio's answer to the create was lost: the call may or may not exist. */
+    const markUnknown = (id: string, error: string) =>
+      sql`UPDATE call_attempts SET status = ${UNKNOWN}, error = ${error} WHERE id = ${id} AND status = ${PLACING}`.pipe(Effect.asVoid, narrow("attempts.unknown"))
+
+    /** Deletes an attempt whose call was never placed (only while no status report has come for it); what it was. */
+    const deleteUnplaced = (id: string) =>
+      sql`DELETE FROM call_attempts WHERE id = ${id} AND status = ANY(${UNPLACED}::text[]) RETURNING *`.pipe(
+        narrow("attempts.delete"),
+        Effect.flatMap(decodeFirst(AttemptWithOriginRow))
+      )
+
+    return { insert, find, lock, isCallKnown, listOf, update, markPlaced, markUnknown, deleteUnplaced }
+  })
+}) {}

@@ -1,0 +1,11 @@
+/** The callback tables' stores, one per aggregate, as one layer; and their union, for the services a handler may use. */
+import * as Layer from "effect/Layer"
+import { AttemptStore } from "./AttemptStore.ts"
+import { BusinessStore } from "./BusinessStore.ts"
+import { MessageStore } from "./MessageStore.ts"
+import { RequestStore } from "./RequestStore.ts"
+import { VerificationStore } from "./VerificationStore.ts"
+
+export type CallbackStores = BusinessStore | RequestStore | VerificationStore | AttemptStore | MessageStore
+
+export const CallbackStoresLive = Layer.mergeAll(BusinessStore.Default, RequestStore.Default, VerificationStore.Default, AttemptStore.Default, MessageStore.Default)

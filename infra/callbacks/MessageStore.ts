@@ -1,0 +1,74 @@
+/**
+ * The `sms_messages` table: a row per text, written before Twilio is asked so
+ * a notice or fallback goes out at most once per request generation, then
+ * what Twilio reported. Reports arrive out of order: one applies only when its
+ * status ranks above the stored one, by the domain's ranks
+ * (domain/callbacks/CallProgress.ts). Statements run on the ambient
+ * connection, so inside `inTransaction` they join the caller's transaction.
+ */
+import { SqlClient } from "@effect/sql"
+import * as Effect from "effect/Effect"
+import type { SmsKind, SmsStatus } from "../../domain/callbacks/Business.ts"
+import { reportedMessageRank, StoredMessageStatusRanks } from "../../domain/callbacks/CallProgress.ts"
+import { narrow } from "../db/DatabaseError.ts"
+
+type Kind = typeof SmsKind.Type
+type Status = typeof SmsStatus.Type
+
+export interface NewMessage {
+  readonly id: string
+  readonly callbackId: string
+  readonly kind: Kind
+  readonly generation: number
+  readonly to: string
+}
+
+const SENDING: Status = "sending"
+/** A text Twilio accepted, before any report. */
+const ACCEPTED: Status = "queued"
+const ONCE_PER_GENERATION_EXCEPT: Kind = "verification"
+const RANKED = StoredMessageStatusRanks.map(([status]) => status)
+const RANKS = StoredMessageStatusRanks.map(([, rank]) => rank)
+
+export class MessageStore extends Effect.Service<MessageStore>()("switchboard/infra/MessageStore", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+
+    /** Records a message about to be sent; false when a notice or fallback of this generation exists already. */
+    const insert = (message: NewMessage) =>
+      sql`
+        INSERT INTO sms_messages (id, callback_id, kind, generation, to_phone)
+        VALUES (${message.id}, ${message.callbackId}, ${message.kind}, ${message.generation}, ${message.to})
+        -- the index's own predicate (migrations/0002), written out so Postgres can infer the index
+        ON CONFLICT (callback_id, kind, generation) WHERE kind <> ${sql.literal(`'${ONCE_PER_GENERATION_EXCEPT}'`)} DO NOTHING
+        RETURNING id`.pipe(
+        Effect.map((rows) => rows.length > 0),
+        narrow("messages.insert")
+      )
+
+    /** Twilio took the text: its sid, and `queued` unless a report came first. */
+    const setSent = (id: string, sid: string) =>
+      sql`UPDATE sms_messages SET sid = ${sid}, status = CASE WHEN status = ${SENDING} THEN ${ACCEPTED} ELSE status END, updated_at = now() WHERE id = ${id}`.pipe(
+        Effect.asVoid,
+        narrow("messages.sent")
+      )
+
+    const setFailed = (id: string, status: Extract<Status, "unknown" | "not_sent">, error: string) =>
+      sql`UPDATE sms_messages SET status = ${status}, error = ${error}, updated_at = now() WHERE id = ${id}`.pipe(Effect.asVoid, narrow("messages.failed"))
+
+    const remove = (id: string) => sql`DELETE FROM sms_messages WHERE id = ${id}`.pipe(Effect.asVoid, narrow("messages.delete"))
+
+    /** Applies a message status report if it ranks above what is stored (reports arrive out of order). */
+    const report = (id: string, status: string, sequence: number) =>
+      sql`
+        UPDATE sms_messages SET status = ${status}, last_sequence = greatest(last_sequence, ${sequence}), updated_at = now()
+         WHERE id = ${id}
+           AND ${reportedMessageRank(status)}::int
+             > coalesce((SELECT ranked.rank FROM unnest(${RANKED}::text[], ${RANKS}::int[]) AS ranked (status, rank) WHERE ranked.status = sms_messages.status), 0)`.pipe(
+        Effect.asVoid,
+        narrow("messages.report")
+      )
+
+    return { insert, setSent, setFailed, remove, report }
+  })
+}) {}
