@@ -978,15 +978,6 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description Validation failed: The request's fields did not pass validation; `errors` lists each field's path and message. */
-        "problem-validation": {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/problem+json": components["schemas"]["Problem"];
-            };
-        };
         /** @description Conflict: The resource is in a state that does not allow this operation; the body says which state. */
         "problem-conflict": {
             headers: {
@@ -1036,6 +1027,15 @@ export interface components {
         };
         /** @description Malformed body: The body is not the JSON the route expects (it could not be parsed, or is not an object). */
         "problem-malformed-body": {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Validation failed: The request's fields did not pass validation; `errors` lists each field's path and message. */
+        "problem-validation": {
             headers: {
                 [name: string]: unknown;
             };
@@ -1215,7 +1215,15 @@ export interface operations {
                     "application/json": components["schemas"]["PendingCallback"];
                 };
             };
-            400: components["responses"]["problem-validation"];
+            /** @description `/problems/validation` (Validation failed): The request's fields did not pass validation; `errors` lists each field's path and message. `/problems/malformed-body` (Malformed body): The body is not the JSON the route expects (it could not be parsed, or is not an object). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             404: components["responses"]["problem-not-found"];
             409: components["responses"]["problem-conflict"];
             413: components["responses"]["problem-payload-too-large"];
@@ -1249,7 +1257,15 @@ export interface operations {
                     "application/json": components["schemas"]["VerifiedCallback"];
                 };
             };
-            400: components["responses"]["problem-validation"];
+            /** @description `/problems/validation` (Validation failed): The request's fields did not pass validation; `errors` lists each field's path and message. `/problems/wrong-code` (Wrong code): The verification code does not match; `attemptsRemaining` says how many more tries this code allows. `/problems/malformed-body` (Malformed body): The body is not the JSON the route expects (it could not be parsed, or is not an object). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             404: components["responses"]["problem-not-found"];
             409: components["responses"]["problem-conflict"];
             410: components["responses"]["problem-gone"];
@@ -1437,7 +1453,7 @@ export interface operations {
     listBusinesses: {
         parameters: {
             query?: {
-                /** @description a string to be decoded into a number */
+                /** @description page size, 1 to 500 (default 50) */
                 limit?: string;
                 /** @description `nextCursor` of the previous page */
                 cursor?: string;
@@ -1485,7 +1501,15 @@ export interface operations {
                     "application/json": components["schemas"]["Business"];
                 };
             };
-            400: components["responses"]["problem-validation"];
+            /** @description `/problems/validation` (Validation failed): The request's fields did not pass validation; `errors` lists each field's path and message. `/problems/malformed-body` (Malformed body): The body is not the JSON the route expects (it could not be parsed, or is not an object). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             401: components["responses"]["problem-unauthorized"];
             403: components["responses"]["problem-forbidden"];
             413: components["responses"]["problem-payload-too-large"];
@@ -1544,7 +1568,15 @@ export interface operations {
                     "application/json": components["schemas"]["Business"];
                 };
             };
-            400: components["responses"]["problem-validation"];
+            /** @description `/problems/validation` (Validation failed): The request's fields did not pass validation; `errors` lists each field's path and message. `/problems/malformed-body` (Malformed body): The body is not the JSON the route expects (it could not be parsed, or is not an object). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             401: components["responses"]["problem-unauthorized"];
             403: components["responses"]["problem-forbidden"];
             404: components["responses"]["problem-not-found"];
@@ -1560,7 +1592,7 @@ export interface operations {
                 businessId?: string;
                 /** @description a string */
                 phone?: string;
-                /** @description a string to be decoded into a number */
+                /** @description page size, 1 to 500 (default 50) */
                 limit?: string;
                 /** @description `nextCursor` of the previous page */
                 cursor?: string;
@@ -1726,7 +1758,7 @@ export interface operations {
                 queue?: string;
                 /** @description only jobs of this kind */
                 kind?: string;
-                /** @description a string to be decoded into a number */
+                /** @description page size, 1 to 500 (default 50) */
                 limit?: string;
                 /** @description `nextCursor` of the previous page */
                 cursor?: string;
@@ -1783,7 +1815,15 @@ export interface operations {
                     "application/json": components["schemas"]["EnqueuedJob"];
                 };
             };
-            400: components["responses"]["problem-validation"];
+            /** @description `/problems/validation` (Validation failed): The request's fields did not pass validation; `errors` lists each field's path and message. `/problems/malformed-body` (Malformed body): The body is not the JSON the route expects (it could not be parsed, or is not an object). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             401: components["responses"]["problem-unauthorized"];
             403: components["responses"]["problem-forbidden"];
             413: components["responses"]["problem-payload-too-large"];
@@ -1842,6 +1882,7 @@ export interface operations {
             403: components["responses"]["problem-forbidden"];
             404: components["responses"]["problem-not-found"];
             409: components["responses"]["problem-conflict"];
+            413: components["responses"]["problem-payload-too-large"];
             503: components["responses"]["problem-unavailable"];
         };
     };
@@ -1870,6 +1911,7 @@ export interface operations {
             403: components["responses"]["problem-forbidden"];
             404: components["responses"]["problem-not-found"];
             409: components["responses"]["problem-conflict"];
+            413: components["responses"]["problem-payload-too-large"];
             503: components["responses"]["problem-unavailable"];
         };
     };

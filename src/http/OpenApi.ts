@@ -56,7 +56,15 @@ const securityOf = (security: Security | undefined): ReadonlyArray<JsonObject> |
   }
 }
 
-/** Error responses that only some routes can give, by status, when the route lists the slug. */
+/** The headers problem responses of these types carry. */
+const headersOf = (slugs: ReadonlyArray<Slug>): { headers?: JsonObject } => {
+  const headers: JsonObject = {}
+  if (slugs.includes("rate-limited") || slugs.includes("unavailable")) headers["Retry-After"] = { description: "seconds to wait before trying again", schema: { type: "integer" } }
+  if (slugs.includes("unauthorized")) headers["WWW-Authenticate"] = { description: "Bearer", schema: { type: "string" } }
+  return Object.keys(headers).length === 0 ? {} : { headers }
+}
+
+/** The name of the shared response of one problem type. */
 const problemResponseName = (slug: Slug) => `problem-${slug}`
 
 export const makeDocument = (routes: ReadonlyArray<AnyRoute>, options: DocumentOptions): JsonObject => {
@@ -97,12 +105,24 @@ export const makeDocument = (routes: ReadonlyArray<AnyRoute>, options: DocumentO
   for (const route of routes) {
     const responses: Record<string, unknown> = {}
     for (const [status, spec] of Object.entries(route.responses)) responses[status] = responseOf(spec)
+    const byStatus = new Map<string, Array<Slug>>()
     for (const slug of route.problems) {
       const status = String(Catalogue[slug].status)
-      // two problem types with one status (400 validation and malformed-body) share one response: the first listed names it
-      if (responses[status] !== undefined) continue
-      responses[status] = { $ref: `#/components/responses/${problemResponseName(slug)}` }
-      usedProblems.add(slug) // only responses something refers to are components (redocly: no-unused-components)
+      if (responses[status] === undefined) byStatus.set(status, [...(byStatus.get(status) ?? []), slug])
+    }
+    for (const [status, slugs] of byStatus) {
+      const [only] = slugs
+      if (slugs.length === 1 && only !== undefined) {
+        responses[status] = { $ref: `#/components/responses/${problemResponseName(only)}` }
+        usedProblems.add(only) // only responses something refers to are components (redocly: no-unused-components)
+      } else {
+        // several problem types share the status (400: validation, malformed-body, wrong-code): one response names them all
+        responses[status] = {
+          description: slugs.map((slug) => `\`/problems/${slug}\` (${Catalogue[slug].title}): ${Catalogue[slug].description}`).join(" "),
+          ...headersOf(slugs),
+          content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } }
+        }
+      }
     }
     const parameters = [...parametersOf(route.params, "path"), ...parametersOf(route.query, "query"), ...parametersOf(route.headers, "header")]
     if (route.security === "twilio") {
@@ -128,13 +148,7 @@ export const makeDocument = (routes: ReadonlyArray<AnyRoute>, options: DocumentO
   const problemResponses = Object.fromEntries(
     [...usedProblems].map((slug) => {
       const entry = Catalogue[slug]
-      const headers =
-        slug === "rate-limited" || slug === "unavailable"
-          ? { headers: { "Retry-After": { description: "seconds to wait before trying again", schema: { type: "integer" } } } }
-          : slug === "unauthorized"
-            ? { headers: { "WWW-Authenticate": { description: "Bearer", schema: { type: "string" } } } }
-            : {}
-      return [problemResponseName(slug), { description: `${entry.title}: ${entry.description}`, ...headers, content: { "application/problem+json": { schema: problemSchema } } }]
+      return [problemResponseName(slug), { description: `${entry.title}: ${entry.description}`, ...headersOf([slug]), content: { "application/problem+json": { schema: problemSchema } } }]
     })
   )
 

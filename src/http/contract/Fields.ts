@@ -19,14 +19,11 @@ export const Optional = <S extends Schema.Schema.AnyNoContext>(schema: S) => Sch
 export const IdParams = Schema.Struct({ id: Schema.String.annotations({ description: "the resource's id (a UUID)" }) })
 
 /** `?limit=`: an integer from 1 to `max`, `fallback` when absent. */
-export const Limit = (fallback: number, max: number) =>
-  Schema.optionalWith(
-    Schema.NumberFromString.pipe(
-      Schema.int({ message: () => `must be an integer from 1 to ${max}` }),
-      Schema.between(1, max, { message: () => `must be an integer from 1 to ${max}` })
-    ).annotations({ description: `page size, 1 to ${max} (default ${fallback})` }),
-    { default: () => fallback }
-  )
+export const Limit = (fallback: number, max: number) => {
+  const message = () => `must be an integer from 1 to ${max}`
+  const digits = Schema.String.pipe(Schema.pattern(/^\d{1,9}$/, { message })).annotations({ description: `page size, 1 to ${max} (default ${fallback})` })
+  return Schema.optionalWith(Schema.compose(digits, Schema.NumberFromString).pipe(Schema.between(1, max, { message })), { default: () => fallback })
+}
 
 /** A page of `item`s; `nextCursor` is present while there may be more. */
 export const Page = <S extends Schema.Schema.AnyNoContext>(item: S, identifier: string) =>
