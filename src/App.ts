@@ -16,7 +16,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type { CronDefinition } from "../domain/jobs/CronDefinition.ts"
 import { type CallbackConfig, CallbackConfigLive } from "../infra/callbacks/CallbackConfig.ts"
-import { type CallbackStores, CallbackStoresLive } from "../infra/callbacks/CallbackStores.ts"
+import { type CallbackTables, CallbackTablesLive } from "../infra/callbacks/CallbackTables.ts"
 import { DatabaseLive, type DatabaseUrl } from "../infra/db/Database.ts"
 import type { DatabaseError } from "../infra/db/DatabaseError.ts"
 import { Transaction } from "../infra/db/Transaction.ts"
@@ -68,7 +68,7 @@ export interface AppOptions {
 type ProcessLayer = Layer.Layer<
   never,
   ConfigError.ConfigError | DatabaseError,
-  JobStore | ProcessRegistry | HealthRegistry | Metrics | SqlConnection | Transaction | DatabaseUrl | CallbackStores | CallbackConfig | TwilioGateway | Telephony
+  JobStore | ProcessRegistry | HealthRegistry | Metrics | SqlConnection | Transaction | DatabaseUrl | CallbackTables | CallbackConfig | TwilioGateway | Telephony
 >
 
 /** What a role runs besides HTTP: the whole engine, or (web) only its process row and heartbeat. */
@@ -102,7 +102,7 @@ export const appFor = (role: Role, options: AppOptions, tracing: Layer.Layer<nev
     Layer.provideMerge(http),
     Layer.provideMerge(Layer.mergeAll(MetricSourcesLive([...new Set(options.handlers.map((h) => h.definition.queue))]), CallbackMetricsLive)),
     Layer.provideMerge(TwilioLive),
-    Layer.provideMerge(Layer.mergeAll(JobStore.Default, ProcessRegistry.Default, CallbackStoresLive, Transaction.Default, CallbackConfigLive)),
+    Layer.provideMerge(Layer.mergeAll(JobStore.Default, ProcessRegistry.Default, CallbackTablesLive, Transaction.Default, CallbackConfigLive)),
     Layer.provideMerge(DatabaseLive),
     Layer.provideMerge(Layer.mergeAll(HealthRegistryLive, Metrics.Default, Lifecycle.Default)),
     Layer.provide(tracing),

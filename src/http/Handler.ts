@@ -13,7 +13,7 @@ import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import type * as Tracer from "effect/Tracer"
 import type { CallbackConfig } from "../../infra/callbacks/CallbackConfig.ts"
-import type { CallbackStores } from "../../infra/callbacks/CallbackStores.ts"
+import type { CallbackTables } from "../../infra/callbacks/CallbackTables.ts"
 import type { JobStore } from "../../infra/jobs/JobStore.ts"
 import type { SqlConnection, Transaction } from "../../infra/db/Transaction.ts"
 import type { ProcessRegistry } from "../../infra/jobs/ProcessRegistry.ts"
@@ -24,7 +24,7 @@ import { logFailure } from "./Outage.ts"
 import { NotFound, type Problem, problemOf, render } from "./Problems.ts"
 
 /** The services handlers may use: the application's runtime provides them. */
-export type HttpServices = JobStore | ProcessRegistry | SqlConnection | Transaction | Metrics | CallbackStores | CallbackConfig | TwilioGateway | Telephony
+export type HttpServices = JobStore | ProcessRegistry | SqlConnection | Transaction | Metrics | CallbackTables | CallbackConfig | TwilioGateway | Telephony
 
 /** What every request carries through the middleware chain. */
 export interface HttpEnv {

@@ -8,7 +8,7 @@
  * `src/jobs/index.ts` (which lists them) both import it without importing each other.
  */
 import type { CallbackConfig } from "../../infra/callbacks/CallbackConfig.ts"
-import type { CallbackStores } from "../../infra/callbacks/CallbackStores.ts"
+import type { CallbackTables } from "../../infra/callbacks/CallbackTables.ts"
 import type { SqlConnection, Transaction } from "../../infra/db/Transaction.ts"
 import type { JobStore } from "../../infra/jobs/JobStore.ts"
 import type { Metrics } from "../../infra/observability/Metrics.ts"
@@ -17,4 +17,4 @@ import type { TwilioGateway } from "../../infra/twilio/TwilioGateway.ts"
 
 export type { SqlConnection }
 
-export type HandlerServices = SqlConnection | Transaction | JobStore | Metrics | CallbackStores | CallbackConfig | TwilioGateway | Telephony
+export type HandlerServices = SqlConnection | Transaction | JobStore | Metrics | CallbackTables | CallbackConfig | TwilioGateway | Telephony

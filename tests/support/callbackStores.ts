@@ -5,7 +5,7 @@ import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import type { BusinessInput } from "../../domain/callbacks/Business.ts"
 import { BusinessStore } from "../../infra/callbacks/BusinessStore.ts"
-import { CallbackStoresLive } from "../../infra/callbacks/CallbackStores.ts"
+import { CallbackTablesLive } from "../../infra/callbacks/CallbackTables.ts"
 import { RequestStore } from "../../infra/callbacks/RequestStore.ts"
 import { Transaction } from "../../infra/db/Transaction.ts"
 import { Metrics } from "../../infra/observability/Metrics.ts"
@@ -13,7 +13,7 @@ import { databaseLayer } from "./database.ts"
 
 /** The five stores, transactions and metrics over `url`. */
 export const callbackStoresRuntime = (url: string) =>
-  ManagedRuntime.make(Layer.mergeAll(CallbackStoresLive, Transaction.Default).pipe(Layer.provideMerge(Layer.merge(databaseLayer(url, 2), Metrics.Default))))
+  ManagedRuntime.make(Layer.mergeAll(CallbackTablesLive, Transaction.Default).pipe(Layer.provideMerge(Layer.merge(databaseLayer(url, 2), Metrics.Default))))
 
 export const businessInput = (fields: Partial<BusinessInput> = {}): BusinessInput => ({
   name: "Acme",

@@ -6,6 +6,6 @@ import { MessageStore } from "./MessageStore.ts"
 import { RequestStore } from "./RequestStore.ts"
 import { VerificationStore } from "./VerificationStore.ts"
 
-export type CallbackStores = BusinessStore | RequestStore | VerificationStore | AttemptStore | MessageStore
+export type CallbackTables = BusinessStore | RequestStore | VerificationStore | AttemptStore | MessageStore
 
-export const CallbackStoresLive = Layer.mergeAll(BusinessStore.Default, RequestStore.Default, VerificationStore.Default, AttemptStore.Default, MessageStore.Default)
+export const CallbackTablesLive = Layer.mergeAll(BusinessStore.Default, RequestStore.Default, VerificationStore.Default, AttemptStore.Default, MessageStore.Default)
