@@ -13,7 +13,7 @@ import { createSwitchboardClient } from "../../clients/switchboard/index.ts"
 import { appFor, type HandlerServices, type Role } from "../../src/App.ts"
 import type { JobHandler } from "../../supervisors/JobRegistry.ts"
 import { HttpServer } from "../../src/http/Server.ts"
-import { assertConforms, conformanceMiddleware } from "./conformance.ts"
+import { assertConforms, checkResponses, conformance } from "./conformance.ts"
 import { fastEngine } from "./processes.ts"
 import { testHandlers } from "./testJobs.ts"
 
@@ -48,26 +48,27 @@ export const startApp = async (options: AppOptions) => {
   const runtime = ManagedRuntime.make(app)
   const { port } = await runtime.runPromise(HttpServer)
   const baseUrl = `http://127.0.0.1:${port}`
+  const checker = conformance(role)
   /** fetch against the app; `admin: true` adds the admin token. */
   const request = async (path: string, init: RequestInit & { admin?: boolean } = {}) => {
     const headers = new Headers(init.headers)
     if (init.admin === true) headers.set("authorization", `Bearer ${ADMIN_TOKEN}`)
     if (init.body !== undefined && !headers.has("content-type")) headers.set("content-type", "application/json")
     const response = await fetch(baseUrl + path, { ...init, headers })
-    await assertConforms(init.method ?? "GET", path, response)
+    await assertConforms(init.method ?? "GET", path, response, checker)
     return response
   }
   /** fetch of a prepared request to the app (a fuzzer's raw bytes), its response checked like `request`'s. */
   const checkedFetch = async (prepared: Request) => {
     const response = await fetch(prepared)
-    await assertConforms(prepared.method, prepared.url, response)
+    await assertConforms(prepared.method, prepared.url, response, checker)
     return response
   }
   /** The typed client (clients/switchboard) against the app, without and with the admin token. */
   const client = createSwitchboardClient({ baseUrl })
   const adminClient = createSwitchboardClient({ baseUrl, adminToken: ADMIN_TOKEN })
-  client.use(conformanceMiddleware)
-  adminClient.use(conformanceMiddleware)
+  client.use(checkResponses(checker))
+  adminClient.use(checkResponses(checker))
   return { baseUrl, runtime, request, fetch: checkedFetch, client, adminClient, dispose: () => runtime.dispose() }
 }
 

@@ -14,14 +14,19 @@
  * `not-found`, or the 401 of the admin prefix); anything else there is "not in
  * the document".
  *
- * The shared helpers run it on every response: `request` (app.ts) and the
- * typed client (the `conformanceMiddleware` below); a violation throws from
- * the helper, naming the method, path, status and what did not match.
+ * The shared helpers run it on every response: `request` and `fetch`
+ * (app.ts) and the typed clients (the `checkResponses` middleware below); a
+ * violation throws from the helper, naming the method, path, status and what
+ * did not match. A worker process is checked against the operations it
+ * serves, so its unknown-route 404 for the admin API is not drift.
  */
 import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js"
 import addFormats from "ajv-formats"
 import type { Middleware } from "openapi-fetch"
+import type { Role } from "../../src/App.ts"
 import { allRoutes } from "../../src/http/contract/index.ts"
+import { operationRoutesContract } from "../../src/http/contract/Operations.ts"
+import { twilioRoutesContract } from "../../src/http/contract/Twilio.ts"
 import { makeDocument } from "../../src/http/OpenApi.ts"
 
 type JsonObject = Record<string, unknown>
@@ -190,9 +195,22 @@ export const makeConformance = (document: JsonObject): Conformance => {
   return { checkResponse }
 }
 
-let appConformance: Conformance | undefined
-/** The checker over the app's own document (made once per test file). */
-export const conformance = (): Conformance => (appConformance ??= makeConformance(makeDocument(allRoutes, { serverUrl: "/" }) as JsonObject))
+/** The routes a process of `role` mounts (HttpApp.ts): a worker serves only the operations routes and Twilio's webhooks. */
+const routesOf = (role: Role) => (role === "worker" ? [...operationRoutesContract, ...twilioRoutesContract] : allRoutes)
+
+const checkers = new Map<Role, Conformance>()
+/**
+ * The checker over the app's own document (made once per test file), narrowed to the operations
+ * a process of `role` serves: a worker's 404 for an admin route is its unknown-route problem.
+ */
+export const conformance = (role: Role = "all"): Conformance => {
+  let checker = checkers.get(role)
+  if (checker === undefined) {
+    checker = makeConformance(makeDocument(routesOf(role), { serverUrl: "/" }) as JsonObject)
+    checkers.set(role, checker)
+  }
+  return checker
+}
 
 /** The message of a violation: the exchange, each mismatch, and the start of the body. */
 export const describeViolation = (method: string, path: string, status: number, contentType: string | null, body: string, problems: ReadonlyArray<string>) =>
@@ -203,18 +221,18 @@ export const describeViolation = (method: string, path: string, status: number, 
   ].join("\n")
 
 /** Throws a ConformanceError when the app's `response` to `method url` does not conform; reads a clone, so the caller still has the body. */
-export const assertConforms = async (method: string, url: string, response: Response): Promise<void> => {
+export const assertConforms = async (method: string, url: string, response: Response, checker: Conformance = conformance()): Promise<void> => {
   const body = await response.clone().text()
   const path = new URL(url, "http://app.invalid").pathname
   const contentType = response.headers.get("content-type")
-  const problems = conformance().checkResponse(method, path, response.status, contentType, body)
+  const problems = checker.checkResponse(method, path, response.status, contentType, body)
   if (problems.length > 0) throw new ConformanceError(describeViolation(method, path, response.status, contentType, body, problems))
 }
 
 /** openapi-fetch middleware: checks every response the typed client receives. */
-export const conformanceMiddleware: Middleware = {
+export const checkResponses = (checker: Conformance = conformance()): Middleware => ({
   onResponse: async ({ request, response }) => {
-    await assertConforms(request.method, request.url, response)
+    await assertConforms(request.method, request.url, response, checker)
     return undefined
   }
-}
+})

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest"
 import { createSwitchboardClient } from "../../../clients/switchboard/index.ts"
-import { assertConforms, ConformanceError, conformance, conformanceMiddleware } from "../../support/conformance.ts"
+import { assertConforms, checkResponses, ConformanceError, conformance } from "../../support/conformance.ts"
 
 const id = "0b6c3f53-53c4-4b53-9a8e-1f1c0c5a2e11"
 const now = "2026-12-04T10:00:00.000Z"
@@ -77,6 +77,15 @@ describe("response conformance", () => {
     ])
   })
 
+  it("a worker is checked against the operations it serves: its 404 for the admin API is an unknown route, a 200 there is drift", () => {
+    const queues = (role: "all" | "worker", status: number, contentType: string, body: unknown) =>
+      conformance(role).checkResponse("GET", "/admin/api/queues", status, contentType, JSON.stringify(body))
+    expect(queues("all", 404, problemJson, notFound)).toEqual([expect.stringMatching(/status 404 is not declared for GET \/admin\/api\/queues/)])
+    expect(queues("worker", 404, problemJson, notFound)).toEqual([])
+    expect(queues("worker", 200, json, [])).toEqual([expect.stringMatching(/GET \/admin\/api\/queues is not in the document/)])
+    expect(conformance("worker").checkResponse("GET", "/livez", 200, json, JSON.stringify({ status: "ok" }))).toEqual([])
+  })
+
   it("the helpers throw a ConformanceError naming the method, path, status and mismatch; the caller keeps the body", async () => {
     const drifted = new Response(JSON.stringify({ ...callback, attempts: undefined }), { status: 200, headers: { "content-type": json } })
     const error = await assertConforms("GET", `http://127.0.0.1:1/v1/callbacks/${id}`, drifted).catch((e: unknown) => e)
@@ -89,10 +98,10 @@ describe("response conformance", () => {
     // the typed client with the middleware: the drifted answer rejects the call, a conforming one comes back typed
     const serve = (body: unknown) => async () => new Response(JSON.stringify(body), { status: 200, headers: { "content-type": json } })
     const drifting = createSwitchboardClient({ baseUrl: "http://app.invalid", fetch: serve({ ...callback, priority: "urgent" }) })
-    drifting.use(conformanceMiddleware)
+    drifting.use(checkResponses())
     await expect(drifting.GET("/v1/callbacks/{id}", { params: { path: { id } } })).rejects.toThrow(/\/priority must be equal to one of the allowed values/)
     const conforming = createSwitchboardClient({ baseUrl: "http://app.invalid", fetch: serve(callback) })
-    conforming.use(conformanceMiddleware)
+    conforming.use(checkResponses())
     expect((await conforming.GET("/v1/callbacks/{id}", { params: { path: { id } } })).data?.attempts[0]?.to).toBe("+14155550100")
   })
 })
