@@ -164,11 +164,16 @@ export const makeConformance = (document: JsonObject): Conformance => {
   const checkResponse: Conformance["checkResponse"] = (method, rawPath, status, contentType, body) => {
     const path = rawPath.split(/[?#]/)[0] ?? rawPath
     const verb = method.toLowerCase()
-    const entry = entries.find((e) => e.pattern.test(path))
     // HEAD is answered by every GET route with the GET's headers and no body
-    const operationName = verb === "head" && entry?.item.head === undefined ? "get" : verb
-    const operation = entry === undefined || !METHODS.has(operationName) ? undefined : entry.item[operationName]
-    if (entry === undefined || !isObject(operation)) return checkUndocumented(method, path, status, contentType, body)
+    const operationOf = (e: PathEntry) => {
+      const name = verb === "head" && e.item.head === undefined ? "get" : verb
+      return METHODS.has(name) && isObject(e.item[name]) ? { name, operation: e.item[name] as JsonObject } : undefined
+    }
+    // the router picks the route by path and method: the most literal path that has this method
+    const entry = entries.find((e) => e.pattern.test(path) && operationOf(e) !== undefined)
+    const found = entry === undefined ? undefined : operationOf(entry)
+    if (entry === undefined || found === undefined) return checkUndocumented(method, path, status, contentType, body)
+    const { name: operationName, operation } = found
 
     const responses = isObject(operation.responses) ? operation.responses : {}
     const declared = String(status) in responses ? String(status) : `${String(status)[0]}XX` in responses ? `${String(status)[0]}XX` : "default" in responses ? "default" : undefined
