@@ -58,8 +58,9 @@ export const startApp = async (options: AppOptions) => {
     await assertConforms(init.method ?? "GET", path, response, checker)
     return response
   }
-  /** fetch of a prepared request to the app (a fuzzer's raw bytes), its response checked like `request`'s. */
-  const checkedFetch = async (prepared: Request) => {
+  /** fetch to the app as the caller builds it (a fuzzer's raw bytes, no defaults added), its response checked like `request`'s. */
+  const checkedFetch = async (input: Request | string, init?: RequestInit) => {
+    const prepared = input instanceof Request && init === undefined ? input : new Request(input, init)
     const response = await fetch(prepared)
     await assertConforms(prepared.method, prepared.url, response, checker)
     return response

@@ -41,7 +41,7 @@ const sign = (url: string, params: Record<string, string>, token = SIMULATOR_AUT
 
 /** POSTs `params` form-encoded to `path`, with `signature` as X-Twilio-Signature (none when undefined). */
 const postForm = (path: string, params: Record<string, string>, signature: string | undefined) =>
-  fetch(app.baseUrl + path, {
+  app.fetch(app.baseUrl + path, {
     method: "POST",
     headers: { "content-type": FORM, ...(signature === undefined ? {} : { "x-twilio-signature": signature }) },
     body: new URLSearchParams(params).toString()
@@ -232,7 +232,7 @@ describe("X-Twilio-Signature", () => {
         `${target.name}, sent to another id`
       )
       // a valid signature for the request Twilio sent, replayed with a JSON body
-      const json = await fetch(app.baseUrl + target.path, { method: "POST", headers: { "content-type": "application/json", "x-twilio-signature": signature }, body: JSON.stringify(target.params) })
+      const json = await app.fetch(app.baseUrl + target.path, { method: "POST", headers: { "content-type": "application/json", "x-twilio-signature": signature }, body: JSON.stringify(target.params) })
       await expectProblem(json, 403, "forbidden", `${target.name}, JSON body`)
     }
     expect(await snapshot(ringing.request.id)).toEqual(before)

@@ -381,7 +381,7 @@ describe("the HTTP surface under arbitrary requests", () => {
         if (sent.uniqueKey !== undefined) byKey.set(sent.uniqueKey, String(job.id))
 
         const { duplicate: _, ...view } = job
-        const fetched = await fetch(`${app.baseUrl}/admin/api/jobs/${String(job.id)}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
+        const fetched = await app.fetch(`${app.baseUrl}/admin/api/jobs/${String(job.id)}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
         expect(await fetched.json()).toEqual(view)
         expect(await count(databaseUrl, "SELECT count(*) AS n FROM jobs")).toBe(jobsBefore + 1)
         expect(await count(databaseUrl, "SELECT count(*) AS n FROM jobs WHERE id = $1 AND kind = $2", [job.id, sent.kind])).toBe(1)
@@ -448,8 +448,8 @@ describe("the HTTP surface under arbitrary requests", () => {
   })
 
   describe("client input that reached the database as a 503 (found by the properties above)", () => {
-    const post = (body: string) => fetch(`${app.baseUrl}/admin/api/jobs`, { method: "POST", headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, body })
-    const list = (query: string) => fetch(`${app.baseUrl}/admin/api/jobs?${query}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
+    const post = (body: string) => app.fetch(`${app.baseUrl}/admin/api/jobs`, { method: "POST", headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, body })
+    const list = (query: string) => app.fetch(`${app.baseUrl}/admin/api/jobs?${query}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
     const expectValidation = async (response: Response) => {
       const text = await response.text()
       expect(`${response.status} ${text}`).toMatch(/^400 /)
@@ -492,7 +492,7 @@ describe("the HTTP surface under arbitrary requests", () => {
 
   it("args of a kind that takes no arguments must still be a JSON object without extra keys", async () => {
     for (const args of ["hello", 5, [1], true, { surprise: 1 }, "\u0000", "\ud800"]) {
-      const response = await fetch(`${app.baseUrl}/admin/api/jobs`, {
+      const response = await app.fetch(`${app.baseUrl}/admin/api/jobs`, {
         method: "POST",
         headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
         body: JSON.stringify({ kind: "test.tick", args })
@@ -505,7 +505,7 @@ describe("the HTTP surface under arbitrary requests", () => {
 
   it("two different uniqueKeys (lone surrogates) are two jobs, not duplicates of each other", async () => {
     const post = (uniqueKey: string) =>
-      fetch(`${app.baseUrl}/admin/api/jobs`, { method: "POST", headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, body: JSON.stringify({ kind: "test.tick", uniqueKey }) })
+      app.fetch(`${app.baseUrl}/admin/api/jobs`, { method: "POST", headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, body: JSON.stringify({ kind: "test.tick", uniqueKey }) })
     const first = await post("lone-\ud800")
     const second = await post("lone-\udc00")
     // either both are refused as invalid keys, or they are two distinct jobs
