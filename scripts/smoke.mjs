@@ -5,7 +5,8 @@
  * completed (its body sent chunked), /metrics counting it, one callback taken
  * from request to completed call against the in-process Twilio simulator (code
  * read from its texts), then SIGTERM, exit code 0 and no runtime warning about
- * request.signal. With --promtool, the /metrics it then
+ * request.signal. The /openapi.json it serves must pass Redocly's lint with no
+ * error (.redocly.yaml). With --promtool, the /metrics it then
  * serves (every family, with the job's and the callback's series) must pass
  * `promtool check metrics` (Debian package prometheus; .ci/run installs it).
  *
@@ -15,7 +16,9 @@
  *   node scripts/smoke.mjs node --promtool
  */
 import { spawn, spawnSync } from "node:child_process"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import * as net from "node:net"
+import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 
@@ -129,6 +132,24 @@ const done = await until(`callback ${request.body.id} to complete`, 30_000, asyn
   return body.status === "completed" ? body : undefined
 })
 console.log(`smoke (${runtime}): callback ${done.id} completed after ${done.attempts.length} call (${done.attempts[0]?.status})`)
+
+{
+  const served = await get("/openapi.json")
+  if (served.status !== 200) fail(`/openapi.json: ${served.status}`)
+  const dir = mkdtempSync(path.join(tmpdir(), "switchboard-smoke-openapi-"))
+  try {
+    const file = path.join(dir, "openapi.json")
+    writeFileSync(file, await served.text())
+    const lint = spawnSync(path.join(root, "node_modules", ".bin", "redocly"), ["lint", file, "--config", path.join(root, ".redocly.yaml")], {
+      encoding: "utf8",
+      env: { ...process.env, REDOCLY_TELEMETRY: "off", REDOCLY_SUPPRESS_UPDATE_NOTICE: "true" }
+    })
+    if (lint.status !== 0) fail(`redocly lint of the served /openapi.json exited ${lint.status}:\n${lint.stdout}${lint.stderr}`)
+    console.log(`smoke (${runtime}): the served /openapi.json passes redocly lint`)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
 
 if (promtool) {
   const exposition = await (await get("/metrics")).text()
