@@ -106,7 +106,9 @@ export const makeDocument = (routes: ReadonlyArray<AnyRoute>, options: DocumentO
     const responses: Record<string, unknown> = {}
     for (const [status, spec] of Object.entries(route.responses)) responses[status] = responseOf(spec)
     const byStatus = new Map<string, Array<Slug>>()
-    for (const slug of route.problems) {
+    // the body limit answers every request that carries a body, whether the route reads it or not
+    const problems: ReadonlyArray<Slug> = route.method === "get" || route.method === "delete" ? route.problems : [...new Set([...route.problems, "payload-too-large" as const])]
+    for (const slug of problems) {
       const status = String(Catalogue[slug].status)
       if (responses[status] === undefined) byStatus.set(status, [...(byStatus.get(status) ?? []), slug])
     }
@@ -154,7 +156,7 @@ export const makeDocument = (routes: ReadonlyArray<AnyRoute>, options: DocumentO
 
   const tags = [...new Set(routes.flatMap((r) => r.tags))].sort().map((name) => ({ name, description: TagDescriptions[name] ?? name }))
 
-  return {
+  return withoutEffectMarkers({
     openapi: "3.1.0",
     info: {
       title: "Switchboard",
@@ -166,8 +168,24 @@ export const makeDocument = (routes: ReadonlyArray<AnyRoute>, options: DocumentO
     tags,
     paths,
     components: { securitySchemes, schemas: definitions, responses: problemResponses }
-  }
+  }) as JsonObject
 }
+
+/**
+ * Effect's JSON Schema marks `Schema.Unknown` and `Schema.Any` with `$id: "/schemas/unknown"`
+ * (`/schemas/any`, ...) wherever they occur: one id on several schemas, which a validator refuses
+ * as ambiguous. They constrain nothing, so the document leaves them out.
+ */
+const withoutEffectMarkers = (value: unknown): unknown =>
+  Array.isArray(value)
+    ? value.map(withoutEffectMarkers)
+    : typeof value === "object" && value !== null
+      ? Object.fromEntries(
+          Object.entries(value)
+            .filter(([key, v]) => !(key === "$id" && typeof v === "string" && v.startsWith("/schemas/")))
+            .map(([key, v]) => [key, withoutEffectMarkers(v)])
+        )
+      : value
 
 const TagDescriptions: Record<string, string> = {
   callbacks: "The visitor-facing callback API.",

@@ -90,24 +90,12 @@ interface PathEntry {
   readonly item: JsonObject
 }
 
-/**
- * Effect's JSON Schema marks `Schema.Unknown` and `Schema.Any` with `$id: "/schemas/unknown"`
- * (`/schemas/any`, ...) wherever they occur: one id on several schemas, which ajv refuses as
- * ambiguous. They constrain nothing, so the copy ajv reads drops them.
- */
-const withoutEffectMarkers = (value: unknown): unknown =>
-  Array.isArray(value)
-    ? value.map(withoutEffectMarkers)
-    : isObject(value)
-      ? Object.fromEntries(Object.entries(value).filter(([key, v]) => !(key === "$id" && typeof v === "string" && v.startsWith("/schemas/"))).map(([key, v]) => [key, withoutEffectMarkers(v)]))
-      : value
-
 export const makeConformance = (document: JsonObject): Conformance => {
   const ajv = new Ajv2020({ allErrors: true, strict: true, strictTuples: false, strictRequired: false, strictTypes: false })
   addFormats.default(ajv)
   // the document itself is the root schema the pointers below lead into; its own members are not keywords
   ajv.addVocabulary(Object.keys(document).filter((key) => !key.startsWith("$")))
-  ajv.addSchema(withoutEffectMarkers(document) as JsonObject, DOCUMENT_ID)
+  ajv.addSchema(document, DOCUMENT_ID)
   const validators = new Map<string, ValidateFunction>()
   const validatorAt = (at: string): ValidateFunction => {
     let validate = validators.get(at)
