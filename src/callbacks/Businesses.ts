@@ -5,7 +5,7 @@ import * as Option from "effect/Option"
 import type { Business, BusinessInput } from "../../domain/callbacks/Business.ts"
 import { BusinessStore } from "../../infra/callbacks/BusinessStore.ts"
 import { NotFound } from "../Failures.ts"
-import { isUuid } from "./Requests.ts"
+import { isUuid } from "../../domain/Ids.ts"
 
 const found = (id: string) => (business: Option.Option<Business>) =>
   Option.match(business, { onNone: () => Effect.fail(new NotFound({ detail: `no business ${id}` })), onSome: Effect.succeed })

@@ -21,6 +21,7 @@ import * as Option from "effect/Option"
 import type { CallbackRequest } from "../../domain/callbacks/Business.ts"
 import { expiresAt } from "../../domain/callbacks/Verification.ts"
 import { CallbackEscalate, CallbackSmsFallback, type SmsKind, VerificationSend } from "../../domain/callbacks/Jobs.ts"
+import { isUuid } from "../../domain/Ids.ts"
 import { Permanent, Retryable, Snooze } from "../../domain/jobs/JobErrors.ts"
 import { CallbackConfig, verificationPolicyOf } from "../../infra/callbacks/CallbackConfig.ts"
 import { BusinessStore } from "../../infra/callbacks/BusinessStore.ts"
@@ -33,6 +34,7 @@ import { Metrics } from "../../infra/observability/Metrics.ts"
 import { type CircuitOpen, Telephony, type TelephonyError } from "../../infra/twilio/Telephony.ts"
 import { TwilioGateway } from "../../infra/twilio/TwilioGateway.ts"
 import { handle } from "../../supervisors/JobRegistry.ts"
+import { NotFound } from "../Failures.ts"
 import { asJobFailure } from "./JobFailures.ts"
 import { enqueueDial } from "./Settlement.ts"
 
@@ -144,3 +146,10 @@ export const escalate = (callbackId: string, level: number) =>
 export const VerificationSendHandler = handle(VerificationSend, (args) => sendVerification(args.callbackId))
 export const SmsFallbackHandler = handle(CallbackSmsFallback, (args) => sendOnce(args.callbackId, args.kind, args.generation))
 export const EscalateHandler = handle(CallbackEscalate, (args) => escalate(args.callbackId, args.level))
+
+/** A status report Twilio sent about text `messageId` (the message status webhook); `NotFound` when the id cannot be one of ours. */
+export const reportMessage = (messageId: string, status: string | undefined, sequence: number | undefined) =>
+  Effect.gen(function* () {
+    if (!isUuid(messageId)) return yield* new NotFound({ detail: `no text message ${messageId}` })
+    if (status !== undefined) yield* Effect.flatMap(MessageStore, (messages) => messages.report(messageId, status, sequence ?? 0))
+  })

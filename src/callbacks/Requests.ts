@@ -19,6 +19,7 @@ import { type Business, type CallAttempt, type CallbackRequest, priorityFor } fr
 import { type CallbackStatus, CallbackStatuses } from "../../domain/callbacks/CallbackState.ts"
 import { VerificationSend } from "../../domain/callbacks/Jobs.ts"
 import { closedUntil } from "../../domain/callbacks/OpeningHours.ts"
+import { isUuid } from "../../domain/Ids.ts"
 import { check, expiresAt, mayResend, PendingCallback } from "../../domain/callbacks/Verification.ts"
 import { CallbackConfig, type RateLimit, verificationPolicyOf } from "../../infra/callbacks/CallbackConfig.ts"
 import { AttemptStore } from "../../infra/callbacks/AttemptStore.ts"
@@ -37,9 +38,6 @@ import { normalizePhone } from "../../infra/phone/PhoneNumbers.ts"
 import { Conflict, Gone, NotFound, RateLimited, Unprocessable, validationFailedAt, WrongCode } from "../Failures.ts"
 import { enqueueDial } from "./Settlement.ts"
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-/** Whether `value` can be one of our ids (anything else names nothing: a 404, never a database error). */
-export const isUuid = (value: string): boolean => UUID.test(value)
 
 const seconds = (d: Duration.Duration) => Math.max(1, Math.ceil(Duration.toSeconds(d)))
 

@@ -14,6 +14,7 @@ import type { Business, CallbackRequest } from "../../domain/callbacks/Business.
 import { applyReport, eventsOf, isEnded, nextStep, outcomeOf } from "../../domain/callbacks/CallProgress.ts"
 import { planOf } from "../../domain/callbacks/EscalationPlan.ts"
 import { CallbackDial, CallbackEscalate, CallbackSmsFallback } from "../../domain/callbacks/Jobs.ts"
+import { isUuid } from "../../domain/Ids.ts"
 import { Priority } from "../../domain/jobs/JobDefinition.ts"
 import { CallbackConfig, retryPolicyOf } from "../../infra/callbacks/CallbackConfig.ts"
 import { AttemptStore } from "../../infra/callbacks/AttemptStore.ts"
@@ -23,6 +24,7 @@ import { inTransaction } from "../../infra/db/Transaction.ts"
 import { enqueue } from "../../infra/jobs/Jobs.ts"
 import { JobStore } from "../../infra/jobs/JobStore.ts"
 import { Metrics } from "../../infra/observability/Metrics.ts"
+import { NotFound } from "../Failures.ts"
 
 /**
  * Enqueues the request's next dial: at `runAt` (now when absent), under the business's concurrency key.
@@ -119,3 +121,10 @@ export const settle = (attemptId: string, report: CallReport) =>
       })
     )
   }).pipe(Effect.withSpan("callback.settle", { attributes: { "attempt.id": attemptId, "call.status": report.status } }))
+
+/** A status report Twilio sent about attempt `attemptId` (the status webhook); `NotFound` when the id cannot be one of ours. */
+export const reportCall = (attemptId: string, report: CallReport) =>
+  Effect.gen(function* () {
+    if (!isUuid(attemptId)) return yield* new NotFound({ detail: `no call attempt ${attemptId}` })
+    yield* settle(attemptId, report)
+  })

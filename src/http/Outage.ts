@@ -7,17 +7,13 @@
 import type * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { type DatabaseError, fromSql, isUnavailable } from "../../infra/db/DatabaseError.ts"
+import { type DatabaseError, isUnavailable } from "../../infra/db/DatabaseError.ts"
 import { DatabaseOutage } from "../../infra/db/DatabaseOutage.ts"
 import type { Problem } from "./Problems.ts"
 
-/** The DatabaseError a request failed with (a transaction's own SqlError counts as one), if any. */
-const databaseErrorOf = (failure: unknown): DatabaseError | undefined => {
-  const tag = (failure as { readonly _tag?: unknown } | null | undefined)?._tag
-  if (tag === "DatabaseError") return failure as DatabaseError
-  if (tag === "SqlError") return fromSql("transaction")(failure as Parameters<ReturnType<typeof fromSql>>[0])
-  return undefined
-}
+/** The DatabaseError a request failed with, if any (infra narrows every SqlError to one). */
+const databaseErrorOf = (failure: unknown): DatabaseError | undefined =>
+  (failure as { readonly _tag?: unknown } | null | undefined)?._tag === "DatabaseError" ? (failure as DatabaseError) : undefined
 
 /** A database outage met by a request: logged by the process's tracker, or at once where there is none. */
 export const databaseUnavailable = (reason: string): Effect.Effect<void> =>

@@ -48,4 +48,3 @@ export const callbackRoutes = () => {
 
   return router
 }
-export { isUuid } from "../../callbacks/Requests.ts"

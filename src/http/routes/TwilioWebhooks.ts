@@ -7,27 +7,29 @@
  */
 import { Hono } from "hono"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
-import { AttemptStore } from "../../../infra/callbacks/AttemptStore.ts"
-import { MessageStore } from "../../../infra/callbacks/MessageStore.ts"
-import { RequestStore } from "../../../infra/callbacks/RequestStore.ts"
-import { TwilioGateway } from "../../../infra/twilio/TwilioGateway.ts"
-import { isUuid } from "../../callbacks/Requests.ts"
-import { settle } from "../../callbacks/Settlement.ts"
+import { type Bridge, bridgeFor } from "../../callbacks/Bridge.ts"
+import { reportMessage } from "../../callbacks/Messaging.ts"
+import { reportCall } from "../../callbacks/Settlement.ts"
 import { callStatusWebhook, messageStatusWebhook, voiceWebhook } from "../contract/Twilio.ts"
 import type { HttpEnv } from "../Handler.ts"
 import { twilioSignature } from "../Middleware.ts"
-import { NotFound } from "../Problems.ts"
 import { implement } from "../Validate.ts"
 
 const xml = (text: string) => text.replace(/[<>&'"]/g, (ch) => `&#${ch.charCodeAt(0)};`)
 
 const twiml = (body: string) => new Response(`<?xml version="1.0" encoding="UTF-8"?><Response>${body}</Response>`, { status: 200, headers: { "Content-Type": "text/xml" } })
 
-const noContent = () => new Response(null, { status: 204 })
+/** The bridge as TwiML: every text from the visitor escaped. */
+const bridgeTwiml = (bridge: Bridge): Response => {
+  if (bridge._tag === "Inactive") return twiml("<Say>This callback request is no longer active. Goodbye.</Say><Hangup/>")
+  const note = bridge.note === undefined ? "" : `<Say>Their note: ${xml(bridge.note)}</Say>`
+  return twiml(
+    `<Say>Callback request from ${xml(bridge.name ?? "a visitor")}.</Say>${note}<Say>Connecting you now.</Say>` +
+      `<Dial callerId="${xml(bridge.callerId)}"><Number>${xml(bridge.visitor)}</Number></Dial>`
+  )
+}
 
-/** The id, or a 404 when it cannot be one of ours. */
-const ourId = (what: string, id: string) => (isUuid(id) ? Effect.succeed(id) : Effect.fail(new NotFound({ detail: `no ${what} ${id}` })))
+const noContent = () => new Response(null, { status: 204 })
 
 export const twilioRoutes = () => {
   const router = new Hono<HttpEnv>()
@@ -36,29 +38,7 @@ export const twilioRoutes = () => {
   implement(
     router,
     voiceWebhook,
-    ({ params, body }) =>
-      Effect.gen(function* () {
-        const attemptId = yield* ourId("attemptId", params.attemptId)
-        const attempts = yield* AttemptStore
-        const requests = yield* RequestStore
-        const gateway = yield* TwilioGateway
-        const attempt = yield* attempts.find(attemptId)
-        const request = Option.isNone(attempt) ? Option.none() : yield* requests.find(attempt.value.callbackId)
-        // only the request's current call, while it is being made, connects the visitor: a call left over
-        // from before a cancel (or a cancel and a retry) must not
-        const current =
-          Option.isSome(request) && request.value.currentAttemptId === attemptId && (request.value.status === "dialing" || request.value.status === "connected")
-        if (!current || Option.isNone(request)) {
-          return twiml("<Say>This callback request is no longer active. Goodbye.</Say><Hangup/>")
-        }
-        yield* Effect.annotateCurrentSpan("call.sid", body.CallSid ?? "")
-        const who = request.value.name === undefined ? "a visitor" : request.value.name
-        const note = request.value.note === undefined ? "" : `<Say>Their note: ${xml(request.value.note)}</Say>`
-        return twiml(
-          `<Say>Callback request from ${xml(who)}.</Say>${note}<Say>Connecting you now.</Say>` +
-            `<Dial callerId="${xml(gateway.from)}"><Number>${xml(request.value.phone)}</Number></Dial>`
-        )
-      }),
+    ({ params, body }) => Effect.annotateCurrentSpan("call.sid", body.CallSid ?? "").pipe(Effect.zipRight(bridgeFor(params.attemptId)), Effect.map(bridgeTwiml)),
     signed
   )
 
@@ -66,29 +46,19 @@ export const twilioRoutes = () => {
     router,
     callStatusWebhook,
     ({ params, body }) =>
-      Effect.gen(function* () {
-        const attemptId = yield* ourId("attemptId", params.attemptId)
-        yield* settle(attemptId, {
-          status: body.CallStatus ?? "",
-          sequence: body.SequenceNumber,
-          callSid: body.CallSid,
-          error: body.ErrorCode === undefined ? undefined : `Twilio error ${body.ErrorCode}`
-        })
-        return noContent()
-      }),
+      reportCall(params.attemptId, {
+        status: body.CallStatus ?? "",
+        sequence: body.SequenceNumber,
+        callSid: body.CallSid,
+        error: body.ErrorCode === undefined ? undefined : `Twilio error ${body.ErrorCode}`
+      }).pipe(Effect.as(noContent())),
     signed
   )
 
   implement(
     router,
     messageStatusWebhook,
-    ({ params, body }) =>
-      Effect.gen(function* () {
-        const messageId = yield* ourId("messageId", params.messageId)
-        const status = body.MessageStatus ?? body.SmsStatus
-        if (status !== undefined) yield* Effect.flatMap(MessageStore, (messages) => messages.report(messageId, status, body.SequenceNumber ?? 0))
-        return noContent()
-      }),
+    ({ params, body }) => reportMessage(params.messageId, body.MessageStatus ?? body.SmsStatus, body.SequenceNumber).pipe(Effect.as(noContent())),
     signed
   )
 
