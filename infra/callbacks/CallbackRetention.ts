@@ -6,6 +6,7 @@
  * `DatabaseError`.
  */
 import { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { type CallbackStatus, sourcesOf, targetsOf, TerminalStatuses } from "../../domain/callbacks/CallbackState.ts"
@@ -35,10 +36,17 @@ export const expireUnverified = (lifetime: Duration.DurationInput): Effect.Effec
     narrow("callbacks.expireUnverified")
   )
 
+/** How many rows a `WITH gone AS (DELETE ... RETURNING 1) SELECT count(*) AS n FROM gone` statement deleted. */
+const deleted = (operation: string, statement: (sql: SqlClient.SqlClient) => Effect.Effect<ReadonlyArray<{ readonly n: number }>, SqlError>) =>
+  Effect.flatMap(SqlClient.SqlClient, statement).pipe(
+    Effect.map(([row]) => row?.n ?? 0),
+    narrow(operation)
+  )
+
 /** Deletes requests that finished longer than `retention` ago, with their attempts, code and texts (cascades); how many. */
 export const purgeFinished = (retention: Duration.DurationInput): Effect.Effect<number, DatabaseError, SqlClient.SqlClient> =>
-  Effect.flatMap(
-    SqlClient.SqlClient,
+  deleted(
+    "callbacks.purgeFinished",
     (sql) => sql<{ n: number }>`
       WITH gone AS (
         DELETE FROM callback_requests
@@ -46,31 +54,22 @@ export const purgeFinished = (retention: Duration.DurationInput): Effect.Effect<
            AND finished_at < now() - make_interval(secs => ${seconds(retention)})
         RETURNING 1)
       SELECT count(*)::int AS n FROM gone`
-  ).pipe(
-    Effect.map(([row]) => row?.n ?? 0),
-    narrow("callbacks.purgeFinished")
   )
 
 /** Drops rate-limit events older than `window` (the longest window any limit looks back over); how many. */
 export const purgeRateEvents = (window: Duration.DurationInput): Effect.Effect<number, DatabaseError, SqlClient.SqlClient> =>
-  Effect.flatMap(
-    SqlClient.SqlClient,
+  deleted(
+    "rate_limit.purge",
     (sql) => sql<{ n: number }>`
       WITH gone AS (DELETE FROM rate_events WHERE at < now() - make_interval(secs => ${seconds(window)}) RETURNING 1)
       SELECT count(*)::int AS n FROM gone`
-  ).pipe(
-    Effect.map(([row]) => row?.n ?? 0),
-    narrow("rate_limit.purge")
   )
 
 /** Drops idempotency keys older than `ttl` (their replay window is over); how many. */
 export const purgeIdempotencyKeys = (ttl: Duration.DurationInput): Effect.Effect<number, DatabaseError, SqlClient.SqlClient> =>
-  Effect.flatMap(
-    SqlClient.SqlClient,
+  deleted(
+    "idempotency.purge",
     (sql) => sql<{ n: number }>`
       WITH gone AS (DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(secs => ${seconds(ttl)}) RETURNING 1)
       SELECT count(*)::int AS n FROM gone`
-  ).pipe(
-    Effect.map(([row]) => row?.n ?? 0),
-    narrow("idempotency.purge")
   )
