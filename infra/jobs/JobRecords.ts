@@ -1,6 +1,7 @@
 /** The shapes the job store reads and writes. Ids and leases are bigint, kept as strings. */
 import type { AttemptError } from "../../domain/jobs/JobErrors.ts"
-import type { Job } from "../../domain/jobs/Job.ts"
+import * as Schema from "effect/Schema"
+import { AttemptErrorSchema, Job, JobStateSchema } from "../../domain/jobs/Job.ts"
 import type { JobState } from "../../domain/jobs/JobState.ts"
 
 export interface NewJob {
@@ -59,6 +60,77 @@ export interface Finished extends AttemptRef {
 
 /** A job as the store reads it: the Type of the domain's Job schema (domain/jobs/Job.ts). */
 export type JobRecord = Job
+
+/** A `jobs` row as `pg` returns it (`SELECT *`): snake_case, bigints as text, `Date` for timestamptz. */
+const JobColumns = Schema.Struct({
+  id: Schema.String,
+  queue: Schema.String,
+  kind: Schema.String,
+  args: Schema.Unknown,
+  state: JobStateSchema,
+  priority: Schema.Number,
+  run_at: Schema.DateFromSelf,
+  attempt: Schema.Number,
+  max_attempts: Schema.Number,
+  locked_by: Schema.NullOr(Schema.String),
+  attempted_at: Schema.NullOr(Schema.DateFromSelf),
+  finished_at: Schema.NullOr(Schema.DateFromSelf),
+  errors: Schema.Array(Schema.typeSchema(AttemptErrorSchema)),
+  unique_key: Schema.NullOr(Schema.String),
+  concurrency_key: Schema.NullOr(Schema.String),
+  concurrency_limit: Schema.NullOr(Schema.Number),
+  waiting_for_slot: Schema.Boolean,
+  created_at: Schema.DateFromSelf
+}).annotations({ identifier: "JobRow" })
+export type JobRow = typeof JobColumns.Type
+
+/** A `jobs` row decoded into a {@link JobRecord}: a state outside the domain's union, or a malformed field, fails loudly. */
+export const JobFromRow = Schema.transform(JobColumns, Schema.typeSchema(Job), {
+  strict: true,
+  decode: (row) => ({
+    id: row.id,
+    queue: row.queue,
+    kind: row.kind,
+    args: row.args,
+    state: row.state,
+    priority: row.priority,
+    runAt: row.run_at,
+    attempt: row.attempt,
+    maxAttempts: row.max_attempts,
+    lockedBy: row.locked_by,
+    attemptedAt: row.attempted_at,
+    finishedAt: row.finished_at,
+    errors: row.errors,
+    uniqueKey: row.unique_key,
+    concurrencyKey: row.concurrency_key,
+    concurrencyLimit: row.concurrency_limit,
+    waitingForSlot: row.waiting_for_slot,
+    createdAt: row.created_at
+  }),
+  encode: (job) => ({
+    id: job.id,
+    queue: job.queue,
+    kind: job.kind,
+    args: job.args,
+    state: job.state,
+    priority: job.priority,
+    run_at: job.runAt,
+    attempt: job.attempt,
+    max_attempts: job.maxAttempts,
+    locked_by: job.lockedBy,
+    attempted_at: job.attemptedAt,
+    finished_at: job.finishedAt,
+    errors: job.errors,
+    unique_key: job.uniqueKey,
+    concurrency_key: job.concurrencyKey,
+    concurrency_limit: job.concurrencyLimit,
+    waiting_for_slot: job.waitingForSlot,
+    created_at: job.createdAt
+  })
+})
+
+/** A row the store read, as a record; a row that does not decode is a defect (the database holds what the code does not model). */
+export const recordOf: (row: unknown) => JobRecord = Schema.decodeUnknownSync(JobFromRow)
 
 export interface RescueReport {
   /** Processes whose heartbeat went stale, now removed. */

@@ -13,21 +13,22 @@ import { SqlClient } from "@effect/sql"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import type { AttemptError } from "../../domain/jobs/JobErrors.ts"
 import { type JobEvent, type JobState, sourcesOf, targetOf } from "../../domain/jobs/JobState.ts"
 import { type DatabaseError, isTransient, narrow } from "../db/DatabaseError.ts"
 import { incGrouped, Metrics } from "../observability/Metrics.ts"
-import type {
-  AttemptRef,
-  ClaimedJob,
-  Finished,
-  Inserted,
-  JobRecord,
-  ListFilter,
-  NewJob,
-  Outcome,
-  QueueStats,
-  RescueReport
+import {
+  type AttemptRef,
+  type ClaimedJob,
+  type Finished,
+  type Inserted,
+  type JobRecord,
+  type JobRow,
+  type ListFilter,
+  type NewJob,
+  type Outcome,
+  type QueueStats,
+  recordOf,
+  type RescueReport
 } from "./JobRecords.ts"
 
 export const JOBS_CHANNEL = "switchboard_jobs"
@@ -43,48 +44,6 @@ const from = (event: JobEvent): ReadonlyArray<JobState> => sourcesOf(event)
 
 /** One claimed job as `jobs_claim` returns it: [id, kind, args, priority, attempt, max_attempts, lease, traceparent]. */
 type ClaimTuple = readonly [string, string, unknown, number, number, number, string, string | null]
-
-interface JobRow {
-  readonly id: string
-  readonly queue: string
-  readonly kind: string
-  readonly args: unknown
-  readonly state: JobState
-  readonly priority: number
-  readonly run_at: Date
-  readonly attempt: number
-  readonly max_attempts: number
-  readonly locked_by: string | null
-  readonly attempted_at: Date | null
-  readonly finished_at: Date | null
-  readonly errors: ReadonlyArray<AttemptError>
-  readonly unique_key: string | null
-  readonly concurrency_key: string | null
-  readonly concurrency_limit: number | null
-  readonly waiting_for_slot: boolean
-  readonly created_at: Date
-}
-
-const toRecord = (row: JobRow): JobRecord => ({
-  id: row.id,
-  queue: row.queue,
-  kind: row.kind,
-  args: row.args,
-  state: row.state,
-  priority: row.priority,
-  runAt: row.run_at,
-  attempt: row.attempt,
-  maxAttempts: row.max_attempts,
-  lockedBy: row.locked_by,
-  attemptedAt: row.attempted_at,
-  finishedAt: row.finished_at,
-  errors: row.errors,
-  uniqueKey: row.unique_key,
-  concurrencyKey: row.concurrency_key,
-  concurrencyLimit: row.concurrency_limit,
-  waitingForSlot: row.waiting_for_slot,
-  createdAt: row.created_at
-})
 
 /** The event each outcome applies: its sources and its target state both come from the transition table. */
 const eventOf: Record<Outcome["_tag"], JobEvent> = {
@@ -341,7 +300,7 @@ export class JobStore extends Effect.Service<JobStore>()("switchboard/infra/JobS
     const get = (id: string): Effect.Effect<Option.Option<JobRecord>, DatabaseError> =>
       !isJobId(id) ? Effect.succeed(Option.none()) :
       sql<JobRow>`SELECT * FROM jobs WHERE id = ${id}::bigint`.pipe(
-        Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), toRecord)),
+        Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), recordOf)),
         narrow("jobs.get")
       )
 
@@ -352,7 +311,7 @@ export class JobStore extends Effect.Service<JobStore>()("switchboard/infra/JobS
            AND (${filter.queue ?? null}::text IS NULL OR queue = ${filter.queue ?? null})
            AND (${filter.kind ?? null}::text IS NULL OR kind = ${filter.kind ?? null})
            AND (${filter.before ?? null}::bigint IS NULL OR id < ${filter.before ?? null}::bigint)
-         ORDER BY id DESC LIMIT ${filter.limit}`.pipe(Effect.map((rows) => rows.map(toRecord)), narrow("jobs.list"))
+         ORDER BY id DESC LIMIT ${filter.limit}`.pipe(Effect.map((rows) => rows.map(recordOf)), narrow("jobs.list"))
 
     /** Applies an operator's event (cancel or retry) to one job. */
     const operate = (id: string, event: "cancel" | "operatorRetry"): Effect.Effect<CancelResult, DatabaseError> =>
@@ -371,7 +330,7 @@ export class JobStore extends Effect.Service<JobStore>()("switchboard/infra/JobS
         if (row !== undefined) {
           if (row.state === "available") yield* wake([row.queue])
           if (row.state === "cancelled") metrics.jobsFinished.inc({ queue: row.queue, kind: row.kind, outcome: "cancelled" })
-          return { _tag: "Done", job: toRecord(row) } as const
+          return { _tag: "Done", job: recordOf(row) } as const
         }
         const current = yield* get(id)
         return Option.match(current, {
