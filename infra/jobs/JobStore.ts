@@ -12,8 +12,10 @@
 import { SqlClient } from "@effect/sql"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as Option from "effect/Option"
 import { type JobEvent, type JobState, sourcesOf, targetOf } from "../../domain/jobs/JobState.ts"
+import { JobId } from "../../domain/jobs/Job.ts"
 import { type DatabaseError, isTransient, narrow } from "../db/DatabaseError.ts"
 import { incGrouped, Metrics } from "../observability/Metrics.ts"
 import {
@@ -38,7 +40,7 @@ export const SCHEDULED_PAYLOAD = "@scheduled"
 const interval = (d: Duration.DurationInput): string => `${Math.max(0, Math.round(Duration.toMillis(d)))} milliseconds`
 
 /** Job ids are positive bigints; anything else names no job. */
-export const isJobId = (id: string): boolean => /^[1-9]\d{0,17}$/.test(id)
+export const isJobId: (id: string) => boolean = Schema.is(JobId)
 
 const from = (event: JobEvent): ReadonlyArray<JobState> => sourcesOf(event)
 
