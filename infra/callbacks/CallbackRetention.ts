@@ -73,3 +73,12 @@ export const purgeIdempotencyKeys = (ttl: Duration.DurationInput): Effect.Effect
       WITH gone AS (DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(secs => ${seconds(ttl)}) RETURNING 1)
       SELECT count(*)::int AS n FROM gone`
   )
+
+/** Drops Twilio's webhook idempotency tokens older than `ttl` (Twilio retries for far less); how many. */
+export const purgeWebhookDeliveries = (ttl: Duration.DurationInput): Effect.Effect<number, DatabaseError, SqlClient.SqlClient> =>
+  deleted(
+    "webhooks.purge",
+    (sql) => sql<{ n: number }>`
+      WITH gone AS (DELETE FROM webhook_deliveries WHERE created_at < now() - make_interval(secs => ${seconds(ttl)}) RETURNING 1)
+      SELECT count(*)::int AS n FROM gone`
+  )

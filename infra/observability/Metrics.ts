@@ -59,6 +59,11 @@ const make = () => {
     jobOldestAvailableAge: gauge("job_oldest_available_age_seconds", "How long the oldest due job of a queue has waited to be claimed.", ["queue"]),
     jobsRescued: counter("jobs_rescued_total", "Jobs taken back from processes presumed dead.", []),
     twilioRequests: counter("twilio_requests_total", "Requests to Twilio by operation and outcome (ok, permanent, retryable, ambiguous, circuit_open).", ["op", "outcome"]),
+    twilioWebhookRetries: counter(
+      "twilio_webhook_retries_total",
+      "Twilio webhook retries answered without effect (their I-Twilio-Idempotency-Token was applied already), by route.",
+      ["route"]
+    ),
     circuitState: gauge("circuit_state", "Twilio circuit per channel: 0 closed, 1 half-open, 2 open.", ["channel"]),
     callbacks: counter("callbacks_total", "Callback requests entering each status (counted at the update).", ["status"]),
     callbacksInState: gauge("callbacks_in_state", "Callback requests per status in the database, read at scrape time; aggregate with max.", ["status"]),

@@ -1,0 +1,54 @@
+/**
+ * The `webhook_deliveries` table: Twilio's `I-Twilio-Idempotency-Token` of
+ * each webhook delivery already applied. Twilio sends the same token on every
+ * retry of one delivery. `recordDelivery` runs on the ambient connection, so
+ * inside the transaction that applies the report the token and the report's
+ * effect commit (or roll back) together: a retry racing the first try waits
+ * for its commit on the key, then finds the token; a try that rolled back
+ * left no token, so its retry applies. Tokens older than
+ * WEBHOOK_TOKEN_TTL_HOURS are dropped by `maintenance.cleanup`
+ * (CallbackRetention.ts).
+ */
+import { SqlClient } from "@effect/sql"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import { type DatabaseError, narrow } from "../db/DatabaseError.ts"
+import { inTransaction } from "../db/Transaction.ts"
+import { Metrics } from "../observability/Metrics.ts"
+
+/** How long a token is kept: Twilio gives up retrying long before. */
+export const WEBHOOK_TOKEN_TTL_HOURS = 24
+
+/** Records `token` as delivered to `route`; true the first time, false for a retry (the token was recorded already). */
+export const recordDelivery = (token: string, route: string): Effect.Effect<boolean, DatabaseError, SqlClient.SqlClient> =>
+  Effect.flatMap(
+    SqlClient.SqlClient,
+    (sql) => sql`INSERT INTO webhook_deliveries (token, route) VALUES (${token}, ${route}) ON CONFLICT (token) DO NOTHING RETURNING token`
+  ).pipe(
+    Effect.map((rows) => rows.length > 0),
+    narrow("webhooks.recordDelivery")
+  )
+
+/** One delivery of a Twilio webhook: its idempotency token and the route (a metric label) it came to. */
+export interface WebhookDelivery {
+  readonly token: string
+  readonly route: string
+}
+
+/**
+ * Runs `apply` once per delivery: in one transaction with the delivery's token recorded. A retry (its token
+ * recorded already) runs nothing, is counted in `switchboard_twilio_webhook_retries_total`, and gives `None`.
+ * Without a token, `apply` runs as it is.
+ */
+export const oncePerDelivery = <A, E, R>(delivery: WebhookDelivery | undefined, apply: Effect.Effect<A, E, R>) =>
+  delivery === undefined
+    ? Effect.map(apply, Option.some)
+    : inTransaction(
+        Effect.gen(function* () {
+          if (yield* recordDelivery(delivery.token, delivery.route)) return Option.some(yield* apply)
+          const metrics = yield* Metrics
+          metrics.twilioWebhookRetries.inc({ route: delivery.route })
+          yield* Effect.logDebug(`Twilio webhook retry on ${delivery.route} (token applied already): ignored`)
+          return Option.none<A>()
+        })
+      )
