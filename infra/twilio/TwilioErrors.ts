@@ -61,3 +61,53 @@ export const classify = (error: unknown): TwilioFailure => {
 
 /** Whether the failure says Twilio (or the way to it) is unwell: what a circuit breaker counts. */
 export const isTwilioUnwell = (failure: TwilioFailure): boolean => failure.kind === "retryable"
+
+/**
+ * What the `ErrorCode` of a final status callback says about the number (a
+ * call or text that failed after Twilio accepted it):
+ *
+ * - `permanent`: the number itself is bad (invalid, unreachable for good, not
+ *   a mobile, blocked or unsubscribed) or in a region this account may not
+ *   reach (as `classify` treats 21408); calling or texting it again cannot help.
+ * - `transient`: anything else, known or not (a handset switched off, a
+ *   carrier hiccup, this account's permissions): the usual retries apply.
+ */
+export type ReportedErrorKind = "permanent" | "transient"
+
+export interface ReportedError {
+  readonly code: string
+  readonly kind: ReportedErrorKind
+  /** What Twilio's code means, when this table knows it. */
+  readonly meaning: string | undefined
+}
+
+const REPORTED: ReadonlyMap<string, readonly [ReportedErrorKind, string]> = new Map([
+  ["13223", ["permanent", "invalid phone number format"]],
+  ["13224", ["permanent", "invalid phone number"]],
+  ["13225", ["permanent", "forbidden phone number"]],
+  ["13226", ["permanent", "invalid country code"]],
+  ["13227", ["permanent", "calls to this country are not permitted"]],
+  ["21211", ["permanent", "invalid 'To' phone number"]],
+  ["21214", ["permanent", "'To' phone number cannot be reached"]],
+  ["21216", ["permanent", "call blocked by Twilio's blocklist"]],
+  ["21217", ["permanent", "phone number does not appear to be valid"]],
+  ["21408", ["permanent", "sending to this region is not enabled"]],
+  ["21610", ["permanent", "the recipient unsubscribed"]],
+  ["21612", ["permanent", "'To' phone number is not reachable by SMS"]],
+  ["21614", ["permanent", "'To' number is not a valid mobile number"]],
+  ["30003", ["transient", "unreachable destination handset"]],
+  ["30004", ["permanent", "message blocked"]],
+  ["30005", ["permanent", "unknown destination handset"]],
+  ["30006", ["permanent", "landline or unreachable carrier"]],
+  ["30007", ["transient", "message filtered by the carrier"]],
+  ["30008", ["transient", "unknown error"]]
+])
+
+/** The `ErrorCode` of a status callback, classified; an unknown code is transient. */
+export const classifyReported = (code: string): ReportedError => {
+  const known = REPORTED.get(code)
+  return { code, kind: known?.[0] ?? "transient", meaning: known?.[1] }
+}
+
+/** As stored and shown: `Twilio error 13224: invalid phone number`, or `Twilio error N` for a code this table does not know. */
+export const reportedErrorText = (error: ReportedError): string => `Twilio error ${error.code}${error.meaning === undefined ? "" : `: ${error.meaning}`}`

@@ -3,7 +3,7 @@ import * as net from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type RunningSimulator, startSimulator } from "../../../infra/twilio/Simulator.ts"
 import { simulatedTwilio } from "../../../infra/twilio/SimulatorClient.ts"
-import { classify, isTwilioUnwell } from "../../../infra/twilio/TwilioErrors.ts"
+import { classify, classifyReported, isTwilioUnwell, reportedErrorText } from "../../../infra/twilio/TwilioErrors.ts"
 
 const ACCOUNT = "AC" + "1".repeat(32)
 const TOKEN = "errors-test-auth-token"
@@ -82,5 +82,30 @@ describe("classify", () => {
   it("of the 5xx statuses only 503 is certain", () => {
     expect(classify({ status: 503, code: 20503, message: "x" })).toMatchObject({ kind: "retryable", ambiguous: false })
     for (const status of [500, 502, 504]) expect(classify({ status, message: "x" })).toMatchObject({ kind: "retryable", ambiguous: true })
+  })
+})
+
+describe("classifyReported (the ErrorCode of a status callback)", () => {
+  it("codes that say the number itself is bad are permanent, with their meaning", () => {
+    for (const code of ["13223", "13224", "13225", "21211", "21214", "21217", "21610", "21612", "21614", "30005", "30006"]) {
+      const error = classifyReported(code)
+      expect(error, code).toMatchObject({ code, kind: "permanent" })
+      expect(error.meaning, code).toBeDefined()
+    }
+    expect(reportedErrorText(classifyReported("13224"))).toBe("Twilio error 13224: invalid phone number")
+  })
+
+  it("a handset off, a carrier filter, an unknown error are transient; a code the table does not know is transient and shown bare", () => {
+    for (const code of ["30003", "30007", "30008"]) expect(classifyReported(code), code).toMatchObject({ kind: "transient" })
+    const unknown = classifyReported("31999")
+    expect(unknown).toEqual({ code: "31999", kind: "transient", meaning: undefined })
+    expect(reportedErrorText(unknown)).toBe("Twilio error 31999")
+  })
+
+  it("agrees with classify: a code classify calls permanent for a refused request is permanent when reported after the fact", () => {
+    for (const code of [21211, 21214, 13224, 21408, 21610, 21614]) {
+      expect(classify({ status: 400, code, message: "x" }).kind, String(code)).toBe("permanent")
+      expect(classifyReported(String(code)).kind, String(code)).toBe("permanent")
+    }
   })
 })
