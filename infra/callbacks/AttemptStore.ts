@@ -2,7 +2,8 @@
  * The `call_attempts` table: one row per call placed for a request, written
  * before Twilio is asked, then what Twilio reported about it. One call belongs
  * to one attempt: a call sid another attempt owns is never recorded again
- * (`unownedSid`). The statuses the statements test come from the domain
+ * (`unownedSid`), and a number has at most one create without a definite
+ * answer at a time (`mayCreateTo`). The statuses the statements test come from the domain
  * (domain/callbacks/CallProgress.ts); rows decode through its CallAttempt
  * schema (Rows.ts). Statements run on the ambient connection, so inside
  * `inTransaction` they join the caller's transaction.
@@ -72,6 +73,32 @@ export class AttemptStore extends Effect.Service<AttemptStore>()("switchboard/in
         narrow("attempts.bySid")
       )
 
+    /** Which of these call sids some attempt owns. */
+    const ownedSids = (sids: ReadonlyArray<string>) =>
+      sids.length === 0
+        ? Effect.succeed(new Set<string>())
+        : sql<{ call_sid: string }>`SELECT call_sid FROM call_attempts WHERE call_sid = ANY(${sids}::text[])`.pipe(
+            Effect.map((rows) => new Set(rows.map((row) => row.call_sid))),
+            narrow("attempts.ownedSids")
+          )
+
+    /**
+     * Whether a new call to `to` may be created now: takes a transaction-scoped advisory lock on the number
+     * (held until the caller's transaction ends, so two dials cannot both pass), then looks for an attempt to
+     * that number, of any request, whose create has no definite answer yet (`placing` or `unknown`) and that
+     * started within `horizonMs`. The caller must write its own attempt in the same transaction.
+     */
+    const mayCreateTo = (to: string, horizonMs: number) =>
+      sql`SELECT pg_advisory_xact_lock(hashtextextended(${"switchboard:create-to:" + to}, 0))`.pipe(
+        Effect.zipRight(sql<{ id: string }>`
+          SELECT id FROM call_attempts
+           WHERE to_phone = ${to} AND status = ANY(${UNPLACED}::text[])
+             AND started_at > now() - make_interval(secs => ${horizonMs / 1000})
+           LIMIT 1`),
+        Effect.map((rows) => rows.length === 0),
+        narrow("attempts.mayCreateTo")
+      )
+
     /** A request's attempts, in the order they were made. */
     const listOf = (callbackId: string) =>
       sql`SELECT * FROM call_attempts WHERE callback_id = ${callbackId} ORDER BY n`.pipe(narrow("attempts.list"), Effect.flatMap(decodeRows(AttemptRow)))
@@ -115,6 +142,6 @@ export class AttemptStore extends Effect.Service<AttemptStore>()("switchboard/in
         Effect.flatMap(decodeFirst(AttemptWithOriginRow))
       )
 
-    return { insert, find, lock, isCallKnown, listOf, update, markPlaced, markUnknown, deleteUnplaced }
+    return { insert, find, lock, isCallKnown, ownedSids, mayCreateTo, listOf, update, markPlaced, markUnknown, deleteUnplaced }
   })
 }) {}

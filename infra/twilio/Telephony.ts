@@ -58,15 +58,26 @@ export interface CallInfo {
 
 export interface CallQuery {
   readonly to: string
-  readonly createdAfter: Date
+  /** At most this many calls are read (default 2000); `complete` says whether that was all of them. */
+  readonly limit?: number | undefined
+}
+
+/** Calls from our number to a number, whatever their status or whether they have started. */
+export interface CallListing {
+  readonly calls: ReadonlyArray<CallInfo>
+  /** False when there were more calls than `limit`. */
+  readonly complete: boolean
 }
 
 export interface TelephonyService {
   readonly placeCall: (request: CallRequest) => Effect.Effect<{ readonly sid: string }, TelephonyError | CircuitOpen>
   /** The call with this SID; undefined when Twilio does not know it (404). */
   readonly fetchCall: (sid: string) => Effect.Effect<CallInfo | undefined, TelephonyError | CircuitOpen>
-  /** Calls from our number to `to` created at or after `createdAfter`, newest first. */
-  readonly findCalls: (query: CallQuery) => Effect.Effect<ReadonlyArray<CallInfo>, TelephonyError | CircuitOpen>
+  /**
+   * Calls from our number to `to`, queued ones included: filtered by `To` and `From` only, since Twilio's
+   * `StartTime` filters leave out a call that has not started. The caller matches on `createdAt`.
+   */
+  readonly findCalls: (query: CallQuery) => Effect.Effect<CallListing, TelephonyError | CircuitOpen>
   readonly sendSms: (request: SmsRequest) => Effect.Effect<{ readonly sid: string }, TelephonyError | CircuitOpen>
   readonly circuit: (channel: Channel) => Effect.Effect<CircuitStatus>
   /**
@@ -108,8 +119,7 @@ const callInfo = (call: CallInstance): CallInfo => {
 const absentOn404 = <A>(request: Promise<A>): Promise<A | undefined> =>
   request.catch((error: unknown) => ((error as { status?: unknown }).status === 404 ? undefined : Promise.reject(error)))
 
-/** `date_created` has whole seconds: a call made 400 ms into a second reads as made at its start. */
-const wholeSecond = (date: Date): number => Math.floor(date.getTime() / 1000) * 1000
+const DEFAULT_LIST_LIMIT = 2000
 
 export const make = (options: TelephonyOptions): TelephonyService => {
   const policy = options.breaker ?? defaultBreakerPolicy
@@ -192,19 +202,16 @@ export const make = (options: TelephonyOptions): TelephonyService => {
       guarded("voice", "calls.fetch", () => absentOn404(options.client.calls(sid).fetch()), { "twilio.call_sid": sid }).pipe(
         Effect.map((call) => (call === undefined ? undefined : callInfo(call)))
       ),
-    findCalls: (query) =>
-      guarded(
+    findCalls: (query) => {
+      const limit = query.limit ?? DEFAULT_LIST_LIMIT
+      return guarded(
         "voice",
         "calls.list",
-        // Twilio's StartTime filter is coarse (dates, start times): narrow by date_created here too. A call whose
-        // date_created cannot be read is kept, since a reconciler must not miss a call that may be the one it placed
-        () => options.client.calls.list({ to: query.to, from: options.from, startTimeAfter: query.createdAfter }),
+        // the SDK pages for us; one call past the limit tells a cut list from a whole one
+        () => options.client.calls.list({ to: query.to, from: options.from, pageSize: Math.min(1000, limit + 1), limit: limit + 1 }),
         {}
-      ).pipe(
-        Effect.map((calls) =>
-          calls.map(callInfo).filter((call) => call.createdAt === undefined || call.createdAt.getTime() >= wholeSecond(query.createdAfter))
-        )
-      ),
+      ).pipe(Effect.map((calls) => ({ calls: calls.slice(0, limit).map(callInfo), complete: calls.length <= limit })))
+    },
     circuit: (channel) => Effect.sync(() => breakers[channel].status),
     refusingFor: (channel) =>
       Effect.sync(() => {

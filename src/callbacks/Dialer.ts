@@ -11,14 +11,54 @@
  * 2. Outside opening hours the job snoozes until the next opening.
  * 3. While the voice circuit is open it snoozes (no attempt spent) and the
  *    visitor gets one SMS notice.
- * 4. The per-destination limit is checked and recorded, the attempt row is
- *    written and the request moves to `dialing`, in one transaction.
+ * 4. Under an advisory lock on the number, in one transaction: if another
+ *    attempt to that number (of any request) has a create without a definite
+ *    answer, the job snoozes; otherwise the per-destination limit is checked
+ *    and recorded, the attempt row is written and the request moves to
+ *    `dialing`.
  * 5. Twilio is asked to call. A refusal that says nothing was placed puts the
  *    request back as it was (attempt and rate event taken back); a permanent
  *    refusal of the number counts as a failed attempt; an ambiguous failure is
  *    reconciled (status callbacks, then Twilio's call list), never re-POSTed.
  * 6. It waits for the call to end, asking Twilio for the call's status when
  *    the status callbacks go quiet for longer than CALL_STATUS_TIMEOUT.
+ *
+ * Why an ambiguous create is never dialed twice
+ * ---------------------------------------------
+ * An attempt is "unresolved" while its create has no definite answer: status
+ * `placing` (written, Twilio not answered) or `unknown` (the answer was lost),
+ * with no call sid. Its call, if Twilio made one, was created inside the
+ * attempt's window: from `started_at` to TWILIO_TIMEOUT later, widened by
+ * CLOCK_SKEW on both sides for Twilio's clock (domain/callbacks/Reconciliation.ts).
+ *
+ * - Uniqueness. Step 4 takes `pg_advisory_xact_lock` on the number and looks
+ *   for an unresolved attempt to it started within the blocking horizon
+ *   (TWILIO_TIMEOUT + 2 x CLOCK_SKEW) before writing its own `placing` row in
+ *   the same transaction, so of two workers in any processes the second sees
+ *   the first's row. Attempts further apart than the horizon have disjoint
+ *   windows. So an attempt's window holds at most one unresolved create to
+ *   that (From, To) pair: its own. (The horizon also means a row left
+ *   unresolved for good cannot hold a number forever.)
+ * - Listing independent of start time. Reconciliation lists every call from
+ *   TWILIO_FROM to the number (`To` and `From` only; Twilio's `StartTime`
+ *   filters leave out a call still queued, which has no start time) and
+ *   matches on `date_created`, which a call has from its creation. A listing
+ *   cut short by its limit decides nothing.
+ * - Ownership. A sid some attempt owns is never adopted (`ownedSids`, and
+ *   `unownedSid` in every write of a sid). Every other call from us to the
+ *   number created in the window was made by an unresolved create whose
+ *   window overlaps, and there is only this one: an unowned call in the window
+ *   is this attempt's, and if there is none after the window has closed, the
+ *   create made no call, so taking the attempt back and dialing again places
+ *   the first call, not a second.
+ * - Crashes. Dying after the row is written and before Twilio is asked, or
+ *   while the create is in flight, leaves a `placing` row: the request is
+ *   `dialing`, the rescued job resumes waiting (step 1) and reconciles it like
+ *   an `unknown` one, while other dials to the number snooze. Dying after the
+ *   answer but before `markPlaced` leaves the same, and the listing finds the
+ *   call in the window. Dying during reconciliation changes nothing or commits
+ *   one adoption or one take-back (each one statement or transaction), and the
+ *   rescued job starts over from what was committed.
  */
 import { randomUUID } from "node:crypto"
 import * as Clock from "effect/Clock"
@@ -29,6 +69,7 @@ import * as Option from "effect/Option"
 import type { Business, CallAttempt, CallbackRequest } from "../../domain/callbacks/Business.ts"
 import { isEnded } from "../../domain/callbacks/CallProgress.ts"
 import { planOf } from "../../domain/callbacks/EscalationPlan.ts"
+import { blockingHorizonMs, reconcileCreate, windowOf } from "../../domain/callbacks/Reconciliation.ts"
 import { CallbackDial, CallbackSmsFallback } from "../../domain/callbacks/Jobs.ts"
 import { closedUntil } from "../../domain/callbacks/OpeningHours.ts"
 import { Retryable, Snooze } from "../../domain/jobs/JobErrors.ts"
@@ -49,6 +90,9 @@ import { callWakeup, settle } from "./Settlement.ts"
 
 /** A dial that found nothing placeable waits this long before trying again (Twilio refused without placing). */
 const REFUSED_RETRY = Duration.seconds(5)
+
+/** A dial to a number with a create still unresolved looks again this soon (usually resolved by its first report). */
+const UNRESOLVED_RETRY = Duration.seconds(1)
 
 /** Sends the visitor one notice per generation that calls cannot be placed right now. */
 const noticeOnce = (request: CallbackRequest) =>
@@ -129,8 +173,10 @@ const awaitCall = (attemptId: string) =>
 
 /**
  * Asks Twilio what became of an attempt: by its call sid when it has one,
- * otherwise (an ambiguous create) by the calls to its number since it started.
- * A create that left no call is taken back; a call found is adopted.
+ * otherwise (an ambiguous create) by every call from our number to its number,
+ * matched on creation time and ownership (domain/callbacks/Reconciliation.ts).
+ * A call found is adopted; a create that left no call is taken back; when
+ * Twilio's answer cannot decide yet, nothing changes and it asks again later.
  */
 const reconcile = (attempt: CallAttempt) =>
   Effect.gen(function* () {
@@ -140,22 +186,29 @@ const reconcile = (attempt: CallAttempt) =>
       if (call === undefined) return yield* settle(attempt.id, { status: "failed", error: "Twilio does not know this call" })
       return yield* settle(attempt.id, { status: call.status, callSid: call.sid })
     }
-    const calls = yield* telephony.findCalls({ to: attempt.to, createdAfter: new Date(attempt.startedAt.getTime() - 5_000) })
     const attempts = yield* AttemptStore
-    // a call to this number created after the attempt began and before its create could have timed out
-    // (TWILIO_TIMEOUT, with a margin for clocks), not yet any attempt's
     const { requestTimeout } = yield* TwilioGateway
-    const latest = attempt.startedAt.getTime() + Duration.toMillis(requestTimeout) + 15_000
-    for (const call of calls) {
-      if (call.createdAt !== undefined && call.createdAt.getTime() > latest) continue
-      if (yield* attempts.isCallKnown(call.sid)) continue
-      yield* attempts.markPlaced(attempt.id, call.sid)
-      yield* settle(attempt.id, { status: call.status, callSid: call.sid })
-      return true
+    const listing = yield* telephony.findCalls({ to: attempt.to })
+    const owned = yield* attempts.ownedSids(listing.calls.map((call) => call.sid))
+    const verdict = reconcileCreate({
+      window: windowOf(attempt.startedAt, Duration.toMillis(requestTimeout)),
+      calls: listing.calls,
+      complete: listing.complete,
+      owned,
+      now: yield* Clock.currentTimeMillis
+    })
+    switch (verdict._tag) {
+      case "Adopt": {
+        const call = listing.calls.find((listed) => listed.sid === verdict.sid)
+        yield* attempts.markPlaced(attempt.id, verdict.sid)
+        return yield* settle(attempt.id, { status: call?.status ?? "queued", callSid: verdict.sid })
+      }
+      case "Undecided":
+        return yield* Effect.logInfo(`call attempt ${attempt.id}: cannot reconcile the ambiguous create yet (${verdict.reason}); will ask again`)
+      case "NotPlaced":
+        yield* Effect.logInfo(`call attempt ${attempt.id}: Twilio has no call for the ambiguous create; it was never placed`)
+        return yield* unplace(attempt)
     }
-    yield* Effect.logInfo(`call attempt ${attempt.id}: Twilio has no call for the ambiguous create; it was never placed`)
-    yield* unplace(attempt)
-    return true
   })
 
 /**
@@ -175,8 +228,11 @@ const begin = (request: CallbackRequest, business: Business) =>
     const step = plan[Math.min(request.escalationLevel, plan.length - 1)] ?? plan[0]
     if (step === undefined) return { _tag: "Nothing" as const }
     const attemptId = randomUUID()
+    const { requestTimeout } = yield* TwilioGateway
     return yield* inTransaction(
       Effect.gen(function* () {
+        // one create without a definite answer per number at a time (see the header): the lock is held to the commit
+        if (!(yield* attempts.mayCreateTo(step.phone, blockingHorizonMs(Duration.toMillis(requestTimeout))))) return { _tag: "Unresolved" as const }
         const allowed = yield* hit(`dial:${step.phone}`, settings.dialPerDestination, attemptId)
         if (!allowed.allowed) return { _tag: "Limited" as const, retryAfter: allowed.retryAfter }
         // only from where this job saw the request: the number and attempt below were chosen from that
@@ -267,6 +323,7 @@ export const dial = (callbackId: string, generation?: number) =>
     }
     const begun = yield* begin(request.value, business.value)
     if (begun._tag === "Nothing") return
+    if (begun._tag === "Unresolved") return yield* Snooze.for(UNRESOLVED_RETRY, "another create to this number has no answer yet")
     if (begun._tag === "Limited") return yield* Snooze.for(Duration.max(begun.retryAfter, Duration.seconds(1)), "per-destination limit")
     const placed = yield* place(begun.attempt)
     switch (placed._tag) {

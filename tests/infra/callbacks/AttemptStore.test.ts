@@ -3,7 +3,9 @@
  * and remember the status they started from; a call sid belongs to one
  * attempt (another attempt reporting it records nothing); an ended call keeps
  * the time it first ended; placed, unknown and the deletion of an unplaced
- * attempt apply only from the domain's unplaced statuses; a row with a status
+ * attempt apply only from the domain's unplaced statuses; a number takes one
+ * create without a definite answer at a time, even when two dials race, and
+ * an unresolved attempt older than the horizon no longer holds it; a row with a status
  * outside AttemptStatus is a defect.
  */
 import { randomUUID } from "node:crypto"
@@ -13,6 +15,7 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { AttemptStore } from "../../../infra/callbacks/AttemptStore.ts"
+import { inTransaction } from "../../../infra/db/Transaction.ts"
 import { callbackStoresRuntime, pendingRequest } from "../../support/callbackStores.ts"
 import { cloneDatabase, query } from "../../support/database.ts"
 
@@ -26,8 +29,8 @@ afterAll(() => runtime.dispose())
 
 const attempts = <A, E>(f: (store: AttemptStore) => Effect.Effect<A, E>) => runtime.runPromise(Effect.flatMap(AttemptStore, f))
 
-const newAttempt = (callbackId: string, fromStatus: "queued" | "retry_scheduled" | "escalated" = "queued") =>
-  attempts((s) => s.insert({ id: randomUUID(), callbackId, level: 0, attemptOnNumber: 1, to: "+14155550100", ringSeconds: 20, fromStatus }))
+const newAttempt = (callbackId: string, fromStatus: "queued" | "retry_scheduled" | "escalated" = "queued", to = "+14155550100") =>
+  attempts((s) => s.insert({ id: randomUUID(), callbackId, level: 0, attemptOnNumber: 1, to, ringSeconds: 20, fromStatus }))
 
 const sid = () => `CA${randomUUID().replaceAll("-", "")}`
 
@@ -83,6 +86,45 @@ describe("attempt store", () => {
     expect((await attempts((s) => s.find(reported.id))).pipe(Option.map((a) => [a.status, a.error]))).toEqual(Option.some(["ringing", undefined]))
     expect(Option.isNone(await attempts((s) => s.deleteUnplaced(reported.id)))).toBe(true)
     expect(Option.isSome(await attempts((s) => s.find(reported.id)))).toBe(true)
+  })
+
+  it("a number takes one create without a definite answer at a time: two racing dials, one passes", async () => {
+    const to = `+1415557${String(1000 + Math.floor(Math.random() * 9000))}`
+    const [one, two] = await Promise.all([runtime.runPromise(pendingRequest), runtime.runPromise(pendingRequest)])
+    // each dial: check, then (if allowed) write its attempt, in one transaction; a pause between them widens the race
+    const dialTo = (callbackId: string) =>
+      runtime.runPromise(
+        inTransaction(
+          Effect.gen(function* () {
+            const store = yield* AttemptStore
+            const allowed = yield* store.mayCreateTo(to, 60_000)
+            yield* Effect.sleep("100 millis")
+            if (allowed) yield* store.insert({ id: randomUUID(), callbackId, level: 0, attemptOnNumber: 1, to, ringSeconds: 20, fromStatus: "queued" })
+            return allowed
+          })
+        )
+      )
+    const results = await Promise.all([dialTo(one!.request.id), dialTo(two!.request.id)])
+    expect(results.toSorted()).toEqual([false, true])
+    const [placing] = await query<{ id: string }>(url, "SELECT id FROM call_attempts WHERE to_phone = $1", [to])
+    // placing blocks; unknown blocks; a definite answer frees the number; other numbers are never held
+    expect(await runtime.runPromise(inTransaction(Effect.flatMap(AttemptStore, (st) => st.mayCreateTo(to, 60_000))))).toBe(false)
+    expect(await runtime.runPromise(inTransaction(Effect.flatMap(AttemptStore, (st) => st.mayCreateTo(to + "1", 60_000))))).toBe(true)
+    await attempts((st) => st.markUnknown(placing!.id, "lost answer"))
+    expect(await runtime.runPromise(inTransaction(Effect.flatMap(AttemptStore, (st) => st.mayCreateTo(to, 60_000))))).toBe(false)
+    // past the horizon an unresolved create no longer holds the number (the two windows cannot overlap)
+    expect(await runtime.runPromise(inTransaction(Effect.flatMap(AttemptStore, (st) => st.mayCreateTo(to, 0))))).toBe(true)
+    await attempts((st) => st.markPlaced(placing!.id, sid()))
+    expect(await runtime.runPromise(inTransaction(Effect.flatMap(AttemptStore, (st) => st.mayCreateTo(to, 60_000))))).toBe(true)
+  })
+
+  it("tells which call sids attempts own", async () => {
+    const { request } = await runtime.runPromise(pendingRequest)
+    const attempt = await newAttempt(request.id)
+    const mine = sid()
+    await attempts((s) => s.markPlaced(attempt.id, mine))
+    expect(await attempts((s) => s.ownedSids([mine, sid()]))).toEqual(new Set([mine]))
+    expect(await attempts((s) => s.ownedSids([]))).toEqual(new Set())
   })
 
   it("an attempt row with a status outside AttemptStatus is a defect", async () => {

@@ -2,7 +2,8 @@
  * Telephony over the real SDK against the simulator: requests succeed, a
  * permanent error leaves the circuit closed, and while Twilio answers 503 the
  * circuit opens after N failures, so traffic stays bounded until a probe finds
- * Twilio well again. An ambiguous create is reconciled with `findCalls` and
+ * Twilio well again. An ambiguous create is reconciled with `findCalls` (by To
+ * and From, every call, paged to a limit) and
  * `fetchCall`, which go through the same circuit.
  */
 import * as Effect from "effect/Effect"
@@ -89,31 +90,45 @@ describe("Telephony", () => {
     expect(await Effect.runPromise(telephony.circuit("voice"))).toBe("closed")
   })
 
-  it("reconciles the ambiguous create: findCalls finds the call that was made although the create failed", async () => {
-    const createdAfter = new Date() // milliseconds into a second: date_created has whole seconds, which findCalls allows for
+  it("reconciles the ambiguous create: findCalls lists the call that was made although the create failed, with its creation time", async () => {
+    const before = Math.floor(Date.now() / 1000) * 1000 // date_created has whole seconds
     await faults({ createThenFail: true })
     expect(failureOf(await call())).toMatchObject({ _tag: "TelephonyError", kind: "retryable", ambiguous: true, status: 500 })
-    const found = await Effect.runPromise(telephony.findCalls({ to: TO, createdAfter }))
+    const found = await Effect.runPromise(telephony.findCalls({ to: TO }))
     const listed = (await (await fetch(`${sim.url}/sim/calls`)).json()) as Array<{ sid: string }>
-    expect(found.map((c) => c.sid)).toEqual(listed.map((c) => c.sid))
-    expect(found).toHaveLength(1)
+    expect(found.complete).toBe(true)
+    expect(found.calls.map((c) => c.sid)).toEqual(listed.map((c) => c.sid))
+    expect(found.calls).toHaveLength(1)
+    expect(found.calls[0]?.createdAt?.getTime()).toBeGreaterThanOrEqual(before)
+    expect(found.calls[0]?.createdAt?.getTime()).toBeLessThanOrEqual(Date.now())
     expect(await counted("calls.list", "ok")).toBe(1)
   })
 
+  it("findCalls asks by To and From only (no start-time filter, which would leave out a call not yet started), and reads up to its limit", async () => {
+    const client = simulatedTwilio(sim.url, ACCOUNT, TOKEN)
+    for (let i = 0; i < 5; i++) await client.calls.create({ to: TO, from: "+15005550006", url: "http://127.0.0.1:9/voice" })
+    const all = await Effect.runPromise(telephony.findCalls({ to: TO }))
+    expect(all).toMatchObject({ complete: true })
+    expect(all.calls).toHaveLength(5)
+    // five calls, read three (and one more, to know there are more): a cut list says so
+    const cut = await Effect.runPromise(telephony.findCalls({ to: TO, limit: 3 }))
+    expect(cut.complete).toBe(false)
+    expect(cut.calls).toHaveLength(3)
+    expect(await Effect.runPromise(telephony.findCalls({ to: TO, limit: 5 }))).toMatchObject({ complete: true })
+  })
+
   it("findCalls finds nothing when the create was refused (503), and only calls from our number", async () => {
-    const createdAfter = new Date()
     await faults({ calls: { status: 503, count: 1 } })
     expect(failureOf(await call())).toMatchObject({ _tag: "TelephonyError", kind: "retryable", ambiguous: false, status: 503 })
     await simulatedTwilio(sim.url, ACCOUNT, TOKEN).calls.create({ to: TO, from: "+15005550001", url: "http://127.0.0.1:9/voice" })
-    expect(await Effect.runPromise(telephony.findCalls({ to: TO, createdAfter }))).toEqual([])
-    expect(await Effect.runPromise(telephony.findCalls({ to: TO, createdAfter: new Date(Date.now() + 60_000) }))).toEqual([])
-    expect((await stats()).requests).toMatchObject({ calls: 2, callReads: 2 })
+    expect(await Effect.runPromise(telephony.findCalls({ to: TO }))).toEqual({ calls: [], complete: true })
+    expect((await stats()).requests).toMatchObject({ calls: 2, callReads: 1 })
   })
 
   it("reads go through the voice circuit: failing reads open it, and then creates are refused too", async () => {
     await faults({ calls: { status: 503, reads: true } })
     for (let i = 0; i < 3; i++) {
-      expect(failureOf(await Effect.runPromiseExit(telephony.findCalls({ to: TO, createdAfter: new Date() })))).toMatchObject({ _tag: "TelephonyError", kind: "retryable", status: 503 })
+      expect(failureOf(await Effect.runPromiseExit(telephony.findCalls({ to: TO })))).toMatchObject({ _tag: "TelephonyError", kind: "retryable", status: 503 })
     }
     expect(await Effect.runPromise(telephony.circuit("voice"))).toBe("open")
     expect(failureOf(await Effect.runPromiseExit(telephony.fetchCall("CA" + "0".repeat(32))))?._tag).toBe("CircuitOpen")
