@@ -226,7 +226,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** A text message status callback. */
+        /** A text message status callback: applied once and only forward. */
         post: operations["twilioMessageStatus"];
         delete?: never;
         options?: never;
@@ -615,6 +615,8 @@ export interface components {
             SmsStatus?: string;
             /** @description the order of this message's status reports (another value is ignored) */
             SequenceNumber?: string;
+            /** @description Twilio's error code, when the message failed or was undelivered (another value is ignored) */
+            ErrorCode?: string;
         } & {
             [key: string]: string;
         };
@@ -1367,6 +1369,8 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
+                /** @description the same on every retry of one delivery: a report whose token was applied already is answered 204 and changes nothing (1 to 200 visible ASCII characters; another value is ignored) */
+                "I-Twilio-Idempotency-Token"?: string;
                 /** @description Twilio's signature of this URL and its parameters */
                 "X-Twilio-Signature": string;
             };
@@ -1400,6 +1404,8 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
+                /** @description the same on every retry of one delivery: a report whose token was applied already is answered 204 and changes nothing (1 to 200 visible ASCII characters; another value is ignored) */
+                "I-Twilio-Idempotency-Token"?: string;
                 /** @description Twilio's signature of this URL and its parameters */
                 "X-Twilio-Signature": string;
             };
@@ -1415,7 +1421,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Taken */
+            /** @description Taken (a duplicate, a late report or a message this app does not know changes nothing) */
             204: {
                 headers: {
                     [name: string]: unknown;

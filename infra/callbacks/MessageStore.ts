@@ -58,10 +58,11 @@ export class MessageStore extends Effect.Service<MessageStore>()("switchboard/in
 
     const remove = (id: string) => sql`DELETE FROM sms_messages WHERE id = ${id}`.pipe(Effect.asVoid, narrow("messages.delete"))
 
-    /** Applies a message status report if it ranks above what is stored (reports arrive out of order). */
-    const report = (id: string, status: string, sequence: number) =>
+    /** Applies a message status report, with Twilio's error when it names one, if it ranks above what is stored (reports arrive out of order). */
+    const report = (id: string, status: string, sequence: number, error?: string) =>
       sql`
-        UPDATE sms_messages SET status = ${status}, last_sequence = greatest(last_sequence, ${sequence}), updated_at = now()
+        UPDATE sms_messages SET status = ${status}, last_sequence = greatest(last_sequence, ${sequence}),
+               error = coalesce(${error ?? null}, error), updated_at = now()
          WHERE id = ${id}
            AND ${reportedMessageRank(status)}::int
              > coalesce((SELECT ranked.rank FROM unnest(${RANKED}::text[], ${RANKS}::int[]) AS ranked (status, rank) WHERE ranked.status = sms_messages.status), 0)`.pipe(

@@ -3,8 +3,8 @@
  *
  * - `maintenance.cleanup`: requests whose code expired unverified become
  *   `expired`; finished requests older than CALLBACK_RETENTION are deleted
- *   (with their attempts, code and messages); spent rate-limit events and
- *   idempotency keys past their 24 hours are dropped.
+ *   (with their attempts, code and messages); spent rate-limit events,
+ *   idempotency keys and Twilio's webhook tokens past their 24 hours are dropped.
  * - `report.daily`: a summary of one UTC day (by default yesterday, by the
  *   Clock) stored in `daily_reports`, replaced if the day is summarised again.
  *
@@ -16,9 +16,10 @@ import * as Effect from "effect/Effect"
 import { MaintenanceCleanup, ReportDaily } from "../../domain/callbacks/Jobs.ts"
 import { type CronDefinition, defineCron } from "../../domain/jobs/CronDefinition.ts"
 import { CallbackConfig } from "../../infra/callbacks/CallbackConfig.ts"
-import { expireUnverified, purgeFinished, purgeIdempotencyKeys, purgeRateEvents } from "../../infra/callbacks/CallbackRetention.ts"
+import { expireUnverified, purgeFinished, purgeIdempotencyKeys, purgeRateEvents, purgeWebhookDeliveries } from "../../infra/callbacks/CallbackRetention.ts"
 import { type Day, storeReport, summariseDay } from "../../infra/callbacks/DailyReports.ts"
 import { IDEMPOTENCY_TTL_HOURS } from "../../infra/callbacks/Idempotency.ts"
+import { WEBHOOK_TOKEN_TTL_HOURS } from "../../infra/callbacks/WebhookDeliveries.ts"
 import { Metrics } from "../../infra/observability/Metrics.ts"
 import { handle } from "../../supervisors/JobRegistry.ts"
 import { asJobFailure } from "./JobFailures.ts"
@@ -33,6 +34,7 @@ export const cleanup = Effect.gen(function* () {
   const limits = [settings.createPerPhone, settings.createPerIp, settings.verifyPerIp, settings.dialPerDestination]
   yield* purgeRateEvents(limits.map((l) => l.window).reduce(Duration.max))
   yield* purgeIdempotencyKeys(Duration.hours(IDEMPOTENCY_TTL_HOURS))
+  yield* purgeWebhookDeliveries(Duration.hours(WEBHOOK_TOKEN_TTL_HOURS))
   yield* Effect.logInfo(`cleanup: ${expired.length} requests expired, ${purged} past retention deleted`)
 })
 

@@ -28,11 +28,13 @@ import { BusinessStore } from "../../infra/callbacks/BusinessStore.ts"
 import { MessageStore } from "../../infra/callbacks/MessageStore.ts"
 import { RequestStore } from "../../infra/callbacks/RequestStore.ts"
 import { VerificationStore } from "../../infra/callbacks/VerificationStore.ts"
+import { oncePerDelivery, type WebhookDelivery } from "../../infra/callbacks/WebhookDeliveries.ts"
 import { hashCode, newCode } from "../../infra/callbacks/Codes.ts"
 import { inTransaction } from "../../infra/db/Transaction.ts"
 import { Metrics } from "../../infra/observability/Metrics.ts"
 import { type CircuitOpen, Telephony, type TelephonyError } from "../../infra/twilio/Telephony.ts"
 import { TwilioGateway } from "../../infra/twilio/TwilioGateway.ts"
+import { classifyReported, reportedErrorText } from "../../infra/twilio/TwilioErrors.ts"
 import { handle } from "../../supervisors/JobRegistry.ts"
 import { NotFound } from "../Failures.ts"
 import { asJobFailure } from "./JobFailures.ts"
@@ -147,9 +149,24 @@ export const VerificationSendHandler = handle(VerificationSend, (args) => sendVe
 export const SmsFallbackHandler = handle(CallbackSmsFallback, (args) => sendOnce(args.callbackId, args.kind, args.generation))
 export const EscalateHandler = handle(CallbackEscalate, (args) => escalate(args.callbackId, args.level))
 
-/** A status report Twilio sent about text `messageId` (the message status webhook); `NotFound` when the id cannot be one of ours. */
-export const reportMessage = (messageId: string, status: string | undefined, sequence: number | undefined) =>
+/** A message status callback as the webhook decoded it. */
+export interface MessageStatusReport {
+  readonly status: string | undefined
+  readonly sequence?: number | undefined
+  /** Twilio's `ErrorCode`, when the text failed or was undelivered. */
+  readonly errorCode?: string | undefined
+}
+
+/**
+ * A status report Twilio sent about text `messageId` (the message status webhook); `NotFound` when the id cannot
+ * be one of ours. Applied once per `delivery` and only forward; an `ErrorCode` is stored as the text's error.
+ */
+export const reportMessage = (messageId: string, report: MessageStatusReport, delivery?: WebhookDelivery) =>
   Effect.gen(function* () {
     if (!isUuid(messageId)) return yield* new NotFound({ detail: `no text message ${messageId}` })
-    if (status !== undefined) yield* Effect.flatMap(MessageStore, (messages) => messages.report(messageId, status, sequence ?? 0))
+    const { status } = report
+    if (status === undefined) return
+    const error = report.errorCode === undefined ? undefined : reportedErrorText(classifyReported(report.errorCode))
+    const messages = yield* MessageStore
+    yield* oncePerDelivery(delivery, messages.report(messageId, status, report.sequence ?? 0, error))
   })

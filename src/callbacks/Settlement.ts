@@ -4,7 +4,9 @@
  * decides the request's fate, the request moves on and its next job is
  * enqueued, all in one transaction under row locks. A duplicate or late report
  * changes nothing and enqueues nothing, so webhooks and reconciliation can
- * both report the same call safely, in any order.
+ * both report the same call safely, in any order. A webhook delivery Twilio
+ * retries is recognised by its idempotency token, recorded in the same
+ * transaction as the report's effect, and answered without touching anything.
  */
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
@@ -20,10 +22,12 @@ import { CallbackConfig, retryPolicyOf } from "../../infra/callbacks/CallbackCon
 import { AttemptStore } from "../../infra/callbacks/AttemptStore.ts"
 import { BusinessStore } from "../../infra/callbacks/BusinessStore.ts"
 import { RequestStore } from "../../infra/callbacks/RequestStore.ts"
+import { oncePerDelivery, type WebhookDelivery } from "../../infra/callbacks/WebhookDeliveries.ts"
 import { inTransaction } from "../../infra/db/Transaction.ts"
 import { enqueue } from "../../infra/jobs/Jobs.ts"
 import { JobStore } from "../../infra/jobs/JobStore.ts"
 import { Metrics } from "../../infra/observability/Metrics.ts"
+import { classifyReported, reportedErrorText } from "../../infra/twilio/TwilioErrors.ts"
 import { NotFound } from "../Failures.ts"
 
 /**
@@ -122,9 +126,32 @@ export const settle = (attemptId: string, report: CallReport) =>
     )
   }).pipe(Effect.withSpan("callback.settle", { attributes: { "attempt.id": attemptId, "call.status": report.status } }))
 
-/** A status report Twilio sent about attempt `attemptId` (the status webhook); `NotFound` when the id cannot be one of ours. */
-export const reportCall = (attemptId: string, report: CallReport) =>
+/** A call status callback as the webhook decoded it. */
+export interface CallStatusReport {
+  readonly status: string
+  readonly sequence?: number | undefined
+  readonly callSid?: string | undefined
+  /** Twilio's `ErrorCode`, when the call failed. */
+  readonly errorCode?: string | undefined
+}
+
+/**
+ * A status report Twilio sent about attempt `attemptId` (the status webhook); `NotFound` when the id cannot be
+ * one of ours. Applied once per `delivery` (a retry of it changes nothing). An `ErrorCode` is stored as the
+ * attempt's error, with its meaning when known; one that says the number itself is bad exhausts the number.
+ */
+export const reportCall = (attemptId: string, report: CallStatusReport, delivery?: WebhookDelivery) =>
   Effect.gen(function* () {
     if (!isUuid(attemptId)) return yield* new NotFound({ detail: `no call attempt ${attemptId}` })
-    yield* settle(attemptId, report)
+    const error = report.errorCode === undefined ? undefined : classifyReported(report.errorCode)
+    yield* oncePerDelivery(
+      delivery,
+      settle(attemptId, {
+        status: report.status,
+        sequence: report.sequence,
+        callSid: report.callSid,
+        error: error === undefined ? undefined : reportedErrorText(error),
+        exhaustNumber: error?.kind === "permanent"
+      })
+    )
   })

@@ -57,10 +57,34 @@ export const MessageParams = Schema.Struct(
   {
     MessageStatus: Tolerant(MessageStatus, "the message's status: queued, sent, delivered, undelivered, failed, ..."),
     SmsStatus: Tolerant(MessageStatus, "the older name of MessageStatus, read when MessageStatus is absent"),
-    SequenceNumber: Tolerant(SequenceNumber, "the order of this message's status reports", SequenceText)
+    SequenceNumber: Tolerant(SequenceNumber, "the order of this message's status reports", SequenceText),
+    ErrorCode: Tolerant(ErrorCode, "Twilio's error code, when the message failed or was undelivered")
   },
   OtherParams
 ).annotations({ identifier: "TwilioMessageParams", description: "the parameters of a Twilio message status callback, form-encoded" })
+
+const IdempotencyToken = Schema.String.pipe(Schema.pattern(/^[\x21-\x7e]{1,200}$/))
+
+/**
+ * Twilio marks each logical delivery of a webhook with a token, the same on every retry of it. A token of
+ * another form (empty, too long) counts as absent, and the report is applied as one without a token (still
+ * only forward).
+ */
+export const DeliveryHeaders = Schema.Struct({
+  "I-Twilio-Idempotency-Token": Schema.optional(
+    Schema.transformOrFail(
+      Schema.String.annotations({
+        description: "the same on every retry of one delivery: a report whose token was applied already is answered 204 and changes nothing (1 to 200 visible ASCII characters; another value is ignored)"
+      }),
+      Schema.UndefinedOr(Schema.typeSchema(IdempotencyToken)),
+      {
+        strict: true,
+        decode: (text) => ParseResult.succeed(Option.getOrUndefined(Schema.decodeUnknownOption(IdempotencyToken)(text))),
+        encode: (value) => ParseResult.succeed(value ?? "")
+      }
+    )
+  )
+})
 
 const AttemptParams = Schema.Struct({ attemptId: Schema.String.annotations({ description: "the call attempt's id (a UUID; another id is a 404)" }) })
 const MessagePath = Schema.Struct({ messageId: Schema.String.annotations({ description: "the text message's id (a UUID; another id is a 404)" }) })
@@ -90,6 +114,7 @@ export const callStatusWebhook = route({
   tags,
   security: "twilio",
   params: AttemptParams,
+  headers: DeliveryHeaders,
   body: { schema: CallParams, contentType: FORM },
   responses: { 204: { description: "Taken (a duplicate, a late report or an attempt this app does not know changes nothing)" } },
   problems: [...problems]
@@ -99,12 +124,13 @@ export const messageStatusWebhook = route({
   method: "post",
   path: "/twilio/status/sms/{messageId}",
   operationId: "twilioMessageStatus",
-  summary: "A text message status callback.",
+  summary: "A text message status callback: applied once and only forward.",
   tags,
   security: "twilio",
   params: MessagePath,
+  headers: DeliveryHeaders,
   body: { schema: MessageParams, contentType: FORM },
-  responses: { 204: { description: "Taken" } },
+  responses: { 204: { description: "Taken (a duplicate, a late report or a message this app does not know changes nothing)" } },
   problems: [...problems]
 })
 

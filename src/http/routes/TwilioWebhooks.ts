@@ -2,15 +2,19 @@
  * The webhooks Twilio calls (API.md "Twilio webhooks"). Each needs a valid
  * `X-Twilio-Signature` for its URL under PUBLIC_BASE_URL, checked before the
  * validator: an unsigned request is a 403 and nothing happens. Status reports
- * go through Settlement, which applies them only forward and only once, so
- * Twilio's retries, duplicates and reordering are harmless.
+ * go through Settlement and Messaging, which apply them only forward and once
+ * per `I-Twilio-Idempotency-Token` (a retry is a 204 that changes nothing),
+ * so Twilio's retries, duplicates and reordering are harmless. The voice
+ * webhook only reads: a retry gets the TwiML of the moment.
  */
 import { Hono } from "hono"
 import * as Effect from "effect/Effect"
 import { type Bridge, bridgeFor } from "../../callbacks/Bridge.ts"
 import { reportMessage } from "../../callbacks/Messaging.ts"
 import { reportCall } from "../../callbacks/Settlement.ts"
-import { callStatusWebhook, messageStatusWebhook, voiceWebhook } from "../contract/Twilio.ts"
+import type { WebhookDelivery } from "../../../infra/callbacks/WebhookDeliveries.ts"
+import { type AnyRoute, honoPath } from "../Contract.ts"
+import { callStatusWebhook, type DeliveryHeaders, messageStatusWebhook, voiceWebhook } from "../contract/Twilio.ts"
 import type { HttpEnv } from "../Handler.ts"
 import { twilioSignature } from "../Middleware.ts"
 import { implement } from "../Validate.ts"
@@ -31,6 +35,12 @@ const bridgeTwiml = (bridge: Bridge): Response => {
 
 const noContent = () => new Response(null, { status: 204 })
 
+/** The delivery a status report belongs to, when Twilio marked it (a retry carries the same token); labelled with the route's pattern. */
+const deliveryOf = (route: AnyRoute, headers: typeof DeliveryHeaders.Type): WebhookDelivery | undefined => {
+  const token = headers["I-Twilio-Idempotency-Token"]
+  return token === undefined ? undefined : { token, route: honoPath(route.path) }
+}
+
 export const twilioRoutes = () => {
   const router = new Hono<HttpEnv>()
   const signed = [twilioSignature()]
@@ -45,20 +55,24 @@ export const twilioRoutes = () => {
   implement(
     router,
     callStatusWebhook,
-    ({ params, body }) =>
-      reportCall(params.attemptId, {
-        status: body.CallStatus ?? "",
-        sequence: body.SequenceNumber,
-        callSid: body.CallSid,
-        error: body.ErrorCode === undefined ? undefined : `Twilio error ${body.ErrorCode}`
-      }).pipe(Effect.as(noContent())),
+    ({ params, headers, body }) =>
+      reportCall(
+        params.attemptId,
+        { status: body.CallStatus ?? "", sequence: body.SequenceNumber, callSid: body.CallSid, errorCode: body.ErrorCode },
+        deliveryOf(callStatusWebhook, headers)
+      ).pipe(Effect.as(noContent())),
     signed
   )
 
   implement(
     router,
     messageStatusWebhook,
-    ({ params, body }) => reportMessage(params.messageId, body.MessageStatus ?? body.SmsStatus, body.SequenceNumber).pipe(Effect.as(noContent())),
+    ({ params, headers, body }) =>
+      reportMessage(
+        params.messageId,
+        { status: body.MessageStatus ?? body.SmsStatus, sequence: body.SequenceNumber, errorCode: body.ErrorCode },
+        deliveryOf(messageStatusWebhook, headers)
+      ).pipe(Effect.as(noContent())),
     signed
   )
 

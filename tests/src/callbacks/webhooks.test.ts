@@ -9,16 +9,23 @@
  * - the call status callbacks are idempotent and order-insensitive: any
  *   shuffle with duplicates of what Twilio sends for one call ends the request
  *   the same way, never moves it backwards, and has its side effects (metric,
- *   follow-up dial job) exactly once.
+ *   follow-up dial job) exactly once;
+ * - a delivery Twilio retries (same `I-Twilio-Idempotency-Token`) is a 204
+ *   that changes nothing and is counted; the voice webhook gives a retry the
+ *   same TwiML;
+ * - an `ErrorCode` is stored with its meaning and classified: an invalid
+ *   number is exhausted (no retry on it), other codes are retried as usual;
+ * - parameters this app does not know are ignored.
  *
  * The business numbers are scripted to answer only after ten minutes, so the
  * simulator sends nothing after `ringing`: every later report is the test's.
  */
 import fc from "fast-check"
+import { randomUUID } from "node:crypto"
 import twilio from "twilio"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { SIMULATOR_ACCOUNT_SID, SIMULATOR_AUTH_TOKEN, SIMULATOR_FROM } from "../../../infra/twilio/Simulator.ts"
-import { type CallbackApp, startCallbackApp } from "../../support/callbacks.ts"
+import { type CallbackApp, freshNumber, startCallbackApp } from "../../support/callbacks.ts"
 import { cloneDatabase, eventually, query } from "../../support/database.ts"
 import { count } from "../../support/ledger.ts"
 
@@ -430,5 +437,168 @@ describe("the voice webhook", () => {
     expect((await app.request(`/admin/api/callbacks/${ringing.request.id}/retry`, { method: "POST", admin: true })).status).toBe(200)
     const superseded = await (await postSigned(path, params)).text()
     expect(superseded).not.toContain("<Dial")
+  })
+})
+
+// ---------------------------------------------------------------- Twilio's retries, error codes, new parameters
+
+describe("Twilio's retries", () => {
+  const TOKEN_HEADER = "I-Twilio-Idempotency-Token"
+  const retries = (route: string) => counter("switchboard_twilio_webhook_retries_total", "route", route)
+
+  /** POSTs `params` signed, with `token` as the delivery's idempotency token. */
+  const postDelivery = (path: string, params: Record<string, string>, token: string) =>
+    app.fetch(app.baseUrl + path, {
+      method: "POST",
+      headers: { "content-type": FORM, "x-twilio-signature": sign(app.baseUrl + path, params), [TOKEN_HEADER]: token },
+      body: new URLSearchParams(params).toString()
+    })
+
+  it("a call status delivery retried with its token is a 204 that changes nothing, counted; a new token applies", async () => {
+    const ringing = await ringingRequest()
+    const { attempt, business, request } = ringing
+    const path = `/twilio/status/call/${attempt.id}`
+    const route = "/twilio/status/call/:attemptId"
+    const before = await retries(route)
+    const token = `${randomUUID()}-answered`
+    const answered = await postDelivery(path, callStatus(attempt.call_sid, business.phone, "in-progress", 2), token)
+    expect(answered.status, await answered.text()).toBe(204)
+    expect((await app.view(request.id)).status).toBe("connected")
+    expect(await query(databaseUrl, "SELECT route FROM webhook_deliveries WHERE token = $1", [token])).toEqual([{ route }])
+
+    // the same delivery again (Twilio's retry), twice
+    const snapshotBefore = await snapshot(request.id)
+    for (let i = 0; i < 2; i++) {
+      const retry = await postDelivery(path, callStatus(attempt.call_sid, business.phone, "in-progress", 2), token)
+      expect(retry.status, await retry.text()).toBe(204)
+    }
+    expect(await retries(route)).toBe(before + 2)
+    // a delivery whose token was applied is not looked at: even a body that would move the call on changes nothing
+    const sameToken = await postDelivery(path, callStatus(attempt.call_sid, business.phone, "completed", 3, { CallDuration: "9" }), token)
+    expect(sameToken.status, await sameToken.text()).toBe(204)
+    expect(await snapshot(request.id)).toEqual(snapshotBefore)
+    expect(await retries(route)).toBe(before + 3)
+
+    // the next delivery has a token of its own and applies
+    const completed = await postDelivery(path, callStatus(attempt.call_sid, business.phone, "completed", 3, { CallDuration: "9" }), `${randomUUID()}-completed`)
+    expect(completed.status, await completed.text()).toBe(204)
+    expect((await app.view(request.id)).status).toBe("completed")
+    expect(await retries(route)).toBe(before + 3)
+  })
+
+  it("a message status delivery retried with its token changes nothing; its ErrorCode is stored with its meaning", async () => {
+    const ringing = await ringingRequest()
+    const messageId = randomUUID()
+    // a text of this request that Twilio has taken, written directly: no simulator report can interfere
+    await query(databaseUrl, "INSERT INTO sms_messages (id, callback_id, kind, generation, to_phone, status, sid) VALUES ($1, $2, 'circuit_notice', 7, $3, 'queued', 'SMtest')", [
+      messageId,
+      ringing.request.id,
+      ringing.request.phone
+    ])
+    const path = `/twilio/status/sms/${messageId}`
+    const route = "/twilio/status/sms/:messageId"
+    const before = await retries(route)
+    const params = (status: string, sequence: number, extra: Record<string, string> = {}) => ({
+      AccountSid: SIMULATOR_ACCOUNT_SID,
+      MessageSid: "SMtest",
+      MessageStatus: status,
+      SequenceNumber: String(sequence),
+      ...extra
+    })
+    const message = async () => (await query<{ status: string; error: string | null }>(databaseUrl, "SELECT status, error FROM sms_messages WHERE id = $1", [messageId]))[0]
+
+    const token = randomUUID()
+    expect((await postDelivery(path, params("sent", 1), token)).status).toBe(204)
+    expect(await message()).toEqual({ status: "sent", error: null })
+    // the retry of that delivery, even with a body that would apply, changes nothing
+    expect((await postDelivery(path, params("undelivered", 2, { ErrorCode: "30005" }), token)).status).toBe(204)
+    expect(await message()).toEqual({ status: "sent", error: null })
+    expect(await retries(route)).toBe(before + 1)
+
+    expect((await postDelivery(path, params("undelivered", 2, { ErrorCode: "30005" }), randomUUID())).status).toBe(204)
+    expect(await message()).toEqual({ status: "undelivered", error: "Twilio error 30005: unknown destination handset" })
+  })
+
+  it("the voice webhook only reads: a retry with the same token gets the same TwiML", async () => {
+    const ringing = await ringingRequest()
+    const path = `/twilio/voice/${ringing.attempt.id}`
+    const params = callStatus(ringing.attempt.call_sid, ringing.business.phone, "in-progress", 2)
+    const token = randomUUID()
+    const first = await postDelivery(path, params, token)
+    const twiml = await first.text()
+    expect(first.status, twiml).toBe(200)
+    expect(twiml).toContain("<Dial")
+    const retry = await postDelivery(path, params, token)
+    expect(retry.status).toBe(200)
+    expect(await retry.text()).toBe(twiml)
+    expect((await app.view(ringing.request.id)).status).toBe("dialing")
+  })
+})
+
+describe("Twilio's error codes", () => {
+  it("a call that failed with an ErrorCode meaning the number is invalid exhausts that number: no retry, shown with its meaning", async () => {
+    const { attempt, business, request } = await ringingRequest()
+    const failed = await postSigned(`/twilio/status/call/${attempt.id}`, callStatus(attempt.call_sid, business.phone, "failed", 2, { ErrorCode: "13224", CallDuration: "0" }))
+    expect(failed.status, await failed.text()).toBe(204)
+    // the business has no backup number: with its only number exhausted the request gives up at once,
+    // where a failed call would otherwise be retried (CALLBACK_ATTEMPTS_PER_NUMBER > 1)
+    const view = await app.view(request.id)
+    expect(view.status).toBe("failed")
+    expect(view.attempts).toHaveLength(1)
+    expect(view.attempts[0]).toMatchObject({ status: "failed", error: "Twilio error 13224: invalid phone number" })
+    expect(await followUpDials(request.id)).toHaveLength(0)
+  })
+
+  it("a call that failed with a transient or unknown ErrorCode is retried as usual, the code shown", async () => {
+    for (const [code, shown] of [["30008", "Twilio error 30008: unknown error"], ["31999", "Twilio error 31999"]] as const) {
+      const { attempt, business, request } = await ringingRequest()
+      const failed = await postSigned(`/twilio/status/call/${attempt.id}`, callStatus(attempt.call_sid, business.phone, "failed", 2, { ErrorCode: code }))
+      expect(failed.status, await failed.text()).toBe(204)
+      const view = await app.view(request.id)
+      expect(view.status, code).toBe("retry_scheduled")
+      expect(view.attempts[0], code).toMatchObject({ status: "failed", error: shown })
+      expect(await followUpDials(request.id), code).toHaveLength(1)
+    }
+  })
+
+  it("with a backup number, an invalid number moves the plan on to the backup", async () => {
+    const business = await app.createBusiness({ escalation: [{ phone: freshNumber(), ringSeconds: 20 }] })
+    const backup = business.escalation[0]?.phone ?? ""
+    expect((await app.script(business.phone, "answered", { afterMs: NEVER_MS })).status).toBeLessThan(300)
+    expect((await app.script(backup, "answered", { afterMs: NEVER_MS })).status).toBeLessThan(300)
+    const request = await app.verified(business.id)
+    const attempt = await eventually(
+      async () => {
+        const [row] = await attemptsOf(request.id)
+        return row?.call_sid === null || row === undefined ? undefined : { ...row, call_sid: row.call_sid }
+      },
+      10_000,
+      "the first attempt to be placed"
+    )
+    const failed = await postSigned(`/twilio/status/call/${attempt.id}`, callStatus(attempt.call_sid, business.phone, "failed", 2, { ErrorCode: "21217" }))
+    expect(failed.status, await failed.text()).toBe(204)
+    // escalated at once, then dialled on the backup
+    const view = await eventually(async () => {
+      const current = await app.view(request.id)
+      return current.attempts.some((a) => a.level === 1) ? current : undefined
+    }, 10_000, "the backup number to be called")
+    expect(view.attempts[0]).toMatchObject({ level: 0, status: "failed", error: "Twilio error 21217: phone number does not appear to be valid" })
+    expect(view.attempts[1]).toMatchObject({ level: 1, to: backup })
+  })
+})
+
+describe("parameters Twilio may add", () => {
+  it("a status callback with parameters this app does not know is a 204 and applies", async () => {
+    const { attempt, business, request } = await ringingRequest()
+    const extra = {
+      CallbackSource: "call-progress-events",
+      StirVerstat: "TN-Validation-Passed-A",
+      ParentCallSid: "",
+      SomethingNewIn2030: "whatever, with spaces & symbols",
+      "Weird.Name[0]": "1"
+    }
+    const answered = await postSigned(`/twilio/status/call/${attempt.id}`, callStatus(attempt.call_sid, business.phone, "in-progress", 2, extra))
+    expect(answered.status, await answered.text()).toBe(204)
+    expect((await app.view(request.id)).status).toBe("connected")
   })
 })
