@@ -14,6 +14,7 @@ import { eventually } from "../../support/database.ts"
 const ACCOUNT = "AC" + "0".repeat(32)
 const TOKEN = "simulator-test-auth-token"
 const FROM = "+15005550006"
+const EVERY_EVENT = ["initiated", "ringing", "answered", "completed"]
 
 interface Received {
   readonly path: string
@@ -55,7 +56,10 @@ describe("the Twilio simulator", () => {
 
   const client = () => simulatedTwilio(sim.url, ACCOUNT, TOKEN)
   const statusesOf = (callSid: string) =>
-    received.filter((r) => r.path.startsWith("/status") && r.params.CallSid === callSid).map((r) => [r.params.CallStatus, r.params.SequenceNumber])
+    received
+      .filter((r) => r.path.startsWith("/status") && r.params.CallSid === callSid)
+      .map((r) => [r.params.CallStatus, r.params.SequenceNumber])
+      .toSorted(([, x], [, y]) => Number(x) - Number(y)) // separate requests: they may arrive out of order
   const script = (number: string, body: unknown) =>
     fetch(`${sim.url}/sim/numbers/${encodeURIComponent(number)}`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(body) })
   const faults = (body: unknown) => fetch(`${sim.url}/sim/faults`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(body) })
@@ -63,7 +67,7 @@ describe("the Twilio simulator", () => {
 
   it("places a call, fetches its voice URL on answer, and reports every status, signed and in sequence", async () => {
     await script("+4930123456", { outcome: "answered", afterMs: 100, talkMs: 100 })
-    const call = await client().calls.create({ to: "+4930123456", from: FROM, url: `${base}/voice/a1`, statusCallback: `${base}/status/a1` })
+    const call = await client().calls.create({ to: "+4930123456", from: FROM, url: `${base}/voice/a1`, statusCallback: `${base}/status/a1`, statusCallbackEvent: EVERY_EVENT })
     expect(call.sid).toMatch(/^CA[0-9a-f]{32}$/)
     expect(call.status).toBe("queued")
     await eventually(async () => (statusesOf(call.sid).some(([s]) => s === "completed") ? true : undefined), 5_000, "the completed callback")
@@ -81,7 +85,7 @@ describe("the Twilio simulator", () => {
 
   it("plays a scripted busy number, and a tampered signature does not validate", async () => {
     await script("+4930999999", { outcome: "busy", afterMs: 60 })
-    const call = await client().calls.create({ to: "+4930999999", from: FROM, url: `${base}/voice/b`, statusCallback: `${base}/status/b` })
+    const call = await client().calls.create({ to: "+4930999999", from: FROM, url: `${base}/voice/b`, statusCallback: `${base}/status/b`, statusCallbackEvent: EVERY_EVENT })
     await eventually(async () => (statusesOf(call.sid).some(([s]) => s === "busy") ? true : undefined), 5_000, "the busy callback")
     expect(statusesOf(call.sid).map(([s]) => s)).toEqual(["initiated", "ringing", "busy"])
     const busy = received.find((r) => r.params.CallStatus === "busy")
@@ -150,24 +154,35 @@ describe("the Twilio simulator", () => {
   it("answers a fetch of an unknown call with Twilio's 404 (20404), and a fetch with bad credentials with 401", async () => {
     await expect(client().calls("CA" + "f".repeat(32)).fetch()).rejects.toMatchObject({ status: 404, code: 20404 })
     await expect(simulatedTwilio(sim.url, ACCOUNT, "wrong-token").calls.list({})).rejects.toMatchObject({ status: 401, code: 20003 })
-    expect((await stats()).requests).toEqual({ calls: 0, messages: 0, callReads: 2 })
+    expect((await stats()).requests).toEqual({ calls: 0, messages: 0, callReads: 2, messageReads: 0 })
   })
 
-  it("lists calls newest first, filtered by To, From, Status and StartTime>, across pages", async () => {
+  it("lists calls newest first, filtered by To, From, Status and StartTime> (the call's start: a queued call is not listed), across pages", async () => {
     const before = new Date()
+    await script("+4930333333", { outcome: "answered", queueMs: 600_000 })
     const make = (to: string, from = FROM) => client().calls.create({ to, from, url: `${base}/voice/l` })
     const first = await make("+4930111111")
     const second = await make("+4930111111")
     const other = await make("+4930111111", "+15005550001")
     await make("+4930222222")
+    const waiting = await make("+4930333333")
     const sids = (calls: ReadonlyArray<{ sid: string }>) => calls.map((call) => call.sid)
-    // queued calls have no start_time yet: StartTime> compares with their creation then
-    expect(sids(await client().calls.list({ to: "+4930111111", startTimeAfter: before }))).toEqual([other.sid, second.sid, first.sid])
+    const started = await eventually(async () => {
+      const listed = await client().calls.list({ to: "+4930111111", startTimeAfter: before })
+      return listed.length === 3 ? listed : undefined
+    }, 5_000, "the three calls to start")
+    expect(sids(started)).toEqual([other.sid, second.sid, first.sid])
+    // still queued: no start_time, so StartTime> leaves it out, while a list without it finds it
+    expect(await client().calls.list({ to: "+4930333333", startTimeAfter: before })).toEqual([])
+    expect(sids(await client().calls.list({ to: "+4930333333" }))).toEqual([waiting.sid])
+    expect(await client().calls.list({ to: "+4930333333", status: "queued" })).toHaveLength(1)
     expect(sids(await client().calls.list({ to: "+4930111111", from: FROM }))).toEqual([second.sid, first.sid])
     expect(sids(await client().calls.list({ to: "+4930111111", from: FROM, pageSize: 1 }))).toEqual([second.sid, first.sid]) // follows next_page_uri
     expect(await client().calls.list({ to: "+4930111111", startTimeAfter: new Date(Date.now() + 60_000) })).toEqual([])
+    expect(await client().calls.list({ to: "+4930111111", startTimeBefore: new Date(before.getTime() - 60_000) })).toEqual([])
     expect(await client().calls.list({ to: "+4930111111", status: "completed" })).toEqual([])
-    expect(await client().calls.list({})).toHaveLength(4)
+    expect(await client().calls.list({ parentCallSid: "CA" + "0".repeat(32) })).toEqual([])
+    expect(await client().calls.list({})).toHaveLength(5)
     const page = (await (await fetch(`${sim.url}/2010-04-01/Accounts/${ACCOUNT}/Calls.json?To=${encodeURIComponent("+4930111111")}&PageSize=2`, {
       headers: { authorization: `Basic ${Buffer.from(`${ACCOUNT}:${TOKEN}`).toString("base64")}` }
     })).json()) as Record<string, unknown>
@@ -175,8 +190,11 @@ describe("the Twilio simulator", () => {
     expect(page.next_page_uri).toMatch(/Page=1/)
   })
 
-  it("refuses list filters it does not apply, rather than ignoring them", async () => {
-    await expect(client().calls.list({ endTimeAfter: new Date() })).rejects.toMatchObject({ status: 400 })
+  it("refuses list parameters it cannot read, rather than ignoring them", async () => {
+    const get = (query: string) =>
+      fetch(`${sim.url}/2010-04-01/Accounts/${ACCOUNT}/Calls.json?${query}`, { headers: { authorization: `Basic ${Buffer.from(`${ACCOUNT}:${TOKEN}`).toString("base64")}` } })
+    expect((await get("StartTime%3E=yesterday")).status).toBe(400)
+    expect((await get("EndTime%3C=31-12-2026")).status).toBe(400)
     await expect(client().calls.list({ pageSize: 5000 })).rejects.toMatchObject({ status: 400 })
   })
 
