@@ -3,6 +3,9 @@
  * callbacks never arrive (PUBLIC_BASE_URL points where nothing listens), so
  * every call is found by reconciliation's listing alone:
  * - one ambiguous create ends with exactly one call, owned by its attempt;
+ * - so does one whose call waits in Twilio's queue (no start time) for far
+ *   longer than CALL_STATUS_TIMEOUT: it is adopted while still queued, where
+ *   a listing by start time found nothing and dialed the business again;
  * - two ambiguous creates to one business number at once (two slots, two
  *   requests) end with one call each, each attempt owning its own, and the
  *   second create waited for the first to be resolved.
@@ -44,6 +47,24 @@ describe("reconciling ambiguous creates whose callbacks are lost", () => {
     expect(calls).toHaveLength(1)
     expect(attempt?.call_sid).toBe(calls[0]?.sid)
     const done = await app.waitForStatus(created.id, "completed", 30_000)
+    expect(done.attempts).toHaveLength(1)
+    expect(await app.callsTo(business.phone)).toHaveLength(1)
+  })
+
+  it("an ambiguous create whose call stays queued past CALL_STATUS_TIMEOUT, callbacks lost, is adopted while queued: exactly one call", async () => {
+    const business = await app.createBusiness({ ringSeconds: 5 })
+    // 8 s in the queue: eight quiet periods without a report, and no start_time all along
+    await app.script(business.phone, "answered", { queueMs: 8_000, afterMs: 100, talkMs: 100 })
+    await app.sim("/sim/faults", { method: "PUT", body: JSON.stringify({ createThenFail: true, calls: { status: 500, count: 1 } }) })
+    const created = await app.verified(business.id)
+    const [attempt] = await ownedCalls(created.id)
+    const [call, ...others] = (await app.callsTo(business.phone)) as ReadonlyArray<{ sid: string; status: string; startedAt?: string | null }>
+    expect(others).toEqual([])
+    expect(attempt?.call_sid).toBe(call?.sid)
+    // adopted before the call ever started
+    expect(call?.status).toBe("queued")
+    expect(call?.startedAt ?? undefined).toBeUndefined()
+    const done = await app.waitForStatus(created.id, "completed", 40_000)
     expect(done.attempts).toHaveLength(1)
     expect(await app.callsTo(business.phone)).toHaveLength(1)
   })
