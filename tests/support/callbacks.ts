@@ -128,7 +128,8 @@ export const startCallbackApp = async (options: { readonly databaseUrl: string; 
       return current?.status === status ? current : undefined
     }, timeoutMs, `callback ${id} to be ${status}`)
 
-  const script = (phone: string, outcome: string, extra: Record<string, number> = {}) =>
+  /** Scripts the simulator for `phone` (`extra`: afterMs, talkMs, queueMs, errorCode, answeredBy; docs/callbacks.md "The simulator"). */
+  const script = (phone: string, outcome: string, extra: Record<string, number | string> = {}) =>
     sim(`/sim/numbers/${encodeURIComponent(phone)}`, { method: "PUT", body: JSON.stringify({ outcome, ...extra }) })
 
   return { ...app, simulatorUrl, sim, createBusiness, create, messagesTo, callsTo, codeFor, verify, verified, view, waitForStatus, script }
