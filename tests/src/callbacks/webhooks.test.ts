@@ -519,6 +519,20 @@ describe("Twilio's retries", () => {
     expect(await message()).toEqual({ status: "undelivered", error: "Twilio error 30005: unknown destination handset" })
   })
 
+  it("a token of another form (longer than 200 characters) is ignored: the report applies as one without a token, never refused", async () => {
+    const { attempt, business, request } = await ringingRequest()
+    const path = `/twilio/status/call/${attempt.id}`
+    const long = "t".repeat(201)
+    const answered = await postDelivery(path, callStatus(attempt.call_sid, business.phone, "in-progress", 2), long)
+    expect(answered.status, await answered.text()).toBe(204)
+    expect((await app.view(request.id)).status).toBe("connected")
+    // the same malformed token again is not taken for a retry: the next report applies
+    const completed = await postDelivery(path, callStatus(attempt.call_sid, business.phone, "completed", 3, { CallDuration: "5" }), long)
+    expect(completed.status, await completed.text()).toBe(204)
+    expect((await app.view(request.id)).status).toBe("completed")
+    expect(await query(databaseUrl, "SELECT token FROM webhook_deliveries WHERE token = $1 OR length(token) > 200", [long])).toEqual([])
+  })
+
   it("the voice webhook only reads: a retry with the same token gets the same TwiML", async () => {
     const ringing = await ringingRequest()
     const path = `/twilio/voice/${ringing.attempt.id}`
