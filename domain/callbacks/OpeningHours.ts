@@ -116,8 +116,9 @@ const instantOf = (year: number, month: number, day: number, minute: number, tim
 export const nextOpeningAt = (hours: WeeklyHours, timeZone: string, instant: Date): Date | undefined => {
   if (isOpenAt(hours, timeZone, instant)) return instant
   const today = localParts(instant, timeZone)
-  // eight local days cover a whole week from any point, DST shifts included
-  for (let offset = 0; offset <= 8; offset++) {
+  // fifteen local days: a whole week from any point, DST shifts included, and the week after, for hours
+  // whose only interval of the week falls in a DST gap that week (Pacific/Chatham's 02:45-03:45 on a Sunday)
+  for (let offset = 0; offset <= 15; offset++) {
     const date = new Date(Date.UTC(today.year, today.month - 1, today.day + offset))
     const day = Weekdays[date.getUTCDay()]
     if (day === undefined) continue

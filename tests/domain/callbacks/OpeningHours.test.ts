@@ -78,6 +78,12 @@ describe("nextOpeningAt", () => {
     )
   const instant = fc.date({ min: at("2020-01-01T00:00:00Z"), max: at("2030-12-31T00:00:00Z"), noInvalidDate: true })
 
+  it("a week whose only interval falls in a DST gap opens the week after (found by the property below)", () => {
+    // Chatham springs forward from 02:45 to 03:45 on Sunday 2026-09-27: that Sunday never opens
+    const next = nextOpeningAt(hoursOf({ sun: [["02:45", "03:00"]] }), "Pacific/Chatham", at("2026-09-19T14:15:00Z"))
+    expect(next?.toISOString()).toBe("2026-10-03T13:00:00.000Z") // Sunday 2026-10-04 02:45 at +13:45
+  })
+
   it("property: the answer is open, not before the instant, and nothing opens in between", () => {
     fc.assert(
       fc.property(hours, fc.constantFrom(...zones), instant, (input, zone, t) => {
