@@ -5,6 +5,9 @@
  * its problem type (http/Problems.ts); the CLI prints them.
  */
 import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import { isUuid } from "../domain/Ids.ts"
 
 /** Where a field that failed validation was. */
 export type FieldLocation = "body" | "query" | "path" | "header"
@@ -33,3 +36,17 @@ export const validationFailed = (errors: ReadonlyArray<FieldError>): ValidationF
 
 /** One field broke a rule that only the use case can check (a phone read in the business's country). */
 export const validationFailedAt = (where: FieldLocation, path: string, message: string): ValidationFailed => validationFailed([{ in: where, path, message }])
+
+/** `id` when it can be one of ours; any other text names nothing here: `NotFound` naming `what`, without asking the database. */
+export const ourId = (what: string, id: string): Effect.Effect<string, NotFound> =>
+  isUuid(id) ? Effect.succeed(id) : Effect.fail(new NotFound({ detail: `no ${what} ${id}` }))
+
+/** The value, or `NotFound` naming `what` and `id`. */
+export const orNotFound =
+  (what: string, id: string) =>
+  <A>(option: Option.Option<A>): Effect.Effect<A, NotFound> =>
+    Option.match(option, { onNone: () => Effect.fail(new NotFound({ detail: `no ${what} ${id}` })), onSome: Effect.succeed })
+
+/** What `find` gives for `id`, or `NotFound` naming `what` (an id that cannot be ours is not looked up). */
+export const lookUp = <A, E, R>(what: string, id: string, find: (id: string) => Effect.Effect<Option.Option<A>, E, R>): Effect.Effect<A, E | NotFound, R> =>
+  ourId(what, id).pipe(Effect.flatMap(find), Effect.flatMap(orNotFound(what, id)))

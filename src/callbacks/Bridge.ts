@@ -9,8 +9,7 @@ import * as Option from "effect/Option"
 import { AttemptStore } from "../../infra/callbacks/AttemptStore.ts"
 import { RequestStore } from "../../infra/callbacks/RequestStore.ts"
 import { TwilioGateway } from "../../infra/twilio/TwilioGateway.ts"
-import { NotFound } from "../Failures.ts"
-import { isUuid } from "../../domain/Ids.ts"
+import { ourId } from "../Failures.ts"
 
 export type Bridge =
   | { readonly _tag: "Inactive" }
@@ -20,8 +19,7 @@ export type Bridge =
 /** The bridge for attempt `attemptId`; `NotFound` when the id cannot be one of ours. */
 export const bridgeFor = (attemptId: string) =>
   Effect.gen(function* () {
-    if (!isUuid(attemptId)) return yield* new NotFound({ detail: `no call attempt ${attemptId}` })
-    const attempt = yield* Effect.flatMap(AttemptStore, (attempts) => attempts.find(attemptId))
+    const attempt = yield* Effect.flatMap(ourId("call attempt", attemptId), (id) => Effect.flatMap(AttemptStore, (attempts) => attempts.find(id)))
     if (Option.isNone(attempt)) return { _tag: "Inactive" } satisfies Bridge as Bridge
     const request = yield* Effect.flatMap(RequestStore, (requests) => requests.find(attempt.value.callbackId))
     if (Option.isNone(request) || request.value.currentAttemptId !== attemptId || (request.value.status !== "dialing" && request.value.status !== "connected")) {

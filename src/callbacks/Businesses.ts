@@ -1,20 +1,14 @@
 /** The businesses that take callbacks: create, change, find and list (the admin API's use cases). */
 import { randomUUID } from "node:crypto"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import type { Business, BusinessInput } from "../../domain/callbacks/Business.ts"
 import { BusinessStore } from "../../infra/callbacks/BusinessStore.ts"
-import { NotFound } from "../Failures.ts"
-import { isUuid } from "../../domain/Ids.ts"
-
-const found = (id: string) => (business: Option.Option<Business>) =>
-  Option.match(business, { onNone: () => Effect.fail(new NotFound({ detail: `no business ${id}` })), onSome: Effect.succeed })
+import { lookUp, orNotFound } from "../Failures.ts"
 
 export const create = (input: BusinessInput) => Effect.flatMap(BusinessStore, (store) => store.create(randomUUID(), input))
 
 /** The business, or `NotFound`. */
-export const find = (id: string) =>
-  Effect.flatMap(BusinessStore, (store) => (isUuid(id) ? store.find(id) : Effect.succeed(Option.none<Business>()))).pipe(Effect.flatMap(found(id)))
+export const find = (id: string) => Effect.flatMap(BusinessStore, (store) => lookUp("business", id, store.find))
 
 /**
  * Replaces a business's fields with `input`, which `merge` makes from the
@@ -25,7 +19,7 @@ export const update = <E, R>(id: string, merge: (current: Business) => Effect.Ef
   Effect.gen(function* () {
     const store = yield* BusinessStore
     const input = yield* merge(yield* find(id))
-    return yield* store.update(id, input).pipe(Effect.flatMap(found(id)))
+    return yield* store.update(id, input).pipe(Effect.flatMap(orNotFound("business", id)))
   })
 
 /** Businesses by id after `cursor`, and the cursor of the next page when the page is full. */

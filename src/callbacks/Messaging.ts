@@ -21,7 +21,6 @@ import * as Option from "effect/Option"
 import type { CallbackRequest } from "../../domain/callbacks/Business.ts"
 import { expiresAt } from "../../domain/callbacks/Verification.ts"
 import { CallbackEscalate, CallbackSmsFallback, type SmsKind, VerificationSend } from "../../domain/callbacks/Jobs.ts"
-import { isUuid } from "../../domain/Ids.ts"
 import { Permanent, Retryable, Snooze } from "../../domain/jobs/JobErrors.ts"
 import { CallbackConfig, verificationPolicyOf } from "../../infra/callbacks/CallbackConfig.ts"
 import { BusinessStore } from "../../infra/callbacks/BusinessStore.ts"
@@ -36,7 +35,7 @@ import { type CircuitOpen, Telephony, type TelephonyError } from "../../infra/tw
 import { TwilioGateway } from "../../infra/twilio/TwilioGateway.ts"
 import { classifyReported, reportedErrorText } from "../../infra/twilio/TwilioErrors.ts"
 import { handle } from "../../supervisors/JobRegistry.ts"
-import { NotFound } from "../Failures.ts"
+import { ourId } from "../Failures.ts"
 import { asJobFailure } from "./JobFailures.ts"
 import { enqueueDial } from "./Settlement.ts"
 
@@ -163,7 +162,7 @@ export interface MessageStatusReport {
  */
 export const reportMessage = (messageId: string, report: MessageStatusReport, delivery?: WebhookDelivery) =>
   Effect.gen(function* () {
-    if (!isUuid(messageId)) return yield* new NotFound({ detail: `no text message ${messageId}` })
+    yield* ourId("text message", messageId)
     const { status } = report
     if (status === undefined) return
     const error = report.errorCode === undefined ? undefined : reportedErrorText(classifyReported(report.errorCode))

@@ -15,15 +15,13 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { type Business, type CallAttempt, type CallbackRequest, priorityFor } from "../../domain/callbacks/Business.ts"
+import { type CallAttempt, type CallbackRequest, priorityFor } from "../../domain/callbacks/Business.ts"
 import { type CallbackStatus, CallbackStatuses } from "../../domain/callbacks/CallbackState.ts"
 import { VerificationSend } from "../../domain/callbacks/Jobs.ts"
 import { closedUntil } from "../../domain/callbacks/OpeningHours.ts"
-import { isUuid } from "../../domain/Ids.ts"
 import { check, expiresAt, mayResend, PendingCallback } from "../../domain/callbacks/Verification.ts"
 import { CallbackConfig, type RateLimit, verificationPolicyOf } from "../../infra/callbacks/CallbackConfig.ts"
 import { AttemptStore } from "../../infra/callbacks/AttemptStore.ts"
-import { BusinessStore } from "../../infra/callbacks/BusinessStore.ts"
 import { type ActiveRequestExists, type RequestFilter, RequestStore } from "../../infra/callbacks/RequestStore.ts"
 import { VerificationStore } from "../../infra/callbacks/VerificationStore.ts"
 import { hashCode } from "../../infra/callbacks/Codes.ts"
@@ -35,7 +33,8 @@ import { Metrics } from "../../infra/observability/Metrics.ts"
 import { currentTraceparent } from "../../infra/observability/TraceContext.ts"
 import { TraceExport } from "../../infra/observability/Tracing.ts"
 import { normalizePhone } from "../../infra/phone/PhoneNumbers.ts"
-import { Conflict, Gone, NotFound, RateLimited, Unprocessable, validationFailedAt, WrongCode } from "../Failures.ts"
+import { Conflict, Gone, lookUp, RateLimited, Unprocessable, validationFailedAt, WrongCode } from "../Failures.ts"
+import * as Businesses from "./Businesses.ts"
 import { enqueueDial } from "./Settlement.ts"
 
 
@@ -51,16 +50,7 @@ export const limited = (bucket: string, limit: RateLimit, what: string) =>
 
 const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
-/** The business, or `NotFound`. */
-export const businessOf = (id: string) =>
-  Effect.flatMap(BusinessStore, (businesses) => (isUuid(id) ? businesses.find(id) : Effect.succeed(Option.none<Business>()))).pipe(
-    Effect.flatMap(Option.match({ onNone: () => Effect.fail(new NotFound({ detail: `no business ${id}` })), onSome: Effect.succeed }))
-  )
-
-const lockRequest = (id: string) =>
-  Effect.flatMap(RequestStore, (requests) => (isUuid(id) ? requests.lock(id) : Effect.succeed(Option.none<CallbackRequest>()))).pipe(
-    Effect.flatMap(Option.match({ onNone: () => Effect.fail(new NotFound({ detail: `no callback request ${id}` })), onSome: Effect.succeed }))
-  )
+const lockRequest = (id: string) => Effect.flatMap(RequestStore, (requests) => lookUp("callback request", id, requests.lock))
 
 /** Why a request that is not awaiting verification refuses a verification step. */
 const notPending = (request: CallbackRequest) =>
@@ -100,7 +90,7 @@ export const create = (command: CreateCommand) =>
           if (reservation._tag === "Mismatch") return yield* new Unprocessable({ detail: "this Idempotency-Key was used with a different body within 24 hours" })
           if (reservation._tag === "Replay") return { pending: yield* Effect.orDie(Schema.decodeUnknown(PendingCallback)(reservation.body)), replayed: true }
         }
-        const business = yield* businessOf(command.businessId)
+        const business = yield* Businesses.find(command.businessId)
         const normalized = normalizePhone(command.phone, business.country, true)
         if (normalized._tag !== "E164") {
           const message = normalized._tag === "NotMobile" ? "must be a mobile number that can receive a text message" : "is not a valid phone number (use +<country code><number>)"
@@ -161,7 +151,7 @@ export const verify = (id: string, code: string, clientIp: string) =>
         }
         metrics.verificationChecks.inc({ result: "verified" })
         yield* verifications.markVerified(request.id)
-        const business = yield* businessOf(request.businessId)
+        const business = yield* Businesses.find(request.businessId)
         const hours = closedUntil(business, at)
         const scheduledFor = hours.closed && hours.opensAt !== undefined ? hours.opensAt : at
         const queued = yield* requests.applyEvent(request.id, "verify", { scheduledFor })
@@ -223,9 +213,7 @@ const withAttempts = (request: CallbackRequest) =>
 export const show = (id: string) =>
   Effect.gen(function* () {
     const requests = yield* RequestStore
-    const request = yield* isUuid(id) ? requests.find(id) : Effect.succeed(Option.none<CallbackRequest>())
-    if (Option.isNone(request)) return yield* new NotFound({ detail: `no callback request ${id}` })
-    return yield* withAttempts(request.value)
+    return yield* withAttempts(yield* lookUp("callback request", id, requests.find))
   })
 
 /** Requests newest first, each with its attempts, and the cursor of the next page when the page is full. */
@@ -261,7 +249,7 @@ export const operatorChange = (id: string, event: "adminRetry" | "cancel") =>
           // the visitor has another active request for this business meanwhile
           .pipe(Effect.catchTag("ActiveRequestExists", () => refuse("the visitor has another active request for this business")))
         if (Option.isNone(moved)) return yield* refuse(`a ${request.status} callback request cannot be ${event === "cancel" ? "cancelled" : "retried"}`)
-        if (event === "adminRetry") yield* enqueueDial(moved.value, yield* businessOf(request.businessId))
+        if (event === "adminRetry") yield* enqueueDial(moved.value, yield* Businesses.find(request.businessId))
         return moved.value
       })
     )

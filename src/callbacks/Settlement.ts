@@ -16,7 +16,6 @@ import type { Business, CallbackRequest } from "../../domain/callbacks/Business.
 import { applyReport, eventsOf, isEnded, nextStep, outcomeOf } from "../../domain/callbacks/CallProgress.ts"
 import { planOf } from "../../domain/callbacks/EscalationPlan.ts"
 import { CallbackDial, CallbackEscalate, CallbackSmsFallback } from "../../domain/callbacks/Jobs.ts"
-import { isUuid } from "../../domain/Ids.ts"
 import { Priority } from "../../domain/jobs/JobDefinition.ts"
 import { CallbackConfig, retryPolicyOf } from "../../infra/callbacks/CallbackConfig.ts"
 import { AttemptStore } from "../../infra/callbacks/AttemptStore.ts"
@@ -28,7 +27,7 @@ import { enqueue } from "../../infra/jobs/Jobs.ts"
 import { JobStore } from "../../infra/jobs/JobStore.ts"
 import { Metrics } from "../../infra/observability/Metrics.ts"
 import { classifyReported, reportedErrorText } from "../../infra/twilio/TwilioErrors.ts"
-import { NotFound } from "../Failures.ts"
+import { ourId } from "../Failures.ts"
 
 /**
  * Enqueues the request's next dial: at `runAt` (now when absent), under the business's concurrency key.
@@ -142,7 +141,7 @@ export interface CallStatusReport {
  */
 export const reportCall = (attemptId: string, report: CallStatusReport, delivery?: WebhookDelivery) =>
   Effect.gen(function* () {
-    if (!isUuid(attemptId)) return yield* new NotFound({ detail: `no call attempt ${attemptId}` })
+    yield* ourId("call attempt", attemptId)
     const error = report.errorCode === undefined ? undefined : classifyReported(report.errorCode)
     yield* oncePerDelivery(
       delivery,

@@ -21,7 +21,7 @@ import type { Metrics } from "../../infra/observability/Metrics.ts"
 import type { Telephony } from "../../infra/twilio/Telephony.ts"
 import type { TwilioGateway } from "../../infra/twilio/TwilioGateway.ts"
 import { logFailure } from "./Outage.ts"
-import { NotFound, type Problem, problemOf, render } from "./Problems.ts"
+import { type Problem, problemOf, render } from "./Problems.ts"
 
 /** The services handlers may use: the application's runtime provides them. */
 export type HttpServices = JobStore | ProcessRegistry | SqlConnection | Transaction | Metrics | CallbackTables | CallbackConfig | TwilioGateway | Telephony
@@ -68,9 +68,3 @@ export const run = <E>(c: HonoContext<HttpEnv>, effect: Effect.Effect<Response, 
 
 export const json = (body: unknown, status = 200, headers: Record<string, string> = {}): Response =>
   new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json", ...headers } })
-
-/** The value, or a 404 `not-found` naming `what` and `id`. */
-export const found =
-  <A>(what: string, id: string) =>
-  (option: Option.Option<A>): Effect.Effect<A, NotFound> =>
-    Option.match(option, { onNone: () => Effect.fail(new NotFound({ detail: `no ${what} ${id}` })), onSome: Effect.succeed })

@@ -27,7 +27,8 @@ import {
   QueueList,
   retryJob
 } from "../contract/Jobs.ts"
-import { found, type HttpEnv } from "../Handler.ts"
+import { orNotFound } from "../../Failures.ts"
+import type { HttpEnv } from "../Handler.ts"
 import { Conflict, NotFound } from "../Problems.ts"
 import { decodeAll, implement, pointer, reply } from "../Validate.ts"
 
@@ -109,14 +110,14 @@ export const adminJobRoutes = (definitions: ReadonlyArray<AnyDefinition>) => {
         maxAttempts: body.maxAttempts,
         uniqueKey: body.uniqueKey
       }).pipe(Effect.catchTag("InvalidJob", (error) => Effect.fail(validationFailedAt("body", bodyPointer(error.path), error.message))))
-      const job = yield* Effect.flatMap(JobStore, (store) => store.get(inserted.id)).pipe(Effect.flatMap(found("job", inserted.id)))
+      const job = yield* Effect.flatMap(JobStore, (store) => store.get(inserted.id)).pipe(Effect.flatMap(orNotFound("job", inserted.id)))
       return yield* reply(EnqueuedJobView, { ...job, duplicate: inserted.duplicate }, inserted.duplicate ? 200 : 201)
     })
   )
 
   implement(router, getJob, ({ params }) =>
     Effect.flatMap(JobStore, (store) => store.get(params.id)).pipe(
-      Effect.flatMap(found("job", params.id)),
+      Effect.flatMap(orNotFound("job", params.id)),
       Effect.flatMap((job) => reply(JobView, job))
     )
   )
