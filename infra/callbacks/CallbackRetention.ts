@@ -56,29 +56,23 @@ export const purgeFinished = (retention: Duration.DurationInput): Effect.Effect<
       SELECT count(*)::int AS n FROM gone`
   )
 
-/** Drops rate-limit events older than `window` (the longest window any limit looks back over); how many. */
-export const purgeRateEvents = (window: Duration.DurationInput): Effect.Effect<number, DatabaseError, SqlClient.SqlClient> =>
+/** Deletes the rows of `table` whose `column` is older than `age`; how many. */
+const purgeOlderThan = (operation: string, table: string, column: string, age: Duration.DurationInput) =>
   deleted(
-    "rate_limit.purge",
+    operation,
     (sql) => sql<{ n: number }>`
-      WITH gone AS (DELETE FROM rate_events WHERE at < now() - make_interval(secs => ${seconds(window)}) RETURNING 1)
+      WITH gone AS (DELETE FROM ${sql(table)} WHERE ${sql(column)} < now() - make_interval(secs => ${seconds(age)}) RETURNING 1)
       SELECT count(*)::int AS n FROM gone`
   )
+
+/** Drops rate-limit events older than `window` (the longest window any limit looks back over); how many. */
+export const purgeRateEvents = (window: Duration.DurationInput): Effect.Effect<number, DatabaseError, SqlClient.SqlClient> =>
+  purgeOlderThan("rate_limit.purge", "rate_events", "at", window)
 
 /** Drops idempotency keys older than `ttl` (their replay window is over); how many. */
 export const purgeIdempotencyKeys = (ttl: Duration.DurationInput): Effect.Effect<number, DatabaseError, SqlClient.SqlClient> =>
-  deleted(
-    "idempotency.purge",
-    (sql) => sql<{ n: number }>`
-      WITH gone AS (DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(secs => ${seconds(ttl)}) RETURNING 1)
-      SELECT count(*)::int AS n FROM gone`
-  )
+  purgeOlderThan("idempotency.purge", "idempotency_keys", "created_at", ttl)
 
 /** Drops Twilio's webhook idempotency tokens older than `ttl` (Twilio retries for far less); how many. */
 export const purgeWebhookDeliveries = (ttl: Duration.DurationInput): Effect.Effect<number, DatabaseError, SqlClient.SqlClient> =>
-  deleted(
-    "webhooks.purge",
-    (sql) => sql<{ n: number }>`
-      WITH gone AS (DELETE FROM webhook_deliveries WHERE created_at < now() - make_interval(secs => ${seconds(ttl)}) RETURNING 1)
-      SELECT count(*)::int AS n FROM gone`
-  )
+  purgeOlderThan("webhooks.purge", "webhook_deliveries", "created_at", ttl)
