@@ -37,7 +37,9 @@ const isSlug = (slug: string): slug is Slug => Object.hasOwn(Catalogue, slug)
 
 export const operationsRoutes = ({ health: probes, metrics, metricsToken, serverUrl }: OperationsDeps) => {
   const router = new Hono<HttpEnv>()
-  const document = makeDocument(allRoutes, { serverUrl })
+  // made on the first request, not at start-up: most processes (every worker) are never asked for it
+  let document: Record<string, unknown> | undefined
+  const documentOnce = () => (document ??= makeDocument(allRoutes, { serverUrl }))
 
   implement(router, liveness, () => Effect.flatMap(probes.actors, (actors) => verdict("not live", { actors })))
 
@@ -60,7 +62,7 @@ export const operationsRoutes = ({ health: probes, metrics, metricsToken, server
     Option.isSome(metricsToken) ? [bearer(metricsToken.value, "/metrics")] : []
   )
 
-  implement(router, openApi, () => reply(OpenApiDocumentView, document))
+  implement(router, openApi, () => Effect.suspend(() => reply(OpenApiDocumentView, documentOnce())))
 
   implement(router, problemType, ({ params }) => {
     const slug = params.slug
