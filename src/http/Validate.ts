@@ -19,6 +19,7 @@ import * as Schema from "effect/Schema"
 import { type AnyRoute, honoPath, type Input, type Route, type Wire } from "./Contract.ts"
 import { type HttpEnv, type HttpServices, json, problemResponse, run } from "./Handler.ts"
 import { type FieldError, type FieldLocation, validationFailed } from "../Failures.ts"
+import { twilioSignature } from "./Middleware.ts"
 import { MalformedBody } from "./Problems.ts"
 
 /** RFC 6901: `["escalation", 0, "phone"]` -> `/escalation/0/phone`. */
@@ -101,8 +102,9 @@ export const validate = (spec: AnyRoute) =>
 
 /**
  * Mounts `spec` on `router` (full paths: routers are mounted at `/`): the
- * `before` middlewares (a route's own credentials check, which must answer
- * before anything about the request is judged), the validator, then
+ * route's own credentials check, which must answer before anything about the
+ * request is judged (Twilio's signature when the route's `security` is
+ * `twilio`, and the `before` middlewares), the validator, then
  * `handler` with the decoded input, run as one Effect.
  */
 export const implement = <P, Q, H, B, E>(
@@ -111,7 +113,9 @@ export const implement = <P, Q, H, B, E>(
   handler: (input: Input<P, Q, H, B>, c: HonoContext<HttpEnv>) => Effect.Effect<Response, E, HttpServices>,
   before: ReadonlyArray<MiddlewareHandler<HttpEnv>> = []
 ): void => {
-  for (const middleware of before) router.on(spec.method.toUpperCase(), honoPath(spec.path), middleware)
+  // a Twilio webhook's signature is the route's own credential: the contract says so, and it answers before anything else
+  const credentials = spec.security === "twilio" ? [twilioSignature(), ...before] : before
+  for (const middleware of credentials) router.on(spec.method.toUpperCase(), honoPath(spec.path), middleware)
   router.on(spec.method.toUpperCase(), honoPath(spec.path), validate(spec), (c) => run(c, handler(c.get("input") as Input<P, Q, H, B>, c)))
 }
 

@@ -16,7 +16,6 @@ import type { WebhookDelivery } from "../../../infra/callbacks/WebhookDeliveries
 import { type AnyRoute, honoPath } from "../Contract.ts"
 import { callStatusWebhook, type DeliveryHeaders, messageStatusWebhook, voiceWebhook } from "../contract/Twilio.ts"
 import type { HttpEnv } from "../Handler.ts"
-import { twilioSignature } from "../Middleware.ts"
 import { implement } from "../Validate.ts"
 
 const xml = (text: string) => text.replace(/[<>&'"]/g, (ch) => `&#${ch.charCodeAt(0)};`)
@@ -43,13 +42,11 @@ const deliveryOf = (route: AnyRoute, headers: typeof DeliveryHeaders.Type): Webh
 
 export const twilioRoutes = () => {
   const router = new Hono<HttpEnv>()
-  const signed = [twilioSignature()]
 
   implement(
     router,
     voiceWebhook,
-    ({ params, body }) => Effect.annotateCurrentSpan("call.sid", body.CallSid ?? "").pipe(Effect.zipRight(bridgeFor(params.attemptId)), Effect.map(bridgeTwiml)),
-    signed
+    ({ params, body }) => Effect.annotateCurrentSpan("call.sid", body.CallSid ?? "").pipe(Effect.zipRight(bridgeFor(params.attemptId)), Effect.map(bridgeTwiml))
   )
 
   implement(
@@ -60,8 +57,7 @@ export const twilioRoutes = () => {
         params.attemptId,
         { status: body.CallStatus ?? "", sequence: body.SequenceNumber, callSid: body.CallSid, errorCode: body.ErrorCode },
         deliveryOf(callStatusWebhook, headers)
-      ).pipe(Effect.as(noContent())),
-    signed
+      ).pipe(Effect.as(noContent()))
   )
 
   implement(
@@ -72,8 +68,7 @@ export const twilioRoutes = () => {
         params.messageId,
         { status: body.MessageStatus ?? body.SmsStatus, sequence: body.SequenceNumber, errorCode: body.ErrorCode },
         deliveryOf(messageStatusWebhook, headers)
-      ).pipe(Effect.as(noContent())),
-    signed
+      ).pipe(Effect.as(noContent()))
   )
 
   return router
