@@ -4,50 +4,35 @@
  * status callbacks signed so that `twilio.validateRequest` accepts them, in
  * Twilio's order with SequenceNumber, and faults for creates and reads.
  */
-import { createServer, type Server } from "node:http"
 import twilio from "twilio"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { type RunningSimulator, startSimulator } from "../../../infra/twilio/Simulator.ts"
 import { simulatedTwilio } from "../../../infra/twilio/SimulatorClient.ts"
 import { eventually } from "../../support/database.ts"
+import { type ReceivedWebhook, startWebhookReceiver } from "../../support/webhookReceiver.ts"
 
 const ACCOUNT = "AC" + "0".repeat(32)
 const TOKEN = "simulator-test-auth-token"
 const FROM = "+15005550006"
 const EVERY_EVENT = ["initiated", "ringing", "answered", "completed"]
 
-interface Received {
-  readonly path: string
-  readonly params: Record<string, string>
-  readonly valid: boolean
-}
-
 describe("the Twilio simulator", () => {
   let sim: RunningSimulator
-  let receiver: Server
+  let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>
   let base: string
-  const received: Array<Received> = []
+  let received: Array<ReceivedWebhook> = []
+  /** Whether a callback's X-Twilio-Signature is valid for the URL it was sent to. */
+  const isSigned = (r: ReceivedWebhook) => twilio.validateRequest(TOKEN, String(r.headers["x-twilio-signature"]), base + r.path, r.params)
 
   beforeAll(async () => {
     sim = await startSimulator({ accountSid: ACCOUNT, authToken: TOKEN, port: 0 })
-    receiver = createServer((request, response) => {
-      let body = ""
-      request.on("data", (chunk: Buffer) => (body += chunk.toString()))
-      request.on("end", () => {
-        const params = Object.fromEntries(new URLSearchParams(body))
-        const url = base + (request.url ?? "")
-        received.push({ path: request.url ?? "", params, valid: twilio.validateRequest(TOKEN, String(request.headers["x-twilio-signature"]), url, params) })
-        if (request.url?.startsWith("/voice")) response.writeHead(200, { "content-type": "text/xml" }).end("<Response><Say>hello</Say></Response>")
-        else response.writeHead(204).end()
-      })
-    })
-    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve))
-    const address = receiver.address()
-    base = `http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : 0}`
+    receiver = await startWebhookReceiver()
+    base = receiver.base
+    received = receiver.received
   })
   afterAll(async () => {
     await sim.close()
-    await new Promise<void>((resolve) => receiver.close(() => resolve()))
+    await receiver.close()
   })
   beforeEach(async () => {
     received.length = 0
@@ -77,7 +62,7 @@ describe("the Twilio simulator", () => {
       ["in-progress", "2"],
       ["completed", "3"]
     ])
-    expect(received.every((r) => r.valid)).toBe(true)
+    expect(received.every(isSigned)).toBe(true)
     expect(received.find((r) => r.path === "/voice/a1")?.params.CallSid).toBe(call.sid)
     const listed = (await (await fetch(`${sim.url}/sim/calls?to=${encodeURIComponent("+4930123456")}`)).json()) as Array<Record<string, unknown>>
     expect(listed).toMatchObject([{ sid: call.sid, status: "completed", twiml: "<Response><Say>hello</Say></Response>" }])

@@ -8,7 +8,6 @@
  * Twilio: StatusCallbackEvent, queue time, error codes, answering machines,
  * redelivered webhooks with their idempotency token.
  */
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http"
 import { Ajv, type ValidateFunction } from "ajv"
 import addFormats from "ajv-formats"
 import { fullFormats } from "ajv-formats/dist/formats.js"
@@ -18,6 +17,7 @@ import { makeSimulator } from "../../../infra/twilio/Simulator.ts"
 import { simulatedTwilio } from "../../../infra/twilio/SimulatorClient.ts"
 import api from "../../fixtures/twilio/api_v2010_calls_messages.json" with { type: "json" }
 import restErrorFixture from "../../fixtures/twilio/rest_error.json" with { type: "json" }
+import { type ReceivedWebhook, startWebhookReceiver } from "../../support/webhookReceiver.ts"
 import callbackFixture from "../../fixtures/twilio/status_callback_parameters.json" with { type: "json" }
 import { eventually } from "../../support/database.ts"
 
@@ -75,11 +75,7 @@ interface RestExchange {
   readonly body: unknown
 }
 
-interface Callback {
-  readonly path: string
-  readonly params: Record<string, string>
-  readonly headers: IncomingHttpHeaders
-}
+type Callback = ReceivedWebhook
 
 const problemsOf = (exchange: RestExchange): string | undefined => {
   const id = operationOf(exchange.method, exchange.path, exchange.status)
@@ -91,11 +87,11 @@ const problemsOf = (exchange: RestExchange): string | undefined => {
 describe("the simulator as Twilio describes it", () => {
   let listener: Listener
   let simUrl: string
-  let receiver: Server
+  let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>
   let base: string
   let close: () => void
   const rest: Array<RestExchange> = []
-  const received: Array<Callback> = []
+  let received: Array<Callback> = []
   const checked = { rest: 0, callbacks: 0 }
 
   beforeAll(async () => {
@@ -111,23 +107,14 @@ describe("the simulator as Twilio describes it", () => {
     }
     listener = await listen(recording, 0, "127.0.0.1")
     simUrl = `http://127.0.0.1:${listener.port}`
-    receiver = createServer((request, response) => {
-      let body = ""
-      request.on("data", (chunk: Buffer) => (body += chunk.toString()))
-      request.on("end", () => {
-        received.push({ path: request.url ?? "", params: Object.fromEntries(new URLSearchParams(body)), headers: request.headers })
-        if (request.url?.startsWith("/voice")) response.writeHead(200, { "content-type": "text/xml" }).end("<Response><Say>hello</Say></Response>")
-        else response.writeHead(204).end()
-      })
-    })
-    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve))
-    const address = receiver.address()
-    base = `http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : 0}`
+    receiver = await startWebhookReceiver()
+    base = receiver.base
+    received = receiver.received
   })
   afterAll(async () => {
     close()
     await listener.close()
-    await new Promise<void>((resolve) => receiver.close(() => resolve()))
+    await receiver.close()
   })
   beforeEach(async () => {
     received.length = 0
