@@ -39,7 +39,6 @@ export const CallbackStatuses = [
 export const CallbackStatus = Schema.Literal(...CallbackStatuses).annotations({ identifier: "CallbackStatus" })
 export type CallbackStatus = typeof CallbackStatus.Type
 
-
 export const TerminalStatuses: ReadonlyArray<CallbackStatus> = ["completed", "failed", "cancelled", "expired"]
 export const isTerminal = (status: CallbackStatus): boolean => TerminalStatuses.includes(status)
 
