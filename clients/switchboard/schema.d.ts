@@ -183,6 +183,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/callbacks/{id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A callback request's history: every change, oldest first.
+         * @description Append-only: an event, once listed, is never changed. See docs/events.md for the event types.
+         */
+        get: operations["listCallbackEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/twilio/voice/{attemptId}": {
         parameters: {
             query?: never;
@@ -314,7 +334,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One callback request with the visitor's details and its attempts. */
+        /** One callback request with the visitor's details, its attempts and its history. */
         get: operations["getAdminCallback"];
         put?: never;
         post?: never;
@@ -591,6 +611,485 @@ export interface components {
         };
         /** @description a phone number in E.164, such as +14155550100 */
         E164: string;
+        CallbackEvents: {
+            items: components["schemas"]["CallbackEvent"][];
+        };
+        /** @description one change of a callback request; `type` says which, `data` its details */
+        CallbackEvent: components["schemas"]["CallbackEvent_callback_created"] | components["schemas"]["CallbackEvent_callback_code_sent"] | components["schemas"]["CallbackEvent_callback_verified"] | components["schemas"]["CallbackEvent_callback_expired"] | components["schemas"]["CallbackEvent_callback_dialing"] | components["schemas"]["CallbackEvent_callback_dial_taken_back"] | components["schemas"]["CallbackEvent_call_placed"] | components["schemas"]["CallbackEvent_call_status"] | components["schemas"]["CallbackEvent_callback_connected"] | components["schemas"]["CallbackEvent_callback_retry_scheduled"] | components["schemas"]["CallbackEvent_callback_escalated"] | components["schemas"]["CallbackEvent_callback_completed"] | components["schemas"]["CallbackEvent_callback_failed"] | components["schemas"]["CallbackEvent_callback_cancelled"] | components["schemas"]["CallbackEvent_callback_retried"] | components["schemas"]["CallbackEvent_sms_sent"];
+        CallbackEvent_callback_created: {
+            /**
+             * Format: uuid
+             * @description the event's own id: stable, the same in the history, the streams and every webhook delivery (`webhook-id`)
+             */
+            id: string;
+            callbackId: components["schemas"]["UUID"];
+            businessId: components["schemas"]["UUID"];
+            /**
+             * int
+             * @description 1, 2, 3, ... within the request, with no gap
+             */
+            seq: number;
+            /** @description the event's place in the global history (`<transaction>.<sequence>`): a cursor, compared by the order events are listed in, not as a number */
+            position: string;
+            /**
+             * @description the request's status once this happened
+             * @enum {string}
+             */
+            status: "pending_verification" | "queued" | "dialing" | "retry_scheduled" | "escalated" | "connected" | "completed" | "failed" | "cancelled" | "expired";
+            at: components["schemas"]["Timestamp"];
+            /** @enum {string} */
+            type: "callback.created";
+            data: {
+                /** @enum {string} */
+                priority: "normal" | "high";
+            };
+        };
+        CallbackEvent_callback_code_sent: {
+            /**
+             * Format: uuid
+             * @description the event's own id: stable, the same in the history, the streams and every webhook delivery (`webhook-id`)
+             */
+            id: string;
+            callbackId: components["schemas"]["UUID"];
+            businessId: components["schemas"]["UUID"];
+            /**
+             * int
+             * @description 1, 2, 3, ... within the request, with no gap
+             */
+            seq: number;
+            /** @description the event's place in the global history (`<transaction>.<sequence>`): a cursor, compared by the order events are listed in, not as a number */
+            position: string;
+            /**
+             * @description the request's status once this happened
+             * @enum {string}
+             */
+            status: "pending_verification" | "queued" | "dialing" | "retry_scheduled" | "escalated" | "connected" | "completed" | "failed" | "cancelled" | "expired";
+            at: components["schemas"]["Timestamp"];
+            /** @enum {string} */
+            type: "callback.code_sent";
+            data: {
+                messageId: components["schemas"]["UUID"];
+            };
+        };
+        CallbackEvent_callback_verified: {
+            /**
+             * Format: uuid
+             * @description the event's own id: stable, the same in the history, the streams and every webhook delivery (`webhook-id`)
+             */
+            id: string;
+            callbackId: components["schemas"]["UUID"];
+            businessId: components["schemas"]["UUID"];
+            /**
+             * int
+             * @description 1, 2, 3, ... within the request, with no gap
+             */
+            seq: number;
+            /** @description the event's place in the global history (`<transaction>.<sequence>`): a cursor, compared by the order events are listed in, not as a number */
+            position: string;
+            /**
+             * @description the request's status once this happened
+             * @enum {string}
+             */
+            status: "pending_verification" | "queued" | "dialing" | "retry_scheduled" | "escalated" | "connected" | "completed" | "failed" | "cancelled" | "expired";
+            at: components["schemas"]["Timestamp"];
+            /** @enum {string} */
+            type: "callback.verified";
+            data: {
+                /** Format: date-time */
+                scheduledFor: string;
+            };
+        };
+        CallbackEvent_callback_expired: {
+            /**
+             * Format: uuid
+             * @description the event's own id: stable, the same in the history, the streams and every webhook delivery (`webhook-id`)
+             */
+            id: string;
+            callbackId: components["schemas"]["UUID"];
+            businessId: components["schemas"]["UUID"];
+            /**
+             * int
+             * @description 1, 2, 3, ... within the request, with no gap
+             */
+            seq: number;
+            /** @description the event's place in the global history (`<transaction>.<sequence>`): a cursor, compared by the order events are listed in, not as a number */
+            position: string;
+            /**
+             * @description the request's status once this happened
+             * @enum {string}
+             */
+            status: "pending_verification" | "queued" | "dialing" | "retry_scheduled" | "escalated" | "connected" | "completed" | "failed" | "cancelled" | "expired";
+            at: components["schemas"]["Timestamp"];
+            /** @enum {string} */
+            type: "callback.expired";
+            data: Record<string, never> | unknown[];
+        };
+        CallbackEvent_callback_dialing: {
+            /**
+             * Format: uuid
+             * @description the event's own id: stable, the same in the history, the streams and every webhook delivery (`webhook-id`)
+             */
+            id: string;
+            callbackId: components["schemas"]["UUID"];
+            businessId: components["schemas"]["UUID"];
+            /**
+             * int
+             * @description 1, 2, 3, ... within the request, with no gap
+             */
+            seq: number;
+            /** @description the event's place in the global history (`<transaction>.<sequence>`): a cursor, compared by the order events are listed in, not as a number */
+            position: string;
+            /**
+             * @description the request's status once this happened
+             * @enum {string}
+             */
+            status: "pending_verification" | "queued" | "dialing" | "retry_scheduled" | "escalated" | "connected" | "completed" | "failed" | "cancelled" | "expired";
+            at: components["schemas"]["Timestamp"];
+            /** @enum {string} */
+            type: "callback.dialing";
+            data: {
+                /**
+                 * Format: uuid
+                 * @description the call attempt (its id rides in Twilio's StatusCallback URL)
+                 */
+                attemptId: string;
+                /**
+                 * int
+                 * @description 0: the business's own number; 1, 2, ...: its backups in order
+                 */
+                level: number;
+                /**
+                 * int
+                 * @description 1 for the first call to this number
+                 */
+                attemptOnNumber: number;
+                /** @description the number called, in E.164 */
+                to: string;
+            };
+        };
+        CallbackEvent_callback_dial_taken_back: {
+            /**
+             * Format: uuid
+             * @description the event's own id: stable, the same in the history, the streams and every webhook delivery (`webhook-id`)
+             */
+            id: string;
+            callbackId: components["schemas"]["UUID"];
+            businessId: components["schemas"]["UUID"];
+            /**
+             * int
+             * @description 1, 2, 3, ... within the request, with no gap
+             */
+            seq: number;
+            /** @description the event's place in the global history (`<transaction>.<sequence>`): a cursor, compared by the order events are listed in, not as a number */
+            position: string;
+            /**
+             * @description the request's status once this happened
+             * @enum {string}
+             */
+            status: "pending_verification" | "queued" | "dialing" | "retry_scheduled" | "escalated" | "connected" | "completed" | "failed" | "cancelled" | "expired";
+            at: components["schemas"]["Timestamp"];
+            /** @enum {string} */
+            type: "callback.dial_taken_back";
+            data: {
+                /**
+                 * Format: uuid
+                 * @description the call attempt (its id rides in Twilio's StatusCallback URL)
+                 */
+                attemptId: string;
+                reason: string;
+            };
+        };
+        CallbackEvent_call_placed: {
+            /**
+             * Format: uuid
+             * @description the event's own id: stable, the same in the history, the streams and every webhook delivery (`webhook-id`)
+             */
+            id: string;
+            callbackId: components["schemas"]["UUID"];
+            businessId: components["schemas"]["UUID"];
+            /**
+             * int
+             * @description 1, 2, 3, ... within the request, with no gap
+             */
+            seq: number;
+            /** @description the event's place in the global history (`<transaction>.<sequence>`): a cursor, compared by the order events are listed in, not as a number */
+            position: string;
+            /**
+             * @description the request's status once this happened
+             * @enum {string}
+             */
+            status: "pending_verification" | "queued" | "dialing" | "retry_scheduled" | "escalated" | "connected" | "completed" | "failed" | "cancelled" | "expired";
+            at: components["schemas"]["Timestamp"];
+            /** @enum {string} */
+            type: "call.placed";
+            data: {
+                /**
+                 * Format: uuid
+                 * @description the call attempt (its id rides in Twilio's StatusCallback URL)
+                 */
+                attemptId: string;
+                callSid: string;
+            };
+        };
+        CallbackEvent_call_status: {
+            /**
+             * Format: uuid
+             * @description the event's own id: stable, the same in the history, the streams and every webhook delivery (`webhook-id`)
+             */
+            id: string;
+            callbackId: components["schemas"]["UUID"];
+            businessId: components["schemas"]["UUID"];
+            /**
+             * int
+             * @description 1, 2, 3, ... within the request, with no gap
+             */
+            seq: number;
+            /** @description the event's place in the global history (`<transaction>.<sequence>`): a cursor, compared by the order events are listed in, not as a number */
+            position: string;
+            /**
+             * @description the request's status once this happened
+             * @enum {string}
+             */
+            status: "pending_verification" | "queued" | "dialing" | "retry_scheduled" | "escalated" | "connected" | "completed" | "failed" | "cancelled" | "expired";
+            at: components["schemas"]["Timestamp"];
+            /** @enum {string} */
+            type: "call.status";
+            data: {
+                /**
+                 * Format: uuid
+                 * @description the call attempt (its id rides in Twilio's StatusCallback URL)
+                 */
+                attemptId: string;
+                /** @description Twilio's CallStatus as the attempt now has it (queued ... completed, busy, no-answer, failed, canceled) */
+                callStatus: string;
+                answered: boolean;
+                error?: string;
+            };
+        };
+        CallbackEvent_callback_connected: {
+            /**
+             * Format: uuid
+             * @description the event's own id: stable, the same in the history, the streams and every webhook delivery (`webhook-id`)
+             */
+            id: string;
+            callbackId: components["schemas"]["UUID"];
+            businessId: components["schemas"]["UUID"];
+            /**
+             * int
+             * @description 1, 2, 3, ... within the request, with no gap
+             */
+            seq: number;
+            /** @description the event's place in the global history (`<transaction>.<sequence>`): a cursor, compared by the order events are listed in, not as a number */
+            position: string;
+            /**
+             * @description the request's status once this happened
+             * @enum {string}
+             */
+            status: "pending_verification" | "queued" | "dialing" | "retry_scheduled" | "escalated" | "connected" | "completed" | "failed" | "cancelled" | "expired";
+            at: components["schemas"]["Timestamp"];
+            /** @enum {string} */
+            type: "callback.connected";
+            data: {
+                /**
+                 * Format: uuid
+                 * @description the call attempt (its id rides in Twilio's StatusCallback URL)
+                 */
+                attemptId: string;
+            };
+        };
+        CallbackEvent_callback_retry_scheduled: {
+            /**
+             * Format: uuid
+             * @description the event's own id: stable, the same in the history, the streams and every webhook delivery (`webhook-id`)
+             */
+            id: string;
+            callbackId: components["schemas"]["UUID"];
+            businessId: components["schemas"]["UUID"];
+            /**
+             * int
+             * @description 1, 2, 3, ... within the request, with no gap
+             */
+            seq: number;
+            /** @description the event's place in the global history (`<transaction>.<sequence>`): a cursor, compared by the order events are listed in, not as a number */
+            position: string;
+            /**
+             * @description the request's status once this happened
+             * @enum {string}
+             */
+            status: "pending_verification" | "queued" | "dialing" | "retry_scheduled" | "escalated" | "connected" | "completed" | "failed" | "cancelled" | "expired";
+            at: components["schemas"]["Timestamp"];
+            /** @enum {string} */
+            type: "callback.retry_scheduled";
+            data: {
+                nextAttemptAt: components["schemas"]["Timestamp"];
+            };
+        };
+        CallbackEvent_callback_escalated: {
+            /**
+             * Format: uuid
+             * @description the event's own id: stable, the same in the history, the streams and every webhook delivery (`webhook-id`)
+             */
+            id: string;
+            callbackId: components["schemas"]["UUID"];
+            businessId: components["schemas"]["UUID"];
+            /**
+             * int
+             * @description 1, 2, 3, ... within the request, with no gap
+             */
+            seq: number;
+            /** @description the event's place in the global history (`<transaction>.<sequence>`): a cursor, compared by the order events are listed in, not as a number */
+            position: string;
+            /**
+             * @description the request's status once this happened
+             * @enum {string}
+             */
+            status: "pending_verification" | "queued" | "dialing" | "retry_scheduled" | "escalated" | "connected" | "completed" | "failed" | "cancelled" | "expired";
+            at: components["schemas"]["Timestamp"];
+            /** @enum {string} */
+            type: "callback.escalated";
+            data: {
+                /**
+                 * int
+                 * @description the backup number called next (1 = the first backup)
+                 */
+                level: number;
+            };
+        };
+        CallbackEvent_callback_completed: {
+            /**
+             * Format: uuid
+             * @description the event's own id: stable, the same in the history, the streams and every webhook delivery (`webhook-id`)
+             */
+            id: string;
+            callbackId: components["schemas"]["UUID"];
+            businessId: components["schemas"]["UUID"];
+            /**
+             * int
+             * @description 1, 2, 3, ... within the request, with no gap
+             */
+            seq: number;
+            /** @description the event's place in the global history (`<transaction>.<sequence>`): a cursor, compared by the order events are listed in, not as a number */
+            position: string;
+            /**
+             * @description the request's status once this happened
+             * @enum {string}
+             */
+            status: "pending_verification" | "queued" | "dialing" | "retry_scheduled" | "escalated" | "connected" | "completed" | "failed" | "cancelled" | "expired";
+            at: components["schemas"]["Timestamp"];
+            /** @enum {string} */
+            type: "callback.completed";
+            data: Record<string, never> | unknown[];
+        };
+        CallbackEvent_callback_failed: {
+            /**
+             * Format: uuid
+             * @description the event's own id: stable, the same in the history, the streams and every webhook delivery (`webhook-id`)
+             */
+            id: string;
+            callbackId: components["schemas"]["UUID"];
+            businessId: components["schemas"]["UUID"];
+            /**
+             * int
+             * @description 1, 2, 3, ... within the request, with no gap
+             */
+            seq: number;
+            /** @description the event's place in the global history (`<transaction>.<sequence>`): a cursor, compared by the order events are listed in, not as a number */
+            position: string;
+            /**
+             * @description the request's status once this happened
+             * @enum {string}
+             */
+            status: "pending_verification" | "queued" | "dialing" | "retry_scheduled" | "escalated" | "connected" | "completed" | "failed" | "cancelled" | "expired";
+            at: components["schemas"]["Timestamp"];
+            /** @enum {string} */
+            type: "callback.failed";
+            data: Record<string, never> | unknown[];
+        };
+        CallbackEvent_callback_cancelled: {
+            /**
+             * Format: uuid
+             * @description the event's own id: stable, the same in the history, the streams and every webhook delivery (`webhook-id`)
+             */
+            id: string;
+            callbackId: components["schemas"]["UUID"];
+            businessId: components["schemas"]["UUID"];
+            /**
+             * int
+             * @description 1, 2, 3, ... within the request, with no gap
+             */
+            seq: number;
+            /** @description the event's place in the global history (`<transaction>.<sequence>`): a cursor, compared by the order events are listed in, not as a number */
+            position: string;
+            /**
+             * @description the request's status once this happened
+             * @enum {string}
+             */
+            status: "pending_verification" | "queued" | "dialing" | "retry_scheduled" | "escalated" | "connected" | "completed" | "failed" | "cancelled" | "expired";
+            at: components["schemas"]["Timestamp"];
+            /** @enum {string} */
+            type: "callback.cancelled";
+            data: Record<string, never> | unknown[];
+        };
+        CallbackEvent_callback_retried: {
+            /**
+             * Format: uuid
+             * @description the event's own id: stable, the same in the history, the streams and every webhook delivery (`webhook-id`)
+             */
+            id: string;
+            callbackId: components["schemas"]["UUID"];
+            businessId: components["schemas"]["UUID"];
+            /**
+             * int
+             * @description 1, 2, 3, ... within the request, with no gap
+             */
+            seq: number;
+            /** @description the event's place in the global history (`<transaction>.<sequence>`): a cursor, compared by the order events are listed in, not as a number */
+            position: string;
+            /**
+             * @description the request's status once this happened
+             * @enum {string}
+             */
+            status: "pending_verification" | "queued" | "dialing" | "retry_scheduled" | "escalated" | "connected" | "completed" | "failed" | "cancelled" | "expired";
+            at: components["schemas"]["Timestamp"];
+            /** @enum {string} */
+            type: "callback.retried";
+            data: {
+                /**
+                 * int
+                 * @description bumped by each operator retry
+                 */
+                generation: number;
+            };
+        };
+        CallbackEvent_sms_sent: {
+            /**
+             * Format: uuid
+             * @description the event's own id: stable, the same in the history, the streams and every webhook delivery (`webhook-id`)
+             */
+            id: string;
+            callbackId: components["schemas"]["UUID"];
+            businessId: components["schemas"]["UUID"];
+            /**
+             * int
+             * @description 1, 2, 3, ... within the request, with no gap
+             */
+            seq: number;
+            /** @description the event's place in the global history (`<transaction>.<sequence>`): a cursor, compared by the order events are listed in, not as a number */
+            position: string;
+            /**
+             * @description the request's status once this happened
+             * @enum {string}
+             */
+            status: "pending_verification" | "queued" | "dialing" | "retry_scheduled" | "escalated" | "connected" | "completed" | "failed" | "cancelled" | "expired";
+            at: components["schemas"]["Timestamp"];
+            /** @enum {string} */
+            type: "sms.sent";
+            data: {
+                messageId: components["schemas"]["UUID"];
+                /** @enum {string} */
+                kind: "circuit_notice" | "fallback";
+            };
+        };
         /** @description the parameters of a Twilio voice request or call status callback, form-encoded */
         TwilioCallParams: {
             /** @description the call's sid: CA and 32 hex digits (another value is ignored) */
@@ -776,6 +1275,24 @@ export interface components {
             phone: components["schemas"]["E164"];
             name?: string;
             note?: string;
+        };
+        AdminCallbackDetail: {
+            id: components["schemas"]["UUID"];
+            businessId: components["schemas"]["UUID"];
+            status: components["schemas"]["CallbackStatus"];
+            /** @enum {string} */
+            priority: "normal" | "high";
+            escalationLevel: components["schemas"]["Int"];
+            nextAttemptAt?: components["schemas"]["Timestamp"];
+            scheduledFor?: components["schemas"]["Timestamp"];
+            createdAt: components["schemas"]["Timestamp"];
+            updatedAt: components["schemas"]["Timestamp"];
+            finishedAt?: components["schemas"]["Timestamp"];
+            attempts: components["schemas"]["Attempt"][];
+            phone: components["schemas"]["E164"];
+            name?: string;
+            note?: string;
+            events: components["schemas"]["CallbackEvent"][];
         };
         Stats: {
             /** @description requests in each status now */
@@ -1027,8 +1544,8 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description Malformed body: The body is not the JSON the route expects (it could not be parsed, or is not an object). */
-        "problem-malformed-body": {
+        /** @description Validation failed: The request's fields did not pass validation; `errors` lists each field's path and message. */
+        "problem-validation": {
             headers: {
                 [name: string]: unknown;
             };
@@ -1036,8 +1553,8 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description Validation failed: The request's fields did not pass validation; `errors` lists each field's path and message. */
-        "problem-validation": {
+        /** @description Malformed body: The body is not the JSON the route expects (it could not be parsed, or is not an object). */
+        "problem-malformed-body": {
             headers: {
                 [name: string]: unknown;
             };
@@ -1326,6 +1843,35 @@ export interface operations {
                     "application/json": components["schemas"]["Callback"];
                 };
             };
+            404: components["responses"]["problem-not-found"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
+    listCallbackEvents: {
+        parameters: {
+            query?: {
+                /** @description a string matching the pattern ^\d{1,9}$ */
+                after?: string;
+            };
+            header?: never;
+            path: {
+                /** @description the resource's id (a UUID) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The request's events */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallbackEvents"];
+                };
+            };
+            400: components["responses"]["problem-validation"];
             404: components["responses"]["problem-not-found"];
             503: components["responses"]["problem-unavailable"];
         };
@@ -1642,7 +2188,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AdminCallback"];
+                    "application/json": components["schemas"]["AdminCallbackDetail"];
                 };
             };
             401: components["responses"]["problem-unauthorized"];

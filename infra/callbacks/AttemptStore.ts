@@ -14,6 +14,7 @@ import type { AttemptStatus } from "../../domain/callbacks/Business.ts"
 import type { CallbackStatus } from "../../domain/callbacks/CallbackState.ts"
 import { isEnded, UnplacedAttemptStatuses } from "../../domain/callbacks/CallProgress.ts"
 import { narrow } from "../db/DatabaseError.ts"
+import { nextSeq, recordFrom } from "./HistoryStore.ts"
 import { AttemptRow, AttemptWithOriginRow, decodeFirst, decodeRow, decodeRows } from "./Rows.ts"
 
 export type { AttemptWithOrigin } from "./Rows.ts"
@@ -124,12 +125,25 @@ export class AttemptStore extends Effect.Service<AttemptStore>()("switchboard/in
         Effect.flatMap(([row]) => decodeRow(AttemptRow)(row))
       )
 
-    /** Twilio accepted the call: its sid, unless a status report already brought it. */
+    /**
+     * Twilio accepted the call: its sid, unless a status report already brought it. The first sid an
+     * attempt gets is recorded in its request's history (`call.placed`), in the same statement.
+     */
     const markPlaced = (id: string, callSid: string) =>
       sql`
-        UPDATE call_attempts SET call_sid = coalesce(call_sid, ${unownedSid(id, callSid)}),
-               status = CASE WHEN status = ANY(${UNPLACED}::text[]) THEN ${PLACED} ELSE status END
-         WHERE id = ${id}`.pipe(Effect.asVoid, narrow("attempts.placed"))
+        WITH a AS (
+          UPDATE call_attempts SET call_sid = coalesce(call_sid, ${unownedSid(id, callSid)}),
+                 status = CASE WHEN status = ANY(${UNPLACED}::text[]) THEN ${PLACED} ELSE status END
+           WHERE id = ${id} AND call_sid IS NULL
+          RETURNING id, callback_id, call_sid),
+        r AS (
+          UPDATE callback_requests SET ${nextSeq(sql)} FROM a
+           WHERE callback_requests.id = a.callback_id AND a.call_sid IS NOT NULL
+          RETURNING callback_requests.*, a.id AS attempt_id, a.call_sid AS placed_sid)
+        ${recordFrom(sql, "r", "call.placed", sql`jsonb_build_object('attemptId', r.attempt_id, 'callSid', r.placed_sid)`)}`.pipe(
+        Effect.asVoid,
+        narrow("attempts.placed")
+      )
 
     /** Twilio's answer to the create was lost: the call may or may not exist. */
     const markUnknown = (id: string, error: string) =>

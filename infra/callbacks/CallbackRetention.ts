@@ -3,14 +3,17 @@
  * `maintenance.cleanup` job. Each is one statement on the ambient connection,
  * measures age by the database's clock (`now()`), takes its statuses from the
  * domain (domain/callbacks/CallbackState.ts), and narrows `SqlError` to
- * `DatabaseError`.
+ * `DatabaseError`. Expiring a request records it in the request's history
+ * (HistoryStore.ts) in the same statement.
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { type CallbackStatus, sourcesOf, targetsOf, TerminalStatuses } from "../../domain/callbacks/CallbackState.ts"
+import { MoveTypes } from "../../domain/callbacks/History.ts"
 import { type DatabaseError, narrow } from "../db/DatabaseError.ts"
+import { nextSeq, recordFrom } from "./HistoryStore.ts"
 
 const seconds = (d: Duration.DurationInput): number => Math.max(0, Duration.toSeconds(d))
 
@@ -26,11 +29,14 @@ export const expireUnverified = (lifetime: Duration.DurationInput): Effect.Effec
   Effect.flatMap(
     SqlClient.SqlClient,
     (sql) => sql<{ id: string }>`
-      UPDATE callback_requests r SET status = ${EXPIRED}, updated_at = now(), finished_at = now()
-        FROM verifications v
-       WHERE v.callback_id = r.id AND r.status = ANY(${[...EXPIRE_FROM]}::text[])
-         AND v.issued_at < now() - make_interval(secs => ${seconds(lifetime)})
-      RETURNING r.id`
+      WITH r AS (
+        UPDATE callback_requests r SET status = ${EXPIRED}, updated_at = now(), finished_at = now(), ${nextSeq(sql)}
+          FROM verifications v
+         WHERE v.callback_id = r.id AND r.status = ANY(${[...EXPIRE_FROM]}::text[])
+           AND v.issued_at < now() - make_interval(secs => ${seconds(lifetime)})
+        RETURNING r.*),
+      e AS (${recordFrom(sql, "r", MoveTypes.expire, sql`'{}'::jsonb`)})
+      SELECT id FROM r`
   ).pipe(
     Effect.map((rows) => rows.map((row) => row.id)),
     narrow("callbacks.expireUnverified")

@@ -2,10 +2,11 @@
 import * as Layer from "effect/Layer"
 import { AttemptStore } from "./AttemptStore.ts"
 import { BusinessStore } from "./BusinessStore.ts"
+import { HistoryStore } from "./HistoryStore.ts"
 import { MessageStore } from "./MessageStore.ts"
 import { RequestStore } from "./RequestStore.ts"
 import { VerificationStore } from "./VerificationStore.ts"
 
-export type CallbackTables = BusinessStore | RequestStore | VerificationStore | AttemptStore | MessageStore
+export type CallbackTables = BusinessStore | RequestStore | VerificationStore | AttemptStore | MessageStore | HistoryStore
 
-export const CallbackTablesLive = Layer.mergeAll(BusinessStore.Default, RequestStore.Default, VerificationStore.Default, AttemptStore.Default, MessageStore.Default)
+export const CallbackTablesLive = Layer.mergeAll(BusinessStore.Default, RequestStore.Default, VerificationStore.Default, AttemptStore.Default, MessageStore.Default, HistoryStore.Default)

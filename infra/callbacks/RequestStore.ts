@@ -12,14 +12,17 @@
  * join the caller's transaction (as enqueues do).
  */
 import { SqlClient } from "@effect/sql"
+import type { Fragment } from "@effect/sql/Statement"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type { CallbackPriority, CallbackRequest } from "../../domain/callbacks/Business.ts"
 import { type CallbackEvent, CallbackStatus, sourcesOf, targetsOf, TerminalStatuses } from "../../domain/callbacks/CallbackState.ts"
+import { MoveTypes } from "../../domain/callbacks/History.ts"
 import { type DatabaseError, narrow } from "../db/DatabaseError.ts"
 import { Metrics } from "../observability/Metrics.ts"
+import { nextSeq, recordFrom } from "./HistoryStore.ts"
 import { decodeFirst, decodeRow, decodeRows, RequestRow } from "./Rows.ts"
 import { VerificationStore } from "./VerificationStore.ts"
 
@@ -68,13 +71,15 @@ export interface EventGuard {
   readonly currentAttempt?: string | undefined
 }
 
+/** What a move's history event records that the request's row does not hold (`dial`: the number; `takeBack`: the attempt and why). */
+export type MoveDetails = Readonly<Record<string, string | number | boolean>>
+
 /** The visitor has an active request for this business already (the one-active-request index); `id` is that request. */
 export class ActiveRequestExists extends Data.TaggedError("ActiveRequestExists")<{ readonly id: string | undefined }> {}
 
 const UNIQUE_VIOLATION = "23505"
 
 const Count = Schema.Struct({ status: CallbackStatus, n: Schema.Number })
-const Last24h = Schema.Struct({ created: Schema.Number, completed: Schema.Number, failed: Schema.Number })
 
 export class RequestStore extends Effect.Service<RequestStore>()("switchboard/infra/RequestStore", {
   effect: Effect.gen(function* () {
@@ -83,16 +88,34 @@ export class RequestStore extends Effect.Service<RequestStore>()("switchboard/in
     const verifications = yield* VerificationStore
     const terminal: ReadonlyArray<string> = TerminalStatuses
 
+    /** What each move's history event records from the updated row (`r`), besides the caller's details. */
+    const moveData: { readonly [E in CallbackEvent]: Fragment } = {
+      verify: sql`jsonb_build_object('scheduledFor', coalesce(r.scheduled_for, r.updated_at))`,
+      expire: sql`'{}'::jsonb`,
+      dial: sql`jsonb_build_object('attemptId', r.current_attempt_id, 'level', r.escalation_level, 'attemptOnNumber', r.attempt_on_number)`,
+      takeBack: sql`'{}'::jsonb`,
+      answer: sql`jsonb_build_object('attemptId', r.current_attempt_id)`,
+      hangUp: sql`'{}'::jsonb`,
+      retryLater: sql`jsonb_build_object('nextAttemptAt', coalesce(r.next_attempt_at, r.updated_at))`,
+      escalate: sql`jsonb_build_object('level', r.escalation_level)`,
+      giveUp: sql`'{}'::jsonb`,
+      cancel: sql`'{}'::jsonb`,
+      adminRetry: sql`jsonb_build_object('generation', r.generation)`
+    }
+
     /** Inserts a request awaiting verification, with its verification row; fails over to the active request of the same (business, phone). */
     const create = (request: NewRequest): Effect.Effect<CallbackRequest, ActiveRequestExists | DatabaseError> =>
       Effect.gen(function* () {
         const [row] = yield* sql`
-          INSERT INTO callback_requests (id, business_id, phone, name, note, status, priority, traceparent)
-          VALUES (${request.id}, ${request.businessId}, ${request.phone}, ${request.name ?? null}, ${request.note ?? null},
-                  'pending_verification', ${request.priority}, ${request.traceparent ?? null})
-          -- the index's own predicate (migrations/0002), written out so Postgres can infer the index
-          ON CONFLICT (business_id, phone) WHERE status NOT IN (${sql.literal(terminal.map((s) => `'${s}'`).join(", "))}) DO NOTHING
-          RETURNING *`
+          WITH r AS (
+            INSERT INTO callback_requests (id, business_id, phone, name, note, status, priority, traceparent, event_seq, event_tx)
+            VALUES (${request.id}, ${request.businessId}, ${request.phone}, ${request.name ?? null}, ${request.note ?? null},
+                    'pending_verification', ${request.priority}, ${request.traceparent ?? null}, 1, pg_current_xact_id())
+            -- the index's own predicate (migrations/0002), written out so Postgres can infer the index
+            ON CONFLICT (business_id, phone) WHERE status NOT IN (${sql.literal(terminal.map((s) => `'${s}'`).join(", "))}) DO NOTHING
+            RETURNING *),
+          e AS (${recordFrom(sql, "r", "callback.created", sql`jsonb_build_object('priority', r.priority)`)})
+          SELECT * FROM r`
         if (row === undefined) {
           const [active] = yield* sql<{ id: string }>`
             SELECT id FROM callback_requests
@@ -137,7 +160,7 @@ export class RequestStore extends Effect.Service<RequestStore>()("switchboard/in
      * as well; the updated request, or none when the status (or the guard) did
      * not allow it. An event with several targets needs `guard.to`.
      */
-    const applyEvent = (id: string, event: CallbackEvent, change: StatusChange = {}, guard: EventGuard = {}) =>
+    const applyEvent = (id: string, event: CallbackEvent, change: StatusChange = {}, guard: EventGuard = {}, details: MoveDetails = {}) =>
       Effect.gen(function* () {
         const targets = guard.to === undefined ? targetsOf(event) : [guard.to]
         const [to] = targets
@@ -148,8 +171,9 @@ export class RequestStore extends Effect.Service<RequestStore>()("switchboard/in
         const optional = <A>(value: A | undefined, write: (value: A) => ReturnType<typeof set>) => (value === undefined ? sql`` : write(value))
         const { expected, currentAttempt } = guard
         const [row] = yield* sql`
+          WITH r AS (
           UPDATE callback_requests
-             SET status = ${to}, updated_at = now(),
+             SET status = ${to}, updated_at = now(), ${nextSeq(sql)},
                  finished_at = ${terminal.includes(to) ? sql`now()` : sql`NULL`}
                  ${optional(change.escalationLevel, (v) => set("escalation_level", v, "integer"))}
                  ${optional(change.attemptOnNumber, (v) => set("attempt_on_number", v, "integer"))}
@@ -164,7 +188,9 @@ export class RequestStore extends Effect.Service<RequestStore>()("switchboard/in
                  : sql`AND generation = ${expected.generation} AND escalation_level = ${expected.escalationLevel} AND attempt_on_number = ${expected.attemptOnNumber}`
              }
              ${currentAttempt === undefined ? sql`` : sql`AND current_attempt_id = ${currentAttempt}`}
-          RETURNING *`
+          RETURNING *),
+          e AS (${recordFrom(sql, "r", MoveTypes[event], sql`${moveData[event]} || ${JSON.stringify(details)}::jsonb`)})
+          SELECT * FROM r`
         if (row === undefined) return Option.none<CallbackRequest>()
         const request = yield* decodeRow(RequestRow)(row)
         if (event !== "takeBack") metrics.callbacks.inc({ status: request.status })
@@ -197,14 +223,7 @@ export class RequestStore extends Effect.Service<RequestStore>()("switchboard/in
       Effect.flatMap(decodeRows(Count))
     )
 
-    /** Requests created, completed and failed in the last 24 hours. */
-    const last24h = sql`
-      SELECT count(*) FILTER (WHERE created_at > now() - interval '24 hours')::int AS created,
-             count(*) FILTER (WHERE status = ${"completed" satisfies CallbackStatus} AND finished_at > now() - interval '24 hours')::int AS completed,
-             count(*) FILTER (WHERE status = ${"failed" satisfies CallbackStatus} AND finished_at > now() - interval '24 hours')::int AS failed
-        FROM callback_requests`.pipe(narrow("callbacks.last24h"), Effect.flatMap(decodeRows(Last24h)))
-
-    return { create, find, lock, list, applyEvent, setScheduledFor, claimCircuitNotice, countByStatus, last24h }
+    return { create, find, lock, list, applyEvent, setScheduledFor, claimCircuitNotice, countByStatus }
   }),
   dependencies: [VerificationStore.Default]
 }) {}

@@ -111,7 +111,7 @@ const noticeOnce = (request: CallbackRequest) =>
  * Takes back an attempt whose call was never placed: the request returns to the status the attempt
  * started from (the `takeBack` event, while the attempt is still its current one), the rate event is released.
  */
-const unplace = (attempt: CallAttempt) =>
+const unplace = (attempt: CallAttempt, reason: string) =>
   Effect.gen(function* () {
     const attempts = yield* AttemptStore
     const requests = yield* RequestStore
@@ -124,7 +124,8 @@ const unplace = (attempt: CallAttempt) =>
           attempt.callbackId,
           "takeBack",
           { attemptOnNumber: attempt.attemptOnNumber - 1, currentAttemptId: null },
-          { to: deleted.value.fromStatus, currentAttempt: attempt.id }
+          { to: deleted.value.fromStatus, currentAttempt: attempt.id },
+          { attemptId: attempt.id, reason }
         )
         yield* release(attempt.id)
         metrics.dialAttempts.inc({ outcome: "not_placed" })
@@ -207,7 +208,7 @@ const reconcile = (attempt: CallAttempt) =>
         return yield* Effect.logInfo(`call attempt ${attempt.id}: cannot reconcile the ambiguous create yet (${verdict.reason}); will ask again`)
       case "NotPlaced":
         yield* Effect.logInfo(`call attempt ${attempt.id}: Twilio has no call for the ambiguous create; it was never placed`)
-        return yield* unplace(attempt)
+        return yield* unplace(attempt, "Twilio has no call for the create whose answer was lost")
     }
   })
 
@@ -240,7 +241,8 @@ const begin = (request: CallbackRequest, business: Business) =>
           request.id,
           "dial",
           { currentAttemptId: attemptId, attemptOnNumber: request.attemptOnNumber + 1, nextAttemptAt: null },
-          { expected: request }
+          { expected: request },
+          { to: step.phone }
         )
         if (Option.isNone(moved)) return yield* Effect.fail(new Retryable({ message: "the request changed while a call was being set up" }))
         const attempt = yield* attempts.insert({
@@ -276,7 +278,7 @@ const place = (attempt: CallAttempt) =>
     }
     const error = placed.left
     if (error._tag === "CircuitOpen") {
-      yield* unplace(attempt)
+      yield* unplace(attempt, "the voice circuit is open")
       return { _tag: "CircuitOpen" as const, retryAfter: error.retryAfter }
     }
     if (error.kind === "permanent") {
@@ -284,7 +286,7 @@ const place = (attempt: CallAttempt) =>
       return { _tag: "Refused" as const }
     }
     if (!error.ambiguous) {
-      yield* unplace(attempt)
+      yield* unplace(attempt, `Twilio did not place the call: ${error.message}`)
       return { _tag: "NotPlaced" as const, message: error.message }
     }
     yield* attempts.markUnknown(attempt.id, `ambiguous create (${error.code ?? error.status}): ${error.message}`)

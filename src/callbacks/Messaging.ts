@@ -24,6 +24,7 @@ import { CallbackEscalate, CallbackSmsFallback, type SmsKind, VerificationSend }
 import { Permanent, Retryable, Snooze } from "../../domain/jobs/JobErrors.ts"
 import { CallbackConfig, verificationPolicyOf } from "../../infra/callbacks/CallbackConfig.ts"
 import { BusinessStore } from "../../infra/callbacks/BusinessStore.ts"
+import { HistoryStore } from "../../infra/callbacks/HistoryStore.ts"
 import { MessageStore } from "../../infra/callbacks/MessageStore.ts"
 import { RequestStore } from "../../infra/callbacks/RequestStore.ts"
 import { VerificationStore } from "../../infra/callbacks/VerificationStore.ts"
@@ -56,6 +57,7 @@ export const sendVerification = (callbackId: string) =>
     const requests = yield* RequestStore
     const verifications = yield* VerificationStore
     const messages = yield* MessageStore
+    const history = yield* HistoryStore
     const telephony = yield* Telephony
     const metrics = yield* Metrics
     const policy = verificationPolicyOf(yield* CallbackConfig)
@@ -80,7 +82,7 @@ export const sendVerification = (callbackId: string) =>
       yield* messages.setFailed(messageId, sent.left._tag === "TelephonyError" && sent.left.ambiguous ? "unknown" : "not_sent", sent.left.message)
       return yield* sendFailure(sent.left)
     }
-    yield* messages.setSent(messageId, sent.right.sid)
+    yield* inTransaction(Effect.zipRight(messages.setSent(messageId, sent.right.sid), history.append(callbackId, "callback.code_sent", { messageId })))
     metrics.smsSent.inc({ kind: "verification" })
   }).pipe(
     asJobFailure,
@@ -97,6 +99,7 @@ export const sendOnce = (callbackId: string, kind: SmsKind, generation: number) 
     const requests = yield* RequestStore
     const businesses = yield* BusinessStore
     const messages = yield* MessageStore
+    const history = yield* HistoryStore
     const telephony = yield* Telephony
     const metrics = yield* Metrics
     const request = yield* requests.find(callbackId)
@@ -120,7 +123,7 @@ export const sendOnce = (callbackId: string, kind: SmsKind, generation: number) 
       yield* messages.remove(messageId)
       return yield* sendFailure(error)
     }
-    yield* messages.setSent(messageId, sent.right.sid)
+    yield* inTransaction(Effect.zipRight(messages.setSent(messageId, sent.right.sid), history.append(callbackId, "sms.sent", { messageId, kind })))
     metrics.smsSent.inc({ kind })
   }).pipe(
     asJobFailure,

@@ -22,6 +22,7 @@ import { closedUntil } from "../../domain/callbacks/OpeningHours.ts"
 import { check, expiresAt, mayResend, PendingCallback } from "../../domain/callbacks/Verification.ts"
 import { CallbackConfig, type RateLimit, verificationPolicyOf } from "../../infra/callbacks/CallbackConfig.ts"
 import { AttemptStore } from "../../infra/callbacks/AttemptStore.ts"
+import { HistoryStore } from "../../infra/callbacks/HistoryStore.ts"
 import { type ActiveRequestExists, type RequestFilter, RequestStore } from "../../infra/callbacks/RequestStore.ts"
 import { VerificationStore } from "../../infra/callbacks/VerificationStore.ts"
 import { hashCode } from "../../infra/callbacks/Codes.ts"
@@ -216,6 +217,23 @@ export const show = (id: string) =>
     return yield* withAttempts(yield* lookUp("callback request", id, requests.find))
   })
 
+/** A request's events after `afterSeq` (all when 0), oldest first; `NotFound` for a request that does not exist. */
+export const history = (id: string, afterSeq = 0) =>
+  Effect.gen(function* () {
+    const requests = yield* RequestStore
+    const history = yield* HistoryStore
+    const request = yield* lookUp("callback request", id, requests.find)
+    return yield* history.ofRequest(request.id, afterSeq)
+  })
+
+/** One request, its attempts and its whole history. */
+export const showWithHistory = (id: string) =>
+  Effect.gen(function* () {
+    const request = yield* show(id)
+    const events = yield* Effect.flatMap(HistoryStore, (h) => h.ofRequest(request.id))
+    return { ...request, events }
+  })
+
 /** Requests newest first, each with its attempts, and the cursor of the next page when the page is full. */
 export const list = (filter: RequestFilter) =>
   Effect.gen(function* () {
@@ -263,14 +281,19 @@ export interface Stats {
   readonly successRate: number | null
 }
 
-/** Requests by status now, and what the last 24 hours created and finished. */
+/**
+ * Requests by status now, and what the last 24 hours created and finished, counted from the history:
+ * a request that failed and was retried by an operator still counts as failed, and again as completed
+ * when its retry succeeds.
+ */
 export const stats = Effect.gen(function* () {
   const requests = yield* RequestStore
+  const history = yield* HistoryStore
   const counts = yield* requests.countByStatus
-  const [last] = yield* requests.last24h
-  const created = last?.created ?? 0
-  const completed = last?.completed ?? 0
-  const failed = last?.failed ?? 0
+  const recent = yield* history.countRecent(["callback.created", "callback.completed", "callback.failed"], 24)
+  const created = recent.get("callback.created") ?? 0
+  const completed = recent.get("callback.completed") ?? 0
+  const failed = recent.get("callback.failed") ?? 0
   const callbacks = Object.fromEntries(CallbackStatuses.map((s) => [s, counts.find((c) => c.status === s)?.n ?? 0])) as Record<CallbackStatus, number>
   return {
     callbacks,

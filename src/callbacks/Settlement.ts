@@ -20,6 +20,7 @@ import { Priority } from "../../domain/jobs/JobDefinition.ts"
 import { CallbackConfig, retryPolicyOf } from "../../infra/callbacks/CallbackConfig.ts"
 import { AttemptStore } from "../../infra/callbacks/AttemptStore.ts"
 import { BusinessStore } from "../../infra/callbacks/BusinessStore.ts"
+import { HistoryStore } from "../../infra/callbacks/HistoryStore.ts"
 import { RequestStore } from "../../infra/callbacks/RequestStore.ts"
 import { oncePerDelivery, type WebhookDelivery } from "../../infra/callbacks/WebhookDeliveries.ts"
 import { inTransaction } from "../../infra/db/Transaction.ts"
@@ -68,6 +69,7 @@ export const settle = (attemptId: string, report: CallReport) =>
     const requests = yield* RequestStore
     const businesses = yield* BusinessStore
     const jobs = yield* JobStore
+    const history = yield* HistoryStore
     const metrics = yield* Metrics
     const settings = yield* CallbackConfig
     return yield* inTransaction(
@@ -83,6 +85,7 @@ export const settle = (attemptId: string, report: CallReport) =>
           return false
         }
         const updated = yield* attempts.update(attemptId, { ...next, callSid: report.callSid, sequence: report.sequence, error: report.error })
+        yield* history.append(updated.callbackId, "call.status", { attemptId, callStatus: updated.status, answered: updated.answered, error: updated.error })
         // the dial job waiting on this call, in whichever process, looks at it as soon as this commits
         yield* jobs.wake([callWakeup(attemptId)])
         if (isEnded(updated.status)) metrics.dialAttempts.inc({ outcome: outcomeOf(updated) })

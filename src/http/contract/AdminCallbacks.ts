@@ -8,6 +8,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { Business, BusinessInput, CallbackRequest, E164, Hours, RingSeconds } from "../../../domain/callbacks/Business.ts"
 import { CallbackStatus } from "../../../domain/callbacks/CallbackState.ts"
+import { HistoryEvent } from "../../../domain/callbacks/History.ts"
 import { DEFAULT_RING_SECONDS } from "../../../domain/callbacks/EscalationPlan.ts"
 import { isTimeZone } from "../../../domain/callbacks/OpeningHours.ts"
 import { isPhoneCountry, normalizePhone } from "../../../infra/phone/PhoneNumbers.ts"
@@ -139,6 +140,9 @@ const CallbacksQuery = Schema.Struct({
 
 export const AdminCallbackPage = Page(AdminCallbackView, "AdminCallbackPage")
 
+/** One request as an operator looks into it: the visitor's details, the attempts and the whole history. */
+export const AdminCallbackDetail = Schema.Struct({ ...AdminCallbackView.fields, events: Schema.Array(HistoryEvent) }).annotations({ identifier: "AdminCallbackDetail" })
+
 export const StatsView = Schema.Struct({
   callbacks: Schema.Record({ key: CallbackStatus, value: Schema.Int }).annotations({ description: "requests in each status now" }),
   last24h: Schema.Struct({ created: Schema.Int, completed: Schema.Int, failed: Schema.Int }),
@@ -213,11 +217,11 @@ export const getAdminCallback = route({
   method: "get",
   path: "/admin/api/callbacks/{id}",
   operationId: "getAdminCallback",
-  summary: "One callback request with the visitor's details and its attempts.",
+  summary: "One callback request with the visitor's details, its attempts and its history.",
   tags,
   security: "admin",
   params: IdParams,
-  responses: { 200: { description: "The request", schema: AdminCallbackView } },
+  responses: { 200: { description: "The request", schema: AdminCallbackDetail } },
   problems: ["not-found", ...admin]
 })
 

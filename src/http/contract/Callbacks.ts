@@ -2,6 +2,7 @@
 import * as Schema from "effect/Schema"
 import { CallAttempt, CallbackRequest } from "../../../domain/callbacks/Business.ts"
 import { CallbackStatus } from "../../../domain/callbacks/CallbackState.ts"
+import { HistoryEvent } from "../../../domain/callbacks/History.ts"
 import { PendingCallback } from "../../../domain/callbacks/Verification.ts"
 import { Timestamp } from "../../../domain/Timestamp.ts"
 import { route } from "../Contract.ts"
@@ -50,6 +51,17 @@ const publicFields = CallbackRequest.pick(
 
 /** A callback request as its visitor sees it: no phone, name or note. */
 export const CallbackView = Schema.Struct({ ...publicFields, attempts: Schema.Array(AttemptView) }).annotations({ identifier: "Callback" })
+
+/** A request's history, oldest first. */
+export const CallbackEvents = Schema.Struct({ items: Schema.Array(HistoryEvent) }).annotations({ identifier: "CallbackEvents" })
+
+export const EventsQuery = Schema.Struct({
+  after: Schema.optional(
+    Schema.compose(Schema.String.pipe(Schema.pattern(/^\d{1,9}$/, { message: () => "must be a sequence number (0 or more)" })), Schema.NumberFromString).annotations({
+      description: "only the events after this `seq` (a client that has seen events 1..n asks for `after=n`)"
+    })
+  )
+})
 
 const tags = ["callbacks"]
 
@@ -102,4 +114,17 @@ export const getCallback = route({
   problems: ["not-found", "unavailable"]
 })
 
-export const callbackRoutesContract = [createCallback, verifyCallback, resendCode, getCallback]
+export const listCallbackEvents = route({
+  method: "get",
+  path: "/v1/callbacks/{id}/events",
+  operationId: "listCallbackEvents",
+  summary: "A callback request's history: every change, oldest first.",
+  description: "Append-only: an event, once listed, is never changed. See docs/events.md for the event types.",
+  tags,
+  params: IdParams,
+  query: EventsQuery,
+  responses: { 200: { description: "The request's events", schema: CallbackEvents } },
+  problems: ["validation", "not-found", "unavailable"]
+})
+
+export const callbackRoutesContract = [createCallback, verifyCallback, resendCode, getCallback, listCallbackEvents]

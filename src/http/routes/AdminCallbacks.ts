@@ -14,6 +14,7 @@ import * as Requests from "../../callbacks/Requests.ts"
 import { validationFailed } from "../../Failures.ts"
 import {
   AdminCallbackPage,
+  AdminCallbackDetail,
   AdminCallbackView,
   BusinessPage,
   BusinessBody,
@@ -56,7 +57,7 @@ export const adminCallbackRoutes = () => {
     return Requests.list({ ...query, before: query.cursor === undefined ? undefined : { createdMicros, id } }).pipe(Effect.flatMap((page) => reply(AdminCallbackPage, page)))
   })
 
-  implement(router, getAdminCallback, ({ params }) => Effect.flatMap(Requests.show(params.id), (request) => reply(AdminCallbackView, request)))
+  implement(router, getAdminCallback, ({ params }) => Effect.flatMap(Requests.showWithHistory(params.id), (request) => reply(AdminCallbackDetail, request)))
 
   implement(router, retryCallback, ({ params }) => Effect.flatMap(Requests.operatorChange(params.id, "adminRetry"), (request) => reply(AdminCallbackView, request)))
 

@@ -11,7 +11,7 @@ import { PendingCallback } from "../../../domain/callbacks/Verification.ts"
 import { CallbackConfig } from "../../../infra/callbacks/CallbackConfig.ts"
 import { remoteAddress } from "../../../infra/http/Listener.ts"
 import * as Requests from "../../callbacks/Requests.ts"
-import { CallbackView, createCallback, getCallback, resendCode, VerifiedCallback, verifyCallback } from "../contract/Callbacks.ts"
+import { CallbackEvents, CallbackView, createCallback, getCallback, listCallbackEvents, resendCode, VerifiedCallback, verifyCallback } from "../contract/Callbacks.ts"
 import type { HttpEnv } from "../Handler.ts"
 import { implement, reply } from "../Validate.ts"
 
@@ -45,6 +45,10 @@ export const callbackRoutes = () => {
   )
 
   implement(router, getCallback, ({ params }) => Effect.flatMap(Requests.show(params.id), (request) => reply(CallbackView, request)))
+
+  implement(router, listCallbackEvents, ({ params, query }) =>
+    Effect.flatMap(Requests.history(params.id, query.after ?? 0), (items) => reply(CallbackEvents, { items }))
+  )
 
   return router
 }

@@ -422,7 +422,7 @@ describe("the callback platform's HTTP surface under arbitrary requests", () => 
     )
   })
 
-  it("verification, resend and GET /v1/callbacks/{id}: any id, body, query and headers answer 2xx or a 4xx problem", async () => {
+  it("verification, resend, GET /v1/callbacks/{id} and its events: any id, body, query and headers answer 2xx or a 4xx problem", async () => {
     const verifyBody = mutated(
       fc.record({ code: fc.integer({ min: 0, max: 999_999 }).map((n) => String(n).padStart(6, "0")) }),
       { code: fc.oneof(fc.string({ maxLength: 25 }), nastyString, fc.integer(), fc.constantFrom(" 123456 ", "１２３４５６", "12345", "1234567", "")) },
@@ -430,15 +430,16 @@ describe("the callback platform's HTTP surface under arbitrary requests", () => 
     )
     await fc.assert(
       fc.asyncProperty(
-        fc.constantFrom("verification", "resend", "view"),
+        fc.constantFrom("verification", "resend", "view", "events"),
         idSegment("callbacks"),
         bodyText(verifyBody),
-        fc.oneof(fc.constant(""), queryString(["code", "id"])),
+        fc.oneof(fc.constant(""), queryString(["code", "id", "after"])),
         extraHeaders,
         async (route, id, body, search, headers) => {
-          const path = route === "view" ? `/v1/callbacks/${id}` : route === "resend" ? `/v1/callbacks/${id}/verification/resend` : `/v1/callbacks/${id}/verification`
-          const { response, label, url } = await send({ method: route === "view" ? "GET" : "POST", path: path + search, headers, body: route === "view" ? undefined : body })
-          const allowed = route === "view" ? [200, 404] : route === "resend" ? [202, 404, 409, 410, 413, 429] : [200, 400, 404, 409, 410, 413, 429]
+          const path = { view: `/v1/callbacks/${id}`, events: `/v1/callbacks/${id}/events`, resend: `/v1/callbacks/${id}/verification/resend`, verification: `/v1/callbacks/${id}/verification` }[route]
+          const read = route === "view" || route === "events"
+          const { response, label, url } = await send({ method: read ? "GET" : "POST", path: path + search, headers, body: read ? undefined : body })
+          const allowed = { view: [200, 404], events: [200, 400, 404], resend: [202, 404, 409, 410, 413, 429], verification: [200, 400, 404, 409, 410, 413, 429] }[route]
           expectStatus(response.status, allowed, label)
           // only a real request's id finds one
           if (response.status < 300 && route !== "verification") expect(real.callbacks.some((known) => url.pathname.toLowerCase().includes(known)), label).toBe(true)

@@ -169,6 +169,7 @@ describe("the HTTP API of a process", () => {
           "/admin/api/processes",
           "/v1/callbacks",
           "/v1/callbacks/{id}",
+          "/v1/callbacks/{id}/events",
           "/v1/callbacks/{id}/verification",
           "/v1/callbacks/{id}/verification/resend",
           "/twilio/voice/{attemptId}",
