@@ -430,7 +430,7 @@ describe("the callback platform's HTTP surface under arbitrary requests", () => 
     )
     await fc.assert(
       fc.asyncProperty(
-        fc.constantFrom("verification", "resend", "view", "events"),
+        fc.constantFrom<"verification" | "resend" | "view" | "events">("verification", "resend", "view", "events"),
         idSegment("callbacks"),
         bodyText(verifyBody),
         fc.oneof(fc.constant(""), queryString(["code", "id", "after"])),
