@@ -547,6 +547,8 @@ export interface components {
             /** @enum {string} */
             status: "pending_verification";
             verification: components["schemas"]["VerificationTicket"];
+            /** @description the key to this request's live stream (`GET /v1/callbacks/{id}/stream?token=`); answered by the create only (and by its idempotent replay), never again */
+            streamToken?: string;
         };
         /**
          * Format: uuid

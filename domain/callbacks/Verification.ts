@@ -91,6 +91,12 @@ export const VerificationTicket = Schema.Struct({
 export const PendingCallback = Schema.Struct({
   id: Schema.UUID,
   status: Schema.Literal("pending_verification"),
-  verification: VerificationTicket
+  verification: VerificationTicket,
+  streamToken: Schema.optional(
+    Schema.String.annotations({
+      description:
+        "the key to this request's live stream (`GET /v1/callbacks/{id}/stream?token=`); answered by the create only (and by its idempotent replay), never again"
+    })
+  )
 }).annotations({ identifier: "PendingCallback" })
 export type PendingCallback = typeof PendingCallback.Type

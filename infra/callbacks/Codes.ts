@@ -1,9 +1,11 @@
 /**
- * Verification codes: drawn from the operating system's CSPRNG (uniform over
+ * Secrets of a request. Verification codes: drawn from the operating system's CSPRNG (uniform over
  * 000000-999999, domain/callbacks/Verification.ts) and stored only as a hash
  * salted with the request id, so equal codes of two requests never share a hash.
+ * Stream tokens: 32 random bytes, kept only as their SHA-256, compared in
+ * constant time.
  */
-import { createHash, randomBytes } from "node:crypto"
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
 import { codeFromBytes } from "../../domain/callbacks/Verification.ts"
 
 export const newCode = (): string => {
@@ -14,3 +16,15 @@ export const newCode = (): string => {
 }
 
 export const hashCode = (callbackId: string, code: string): string => createHash("sha256").update(`${callbackId}:${code}`).digest("hex")
+
+/** A new stream token: `cst_` and 43 base64url characters (256 bits). */
+export const newStreamToken = (): string => `cst_${randomBytes(32).toString("base64url")}`
+
+export const hashStreamToken = (token: string): string => createHash("sha256").update(token).digest("hex")
+
+/** Whether `token` is the one whose hash is `hash`, in time independent of where they differ. */
+export const streamTokenMatches = (token: string, hash: string): boolean => {
+  const given = Buffer.from(hashStreamToken(token), "hex")
+  const kept = Buffer.from(hash, "hex")
+  return given.length === kept.length && timingSafeEqual(given, kept)
+}

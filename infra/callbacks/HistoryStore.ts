@@ -7,8 +7,8 @@
  * statement, RequestStore.applyEvent), or by `append` in the caller's
  * transaction, so an event exists if and only if its change committed. Every
  * insert claims the request's next `seq` by bumping `event_seq` on the
- * request's row ({@link nextSeq}) and NOTIFYs `@events` on the jobs channel,
- * sent at commit, once per transaction.
+ * request's row ({@link nextSeq}) and NOTIFYs `@events` and `@events:<request id>`
+ * on the jobs channel, sent at commit, each once per transaction.
  *
  * Reading: a request's events by `seq`; the global history in (tx, position)
  * order, only below the oldest running transaction (`pg_snapshot_xmin`), so
@@ -22,8 +22,11 @@ import { EventPayloads, HistoryEvent, type HistoryEventType, type PayloadOf } fr
 import { narrow } from "../db/DatabaseError.ts"
 import { JOBS_CHANNEL } from "../jobs/JobStore.ts"
 
-/** The notification every committed event sends (once per transaction): streams read the history when it arrives. */
+/** The notification every committed event sends (once per transaction): streams of all events read the history when it arrives. */
 export const EVENTS_WAKEUP = "@events"
+
+/** The notification a committed event of one request sends: that request's streams read its history. */
+export const requestWakeup = (callbackId: string): string => `${EVENTS_WAKEUP}:${callbackId}`
 
 /** A place in the global history: after (tx, position). The start is `{ tx: "0", position: "0" }`. */
 export interface Cursor {
@@ -91,7 +94,7 @@ export const recordFrom = (sql: SqlClient.SqlClient, rows: string, type: History
   INSERT INTO callback_events (tx, callback_id, business_id, seq, type, status, data)
   SELECT ${sql(rows)}.event_tx, ${sql(rows)}.id, ${sql(rows)}.business_id, ${sql(rows)}.event_seq, ${type}, ${sql(rows)}.status, ${data}
     FROM ${sql(rows)}
-  RETURNING pg_notify(${JOBS_CHANNEL}, ${EVENTS_WAKEUP})`
+  RETURNING pg_notify(${JOBS_CHANNEL}, ${EVENTS_WAKEUP}), pg_notify(${JOBS_CHANNEL}, ${EVENTS_WAKEUP + ":"} || callback_id::text)`
 
 export interface GlobalFilter {
   readonly businessId?: string | undefined

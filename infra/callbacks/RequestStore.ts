@@ -34,6 +34,8 @@ export interface NewRequest {
   readonly note: string | undefined
   readonly priority: CallbackPriority
   readonly traceparent: string | undefined
+  /** The SHA-256 of the request's stream token (Codes.ts). */
+  readonly streamTokenHash?: string | undefined
 }
 
 export interface RequestFilter {
@@ -108,9 +110,9 @@ export class RequestStore extends Effect.Service<RequestStore>()("switchboard/in
       Effect.gen(function* () {
         const [row] = yield* sql`
           WITH r AS (
-            INSERT INTO callback_requests (id, business_id, phone, name, note, status, priority, traceparent, event_seq, event_tx)
+            INSERT INTO callback_requests (id, business_id, phone, name, note, status, priority, traceparent, stream_token_hash, event_seq, event_tx)
             VALUES (${request.id}, ${request.businessId}, ${request.phone}, ${request.name ?? null}, ${request.note ?? null},
-                    'pending_verification', ${request.priority}, ${request.traceparent ?? null}, 1, pg_current_xact_id())
+                    'pending_verification', ${request.priority}, ${request.traceparent ?? null}, ${request.streamTokenHash ?? null}, 1, pg_current_xact_id())
             -- the index's own predicate (migrations/0002), written out so Postgres can infer the index
             ON CONFLICT (business_id, phone) WHERE status NOT IN (${sql.literal(terminal.map((s) => `'${s}'`).join(", "))}) DO NOTHING
             RETURNING *),
@@ -204,6 +206,13 @@ export class RequestStore extends Effect.Service<RequestStore>()("switchboard/in
         )
       )
 
+    /** The hash of the request's stream token, with its business: none for an unknown request (or one without a token). */
+    const streamAccess = (id: string) =>
+      sql<{ business_id: string; stream_token_hash: string | null }>`SELECT business_id, stream_token_hash FROM callback_requests WHERE id = ${id}`.pipe(
+        narrow("callbacks.streamAccess"),
+        Effect.map(([row]) => (row === undefined ? Option.none() : Option.some({ businessId: row.business_id, tokenHash: row.stream_token_hash ?? undefined })))
+      )
+
     const setScheduledFor = (id: string, at: Date | undefined) =>
       sql`UPDATE callback_requests SET scheduled_for = ${at?.toISOString() ?? null}::timestamptz, updated_at = now() WHERE id = ${id}`.pipe(
         Effect.asVoid,
@@ -223,7 +232,7 @@ export class RequestStore extends Effect.Service<RequestStore>()("switchboard/in
       Effect.flatMap(decodeRows(Count))
     )
 
-    return { create, find, lock, list, applyEvent, setScheduledFor, claimCircuitNotice, countByStatus }
+    return { create, find, lock, list, applyEvent, streamAccess, setScheduledFor, claimCircuitNotice, countByStatus }
   }),
   dependencies: [VerificationStore.Default]
 }) {}

@@ -25,7 +25,7 @@ import { AttemptStore } from "../../infra/callbacks/AttemptStore.ts"
 import { HistoryStore } from "../../infra/callbacks/HistoryStore.ts"
 import { type ActiveRequestExists, type RequestFilter, RequestStore } from "../../infra/callbacks/RequestStore.ts"
 import { VerificationStore } from "../../infra/callbacks/VerificationStore.ts"
-import { hashCode } from "../../infra/callbacks/Codes.ts"
+import { hashCode, hashStreamToken, newStreamToken } from "../../infra/callbacks/Codes.ts"
 import { hashBody, remember, reserve } from "../../infra/callbacks/Idempotency.ts"
 import { hit } from "../../infra/callbacks/RateLimiter.ts"
 import { inTransaction } from "../../infra/db/Transaction.ts"
@@ -98,8 +98,18 @@ export const create = (command: CreateCommand) =>
           return yield* validationFailedAt("body", "/phone", message)
         }
         const phone = normalized.e164
+        const streamToken = newStreamToken()
         const request = yield* requests
-          .create({ id: randomUUID(), businessId: business.id, phone, name: command.name, note: command.note, priority: priorityFor(business, phone), traceparent })
+          .create({
+            id: randomUUID(),
+            businessId: business.id,
+            phone,
+            name: command.name,
+            note: command.note,
+            priority: priorityFor(business, phone),
+            traceparent,
+            streamTokenHash: hashStreamToken(streamToken)
+          })
           .pipe(Effect.catchTag("ActiveRequestExists", (e: ActiveRequestExists) => new Conflict({ detail: "an active callback request for this phone and business exists", extra: { id: e.id } })))
         yield* enqueue(VerificationSend, { callbackId: request.id }, { traceparent })
         // the limits last: each holds its bucket's lock until this transaction ends, so the
@@ -110,7 +120,8 @@ export const create = (command: CreateCommand) =>
         const pending: PendingCallback = {
           id: request.id,
           status: "pending_verification",
-          verification: { channel: "sms", expiresAt: expiresAt({ issuedAt: request.createdAt }, verificationPolicyOf(settings)) }
+          verification: { channel: "sms", expiresAt: expiresAt({ issuedAt: request.createdAt }, verificationPolicyOf(settings)) },
+          streamToken
         }
         if (key !== undefined) yield* remember(key, 202, Schema.encodeSync(PendingCallback)(pending))
         return { pending, replayed: false }
