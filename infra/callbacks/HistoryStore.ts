@@ -19,6 +19,7 @@ import type { Fragment } from "@effect/sql/Statement"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { EventPayloads, HistoryEvent, type HistoryEventType, type PayloadOf } from "../../domain/callbacks/History.ts"
+import { OperationalEvent, type OperationalEventType } from "../../domain/OperationalEvents.ts"
 import { narrow } from "../db/DatabaseError.ts"
 import { JOBS_CHANNEL } from "../jobs/JobStore.ts"
 
@@ -78,6 +79,50 @@ const decodeEvent = (row: unknown) =>
 
 const decodeEvents = (rows: ReadonlyArray<unknown>) => Effect.forEach(rows, decodeEvent)
 
+const OperationalColumns = Schema.Struct({
+  position: Schema.String,
+  id: Schema.String,
+  tx: Schema.String,
+  business_id: Schema.NullOr(Schema.String),
+  subject: Schema.String,
+  type: Schema.String,
+  data: Schema.Unknown,
+  at: Schema.DateFromSelf
+})
+
+const decodeOperational = (row: unknown) =>
+  Effect.orDie(
+    Effect.flatMap(Schema.decodeUnknown(OperationalColumns)(row), (r) =>
+      Schema.decodeUnknown(OperationalEvent)({
+        id: r.id,
+        type: r.type,
+        subject: r.subject,
+        businessId: r.business_id,
+        position: formatCursor({ tx: r.tx, position: r.position }),
+        at: r.at.toISOString(),
+        data: r.data
+      })
+    )
+  )
+
+/** An event of the operators' stream: a request's or the machinery's. */
+export type AnyEvent = HistoryEvent | OperationalEvent
+
+/**
+ * Records an operational event (a webhook endpoint disabled, ...) in the
+ * caller's transaction; the table's trigger wakes the streams at commit.
+ * Job events are written by the jobs table's trigger (migrations/0008).
+ */
+export const recordOperational = (
+  sql: SqlClient.SqlClient,
+  event: { readonly type: OperationalEventType; readonly subject: string; readonly businessId?: string | undefined; readonly data: Record<string, unknown> }
+) =>
+  sql`INSERT INTO operational_events (business_id, type, subject, data)
+      VALUES (${event.businessId ?? null}, ${event.type}, ${event.subject}, ${JSON.stringify(event.data)}::jsonb)`.pipe(
+    Effect.asVoid,
+    narrow(`history.${event.type}`)
+  )
+
 /** The SET items that claim a request's next event number (in the UPDATE that changes it). */
 export const nextSeq = (sql: SqlClient.SqlClient) => sql`event_seq = event_seq + 1, event_tx = greatest(pg_current_xact_id(), event_tx)`
 
@@ -131,11 +176,40 @@ export class HistoryStore extends Effect.Service<HistoryStore>()("switchboard/in
          ORDER BY tx, position
          LIMIT ${filter.limit}`.pipe(narrow("history.after"), Effect.flatMap(decodeEvents))
 
+    /**
+     * Request and operational events after `cursor`, merged in the one global order, under the same
+     * horizon as {@link after}. With a business filter, operational events of no business are left out.
+     */
+    const everythingAfter = (cursor: Cursor, filter: GlobalFilter) =>
+      Effect.gen(function* () {
+        const where = (table: string) => sql`
+          (tx, position) > (${cursor.tx}::xid8, ${cursor.position}::bigint)
+          AND tx < pg_snapshot_xmin(pg_current_snapshot())
+          AND ${filter.businessId === undefined ? sql`true` : sql`${sql(table)}.business_id = ${filter.businessId}`}`
+        const rows = yield* sql<{ source: "request" | "operational"; row: unknown }>`
+          SELECT source, row FROM (
+            (SELECT 'request' AS source, tx, position, to_jsonb(e) AS row FROM callback_events e
+              WHERE ${where("e")} ORDER BY tx, position LIMIT ${filter.limit})
+            UNION ALL
+            (SELECT 'operational', tx, position, to_jsonb(o) FROM operational_events o
+              WHERE ${where("o")} ORDER BY tx, position LIMIT ${filter.limit})
+          ) merged ORDER BY tx, position LIMIT ${filter.limit}`.pipe(narrow("history.everythingAfter"))
+        return yield* Effect.forEach(rows, ({ row, source }): Effect.Effect<AnyEvent> => {
+          const r = { ...(row as Record<string, unknown>) }
+          r["at"] = new Date(String(r["at"]))
+          r["position"] = String(r["position"])
+          r["tx"] = String(r["tx"])
+          return source === "request" ? decodeEvent(r) : decodeOperational(r)
+        })
+      })
+
     /** The cursor after the last event readers can see now: where a stream that wants only new events starts. */
     const head = sql<{ tx: string; position: string }>`
-      SELECT tx::text AS tx, position::text AS position FROM callback_events
-       WHERE tx < pg_snapshot_xmin(pg_current_snapshot())
-       ORDER BY tx DESC, position DESC LIMIT 1`.pipe(
+      SELECT tx::text AS tx, position::text AS position FROM (
+        (SELECT tx, position FROM callback_events WHERE tx < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY tx DESC, position DESC LIMIT 1)
+        UNION ALL
+        (SELECT tx, position FROM operational_events WHERE tx < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY tx DESC, position DESC LIMIT 1)
+      ) last ORDER BY tx DESC, position DESC LIMIT 1`.pipe(
       narrow("history.head"),
       Effect.map(([row]): Cursor => row ?? START)
     )
@@ -150,6 +224,6 @@ export class HistoryStore extends Effect.Service<HistoryStore>()("switchboard/in
         Effect.map((rows) => new Map(rows.map((row) => [row.type as HistoryEventType, row.n])))
       )
 
-    return { append, ofRequest, after, head, countRecent }
+    return { append, ofRequest, after, everythingAfter, head, countRecent }
   })
 }) {}

@@ -148,6 +148,51 @@ describe("request history", () => {
     }
   })
 
+  it("a job's failures, give-up and operator retry are operational events, merged with the request's in one order", async () => {
+    const { business, request } = await run(pendingRequest)
+    const [created] = await history((h) => h.ofRequest(request.id))
+    const start = parseCursor(created?.position ?? "") ?? START
+    const [job] = await query<{ id: string }>(
+      url,
+      `INSERT INTO jobs (queue, kind, args, state, attempt, max_attempts, lease) VALUES ('default', 'test.job', $1, 'running', 1, 2, 0) RETURNING id::text`,
+      [JSON.stringify({ callbackId: request.id })]
+    )
+    const id = job?.id ?? ""
+    // claimed and completed leave no trace; a failure, a give-up and an operator's retry do
+    await query(url, `UPDATE jobs SET state = 'retryable', lease = NULL, errors = '[{"message":"first"}]', run_at = now() WHERE id = $1`, [id])
+    await requests((s) => s.applyEvent(request.id, "verify", { scheduledFor: new Date() }))
+    await query(url, `UPDATE jobs SET state = 'available' WHERE id = $1`, [id])
+    await query(url, `UPDATE jobs SET state = 'running', lease = 1, attempt = 2 WHERE id = $1`, [id])
+    await query(url, `UPDATE jobs SET state = 'discarded', lease = NULL, errors = errors || '[{"message":"second"}]' WHERE id = $1`, [id])
+    await query(url, `UPDATE jobs SET state = 'available' WHERE id = $1`, [id])
+    await query(url, `UPDATE jobs SET state = 'running', lease = 2 WHERE id = $1`, [id])
+    await query(url, `UPDATE jobs SET state = 'completed', lease = NULL WHERE id = $1`, [id])
+    const everything = async (filter: string | undefined) => {
+      const seen = []
+      let at = start
+      for (;;) {
+        const page = await history((h) => h.everythingAfter(at, { businessId: filter, limit: 2 }))
+        seen.push(...page)
+        const last = page[page.length - 1]
+        if (last === undefined) return seen
+        at = parseCursor(last.position) ?? at
+      }
+    }
+    const all = await eventually(async () => {
+      const events = await everything(business.id)
+      return events.length === 4 ? events : undefined
+    }, 10_000, "four events")
+    expect(all.map((e) => e.type)).toEqual(["job.failed", "callback.verified", "job.discarded", "job.retried"])
+    expect(all[0]).toMatchObject({ subject: id, businessId: business.id, data: { kind: "test.job", attempt: 1, error: "first", callbackId: request.id } })
+    expect(all[2]).toMatchObject({ data: { error: "second", attempt: 2 } })
+    // another business sees none of it; no filter sees the same
+    expect(await everything(randomUUID())).toEqual([])
+    expect((await everything(undefined)).filter((e) => e.businessId === business.id)).toEqual(all)
+    const head = await history((h) => h.head)
+    expect(await history((h) => h.everythingAfter(head, { limit: 10 }))).toEqual([])
+    await expect(query(url, "UPDATE operational_events SET type = 'job.failed' WHERE subject = $1", [id])).rejects.toThrow(/append-only/)
+  })
+
   it("cursors round-trip and refuse what is not one", () => {
     expect(parseCursor(formatCursor({ tx: "748", position: "1023" }))).toEqual({ tx: "748", position: "1023" })
     for (const bad of ["", "1", "a.b", "1.2.3", "-1.2", "1.99999999999999999999"]) expect(parseCursor(bad)).toBeUndefined()
