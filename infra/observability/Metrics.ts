@@ -57,6 +57,9 @@ const make = () => {
       ["queue", "state"]
     ),
     jobOldestAvailableAge: gauge("job_oldest_available_age_seconds", "How long the oldest due job of a queue has waited to be claimed.", ["queue"]),
+    sseStreams: gauge("sse_streams", "Live event streams (SSE) this process is serving, by kind (visitor, operator).", ["kind"]),
+    sseEventsSent: counter("sse_events_sent_total", "Events written to live event streams, by kind.", ["kind"]),
+    sseRefused: counter("sse_refused_total", "Live event streams refused, by kind and reason (full, unauthorized, forbidden, not_found).", ["kind", "reason"]),
     jobsRescued: counter("jobs_rescued_total", "Jobs taken back from processes presumed dead.", []),
     twilioRequests: counter("twilio_requests_total", "Requests to Twilio by operation and outcome (ok, permanent, retryable, ambiguous, circuit_open).", ["op", "outcome"]),
     twilioWebhookRetries: counter(
