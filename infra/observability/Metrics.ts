@@ -78,6 +78,19 @@ const make = () => {
     escalations: counter("escalations_total", "Requests moved on to a backup number, by the level (1 = first backup) they moved to.", ["level"]),
     verificationChecks: counter("verification_checks_total", "Verification codes entered, by result (verified, wrong, expired, exhausted, used).", ["result"]),
     smsSent: counter("sms_sent_total", "Text messages accepted by Twilio, by kind (verification, circuit_notice, fallback).", ["kind"]),
+    webhookDeliveries: counter(
+      "webhook_deliveries_total",
+      "Outbound webhook delivery attempts by outcome (delivered, failed, refused), and deliveries given up (dead).",
+      ["outcome"]
+    ),
+    webhookDeliveryDuration: histogram(
+      "webhook_delivery_duration_seconds",
+      "Time an outbound webhook attempt took, from connecting to the response's status (or the failure).",
+      ["outcome"],
+      [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+    ),
+    webhookEndpointsDisabled: counter("webhook_endpoints_disabled_total", "Webhook endpoints disabled after a run of failed deliveries.", []),
+    webhookOutboxPending: gauge("webhook_outbox_pending", "Outbound webhook deliveries not yet delivered or dead, read at scrape time; aggregate with max.", []),
     actorRestarts: counter("actor_restarts_total", "Times a supervised actor died and was started again.", ["actor"]),
     actorHeartbeatAge: gauge("actor_heartbeat_age_seconds", "Seconds a busy actor has gone without a heartbeat (0 while it waits as declared).", ["actor"])
   }
