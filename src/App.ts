@@ -3,10 +3,11 @@
  *
  * Start-up order, one layer after the other:
  *   logging, tracing -> health registry, metrics, lifecycle -> database ->
- *   HTTP server (probes answer from here on; readiness waits for migrations) ->
- *   migrations -> job engine (role) -> drain trigger
- * Shutdown runs it backwards: the drain trigger turns readiness 503 at once,
- * the engine stops claiming and gives running jobs SHUTDOWN_GRACE, hands back
+ *   stores -> the LISTEN notifier (shared by the engine and the live event
+ *   streams) -> HTTP server (probes answer from here on; readiness waits for
+ *   migrations) -> migrations -> job engine (role) -> drain trigger
+ * Shutdown runs it backwards: the drain trigger turns readiness 503 and ends
+ * the live event streams at once, the engine stops claiming and gives running jobs SHUTDOWN_GRACE, hands back
  * the rest and deletes its process row, then the HTTP server closes and the
  * database pool (and an embedded server) stop.
  */
@@ -22,6 +23,7 @@ import type { DatabaseError } from "../infra/db/DatabaseError.ts"
 import { Transaction } from "../infra/db/Transaction.ts"
 import { migrate } from "../infra/db/Migrator.ts"
 import { JobStore } from "../infra/jobs/JobStore.ts"
+import type { Notifier } from "../infra/jobs/Notifier.ts"
 import { ProcessRegistry } from "../infra/jobs/ProcessRegistry.ts"
 import { LoggingLive } from "../infra/observability/Logging.ts"
 import { Metrics } from "../infra/observability/Metrics.ts"
@@ -34,12 +36,13 @@ import type { JobHandler } from "../supervisors/JobRegistry.ts"
 import { DrainOnShutdownLive, Lifecycle } from "../supervisors/Lifecycle.ts"
 import { MetricSourcesLive } from "../supervisors/MetricSources.ts"
 import { ProcessIdentityLive } from "../supervisors/ProcessIdentity.ts"
-import { EngineLive } from "../supervisors/Worker.ts"
+import { EngineCoreLive, NotifierLive } from "../supervisors/Worker.ts"
 import { Health } from "./http/Health.ts"
 import { makeHttpApp } from "./http/HttpApp.ts"
 import { HttpServer, HttpServerLive } from "./http/Server.ts"
 import { ServerConfig } from "./http/ServerConfig.ts"
 import { CallbackMetricsLive } from "./callbacks/CallbackMetrics.ts"
+import { LiveEvents } from "./callbacks/LiveEvents.ts"
 import type { HandlerServices, SqlConnection } from "./jobs/HandlerServices.ts"
 import { crons as appCrons, handlers as appHandlers } from "./jobs/index.ts"
 
@@ -68,14 +71,14 @@ export interface AppOptions {
 type ProcessLayer = Layer.Layer<
   never,
   ConfigError.ConfigError | DatabaseError,
-  JobStore | ProcessRegistry | HealthRegistry | Metrics | SqlConnection | Transaction | DatabaseUrl | CallbackTables | CallbackConfig | TwilioGateway | Telephony
+  JobStore | ProcessRegistry | HealthRegistry | Metrics | SqlConnection | Transaction | DatabaseUrl | CallbackTables | CallbackConfig | TwilioGateway | Telephony | Notifier
 >
 
 /** What a role runs besides HTTP: the whole engine, or (web) only its process row and heartbeat. */
 const processFor = (role: Role, options: AppOptions): ProcessLayer =>
   role === "web"
     ? Layer.discard(ProcessIdentityLive(role).pipe(Layer.provide(EngineConfigLive)))
-    : Layer.discard(EngineLive({ role, handlers: options.handlers, crons: options.crons }))
+    : Layer.discard(EngineCoreLive({ role, handlers: options.handlers, crons: options.crons }))
 
 /**
  * Tells the Twilio gateway where this process listens: without PUBLIC_BASE_URL, webhook URLs
@@ -102,6 +105,8 @@ export const appFor = (role: Role, options: AppOptions, tracing: Layer.Layer<nev
     Layer.provideMerge(http),
     Layer.provideMerge(Layer.mergeAll(MetricSourcesLive([...new Set(options.handlers.map((h) => h.definition.queue))]), CallbackMetricsLive)),
     Layer.provideMerge(TwilioLive),
+    Layer.provideMerge(LiveEvents.Default),
+    Layer.provideMerge(NotifierLive),
     Layer.provideMerge(Layer.mergeAll(JobStore.Default, ProcessRegistry.Default, CallbackTablesLive, Transaction.Default, CallbackConfigLive)),
     Layer.provideMerge(DatabaseLive),
     Layer.provideMerge(Layer.mergeAll(HealthRegistryLive, Metrics.Default, Lifecycle.Default)),

@@ -58,11 +58,13 @@ export interface EngineOptions<R> {
 /** The LISTEN notifier, its loop supervised as the `notifier` actor (every echoed probe is a heartbeat). */
 export const NotifierLive = Notifier.layer((listen) => spawnActor("notifier", listen), { onAlive: beat, declareWait })
 
-/** Requires SqlClient and DatabaseUrl (infra/db) and whatever the handlers need. */
-export const EngineLive = <R>(options: EngineOptions<R>) =>
+/** The engine on a Notifier provided from outside (the application shares one with its event streams). */
+export const EngineCoreLive = <R>(options: EngineOptions<R>) =>
   Layer.mergeAll(WorkerPoolsLive(options.handlers), CronSchedulerLive(options.crons ?? []), RescuerLive, PromoterLive, RetentionLive).pipe(
     Layer.provideMerge(CompleterLive),
     Layer.provideMerge(ProcessIdentityLive(options.role)),
-    Layer.provideMerge(NotifierLive),
     Layer.provideMerge(Layer.mergeAll(JobStore.Default, ProcessRegistry.Default, EngineConfigLive))
   )
+
+/** Requires SqlClient and DatabaseUrl (infra/db) and whatever the handlers need. */
+export const EngineLive = <R>(options: EngineOptions<R>) => EngineCoreLive(options).pipe(Layer.provideMerge(NotifierLive))

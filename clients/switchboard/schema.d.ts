@@ -498,6 +498,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/callbacks/{id}/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A callback request's events, live (server-sent events).
+         * @description Opens with every event so far (or those after `Last-Event-ID`), then each new one as it commits, whichever process made it. Needs the request's stream token: 401 without it, 403 with another. 503 with Retry-After when this process serves its maximum of streams or is shutting down.
+         */
+        get: operations["streamCallbackEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every callback and job event, live (server-sent events), for operators.
+         * @description Request events (`CallbackEvent`) and operational events (`OperationalEvent`: job failures, give-ups, cancellations, rescues, operator retries, webhook endpoints disabled) in one order; ids are `<tx>.<position>`. Starts with the next event, or after `Last-Event-ID`.
+         */
+        get: operations["streamAdminEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/event-log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every callback and job event, a page at a time, in the operators' stream's order.
+         * @description The same events and order as `GET /admin/api/events`, as JSON pages: for catching up, or for clients that cannot hold a stream open.
+         */
+        get: operations["listAdminEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1437,6 +1497,25 @@ export interface components {
                 };
             };
         };
+        StreamedEvent: components["schemas"]["CallbackEvent"] | components["schemas"]["OperationalEvent"];
+        /** @description a change of a job or a webhook endpoint */
+        OperationalEvent: {
+            id: components["schemas"]["UUID"];
+            type: components["schemas"]["OperationalEventType"];
+            /** @description what it is about: the job's id (`job.*`), the endpoint's id (`webhook.*`) */
+            subject: string;
+            /** @description the business it concerns: a job's callback request's, an endpoint's; null for neither */
+            businessId: components["schemas"]["UUID"] | null;
+            /** @description its place in the global order, shared with the request history (`<transaction>.<sequence>`) */
+            position: string;
+            at: components["schemas"]["Timestamp"];
+            /** @description job events: kind, queue, attempt, maxAttempts, callbackId, error, runAt; webhook events: url, reason */
+            data: {
+                [key: string]: unknown;
+            };
+        };
+        /** @enum {string} */
+        OperationalEventType: "job.failed" | "job.discarded" | "job.cancelled" | "job.rescued" | "job.retried" | "webhook.endpoint_disabled" | "webhook.endpoint_enabled";
         /** @description RFC 9457 problem details; extension members vary by type */
         Problem: {
             /** @description `/problems/<slug>`; `GET` it for an explanation */
@@ -2487,6 +2566,106 @@ export interface operations {
                     "application/json": components["schemas"]["Process"][];
                 };
             };
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
+    streamCallbackEvents: {
+        parameters: {
+            query?: {
+                /** @description the request's stream token, answered once by the create (`streamToken`); or send it as `Authorization: Bearer` */
+                token?: string;
+            };
+            header?: {
+                /** @description `Bearer <stream token>`, for clients that can set headers */
+                Authorization?: string;
+                /** @description a string matching the pattern ^\d{1,9}$ */
+                "Last-Event-ID"?: string;
+            };
+            path: {
+                /** @description the resource's id (a UUID) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The request's events (`CallbackEvent`), ids are their `seq`: `text/event-stream`, one JSON event per `data:` line, its `id:` the resume point; a comment every 15 s while idle */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            400: components["responses"]["problem-validation"];
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
+            404: components["responses"]["problem-not-found"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
+    streamAdminEvents: {
+        parameters: {
+            query?: {
+                /** @description only this business's events (operational events of no business are left out) */
+                businessId?: string;
+            };
+            header?: {
+                /** @description resume after this event: sent by EventSource when it reconnects; without it the stream starts with the next event */
+                "Last-Event-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Events (`StreamedEvent`), ids are their `position`: `text/event-stream`, one JSON event per `data:` line, its `id:` the resume point; a comment every 15 s while idle */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            400: components["responses"]["problem-validation"];
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
+    listAdminEvents: {
+        parameters: {
+            query?: {
+                /** @description only the events after this one (its `position`); from the oldest kept without it */
+                after?: string;
+                /** @description only this business's events */
+                businessId?: string;
+                /** @description page size, 1 to 1000 (default 100) */
+                limit?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of events, oldest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["StreamedEvent"][];
+                        nextCursor?: string;
+                    };
+                };
+            };
+            400: components["responses"]["problem-validation"];
             401: components["responses"]["problem-unauthorized"];
             403: components["responses"]["problem-forbidden"];
             503: components["responses"]["problem-unavailable"];

@@ -203,6 +203,23 @@ export class HistoryStore extends Effect.Service<HistoryStore>()("switchboard/in
         })
       })
 
+    /**
+     * Whether committed events lie past `cursor` beyond the read horizon (a transaction that began
+     * before theirs is still running): a stream that read everything visible polls until they show.
+     */
+    const hiddenAfter = (cursor: Cursor, filter: Omit<GlobalFilter, "limit">) => {
+      const where = (table: string) => sql`
+        (tx, position) > (${cursor.tx}::xid8, ${cursor.position}::bigint)
+        AND tx >= pg_snapshot_xmin(pg_current_snapshot())
+        AND ${filter.businessId === undefined ? sql`true` : sql`${sql(table)}.business_id = ${filter.businessId}`}`
+      return sql<{ hidden: boolean }>`
+        SELECT EXISTS (SELECT 1 FROM callback_events e WHERE ${where("e")})
+            OR EXISTS (SELECT 1 FROM operational_events o WHERE ${where("o")}) AS hidden`.pipe(
+        narrow("history.hiddenAfter"),
+        Effect.map(([row]) => row?.hidden === true)
+      )
+    }
+
     /** The cursor after the last event readers can see now: where a stream that wants only new events starts. */
     const head = sql<{ tx: string; position: string }>`
       SELECT tx::text AS tx, position::text AS position FROM (
@@ -224,6 +241,6 @@ export class HistoryStore extends Effect.Service<HistoryStore>()("switchboard/in
         Effect.map((rows) => new Map(rows.map((row) => [row.type as HistoryEventType, row.n])))
       )
 
-    return { append, ofRequest, after, everythingAfter, head, countRecent }
+    return { append, ofRequest, after, everythingAfter, hiddenAfter, head, countRecent }
   })
 }) {}

@@ -31,6 +31,8 @@ export interface ResponseSpec {
   readonly contentType?: string | undefined
   /** A body that is not JSON (TwiML, HTML, Prometheus text): described, not decoded. */
   readonly text?: boolean | undefined
+  /** For an event stream: the schema of each event's data (in the document as `x-event-schema`, OpenAPI 3.1 has no field for it). */
+  readonly events?: Schema.Schema.AnyNoContext | undefined
   readonly headers?: Readonly<Record<string, { readonly description: string }>> | undefined
 }
 

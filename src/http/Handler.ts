@@ -15,6 +15,9 @@ import type * as Tracer from "effect/Tracer"
 import type { CallbackConfig } from "../../infra/callbacks/CallbackConfig.ts"
 import type { CallbackTables } from "../../infra/callbacks/CallbackTables.ts"
 import type { JobStore } from "../../infra/jobs/JobStore.ts"
+import type { Notifier } from "../../infra/jobs/Notifier.ts"
+import type { Lifecycle } from "../../supervisors/Lifecycle.ts"
+import type { LiveEvents } from "../callbacks/LiveEvents.ts"
 import type { SqlConnection, Transaction } from "../../infra/db/Transaction.ts"
 import type { ProcessRegistry } from "../../infra/jobs/ProcessRegistry.ts"
 import type { Metrics } from "../../infra/observability/Metrics.ts"
@@ -24,7 +27,19 @@ import { logFailure } from "./Outage.ts"
 import { type Problem, problemOf, render } from "./Problems.ts"
 
 /** The services handlers may use: the application's runtime provides them. */
-export type HttpServices = JobStore | ProcessRegistry | SqlConnection | Transaction | Metrics | CallbackTables | CallbackConfig | TwilioGateway | Telephony
+export type HttpServices =
+  | JobStore
+  | ProcessRegistry
+  | SqlConnection
+  | Transaction
+  | Metrics
+  | CallbackTables
+  | CallbackConfig
+  | TwilioGateway
+  | Telephony
+  | Notifier
+  | Lifecycle
+  | LiveEvents
 
 /** What every request carries through the middleware chain. */
 export interface HttpEnv {

@@ -21,6 +21,7 @@ import { adminCallbackRoutes } from "./routes/AdminCallbacks.ts"
 import { adminJobRoutes } from "./routes/AdminJobs.ts"
 import { callbackRoutes } from "./routes/Callbacks.ts"
 import { dashboardRoutes } from "./routes/Dashboard.ts"
+import { operatorEventRoutes, visitorEventRoutes } from "./routes/Events.ts"
 import { operationsRoutes } from "./routes/Operations.ts"
 import { twilioRoutes } from "./routes/TwilioWebhooks.ts"
 import { OperationPaths } from "./ServerConfig.ts"
@@ -55,10 +56,12 @@ export const makeHttpApp = (options: HttpAppOptions) =>
     app.route("/", twilioRoutes())
     if (options.role !== "worker") {
       app.route("/", callbackRoutes())
+      app.route("/", visitorEventRoutes())
       app.route("/", dashboardRoutes()) // the page holds no data: it asks for the token and calls the API with it
       app.use("/admin/api/*", bearer(yield* adminToken, "the admin API"))
       app.route("/", adminJobRoutes(options.definitions))
       app.route("/", adminCallbackRoutes())
+      app.route("/", operatorEventRoutes())
     }
     app.notFound((c) => problemResponse(c, new NotFound({ detail: `no route for ${c.req.method} ${c.req.path}` })))
     app.onError((error, c) => {

@@ -97,7 +97,14 @@ export const makeDocument = (routes: ReadonlyArray<AnyRoute>, options: DocumentO
     ...(spec.headers === undefined ? {} : { headers: Object.fromEntries(Object.entries(spec.headers).map(([name, h]) => [name, { description: h.description, schema: { type: "string" } }])) }),
     ...(spec.schema === undefined && spec.contentType === undefined
       ? {}
-      : { content: { [spec.contentType ?? "application/json"]: { schema: spec.schema === undefined ? { type: "string" } : jsonSchema(spec.schema) } } })
+      : {
+          content: {
+            [spec.contentType ?? "application/json"]: {
+              schema: spec.schema === undefined ? { type: "string" } : jsonSchema(spec.schema),
+              ...(spec.events === undefined ? {} : { "x-event-schema": jsonSchema(spec.events) })
+            }
+          }
+        })
   })
 
   const usedProblems = new Set<Slug>()

@@ -213,9 +213,20 @@ export const describeViolation = (method: string, path: string, status: number, 
     `  body: ${body.length > 600 ? `${body.slice(0, 600)}...` : body}`
   ].join("\n")
 
+/** The body as text, read from a clone; of an event stream (which does not end), only its first chunk. */
+const bodyToCheck = async (response: Response): Promise<string> => {
+  const copy = response.clone()
+  if (!/^text\/event-stream\b/i.test(response.headers.get("content-type") ?? "") || copy.body === null) return copy.text()
+  const reader = copy.body.getReader()
+  const first = await reader.read()
+  // not awaited: a clone's cancel settles only once the original is cancelled too (ReadableStream tee)
+  reader.cancel().catch(() => undefined)
+  return first.done ? "" : new TextDecoder().decode(first.value)
+}
+
 /** Throws a ConformanceError when the app's `response` to `method url` does not conform; reads a clone, so the caller still has the body. */
 export const assertConforms = async (method: string, url: string, response: Response, checker: Conformance = conformance()): Promise<void> => {
-  const body = await response.clone().text()
+  const body = await bodyToCheck(response)
   const path = new URL(url, "http://app.invalid").pathname
   const contentType = response.headers.get("content-type")
   const problems = checker.checkResponse(method, path, response.status, contentType, body)

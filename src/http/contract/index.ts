@@ -7,6 +7,7 @@ import type { AnyRoute } from "../Contract.ts"
 import { adminCallbackRoutesContract } from "./AdminCallbacks.ts"
 import { callbackRoutesContract } from "./Callbacks.ts"
 import { dashboardRoutesContract } from "./Dashboard.ts"
+import { eventRoutesContract } from "./Events.ts"
 import { jobRoutesContract } from "./Jobs.ts"
 import { operationRoutesContract } from "./Operations.ts"
 import { twilioRoutesContract } from "./Twilio.ts"
@@ -17,5 +18,6 @@ export const allRoutes: ReadonlyArray<AnyRoute> = [
   ...twilioRoutesContract,
   ...dashboardRoutesContract,
   ...adminCallbackRoutesContract,
-  ...jobRoutesContract
+  ...jobRoutesContract,
+  ...eventRoutesContract
 ]
