@@ -82,3 +82,7 @@ export const purgeIdempotencyKeys = (ttl: Duration.DurationInput): Effect.Effect
 /** Drops Twilio's webhook idempotency tokens older than `ttl` (Twilio retries for far less); how many. */
 export const purgeWebhookDeliveries = (ttl: Duration.DurationInput): Effect.Effect<number, DatabaseError, SqlClient.SqlClient> =>
   purgeOlderThan("webhooks.purge", "webhook_deliveries", "created_at", ttl)
+
+/** Drops operational events (job failures, endpoint changes; migrations/0008) older than `retention`; how many. */
+export const purgeOperationalEvents = (retention: Duration.DurationInput): Effect.Effect<number, DatabaseError, SqlClient.SqlClient> =>
+  purgeOlderThan("operational_events.purge", "operational_events", "at", retention)

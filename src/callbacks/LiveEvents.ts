@@ -28,14 +28,14 @@ import * as Schema from "effect/Schema"
 import { HistoryEvent } from "../../domain/callbacks/History.ts"
 import { OperationalEvent } from "../../domain/OperationalEvents.ts"
 import { streamTokenMatches } from "../../infra/callbacks/Codes.ts"
-import { type AnyEvent, type Cursor, HistoryStore, parseCursor, requestWakeup, EVENTS_WAKEUP } from "../../infra/callbacks/HistoryStore.ts"
+import { type AnyEvent, type Cursor, EVENTS_WAKEUP, HistoryStore, parseCursor, requestWakeup, START } from "../../infra/callbacks/HistoryStore.ts"
 import { RequestStore } from "../../infra/callbacks/RequestStore.ts"
 import { duration, integer } from "../../infra/config/Env.ts"
 import { Notifier } from "../../infra/jobs/Notifier.ts"
 import { Metrics } from "../../infra/observability/Metrics.ts"
 import { Lifecycle } from "../../supervisors/Lifecycle.ts"
 import { Forbidden, NotFound, Unauthorized, Unavailable } from "../http/Problems.ts"
-import { eventStream, type SseWriter } from "../http/Sse.ts"
+import { eventStream, SSE_HEADERS, type SseWriter } from "../http/Sse.ts"
 
 export type StreamKind = "visitor" | "operator"
 
@@ -122,8 +122,10 @@ export class LiveEvents extends Effect.Service<LiveEvents>()("switchboard/callba
         discard: true
       })
 
-    const serve = (kind: StreamKind, wakeup: string, step: (writer: SseWriter) => Effect.Effect<"again" | "soon" | "idle", unknown>) =>
+    const serve = (kind: StreamKind, wakeup: string, step: (writer: SseWriter) => Effect.Effect<"again" | "soon" | "idle", unknown>, headOnly: boolean) =>
       Effect.gen(function* () {
+        // a HEAD's body is dropped unread: it must not hold a slot and a reader until shutdown
+        if (headOnly) return new Response(null, { status: 200, headers: SSE_HEADERS })
         yield* admit(kind)
         const runtime = yield* Effect.runtime<never>()
         return eventStream(runtime, pump(kind, wakeup, step), { heartbeat: config.heartbeat, retryMs: RETRY_MS, maxQueued: MAX_QUEUED, onEnd: release(kind) })
@@ -133,7 +135,7 @@ export class LiveEvents extends Effect.Service<LiveEvents>()("switchboard/callba
      * The visitor's stream of request `id`, opened with its stream token; after `lastSeq` (the
      * `Last-Event-ID` of a reconnect), else from its first event.
      */
-    const visitor = (id: string, token: string | undefined, lastSeq: number) =>
+    const visitor = (id: string, token: string | undefined, lastSeq: number, headOnly = false) =>
       Effect.gen(function* () {
         if (token === undefined) {
           yield* refuse("visitor", "unauthorized")
@@ -155,14 +157,15 @@ export class LiveEvents extends Effect.Service<LiveEvents>()("switchboard/callba
             yield* send("visitor", writer, events, (event) => String((event as HistoryEvent).seq))
             last = events[events.length - 1]?.seq ?? last
             return events.length === PAGE ? "again" : "idle"
-          })
+          }),
+          headOnly
         )
       })
 
     /** The operators' stream: every event (of `businessId` when given), after `from`, else from now on. */
-    const operator = (businessId: string | undefined, from: Cursor | undefined) =>
+    const operator = (businessId: string | undefined, from: Cursor | undefined, headOnly = false) =>
       Effect.gen(function* () {
-        let cursor = from ?? (yield* history.head)
+        let cursor = from ?? (headOnly ? START : yield* history.head)
         const filter = { businessId, limit: PAGE }
         return yield* serve("operator", EVENTS_WAKEUP, (writer) =>
           Effect.gen(function* () {
@@ -172,7 +175,8 @@ export class LiveEvents extends Effect.Service<LiveEvents>()("switchboard/callba
             if (last !== undefined) cursor = parseCursor(last.position) ?? cursor
             if (events.length === PAGE) return "again"
             return (yield* history.hiddenAfter(cursor, filter)) ? "soon" : "idle"
-          })
+          }),
+          headOnly
         )
       })
 

@@ -17,8 +17,8 @@ const tokenOf = (query: string | undefined, authorization: string | undefined): 
 
 export const visitorEventRoutes = () => {
   const router = new Hono<HttpEnv>()
-  implement(router, streamCallback, ({ params, query, headers }) =>
-    Effect.flatMap(LiveEvents, (live) => live.visitor(params.id, tokenOf(query.token, headers.Authorization), headers["Last-Event-ID"] ?? 0))
+  implement(router, streamCallback, ({ params, query, headers }, c) =>
+    Effect.flatMap(LiveEvents, (live) => live.visitor(params.id, tokenOf(query.token, headers.Authorization), headers["Last-Event-ID"] ?? 0, c.req.method === "HEAD"))
   )
   return router
 }
@@ -26,10 +26,10 @@ export const visitorEventRoutes = () => {
 /** Mounted behind the admin token. */
 export const operatorEventRoutes = () => {
   const router = new Hono<HttpEnv>()
-  implement(router, streamEvents, ({ query, headers }) =>
+  implement(router, streamEvents, ({ query, headers }, c) =>
     Effect.flatMap(LiveEvents, (live) => {
       const lastEventId = headers["Last-Event-ID"]
-      return live.operator(query.businessId, lastEventId === undefined ? undefined : parseCursor(lastEventId))
+      return live.operator(query.businessId, lastEventId === undefined ? undefined : parseCursor(lastEventId), c.req.method === "HEAD")
     })
   )
   implement(router, listEvents, ({ query }) =>

@@ -186,6 +186,12 @@ describe("live events", () => {
     for (const stream of opened) stream.close()
     const metric = async (name: string, labels: Record<string, string>) => valueOf(parseExposition(await (await app.request("/metrics")).text()), name, labels) ?? 0
     await eventually(async () => ((await metric("switchboard_sse_streams", { kind: "operator" })) + (await metric("switchboard_sse_streams", { kind: "visitor" })) === 0 ? true : undefined), 5_000, "no stream open")
+    // a HEAD answers the stream's headers and holds no slot
+    for (let i = 0; i < 8; i++) {
+      const head = await app.request("/admin/api/events", { method: "HEAD", admin: true })
+      expect([head.status, head.headers.get("content-type")]).toEqual([200, "text/event-stream; charset=utf-8"])
+    }
+    expect(await metric("switchboard_sse_streams", { kind: "operator" })).toBe(0)
     const streams = await Promise.all(Array.from({ length: 6 }, () => operatorStream()))
     expect(streams.map((s) => s.response.status)).toEqual([200, 200, 200, 200, 200, 200])
     expect(await metric("switchboard_sse_streams", { kind: "operator" })).toBe(6)
