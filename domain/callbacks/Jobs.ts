@@ -9,13 +9,17 @@
  * - `callback.sms_fallback` texts the visitor once: a notice while calls cannot
  *   be placed, or the final word when every number failed.
  * - `maintenance.cleanup` and `report.daily` run from cron.
+ * - `webhooks.deliver` sends one event to one webhook endpoint (inserted by the
+ *   outbox trigger of migrations/0009_webhooks.sql, with these values), one at a
+ *   time per endpoint and request (`webhook:<endpoint>:<request>`, limit 1).
  */
 import * as Schema from "effect/Schema"
 import { defineJob, Priority } from "../jobs/JobDefinition.ts"
+import { backoff } from "../jobs/RetryPolicy.ts"
 
 const CallbackId = Schema.UUID
 
-export const CallbackQueues = { calls: "calls", sms: "sms", maintenance: "default" } as const
+export const CallbackQueues = { calls: "calls", sms: "sms", maintenance: "default", webhooks: "webhooks" } as const
 
 export const VerificationSend = defineJob({
   kind: "verification.send",
@@ -73,4 +77,16 @@ export const ReportDaily = defineJob({
   maxAttempts: 5,
   timeout: "5 minutes",
   priority: Priority.low
+})
+
+export const WebhookDeliver = defineJob({
+  kind: "webhooks.deliver",
+  queue: CallbackQueues.webhooks,
+  // the outbox row (webhook_outbox.id) and its request (for the concurrency key and operational events)
+  args: Schema.Struct({ outboxId: Schema.String.pipe(Schema.pattern(/^\d{1,19}$/)), callbackId: CallbackId }),
+  // a safety net: the delivery is given up when its retry window (WEBHOOK_RETRY_WINDOW) is over
+  maxAttempts: 500,
+  // 5 s, 10 s, 20 s, ... up to 2 hours between tries, with full jitter
+  backoff: backoff("5 seconds", "2 hours"),
+  timeout: "1 minute"
 })

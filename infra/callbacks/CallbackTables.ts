@@ -6,7 +6,10 @@ import { HistoryStore } from "./HistoryStore.ts"
 import { MessageStore } from "./MessageStore.ts"
 import { RequestStore } from "./RequestStore.ts"
 import { VerificationStore } from "./VerificationStore.ts"
+import { type WebhookConfig, WebhookConfigLive } from "./WebhookConfig.ts"
+import { WebhookEndpoints } from "./WebhookEndpoints.ts"
+import { WebhookOutbox } from "./WebhookOutbox.ts"
 
-export type CallbackTables = BusinessStore | RequestStore | VerificationStore | AttemptStore | MessageStore | HistoryStore
+export type CallbackTables = BusinessStore | RequestStore | VerificationStore | AttemptStore | MessageStore | HistoryStore | WebhookEndpoints | WebhookOutbox | WebhookConfig
 
-export const CallbackTablesLive = Layer.mergeAll(BusinessStore.Default, RequestStore.Default, VerificationStore.Default, AttemptStore.Default, MessageStore.Default, HistoryStore.Default)
+export const CallbackTablesLive = Layer.mergeAll(BusinessStore.Default, RequestStore.Default, VerificationStore.Default, AttemptStore.Default, MessageStore.Default, HistoryStore.Default, WebhookEndpoints.Default, WebhookOutbox.Default, WebhookConfigLive)
