@@ -9,7 +9,7 @@ import { parseQueues } from "../domain/jobs/QueueConfig.ts"
 import { duration, integer } from "../infra/config/Env.ts"
 
 /** One pool per queue the application uses: dial jobs hold a `calls` runner for the length of a call. */
-export const DEFAULT_QUEUES = "default:10,calls:50,sms:10"
+export const DEFAULT_QUEUES = "default:10,calls:50,sms:10,webhooks:10"
 
 const Queues = Config.string("QUEUES").pipe(
   Config.withDefault(DEFAULT_QUEUES),

@@ -4,7 +4,8 @@
  * - `maintenance.cleanup`: requests whose code expired unverified become
  *   `expired`; finished requests older than CALLBACK_RETENTION are deleted
  *   (with their attempts, code and messages); spent rate-limit events,
- *   idempotency keys and Twilio's webhook tokens past their 24 hours are dropped.
+ *   idempotency keys and Twilio's webhook tokens past their 24 hours are dropped;
+ *   delivered and dead outbound webhooks and their attempt log go after WEBHOOK_RETENTION.
  * - `report.daily`: a summary of one UTC day (by default yesterday, by the
  *   Clock) stored in `daily_reports`, replaced if the day is summarised again.
  *
@@ -20,6 +21,8 @@ import { expireUnverified, purgeFinished, purgeIdempotencyKeys, purgeRateEvents,
 import { type Day, storeReport, summariseDay } from "../../infra/callbacks/DailyReports.ts"
 import { IDEMPOTENCY_TTL_HOURS } from "../../infra/callbacks/Idempotency.ts"
 import { WEBHOOK_TOKEN_TTL_HOURS } from "../../infra/callbacks/WebhookDeliveries.ts"
+import { WebhookConfig } from "../../infra/callbacks/WebhookConfig.ts"
+import { WebhookOutbox } from "../../infra/callbacks/WebhookOutbox.ts"
 import { Metrics } from "../../infra/observability/Metrics.ts"
 import { handle } from "../../supervisors/JobRegistry.ts"
 import { asJobFailure } from "./JobFailures.ts"
@@ -35,6 +38,7 @@ export const cleanup = Effect.gen(function* () {
   yield* purgeRateEvents(limits.map((l) => l.window).reduce(Duration.max))
   yield* purgeIdempotencyKeys(Duration.hours(IDEMPOTENCY_TTL_HOURS))
   yield* purgeWebhookDeliveries(Duration.hours(WEBHOOK_TOKEN_TTL_HOURS))
+  yield* (yield* WebhookOutbox).purge((yield* WebhookConfig).retention)
   yield* Effect.logInfo(`cleanup: ${expired.length} requests expired, ${purged} past retention deleted`)
 })
 

@@ -5,6 +5,7 @@ import type { HandlerServices } from "./HandlerServices.ts"
 import { DialHandler } from "../callbacks/Dialer.ts"
 import { callbackCrons, CleanupHandler, ReportHandler } from "../callbacks/Maintenance.ts"
 import { EscalateHandler, SmsFallbackHandler, VerificationSendHandler } from "../callbacks/Messaging.ts"
+import { DeliverHandler } from "../callbacks/OutboundWebhooks.ts"
 import { PingHandler } from "./Diagnostics.ts"
 
 export const handlers: ReadonlyArray<JobHandler<HandlerServices>> = [
@@ -14,7 +15,8 @@ export const handlers: ReadonlyArray<JobHandler<HandlerServices>> = [
   EscalateHandler,
   SmsFallbackHandler,
   CleanupHandler,
-  ReportHandler
+  ReportHandler,
+  DeliverHandler
 ]
 
 export const crons: ReadonlyArray<CronDefinition> = callbackCrons

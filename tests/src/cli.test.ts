@@ -174,7 +174,7 @@ describe("--dotenv", () => {
 
   it("reads the variables of .env.example", async () => {
     const entries = Object.fromEntries(parseEnvFile(await fs.readFile(path.join(root, ".env.example"), "utf8")))
-    expect(entries).toMatchObject({ PORT: "8080", QUEUES: "default:10,calls:50,sms:10", SWITCHBOARD_DATA_DIR: ".switchboard" })
+    expect(entries).toMatchObject({ PORT: "8080", QUEUES: "default:10,calls:50,sms:10,webhooks:10", SWITCHBOARD_DATA_DIR: ".switchboard" })
     expect(entries).not.toHaveProperty("DATABASE_URL") // commented out: the embedded server
   })
 

@@ -10,13 +10,15 @@ import type * as Layer from "effect/Layer"
 import type { Middleware } from "openapi-fetch"
 import type { Schemas } from "../../clients/switchboard/index.ts"
 import { TwilioGateway } from "../../infra/twilio/TwilioGateway.ts"
+import type { HandlerServices } from "../../src/jobs/HandlerServices.ts"
 import { crons, handlers } from "../../src/jobs/index.ts"
+import type { JobHandler } from "../../supervisors/JobRegistry.ts"
 import { type RunningApp, startApp } from "./app.ts"
 import { eventually } from "./database.ts"
 
 /** Timings short enough for tests; each test may override any of them. */
 export const fastPolicies: Record<string, string> = {
-  QUEUES: "default:4,calls:20,sms:4",
+  QUEUES: "default:4,calls:20,sms:4,webhooks:4",
   CALLBACK_RETRY_DELAYS: "300ms,300ms,300ms",
   CALL_POLL_INTERVAL: "50ms",
   CALL_STATUS_TIMEOUT: "5s",
@@ -52,8 +54,20 @@ let numbers = 0
 /** A fresh US number per call, so tests never share a visitor or a business line. */
 export const freshNumber = (): string => `+1415555${String(1000 + ((process.pid * 7 + numbers++) % 9000)).padStart(4, "0")}`
 
-export const startCallbackApp = async (options: { readonly databaseUrl: string; readonly env?: Record<string, string>; readonly tracing?: Layer.Layer<never> }) => {
-  const app = await startApp({ databaseUrl: options.databaseUrl, env: { ...fastPolicies, ...options.env }, handlers, crons, ...(options.tracing === undefined ? {} : { tracing: options.tracing }) })
+export const startCallbackApp = async (options: {
+  readonly databaseUrl: string
+  readonly env?: Record<string, string>
+  readonly tracing?: Layer.Layer<never>
+  /** The job kinds, when a test changes one (a shorter retry policy); the application's own by default. */
+  readonly handlers?: ReadonlyArray<JobHandler<HandlerServices>>
+}) => {
+  const app = await startApp({
+    databaseUrl: options.databaseUrl,
+    env: { ...fastPolicies, ...options.env },
+    handlers: options.handlers ?? handlers,
+    crons,
+    ...(options.tracing === undefined ? {} : { tracing: options.tracing })
+  })
   const gateway = await app.runtime.runPromise(TwilioGateway)
   const simulatorUrl = gateway.simulatorUrl ?? ""
   const sim = (path: string, init: RequestInit = {}) => fetch(simulatorUrl + path, { ...init, headers: { "content-type": "application/json", ...init.headers } })
