@@ -19,6 +19,7 @@ import { bearer, limitBody, observe, requestId } from "./Middleware.ts"
 import { NotFound } from "./Problems.ts"
 import { adminCallbackRoutes } from "./routes/AdminCallbacks.ts"
 import { adminJobRoutes } from "./routes/AdminJobs.ts"
+import { adminWebhookRoutes } from "./routes/AdminWebhooks.ts"
 import { callbackRoutes } from "./routes/Callbacks.ts"
 import { dashboardRoutes } from "./routes/Dashboard.ts"
 import { operatorEventRoutes, visitorEventRoutes } from "./routes/Events.ts"
@@ -61,6 +62,7 @@ export const makeHttpApp = (options: HttpAppOptions) =>
       app.use("/admin/api/*", bearer(yield* adminToken, "the admin API"))
       app.route("/", adminJobRoutes(options.definitions))
       app.route("/", adminCallbackRoutes())
+      app.route("/", adminWebhookRoutes())
       app.route("/", operatorEventRoutes())
     }
     app.notFound((c) => problemResponse(c, new NotFound({ detail: `no route for ${c.req.method} ${c.req.path}` })))

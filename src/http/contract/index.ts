@@ -5,6 +5,7 @@
  */
 import type { AnyRoute } from "../Contract.ts"
 import { adminCallbackRoutesContract } from "./AdminCallbacks.ts"
+import { adminWebhookRoutesContract } from "./AdminWebhooks.ts"
 import { callbackRoutesContract } from "./Callbacks.ts"
 import { dashboardRoutesContract } from "./Dashboard.ts"
 import { eventRoutesContract } from "./Events.ts"
@@ -18,6 +19,7 @@ export const allRoutes: ReadonlyArray<AnyRoute> = [
   ...twilioRoutesContract,
   ...dashboardRoutesContract,
   ...adminCallbackRoutesContract,
+  ...adminWebhookRoutesContract,
   ...jobRoutesContract,
   ...eventRoutesContract
 ]

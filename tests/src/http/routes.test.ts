@@ -184,7 +184,12 @@ describe("the HTTP API of a process", () => {
           "/admin/api/callbacks/{id}",
           "/admin/api/callbacks/{id}/retry",
           "/admin/api/callbacks/{id}/cancel",
-          "/admin/api/stats"
+          "/admin/api/stats",
+          "/admin/api/businesses/{businessId}/webhooks",
+          "/admin/api/webhooks/{endpointId}",
+          "/admin/api/webhooks/{endpointId}/rotate-secret",
+          "/admin/api/webhooks/{endpointId}/deliveries",
+          "/admin/api/webhooks/{endpointId}/deliveries/{deliveryId}/replay"
         ].sort()
       )
       expect(Object.keys(doc.paths["/admin/api/jobs"] ?? {}).sort()).toEqual(["get", "post"])
