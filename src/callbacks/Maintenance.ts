@@ -3,7 +3,8 @@
  *
  * - `maintenance.cleanup`: requests whose code expired unverified become
  *   `expired`; finished requests older than CALLBACK_RETENTION are deleted
- *   (with their attempts, code and messages); spent rate-limit events,
+ *   (with their attempts, code, messages and history), and operational events
+ *   after the same time; spent rate-limit events,
  *   idempotency keys and Twilio's webhook tokens past their 24 hours are dropped;
  *   delivered and dead outbound webhooks and their attempt log go after WEBHOOK_RETENTION.
  * - `report.daily`: a summary of one UTC day (by default yesterday, by the
@@ -17,7 +18,7 @@ import * as Effect from "effect/Effect"
 import { MaintenanceCleanup, ReportDaily } from "../../domain/callbacks/Jobs.ts"
 import { type CronDefinition, defineCron } from "../../domain/jobs/CronDefinition.ts"
 import { CallbackConfig } from "../../infra/callbacks/CallbackConfig.ts"
-import { expireUnverified, purgeFinished, purgeIdempotencyKeys, purgeRateEvents, purgeWebhookDeliveries } from "../../infra/callbacks/CallbackRetention.ts"
+import { expireUnverified, purgeFinished, purgeIdempotencyKeys, purgeOperationalEvents, purgeRateEvents, purgeWebhookDeliveries } from "../../infra/callbacks/CallbackRetention.ts"
 import { type Day, storeReport, summariseDay } from "../../infra/callbacks/DailyReports.ts"
 import { IDEMPOTENCY_TTL_HOURS } from "../../infra/callbacks/Idempotency.ts"
 import { WEBHOOK_TOKEN_TTL_HOURS } from "../../infra/callbacks/WebhookDeliveries.ts"
@@ -33,6 +34,7 @@ export const cleanup = Effect.gen(function* () {
   const expired = yield* expireUnverified(settings.verification.codeLifetime)
   if (expired.length > 0) metrics.callbacks.inc({ status: "expired" }, expired.length)
   const purged = yield* purgeFinished(settings.retention)
+  yield* purgeOperationalEvents(settings.retention)
   // the longest window any limit looks back over; older events decide nothing
   const limits = [settings.createPerPhone, settings.createPerIp, settings.verifyPerIp, settings.dialPerDestination]
   yield* purgeRateEvents(limits.map((l) => l.window).reduce(Duration.max))

@@ -2,7 +2,7 @@
  * The cleanup's statements against real Postgres: only unverified requests past
  * the code's lifetime expire; only finished requests past retention are deleted
  * (with their attempts, code and texts); only rate events and idempotency keys
- * older than their window go.
+ * older than their window go, and operational events older than the retention.
  */
 import * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
@@ -10,7 +10,7 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import { randomUUID } from "node:crypto"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { TerminalStatuses } from "../../../domain/callbacks/CallbackState.ts"
-import { expireUnverified, purgeFinished, purgeIdempotencyKeys, purgeRateEvents } from "../../../infra/callbacks/CallbackRetention.ts"
+import { expireUnverified, purgeFinished, purgeIdempotencyKeys, purgeOperationalEvents, purgeRateEvents } from "../../../infra/callbacks/CallbackRetention.ts"
 import { cloneDatabase, databaseLayer, query } from "../../support/database.ts"
 
 describe("callback retention", () => {
@@ -91,5 +91,12 @@ describe("callback retention", () => {
 
     expect(await query(url, "SELECT bucket FROM rate_events WHERE bucket LIKE 'r:%'")).toEqual([{ bucket: "r:new" }])
     expect(await query(url, "SELECT key FROM idempotency_keys WHERE key LIKE 'k:%'")).toEqual([{ key: "k:new" }])
+  })
+
+  it("drops only operational events older than the retention", async () => {
+    const subject = randomUUID()
+    await query(url, "INSERT INTO operational_events (type, subject, at) VALUES ('job.failed', $1, now() - interval '91 days'), ('job.discarded', $1, now() - interval '89 days')", [subject])
+    expect(await runtime.runPromise(purgeOperationalEvents(Duration.days(90)))).toBe(1)
+    expect(await query(url, "SELECT type FROM operational_events WHERE subject = $1", [subject])).toEqual([{ type: "job.discarded" }])
   })
 })
