@@ -9,7 +9,8 @@
  * every code from the simulator, verifies them all at once, and waits until
  * every request is `completed`. Reported per round, then the median of
  * BENCH_ROUNDS (3):
- * - create: HTTP latency of POST /v1/callbacks (p50, p99), requests sent BENCH_CREATE_PARALLEL (20) at a time;
+ * - create: HTTP latency of POST /v1/callbacks (p50, p99), requests sent BENCH_CREATE_PARALLEL (20) at a time,
+ *   and creates per second over the whole create phase;
  * - drain: callbacks completed per second, from the first verification to the last completion;
  * - verify -> completed: per request (p50, p99), which includes ring and talk time
  *   (read from the rows: the first dial job's creation to the request's finish).
@@ -57,6 +58,7 @@ const pool = async <A, B>(items: ReadonlyArray<A>, parallel: number, work: (item
 interface Round {
   readonly createP50: number
   readonly createP99: number
+  readonly createsPerSecond: number
   readonly perSecond: number
   readonly doneP50: number
   readonly doneP99: number
@@ -96,6 +98,7 @@ const round = async (adminUrl: string, n: number): Promise<Round> => {
     })
 
     const createMs: Array<number> = []
+    const createStarted = performance.now()
     const created = await pool(Array.from({ length: CALLBACKS }, (_, i) => i), CREATE_PARALLEL, async (i) => {
       const phone = `+1650555${String(1000 + i).padStart(4, "0")}`
       const started = performance.now()
@@ -104,6 +107,7 @@ const round = async (adminUrl: string, n: number): Promise<Round> => {
       if (data === undefined) throw new Error(`create answered ${response.status}: ${JSON.stringify(error)}`)
       return { id: data.id, phone }
     })
+    const createsPerSecond = CALLBACKS / ((performance.now() - createStarted) / 1000)
 
     const texts = async () => (await (await fetch(`${simulator}/sim/messages`)).json()) as ReadonlyArray<{ to: string; body: string }>
     let codes = new Map<string, string>()
@@ -137,7 +141,7 @@ const round = async (adminUrl: string, n: number): Promise<Round> => {
       const doneMs = rows.map((r) => Number(r.ms))
       const span = (Math.max(...rows.map((r) => r.last.getTime())) - Math.min(...rows.map((r) => r.first.getTime()))) / 1000
       if (process.env.BENCH_BREAKDOWN !== undefined) await breakdown(client)
-      return { createP50: median(createMs), createP99: percentile(createMs, 99), perSecond: CALLBACKS / span, doneP50: median(doneMs), doneP99: percentile(doneMs, 99) }
+      return { createP50: median(createMs), createP99: percentile(createMs, 99), createsPerSecond, perSecond: CALLBACKS / span, doneP50: median(doneMs), doneP99: percentile(doneMs, 99) }
     } finally {
       await client.end()
     }
@@ -165,7 +169,7 @@ runBench(async (adminUrl) => {
     const r = await round(adminUrl, n)
     rounds.push(r)
     console.log(
-      `round ${n}: create p50 ${r.createP50.toFixed(1)} ms p99 ${r.createP99.toFixed(1)} ms; ${r.perSecond.toFixed(1)} callbacks/s; verify->completed p50 ${r.doneP50.toFixed(0)} ms p99 ${r.doneP99.toFixed(0)} ms`
+      `round ${n}: create p50 ${r.createP50.toFixed(1)} ms p99 ${r.createP99.toFixed(1)} ms, ${r.createsPerSecond.toFixed(0)} creates/s; ${r.perSecond.toFixed(1)} callbacks/s; verify->completed p50 ${r.doneP50.toFixed(0)} ms p99 ${r.doneP99.toFixed(0)} ms`
     )
   }
   const of = (f: (r: Round) => number) => median(rounds.map(f))
@@ -174,6 +178,7 @@ runBench(async (adminUrl) => {
   console.log("|---|---|")
   console.log(`| POST /v1/callbacks p50 | ${of((r) => r.createP50).toFixed(1)} ms |`)
   console.log(`| POST /v1/callbacks p99 | ${of((r) => r.createP99).toFixed(1)} ms |`)
+  console.log(`| creates per second | ${of((r) => r.createsPerSecond).toFixed(0)} |`)
   console.log(`| callbacks completed per second | ${of((r) => r.perSecond).toFixed(1)} |`)
   console.log(`| verify -> completed p50 | ${of((r) => r.doneP50).toFixed(0)} ms |`)
   console.log(`| verify -> completed p99 | ${of((r) => r.doneP99).toFixed(0)} ms |`)
