@@ -31,18 +31,21 @@ const run = <A, E>(effect: Effect.Effect<A, E, Effect.Effect.Context<typeof pend
 const history = <A, E>(f: (store: HistoryStore) => Effect.Effect<A, E>) => run(Effect.flatMap(HistoryStore, f))
 const requests = <A, E>(f: (store: RequestStore) => Effect.Effect<A, E>) => run(Effect.flatMap(RequestStore, f))
 
-/** Every event after `cursor` that readers can see now, read page by page as a stream would. */
-const readAll = async (cursor: Cursor, businessId?: string) => {
-  const seen = []
+/** Every event after `cursor` that `read` finds now, read page by page as a stream would. */
+const pages = async <E extends { readonly position: string }>(cursor: Cursor, read: (at: Cursor) => Promise<ReadonlyArray<E>>) => {
+  const seen: Array<E> = []
   let at = cursor
   for (;;) {
-    const page = await history((h) => h.after(at, { businessId, limit: 3 }))
+    const page = await read(at)
     seen.push(...page)
     const last = page[page.length - 1]
     if (last === undefined) return seen
     at = parseCursor(last.position) ?? at
   }
 }
+
+/** Every request event after `cursor` that readers can see now. */
+const readAll = (cursor: Cursor, businessId?: string) => pages(cursor, (at) => history((h) => h.after(at, { businessId, limit: 3 })))
 
 describe("request history", () => {
   it("records the creation and every move, numbered without gaps, replaying to the request's status", async () => {
@@ -167,17 +170,7 @@ describe("request history", () => {
     await query(url, `UPDATE jobs SET state = 'available' WHERE id = $1`, [id])
     await query(url, `UPDATE jobs SET state = 'running', lease = 2 WHERE id = $1`, [id])
     await query(url, `UPDATE jobs SET state = 'completed', lease = NULL WHERE id = $1`, [id])
-    const everything = async (filter: string | undefined) => {
-      const seen = []
-      let at = start
-      for (;;) {
-        const page = await history((h) => h.everythingAfter(at, { businessId: filter, limit: 2 }))
-        seen.push(...page)
-        const last = page[page.length - 1]
-        if (last === undefined) return seen
-        at = parseCursor(last.position) ?? at
-      }
-    }
+    const everything = (filter: string | undefined) => pages(start, (at) => history((h) => h.everythingAfter(at, { businessId: filter, limit: 2 })))
     const all = await eventually(async () => {
       const events = await everything(business.id)
       return events.length === 4 ? events : undefined
