@@ -1283,6 +1283,7 @@ export interface components {
             maxConcurrentCalls: components["schemas"]["Int"];
             vipPhones: components["schemas"]["E164"][];
             smsFallback: boolean;
+            allowedOrigins: components["schemas"]["Origin"][];
             createdAt: components["schemas"]["Timestamp"];
             updatedAt: components["schemas"]["Timestamp"];
         };
@@ -1325,6 +1326,7 @@ export interface components {
          * @description a number between 5 and 120
          */
         RingSeconds: number;
+        Origin: string;
         /** @description a business as written: phones in any format, read in `country` */
         BusinessBody: {
             name: string;
@@ -1355,6 +1357,11 @@ export interface components {
             vipPhones?: string[];
             /** @description text the visitor once when the callback finally fails */
             smsFallback?: boolean;
+            /**
+             * maxItems(50)
+             * @description the exact origins whose web pages may call the public API for this business (CORS), e.g. https://shop.example
+             */
+            allowedOrigins?: components["schemas"]["Origin"][];
         };
         BusinessPage: {
             items: components["schemas"]["Business"][];
@@ -1404,6 +1411,7 @@ export interface components {
             vipPhones?: string[];
             /** @description text the visitor once when the callback finally fails */
             smsFallback?: boolean;
+            allowedOrigins?: string[];
         };
         AdminCallbackPage: {
             items: components["schemas"]["AdminCallback"][];

@@ -11,6 +11,7 @@ import * as Schema from "effect/Schema"
 import { CallbackStatus } from "./CallbackState.ts"
 import { parseHours, Weekdays } from "./OpeningHours.ts"
 import { Timestamp } from "../Timestamp.ts"
+import { Origin } from "./Keys.ts"
 
 export { Timestamp }
 
@@ -63,6 +64,8 @@ export const Business = Schema.Struct({
   vipPhones: Schema.Array(E164),
   /** Whether a visitor whose callback finally failed gets one SMS saying so. */
   smsFallback: Schema.Boolean,
+  /** The origins whose pages may call the public API for this business (CORS). */
+  allowedOrigins: Schema.Array(Origin),
   createdAt: Timestamp,
   updatedAt: Timestamp
 }).annotations({ identifier: "Business" })

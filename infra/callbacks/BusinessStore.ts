@@ -17,10 +17,10 @@ export class BusinessStore extends Effect.Service<BusinessStore>()("switchboard/
 
     const create = (id: string, input: BusinessInput) =>
       sql`
-        INSERT INTO businesses (id, name, phone, timezone, country, hours, escalation, ring_seconds, max_concurrent_calls, vip_phones, sms_fallback)
+        INSERT INTO businesses (id, name, phone, timezone, country, hours, escalation, ring_seconds, max_concurrent_calls, vip_phones, sms_fallback, allowed_origins)
         VALUES (${id}, ${input.name}, ${input.phone}, ${input.timezone}, ${input.country ?? null},
                 ${hoursOf(input)}::jsonb, ${JSON.stringify(input.escalation)}::jsonb,
-                ${input.ringSeconds}, ${input.maxConcurrentCalls}, ${[...input.vipPhones]}::text[], ${input.smsFallback})
+                ${input.ringSeconds}, ${input.maxConcurrentCalls}, ${[...input.vipPhones]}::text[], ${input.smsFallback}, ${[...input.allowedOrigins]}::text[])
         RETURNING *`.pipe(
         narrow("businesses.create"),
         Effect.flatMap(([row]) => decodeRow(BusinessRow)(row))
@@ -32,7 +32,8 @@ export class BusinessStore extends Effect.Service<BusinessStore>()("switchboard/
         UPDATE businesses SET name = ${input.name}, phone = ${input.phone}, timezone = ${input.timezone}, country = ${input.country ?? null},
                hours = ${hoursOf(input)}::jsonb, escalation = ${JSON.stringify(input.escalation)}::jsonb,
                ring_seconds = ${input.ringSeconds}, max_concurrent_calls = ${input.maxConcurrentCalls},
-               vip_phones = ${[...input.vipPhones]}::text[], sms_fallback = ${input.smsFallback}, updated_at = now()
+               vip_phones = ${[...input.vipPhones]}::text[], sms_fallback = ${input.smsFallback},
+               allowed_origins = ${[...input.allowedOrigins]}::text[], updated_at = now()
          WHERE id = ${id}
         RETURNING *`.pipe(narrow("businesses.update"), Effect.flatMap(decodeFirst(BusinessRow)))
 

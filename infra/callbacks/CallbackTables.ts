@@ -1,6 +1,7 @@
 /** The callback tables' stores, one per aggregate, as one layer; and their union, for the services a handler may use. */
 import * as Layer from "effect/Layer"
 import { AttemptStore } from "./AttemptStore.ts"
+import { BusinessKeys } from "./BusinessKeys.ts"
 import { BusinessStore } from "./BusinessStore.ts"
 import { HistoryStore } from "./HistoryStore.ts"
 import { MessageStore } from "./MessageStore.ts"
@@ -10,6 +11,6 @@ import { type WebhookConfig, WebhookConfigLive } from "./WebhookConfig.ts"
 import { WebhookEndpoints } from "./WebhookEndpoints.ts"
 import { WebhookOutbox } from "./WebhookOutbox.ts"
 
-export type CallbackTables = BusinessStore | RequestStore | VerificationStore | AttemptStore | MessageStore | HistoryStore | WebhookEndpoints | WebhookOutbox | WebhookConfig
+export type CallbackTables = BusinessStore | BusinessKeys | RequestStore | VerificationStore | AttemptStore | MessageStore | HistoryStore | WebhookEndpoints | WebhookOutbox | WebhookConfig
 
-export const CallbackTablesLive = Layer.mergeAll(BusinessStore.Default, RequestStore.Default, VerificationStore.Default, AttemptStore.Default, MessageStore.Default, HistoryStore.Default, WebhookEndpoints.Default, WebhookOutbox.Default, WebhookConfigLive)
+export const CallbackTablesLive = Layer.mergeAll(BusinessStore.Default, BusinessKeys.Default, RequestStore.Default, VerificationStore.Default, AttemptStore.Default, MessageStore.Default, HistoryStore.Default, WebhookEndpoints.Default, WebhookOutbox.Default, WebhookConfigLive)

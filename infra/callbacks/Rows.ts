@@ -39,6 +39,7 @@ const BusinessColumns = Schema.Struct({
   max_concurrent_calls: Schema.Number,
   vip_phones: Schema.Array(Schema.String),
   sms_fallback: Schema.Boolean,
+  allowed_origins: Schema.Array(Schema.String),
   created_at: Timestamptz,
   updated_at: Timestamptz
 }).annotations({ identifier: "BusinessRow" })
@@ -58,6 +59,7 @@ export const BusinessRow = Schema.transform(BusinessColumns, Schema.typeSchema(B
     maxConcurrentCalls: row.max_concurrent_calls,
     vipPhones: row.vip_phones,
     smsFallback: row.sms_fallback,
+    allowedOrigins: row.allowed_origins,
     createdAt: row.created_at,
     updatedAt: row.updated_at
   }),
@@ -73,6 +75,7 @@ export const BusinessRow = Schema.transform(BusinessColumns, Schema.typeSchema(B
     max_concurrent_calls: business.maxConcurrentCalls,
     vip_phones: business.vipPhones,
     sms_fallback: business.smsFallback,
+    allowed_origins: business.allowedOrigins,
     created_at: business.createdAt,
     updated_at: business.updatedAt
   })

@@ -24,6 +24,7 @@ export const businessInput = (fields: Partial<BusinessInput> = {}): BusinessInpu
   maxConcurrentCalls: 1,
   vipPhones: [],
   smsFallback: true,
+  allowedOrigins: [],
   ...fields
 })
 

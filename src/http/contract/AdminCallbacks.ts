@@ -9,6 +9,7 @@ import * as Schema from "effect/Schema"
 import { Business, BusinessInput, CallbackRequest, E164, Hours, RingSeconds } from "../../../domain/callbacks/Business.ts"
 import { CallbackStatus } from "../../../domain/callbacks/CallbackState.ts"
 import { HistoryEvent } from "../../../domain/callbacks/History.ts"
+import { Origin } from "../../../domain/callbacks/Keys.ts"
 import { DEFAULT_RING_SECONDS } from "../../../domain/callbacks/EscalationPlan.ts"
 import { isTimeZone } from "../../../domain/callbacks/OpeningHours.ts"
 import { isPhoneCountry, normalizePhone } from "../../../infra/phone/PhoneNumbers.ts"
@@ -49,7 +50,13 @@ const BusinessFields = Schema.Struct({
     { default: () => 1 }
   ),
   vipPhones: Schema.optionalWith(Schema.Array(PhoneText).pipe(Schema.maxItems(1000, { message: () => "must be a list of at most 1000 phone numbers" })), { default: () => [] }),
-  smsFallback: Schema.optionalWith(Schema.Boolean.annotations({ description: "text the visitor once when the callback finally fails" }), { default: () => true })
+  smsFallback: Schema.optionalWith(Schema.Boolean.annotations({ description: "text the visitor once when the callback finally fails" }), { default: () => true }),
+  allowedOrigins: Schema.optionalWith(
+    Schema.Array(Origin).pipe(Schema.maxItems(50, { message: () => "must be a list of at most 50 origins" })).annotations({
+      description: "the exact origins whose web pages may call the public API for this business (CORS), e.g. https://shop.example"
+    }),
+    { default: () => [] }
+  )
 })
 
 /**
