@@ -1,8 +1,9 @@
-import { defineConfig } from "vitest/config"
+import { configDefaults, defineConfig } from "vitest/config"
 
 export default defineConfig({
   test: {
     include: ["tests/**/*.test.ts"],
+    exclude: [...configDefaults.exclude, "tests/browser/**"], // Chromium: npm run test:browser (vitest.browser.config.ts)
     globalSetup: ["tests/support/globalSetup.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -1,0 +1,427 @@
+/**
+ * The `<switchboard-callback>` custom element, as the browser runs it: plain
+ * modern JavaScript with no dependency, served inside the bundle that
+ * Bundle.ts assembles (which defines `TEXTS`, `CSS` and `CODES` before it).
+ *
+ * One element walks a visitor through three views in its shadow root:
+ *
+ *   form ──submit──► code ──verified──► status ──terminal──► (again) form
+ *    ▲                 │ (resend, use another number)
+ *    └─────────────────┘
+ *
+ * The status view follows the request's live stream (EventSource on
+ * `/v1/callbacks/{id}/stream`); the stream also moves the code view on when
+ * the request is verified elsewhere. A request in progress is kept in the
+ * tab's sessionStorage, so the next page of the same site picks it up.
+ * Everything is built with `createElement` and `textContent` (no innerHTML,
+ * no eval), and styles are a constructed stylesheet, so the element works
+ * under a strict CSP and Trusted Types.
+ *
+ * Written without template literals: this text sits inside one.
+ */
+export const ELEMENT_JS = String.raw`
+const TAG = "switchboard-callback"
+const TERMINAL = ["completed", "failed", "cancelled", "expired"]
+const script = document.currentScript
+const ORIGIN = script && script.src ? script.src.replace(/\/widget(?:\.js|\/v1\.[0-9a-f]+\.js)(?:[?#].*)?$/, "") : ""
+const kebab = (key) => key.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase())
+const fill = (text, vars) => text.replace(/\{(\w+)\}/g, (all, name) => (vars && vars[name] != null ? String(vars[name]) : all))
+const h = (tag, attrs, ...children) => {
+  const el = document.createElement(tag)
+  for (const name in attrs) if (attrs[name] != null) el.setAttribute(name, attrs[name])
+  el.append(...children)
+  return el
+}
+let sheet
+const adopt = (root) => {
+  try {
+    if (!sheet) { sheet = new CSSStyleSheet(); sheet.replaceSync(CSS) }
+    root.adoptedStyleSheets = [sheet]
+  } catch {
+    root.append(h("style", {}, CSS)) // browsers without constructed stylesheets (needs style-src to allow it)
+  }
+}
+let codes
+const callingCode = (country) => {
+  if (!codes) { codes = {}; for (const pair of CODES.split(",")) codes[pair.slice(0, 2)] = "+" + pair.slice(2) }
+  return codes[country]
+}
+const storage = () => { try { return window.sessionStorage } catch { return undefined } }
+const failure = (kind, status, problem, retryAfter) => Object.assign(new Error(kind), { kind, status, problem: problem || {}, retryAfter })
+
+class SwitchboardCallback extends HTMLElement {
+  static get observedAttributes() {
+    return ["key", "publishable-key", "lang", "api"].concat(Object.keys(TEXTS.en).map((key) => "text-" + kebab(key)))
+  }
+
+  constructor() {
+    super()
+    this.overrides = {}
+    this.view = "loading"
+    this.errors = {}
+    this.run = 0
+  }
+
+  /** Texts that replace the language's own: { submit: "Ring me" }. */
+  get texts() { return this.overrides }
+  set texts(value) { this.overrides = value || {}; if (this.built) this.render() }
+
+  connectedCallback() {
+    if (Object.prototype.hasOwnProperty.call(this, "texts")) { const value = this.texts; delete this.texts; this.texts = value }
+    if (!this.built) this.build()
+    this.start()
+  }
+
+  disconnectedCallback() { this.run++; this.unfollow() }
+
+  attributeChangedCallback(name, before, after) {
+    if (!this.built || !this.isConnected || before === after) return
+    if (name === "key" || name === "publishable-key" || name === "api") this.start()
+    else this.render()
+  }
+
+  key() { return (this.getAttribute("key") || this.getAttribute("publishable-key") || "").trim() }
+  api() { return (this.getAttribute("api") || ORIGIN).replace(/\/+$/, "") }
+  storageKey() { return "switchboard-callback:" + this.key() }
+
+  language() {
+    const owner = this.closest("[lang]") || document.documentElement
+    const wanted = (owner.getAttribute("lang") || "en").toLowerCase()
+    const languages = SwitchboardCallback.languages
+    return languages[wanted] ? wanted : languages[wanted.split("-")[0]] ? wanted.split("-")[0] : "en"
+  }
+
+  t(key, vars) {
+    const own = this.overrides[key]
+    const attribute = this.getAttribute("text-" + kebab(key))
+    const language = SwitchboardCallback.languages[this.language()] || {}
+    const text = own != null ? String(own) : attribute != null ? attribute : language[key] || TEXTS.en[key] || key
+    const values = Object.assign({ business: this.business ? this.business.name : "" }, vars)
+    if (values.time) values.time = this.time(values.time)
+    return fill(text, values)
+  }
+
+  time(iso) {
+    const at = new Date(iso)
+    const today = at.toDateString() === new Date().toDateString()
+    const options = today ? { hour: "numeric", minute: "2-digit" } : { weekday: "short", hour: "numeric", minute: "2-digit" }
+    try { return new Intl.DateTimeFormat(this.language(), options).format(at) } catch { return at.toLocaleString() }
+  }
+
+  build() {
+    this.built = true
+    this.ui = {}
+    const root = this.attachShadow({ mode: "open" })
+    adopt(root)
+    const field = (name, control, hint) => {
+      const describedBy = (hint ? name + "-hint " : "") + name + "-error"
+      control.setAttribute("id", name)
+      control.setAttribute("name", name)
+      control.setAttribute("aria-describedby", describedBy)
+      control.setAttribute("part", "input")
+      this.ui[name] = control
+      this.ui[name + "Label"] = h("label", { for: name })
+      this.ui[name + "Error"] = h("p", { id: name + "-error", class: "error", part: "error" })
+      const parts = [this.ui[name + "Label"], control]
+      if (hint) parts.push((this.ui[name + "Hint"] = h("p", { id: name + "-hint", class: "hint" })))
+      parts.push(this.ui[name + "Error"])
+      return parts
+    }
+    this.ui.heading = h("h2", { tabindex: "-1", part: "heading" })
+    this.ui.intro = h("p", { class: "intro" })
+    this.ui.submit = h("button", { type: "submit", class: "primary", part: "button" })
+    this.ui.formError = h("p", { class: "error", role: "alert", part: "error" })
+    this.ui.form = h("form", { novalidate: "", part: "form" },
+      this.ui.intro,
+      ...field("phone", h("input", { type: "tel", autocomplete: "tel", inputmode: "tel", required: "", "aria-required": "true", maxlength: "64" }), true),
+      ...field("name", h("input", { type: "text", autocomplete: "name", maxlength: "100" })),
+      ...field("note", h("textarea", { maxlength: "500", rows: "3" })),
+      this.ui.formError, this.ui.submit)
+    this.ui.sentTo = h("p", {})
+    this.ui.confirm = h("button", { type: "submit", class: "primary", part: "button" })
+    this.ui.resend = h("button", { type: "button", class: "link", part: "link" })
+    this.ui.change = h("button", { type: "button", class: "link", part: "link" })
+    this.ui.codeForm = h("form", { novalidate: "", part: "form" },
+      this.ui.sentTo,
+      ...field("code", h("input", { type: "text", class: "code", autocomplete: "one-time-code", inputmode: "numeric", required: "", "aria-required": "true", maxlength: "12" })),
+      this.ui.confirm, h("div", { class: "links" }, this.ui.resend, this.ui.change))
+    this.ui.message = h("p", { role: "status", "aria-live": "polite", "aria-atomic": "true" })
+    this.ui.status = h("div", { class: "status", part: "status" }, h("span", { class: "icon", "aria-hidden": "true" }), this.ui.message)
+    this.ui.again = h("button", { type: "button", class: "link", part: "link" })
+    this.ui.againLinks = h("div", { class: "links" }, this.ui.again)
+    this.ui.card = h("div", { class: "card", part: "card" }, this.ui.heading, this.ui.form, this.ui.codeForm, this.ui.status, this.ui.againLinks)
+    root.append(this.ui.card)
+    this.ui.form.addEventListener("submit", (event) => { event.preventDefault(); this.create() })
+    this.ui.codeForm.addEventListener("submit", (event) => { event.preventDefault(); this.verify() })
+    this.ui.resend.addEventListener("click", () => this.resendCode())
+    this.ui.change.addEventListener("click", () => this.show("form", this.ui.phone))
+    this.ui.again.addEventListener("click", () => { this.forget(); this.ui.note.value = ""; this.show("form", this.ui.phone) })
+  }
+
+  /** (Re)starts for the current key: loads the business, then resumes a saved request or shows the form. */
+  async start() {
+    const run = ++this.run
+    this.unfollow()
+    this.flow = undefined
+    this.business = undefined
+    this.errors = {}
+    this.setStatus(undefined)
+    this.show("loading")
+    if (!this.key()) return this.broken("the key attribute (a publishable key, pk_...) is missing")
+    try {
+      const business = await this.call("GET", "/v1/business")
+      if (run !== this.run) return
+      this.business = business
+    } catch (error) {
+      if (run !== this.run) return
+      return this.broken("the business could not be loaded (" + (error.status ? "HTTP " + error.status + " " + (error.problem.detail || "") : "network error or an origin not allowed for this key") + ")")
+    }
+    let saved
+    try { saved = JSON.parse((storage() && storage().getItem(this.storageKey())) || "null") } catch { saved = null }
+    if (saved && saved.id && saved.token) {
+      this.flow = saved
+      this.ui.phone.value = saved.phone || ""
+      this.follow()
+      this.show(saved.verified ? "status" : "code")
+    } else this.show("form")
+  }
+
+  broken(reason) {
+    console.error("<" + TAG + ">: " + reason)
+    this.show("broken")
+  }
+
+  /** One call to the API; fails with { kind: "offline" } or { kind: "http", status, problem, retryAfter }. */
+  async call(method, path, body) {
+    const url = this.api() + path + (path.indexOf("?") < 0 ? "?" : "&") + "key=" + encodeURIComponent(this.key())
+    const init = { method, credentials: "omit", headers: { accept: "application/json" } }
+    if (body !== undefined) { init.headers["content-type"] = "application/json"; init.body = JSON.stringify(body) }
+    let response
+    try { response = await fetch(url, init) } catch { throw failure("offline") }
+    const json = /json/.test(response.headers.get("content-type") || "") ? await response.json().catch(() => ({})) : {}
+    if (!response.ok) throw failure("http", response.status, json, json.retryAfterSeconds || Number(response.headers.get("retry-after")) || undefined)
+    return json
+  }
+
+  /** The text key (and values) for a failed call. */
+  problem(error) {
+    if (error.kind === "offline") return ["offline"]
+    if (error.status === 409) return ["conflict"]
+    if (error.status === 429) return error.retryAfter ? ["rateLimited", { n: Math.max(1, Math.ceil(error.retryAfter / 60)) }] : ["error"]
+    if ([401, 403, 404].indexOf(error.status) >= 0) return ["unavailable"]
+    return ["error"]
+  }
+
+  async create() {
+    if (this.pending) return
+    const phone = this.ui.phone.value.trim()
+    const name = this.ui.name.value.trim()
+    const note = this.ui.note.value.trim()
+    this.errors = {}
+    if (!phone) return this.invalid("phone", ["required"])
+    if (this.flow && !this.flow.verified && this.flow.phone === phone) return this.show("code", this.ui.code)
+    const body = { phone }
+    if (name) body.name = name
+    if (note) body.note = note
+    const run = this.run
+    this.busy(true)
+    try {
+      const created = await this.call("POST", "/v1/callbacks", body)
+      if (run !== this.run) return
+      this.unfollow()
+      this.flow = { id: created.id, token: created.streamToken, phone, verified: false }
+      this.save()
+      this.ui.code.value = ""
+      this.follow()
+      this.show("code", this.ui.code)
+    } catch (error) {
+      if (run !== this.run) return
+      const fields = error.status === 400 && Array.isArray(error.problem.errors) ? error.problem.errors : []
+      for (const each of fields.slice().reverse()) {
+        const name = String(each.path || "").split("/")[1]
+        if (name === "phone") this.invalid("phone", ["invalidPhone"])
+        else if (name === "name" || name === "note") this.invalid(name, ["tooLong"])
+      }
+      if (!fields.length) { this.errors.form = this.problem(error); this.render() }
+    } finally {
+      this.busy(false)
+    }
+  }
+
+  async verify() {
+    if (this.pending || !this.flow) return
+    const code = this.ui.code.value.replace(/\s+/g, "")
+    this.errors = {}
+    if (!code) return this.invalid("code", ["codeRequired"])
+    const run = this.run
+    this.busy(true)
+    try {
+      await this.call("POST", "/v1/callbacks/" + encodeURIComponent(this.flow.id) + "/verification", { code })
+      if (run === this.run) this.verified()
+    } catch (error) {
+      if (run !== this.run) return
+      if (error.status === 400 && error.problem.attemptsRemaining != null) this.invalid("code", ["wrongCode", { n: error.problem.attemptsRemaining }])
+      else if (error.status === 410) this.invalid("code", ["codeGone"])
+      else if (error.status === 409) this.verified() // no longer waiting for a code: the stream tells what it is
+      else this.invalid("code", this.problem(error))
+    } finally {
+      this.busy(false)
+    }
+  }
+
+  async resendCode() {
+    if (this.pending || !this.flow || this.resendBlocked) return
+    this.errors = {}
+    const run = this.run
+    this.busy(true)
+    try {
+      await this.call("POST", "/v1/callbacks/" + encodeURIComponent(this.flow.id) + "/verification/resend")
+      if (run !== this.run) return
+      this.ui.code.value = ""
+      this.announce("resent")
+      this.resendBlocked = true
+      this.ui.resend.setAttribute("aria-disabled", "true")
+      setTimeout(() => { this.resendBlocked = false; this.ui.resend.removeAttribute("aria-disabled") }, 20000)
+    } catch (error) {
+      if (run !== this.run) return
+      this.invalid("code", error.status === 410 ? ["expired"] : this.problem(error))
+    } finally {
+      this.busy(false)
+    }
+  }
+
+  verified() {
+    if (!this.flow) return
+    this.flow.verified = true
+    this.save()
+    if (!this.statusText) this.setStatus(["booked"], "busy")
+    this.show("status", this.ui.heading)
+  }
+
+  /** Follows the request's live stream; events are applied in seq order, once each. */
+  follow() {
+    const flow = this.flow
+    const url = this.api() + "/v1/callbacks/" + encodeURIComponent(flow.id) + "/stream?token=" + encodeURIComponent(flow.token) + "&key=" + encodeURIComponent(this.key())
+    const source = new EventSource(url)
+    this.source = source
+    this.seq = 0
+    source.onmessage = (message) => {
+      let event
+      try { event = JSON.parse(message.data) } catch { return }
+      if (this.source === source && this.flow === flow) this.apply(event)
+    }
+    source.onerror = () => {
+      if (source.readyState !== EventSource.CLOSED || this.source !== source) return
+      this.source = undefined // refused (or gone): try again a little later
+      this.retry = setTimeout(() => { if (this.flow === flow && this.isConnected) this.follow() }, 5000)
+    }
+  }
+
+  unfollow() {
+    if (this.source) this.source.close()
+    this.source = undefined
+    clearTimeout(this.retry)
+  }
+
+  apply(event) {
+    if (typeof event.seq === "number") { if (event.seq <= this.seq) return; this.seq = event.seq }
+    const data = event.data || {}
+    const soon = !data.scheduledFor || new Date(data.scheduledFor).getTime() - Date.now() < 60000
+    const texts = {
+      "callback.verified": soon ? ["booked"] : ["bookedAt", { time: data.scheduledFor }],
+      "callback.retried": ["booked"],
+      "callback.dialing": ["dialing"],
+      "call.placed": ["dialing"],
+      "callback.dial_taken_back": ["waiting"],
+      "callback.connected": ["connected"],
+      "callback.retry_scheduled": ["retry", { time: data.nextAttemptAt }],
+      "callback.escalated": ["escalated"],
+      "callback.completed": ["completed"],
+      "callback.failed": ["failed"],
+      "callback.cancelled": ["cancelled"],
+      "callback.expired": ["expired"]
+    }
+    const done = TERMINAL.indexOf(event.status) >= 0
+    if (texts[event.type]) this.setStatus(texts[event.type], done ? (event.status === "completed" ? "done" : "stopped") : "busy")
+    this.dispatchEvent(new CustomEvent("switchboard-status", { bubbles: true, composed: true, detail: { callbackId: event.callbackId, type: event.type, status: event.status } }))
+    if (done) {
+      this.unfollow()
+      this.forget(true)
+      this.show("status", this.view === "status" ? undefined : this.ui.heading)
+    } else if (event.status && event.status !== "pending_verification" && this.view !== "status") this.verified()
+    else this.render()
+  }
+
+  setStatus(text, tone) { this.statusText = text; this.tone = tone }
+
+  announce(key) { this.note_ = key; this.render(); setTimeout(() => { if (this.note_ === key) { this.note_ = undefined; this.render() } }, 8000) }
+
+  save() { try { storage().setItem(this.storageKey(), JSON.stringify(this.flow)) } catch { /* not kept: the flow still works on this page */ } }
+
+  /** Drops the saved request; keepView leaves the finished status on screen. */
+  forget(keepView) {
+    try { storage().removeItem(this.storageKey()) } catch { /* nothing kept */ }
+    if (!keepView) { this.unfollow(); this.flow = undefined; this.setStatus(undefined) }
+  }
+
+  invalid(name, text) {
+    this.errors[name] = text
+    this.render()
+    this.ui[name].focus()
+    if (this.ui[name].select) this.ui[name].select()
+  }
+
+  busy(on) { this.pending = on; this.render() }
+
+  show(view, focus) {
+    this.view = view
+    this.render()
+    if (focus) focus.focus()
+  }
+
+  render() {
+    const t = (key, vars) => this.t(key, vars)
+    const text = (pair) => (pair ? t(pair[0], pair[1]) : "")
+    const view = this.view
+    const card = this.ui.card
+    card.setAttribute("lang", this.language())
+    card.setAttribute("aria-busy", view === "loading" || this.pending ? "true" : "false")
+    this.ui.heading.textContent = view === "code" ? t("codeTitle") : view === "status" ? t("statusTitle") : this.business ? t("titleBusiness") : t("title")
+    this.ui.form.hidden = view !== "form"
+    this.ui.codeForm.hidden = view !== "code"
+    this.ui.intro.textContent = t("intro")
+    this.ui.phoneLabel.textContent = t("phone")
+    const country = this.business && this.business.country
+    const code = country && callingCode(country)
+    let countryName = country
+    try { countryName = new Intl.DisplayNames([this.language()], { type: "region" }).of(country) } catch { /* the code itself */ }
+    this.ui.phoneHint.textContent = code ? t("phoneHint", { country: countryName, code }) : ""
+    this.ui.nameLabel.textContent = t("name")
+    this.ui.noteLabel.textContent = t("note")
+    this.ui.codeLabel.textContent = t("code")
+    this.ui.sentTo.textContent = t("codeSentTo", { phone: this.flow ? this.flow.phone : "" })
+    this.ui.submit.textContent = this.pending && view === "form" ? t("busy") : t("submit")
+    this.ui.confirm.textContent = this.pending && view === "code" ? t("busy") : t("verify")
+    for (const button of [this.ui.submit, this.ui.confirm]) button.setAttribute("aria-disabled", this.pending ? "true" : "false")
+    this.ui.resend.textContent = t("resend")
+    this.ui.change.textContent = t("changeNumber")
+    for (const name of ["phone", "name", "note", "code"]) {
+      const error = this.errors[name]
+      this.ui[name + "Error"].textContent = text(error)
+      if (error) this.ui[name].setAttribute("aria-invalid", "true")
+      else this.ui[name].removeAttribute("aria-invalid")
+    }
+    this.ui.formError.textContent = text(this.errors.form)
+    const shown = view === "status" || view === "loading" || view === "broken"
+    const message = view === "broken" ? t("unavailable") : view === "status" ? text(this.statusText) : this.note_ ? t(this.note_) : ""
+    if (this.ui.message.textContent !== message) this.ui.message.textContent = message
+    this.ui.status.className = "status " + (view === "loading" ? "busy" : view === "broken" ? "stopped" : view === "status" ? this.tone || "busy" : message ? "note" : "quiet")
+    this.ui.status.firstChild.hidden = !shown
+    this.ui.again.textContent = t("again")
+    this.ui.againLinks.hidden = !(view === "status" && (this.tone === "done" || this.tone === "stopped"))
+  }
+}
+
+SwitchboardCallback.languages = TEXTS
+if (!customElements.get(TAG)) customElements.define(TAG, SwitchboardCallback)
+`
