@@ -28,7 +28,12 @@ export class Conflict extends Data.TaggedError("Conflict")<{ readonly detail: st
 export class WrongCode extends Data.TaggedError("WrongCode")<{ readonly detail: string; readonly attemptsRemaining: number }> {}
 export class Gone extends Data.TaggedError("Gone")<{ readonly detail: string; readonly extra?: Record<string, unknown> }> {}
 export class Unprocessable extends Data.TaggedError("Unprocessable")<{ readonly detail: string }> {}
-export class RateLimited extends Data.TaggedError("RateLimited")<{ readonly detail: string; readonly retryAfterSeconds: number }> {}
+export class RateLimited extends Data.TaggedError("RateLimited")<{
+  readonly detail: string
+  readonly retryAfterSeconds: number
+  /** More members of the problem document (a budget's `reason`, `scope` and `channel`). */
+  readonly extra?: Record<string, unknown>
+}> {}
 
 /** A `ValidationFailed` for `errors`, its detail listing them in one line. */
 export const validationFailed = (errors: ReadonlyArray<FieldError>): ValidationFailed =>

@@ -46,7 +46,12 @@ export const EventPayloads = {
   "callback.failed": Schema.Struct({}),
   "callback.cancelled": Schema.Struct({}),
   "callback.retried": Schema.Struct({ generation: Schema.Int.annotations({ description: "bumped by each operator retry" }) }),
-  "sms.sent": Schema.Struct({ messageId: Schema.UUID, kind: Schema.Literal("circuit_notice", "fallback") })
+  "sms.sent": Schema.Struct({ messageId: Schema.UUID, kind: Schema.Literal("circuit_notice", "fallback") }),
+  "callback.budget_exhausted": Schema.Struct({
+    channel: Schema.Literal("sms", "call").annotations({ description: "what waits: a call (a dial) or a text (a notice or the fallback)" }),
+    scope: Schema.Literal("business", "account").annotations({ description: "whose budget ran out: this business's or the whole account's" }),
+    retryAt: Timestamp.annotations({ description: "when the budget has room again and the job tries again" })
+  })
 } as const
 
 export type HistoryEventType = keyof typeof EventPayloads

@@ -39,6 +39,30 @@ const rateLimit = (name: string, fallback: string, description: string): Config.
     Config.withDescription(description)
   )
 
+/** Caps over distinct windows, `200/1h,1000/1d`; `off` (or nothing) for none. */
+export const parseRateLimits = (text: string): Either.Either<ReadonlyArray<RateLimit>, string> => {
+  const trimmed = text.trim()
+  if (trimmed === "" || trimmed.toLowerCase() === "off") return Either.right([])
+  return Either.flatMap(Either.all(trimmed.split(",").map((part) => parseRateLimit(part.trim()))), (limits) => {
+    const windows = limits.map((l) => Duration.toMillis(l.window))
+    return new Set(windows).size === windows.length ? Either.right(limits) : Either.left(`"${text}" has two caps over one window`)
+  })
+}
+
+const rateLimits = (name: string, fallback: string, description: string): Config.Config<ReadonlyArray<RateLimit>> =>
+  Config.string(name).pipe(
+    Config.withDefault(fallback),
+    Config.mapOrFail((text) => Either.mapLeft(parseRateLimits(text), (message) => ConfigError.InvalidData([name], `${name}: ${message}`))),
+    Config.withDescription(description)
+  )
+
+/** Per business and account-wide caps of one channel (docs/callbacks.md "Budgets and lockout"). */
+const budget = (prefix: string, what: string, business: string, account: string) =>
+  Config.all({
+    business: rateLimits(`${prefix}_PER_BUSINESS`, business, `${what} per business, count/window comma-separated (sliding), or off`),
+    account: rateLimits(`${prefix}_ACCOUNT`, account, `${what} of all businesses together, count/window comma-separated (sliding), or off`)
+  })
+
 const delays = Config.string("CALLBACK_RETRY_DELAYS").pipe(
   Config.withDefault("1m,5m,15m"),
   Config.mapOrFail((text) =>
@@ -75,6 +99,14 @@ const fromEnvironment = Config.all({
   callStatusTimeout: duration("CALL_STATUS_TIMEOUT", "60 seconds", "silence after a call's ring time before Twilio is asked for its status", { min: "1 second", max: "1 hour" }),
   callPollInterval: duration("CALL_POLL_INTERVAL", "1 second", "how often a dial job looks at its call's progress when no notification woke it", { min: "10 millis", max: "1 minute" }),
   retention: duration("CALLBACK_RETENTION", "90 days", "finished callback requests are deleted after this", { min: "1 second", max: "3660 days" }),
+  budgets: Config.all({
+    sms: budget("BUDGET_SMS", "texts (codes at create and resend, notices and fallbacks when sent)", "200/1h,1000/1d", "2000/1h,10000/1d"),
+    call: budget("BUDGET_CALLS", "calls (the first at verify, every dial when placed)", "100/1h,500/1d", "1000/1h,5000/1d")
+  }),
+  lockout: Config.all({
+    failures: rateLimit("VERIFY_LOCKOUT", "3/24h", "requests of one phone whose code was spent on wrong entries, within the window, that lock the phone"),
+    lockFor: duration("VERIFY_LOCKOUT_DURATION", "24 hours", "how long a locked phone is refused (creates for any business, codes, resends)", { min: "1 second", max: "366 days" })
+  }),
   trustProxy: integer("TRUST_PROXY", 0, 0, 10, "proxy hops in front of the app whose X-Forwarded-For is trusted (0: the socket address)")
 })
 

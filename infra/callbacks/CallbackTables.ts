@@ -6,11 +6,12 @@ import { BusinessStore } from "./BusinessStore.ts"
 import { HistoryStore } from "./HistoryStore.ts"
 import { MessageStore } from "./MessageStore.ts"
 import { RequestStore } from "./RequestStore.ts"
+import { ServerSecrets } from "./ServerSecrets.ts"
 import { VerificationStore } from "./VerificationStore.ts"
 import { type WebhookConfig, WebhookConfigLive } from "./WebhookConfig.ts"
 import { WebhookEndpoints } from "./WebhookEndpoints.ts"
 import { WebhookOutbox } from "./WebhookOutbox.ts"
 
-export type CallbackTables = BusinessStore | BusinessKeys | RequestStore | VerificationStore | AttemptStore | MessageStore | HistoryStore | WebhookEndpoints | WebhookOutbox | WebhookConfig
+export type CallbackTables = BusinessStore | BusinessKeys | RequestStore | VerificationStore | AttemptStore | MessageStore | HistoryStore | WebhookEndpoints | WebhookOutbox | WebhookConfig | ServerSecrets
 
-export const CallbackTablesLive = Layer.mergeAll(BusinessStore.Default, BusinessKeys.Default, RequestStore.Default, VerificationStore.Default, AttemptStore.Default, MessageStore.Default, HistoryStore.Default, WebhookEndpoints.Default, WebhookOutbox.Default, WebhookConfigLive)
+export const CallbackTablesLive = Layer.mergeAll(BusinessStore.Default, BusinessKeys.Default, RequestStore.Default, VerificationStore.Default, AttemptStore.Default, MessageStore.Default, HistoryStore.Default, WebhookEndpoints.Default, WebhookOutbox.Default, WebhookConfigLive, ServerSecrets.Default)

@@ -1,11 +1,14 @@
 /**
  * Secrets of a request. Verification codes: drawn from the operating system's CSPRNG (uniform over
- * 000000-999999, domain/callbacks/Verification.ts) and stored only as a hash
- * salted with the request id, so equal codes of two requests never share a hash.
+ * 000000-999999, domain/callbacks/Verification.ts) and stored only as an
+ * HMAC-SHA256 keyed by the server's CODE_SECRET (ServerSecrets.ts) over the
+ * request id and the code: equal codes of two requests never share a hash, and
+ * the table alone (a backup, a leaked dump) cannot test the 10^6 codes offline.
  * Stream tokens: 32 random bytes, kept only as their SHA-256, compared in
  * constant time.
  */
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
+import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto"
+import * as Redacted from "effect/Redacted"
 import { codeFromBytes } from "../../domain/callbacks/Verification.ts"
 
 export const newCode = (): string => {
@@ -15,7 +18,8 @@ export const newCode = (): string => {
   }
 }
 
-export const hashCode = (callbackId: string, code: string): string => createHash("sha256").update(`${callbackId}:${code}`).digest("hex")
+export const hashCode = (secret: Redacted.Redacted<string>, callbackId: string, code: string): string =>
+  createHmac("sha256", Redacted.value(secret)).update(`${callbackId}:${code}`).digest("hex")
 
 /** A new stream token: `cst_` and 43 base64url characters (256 bits). */
 export const newStreamToken = (): string => `cst_${randomBytes(32).toString("base64url")}`

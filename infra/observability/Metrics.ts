@@ -78,6 +78,12 @@ const make = () => {
     escalations: counter("escalations_total", "Requests moved on to a backup number, by the level (1 = first backup) they moved to.", ["level"]),
     verificationChecks: counter("verification_checks_total", "Verification codes entered, by result (verified, wrong, expired, exhausted, used).", ["result"]),
     smsSent: counter("sms_sent_total", "Text messages accepted by Twilio, by kind (verification, circuit_notice, fallback).", ["kind"]),
+    budgetExhausted: counter(
+      "budget_exhausted_total",
+      "Texts and calls held back by a budget, by scope (business, account) and channel (sms, call): requests refused with 429, and job runs deferred.",
+      ["scope", "channel"]
+    ),
+    phoneLockouts: counter("phone_lockouts_total", "Phones locked after their verification failed on too many requests (VERIFY_LOCKOUT).", []),
     webhookDeliveries: counter(
       "webhook_deliveries_total",
       "Outbound webhook delivery attempts by outcome (delivered, failed, refused), and deliveries given up (dead).",

@@ -14,8 +14,10 @@
  * 4. Under an advisory lock on the number, in one transaction: if another
  *    attempt to that number (of any request) has a create without a definite
  *    answer, the job snoozes; otherwise the per-destination limit is checked
- *    and recorded, the attempt row is written and the request moves to
- *    `dialing`.
+ *    and recorded, the call is counted against the business's and the
+ *    account's budgets (a spent budget rolls all this back and snoozes until
+ *    it has room: src/callbacks/Budgets.ts), the attempt row is written and
+ *    the request moves to `dialing`.
  * 5. Twilio is asked to call. A refusal that says nothing was placed puts the
  *    request back as it was (attempt and rate event taken back); a permanent
  *    refusal of the number counts as a failed attempt; an ambiguous failure is
@@ -76,6 +78,7 @@ import { Retryable, Snooze } from "../../domain/jobs/JobErrors.ts"
 import { CallbackConfig } from "../../infra/callbacks/CallbackConfig.ts"
 import { AttemptStore } from "../../infra/callbacks/AttemptStore.ts"
 import { BusinessStore } from "../../infra/callbacks/BusinessStore.ts"
+import { release as releaseBudget } from "../../infra/callbacks/Budgets.ts"
 import { RequestStore } from "../../infra/callbacks/RequestStore.ts"
 import { hit, release } from "../../infra/callbacks/RateLimiter.ts"
 import { inTransaction } from "../../infra/db/Transaction.ts"
@@ -85,6 +88,7 @@ import { Metrics } from "../../infra/observability/Metrics.ts"
 import { Telephony } from "../../infra/twilio/Telephony.ts"
 import { TwilioGateway } from "../../infra/twilio/TwilioGateway.ts"
 import { handle } from "../../supervisors/JobRegistry.ts"
+import { deferForBudget, spendOnDial } from "./Budgets.ts"
 import { asJobFailure } from "./JobFailures.ts"
 import { callWakeup, settle } from "./Settlement.ts"
 
@@ -128,6 +132,7 @@ const unplace = (attempt: CallAttempt, reason: string) =>
           { attemptId: attempt.id, reason }
         )
         yield* release(attempt.id)
+        yield* releaseBudget(attempt.id)
         metrics.dialAttempts.inc({ outcome: "not_placed" })
       })
     )
@@ -236,6 +241,7 @@ const begin = (request: CallbackRequest, business: Business) =>
         if (!(yield* attempts.mayCreateTo(step.phone, blockingHorizonMs(Duration.toMillis(requestTimeout))))) return { _tag: "Unresolved" as const }
         const allowed = yield* hit(`dial:${step.phone}`, settings.dialPerDestination, attemptId)
         if (!allowed.allowed) return { _tag: "Limited" as const, retryAfter: allowed.retryAfter }
+        yield* spendOnDial(request.id, business.id, attemptId)
         // only from where this job saw the request: the number and attempt below were chosen from that
         const moved = yield* requests.applyEvent(
           request.id,
@@ -256,7 +262,7 @@ const begin = (request: CallbackRequest, business: Business) =>
         })
         return { _tag: "Begun" as const, attempt }
       })
-    )
+    ).pipe(Effect.catchTag("BudgetRefused", (refused) => Effect.succeed({ _tag: "Budget" as const, refused })))
   })
 
 const place = (attempt: CallAttempt) =>
@@ -327,6 +333,7 @@ export const dial = (callbackId: string, generation?: number) =>
     if (begun._tag === "Nothing") return
     if (begun._tag === "Unresolved") return yield* Snooze.for(UNRESOLVED_RETRY, "another create to this number has no answer yet")
     if (begun._tag === "Limited") return yield* Snooze.for(Duration.max(begun.retryAfter, Duration.seconds(1)), "per-destination limit")
+    if (begun._tag === "Budget") return yield* deferForBudget(request.value.id, begun.refused)
     const placed = yield* place(begun.attempt)
     switch (placed._tag) {
       case "CircuitOpen":

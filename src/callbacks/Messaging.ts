@@ -7,7 +7,9 @@
  * - `callback.sms_fallback` texts a notice or the final word at most once per
  *   request generation: the message row is written before Twilio is asked, a
  *   refusal that sent nothing removes it (so a retry may send), and an
- *   ambiguous failure keeps it (so nothing is sent twice).
+ *   ambiguous failure keeps it (so nothing is sent twice). The text counts
+ *   against the business's and the account's budgets with its row; while one
+ *   is spent the job snoozes (src/callbacks/Budgets.ts).
  * - `callback.escalate` moves an escalated request on to its next number.
  *
  * Codes never reach logs, spans or job arguments: only the SMS body holds one.
@@ -24,9 +26,11 @@ import { CallbackEscalate, CallbackSmsFallback, type SmsKind, VerificationSend }
 import { Permanent, Retryable, Snooze } from "../../domain/jobs/JobErrors.ts"
 import { CallbackConfig, verificationPolicyOf } from "../../infra/callbacks/CallbackConfig.ts"
 import { BusinessStore } from "../../infra/callbacks/BusinessStore.ts"
+import { release as releaseBudget } from "../../infra/callbacks/Budgets.ts"
 import { HistoryStore } from "../../infra/callbacks/HistoryStore.ts"
 import { MessageStore } from "../../infra/callbacks/MessageStore.ts"
 import { RequestStore } from "../../infra/callbacks/RequestStore.ts"
+import { ServerSecrets } from "../../infra/callbacks/ServerSecrets.ts"
 import { VerificationStore } from "../../infra/callbacks/VerificationStore.ts"
 import { oncePerDelivery, type WebhookDelivery } from "../../infra/callbacks/WebhookDeliveries.ts"
 import { hashCode, newCode } from "../../infra/callbacks/Codes.ts"
@@ -37,6 +41,7 @@ import { TwilioGateway } from "../../infra/twilio/TwilioGateway.ts"
 import { classifyReported, reportedErrorText } from "../../infra/twilio/TwilioErrors.ts"
 import { handle } from "../../supervisors/JobRegistry.ts"
 import { ourId } from "../Failures.ts"
+import { deferForBudget, spendOnText } from "./Budgets.ts"
 import { asJobFailure } from "./JobFailures.ts"
 import { enqueueDial } from "./Settlement.ts"
 
@@ -61,6 +66,7 @@ export const sendVerification = (callbackId: string) =>
     const telephony = yield* Telephony
     const metrics = yield* Metrics
     const policy = verificationPolicyOf(yield* CallbackConfig)
+    const secret = yield* Effect.flatMap(ServerSecrets, (secrets) => secrets.codeSecret)
     const code = newCode()
     const messageId = randomUUID()
     const target = yield* inTransaction(
@@ -70,7 +76,7 @@ export const sendVerification = (callbackId: string) =>
         const verification = yield* verifications.lock(callbackId)
         if (Option.isNone(verification) || verification.value.usedAt !== undefined) return undefined
         if (expiresAt({ issuedAt: verification.value.issuedAt }, policy).getTime() <= (yield* Clock.currentTimeMillis)) return undefined
-        yield* verifications.setCodeHash(request.value.id, hashCode(request.value.id, code))
+        yield* verifications.setCodeHash(request.value.id, hashCode(secret, request.value.id, code))
         yield* messages.insert({ id: messageId, callbackId: request.value.id, kind: "verification", generation: 0, to: request.value.phone })
         return request.value.phone
       })
@@ -106,7 +112,14 @@ export const sendOnce = (callbackId: string, kind: SmsKind, generation: number) 
     if (Option.isNone(request) || request.value.generation !== generation) return
     const business = yield* businesses.find(request.value.businessId)
     const messageId = randomUUID()
-    if (!(yield* messages.insert({ id: messageId, callbackId, kind, generation, to: request.value.phone }))) {
+    const claimed = yield* inTransaction(
+      Effect.gen(function* () {
+        if (!(yield* messages.insert({ id: messageId, callbackId, kind, generation, to: request.value.phone }))) return false
+        yield* spendOnText(callbackId, request.value.businessId, messageId)
+        return true
+      })
+    ).pipe(Effect.catchTag("BudgetRefused", (refused) => deferForBudget(callbackId, refused)))
+    if (!claimed) {
       // sent, being sent, or possibly sent by an earlier try; one that sent nothing removed its row, and
       // a row removed between the insert and now means a try failed just now: its retry will send
       return
@@ -121,6 +134,7 @@ export const sendOnce = (callbackId: string, kind: SmsKind, generation: number) 
         return
       }
       yield* messages.remove(messageId)
+      yield* releaseBudget(messageId)
       return yield* sendFailure(error)
     }
     yield* inTransaction(Effect.zipRight(messages.setSent(messageId, sent.right.sid), history.append(callbackId, "sms.sent", { messageId, kind })))

@@ -28,6 +28,7 @@ import { VerificationStore } from "../../infra/callbacks/VerificationStore.ts"
 import { hashCode, hashStreamToken, newStreamToken } from "../../infra/callbacks/Codes.ts"
 import { hashBody, remember, reserve } from "../../infra/callbacks/Idempotency.ts"
 import { hit } from "../../infra/callbacks/RateLimiter.ts"
+import { ServerSecrets } from "../../infra/callbacks/ServerSecrets.ts"
 import { inTransaction } from "../../infra/db/Transaction.ts"
 import { enqueue } from "../../infra/jobs/Jobs.ts"
 import { Metrics } from "../../infra/observability/Metrics.ts"
@@ -36,6 +37,7 @@ import { TraceExport } from "../../infra/observability/Tracing.ts"
 import { normalizePhone } from "../../infra/phone/PhoneNumbers.ts"
 import { Conflict, Gone, lookUp, RateLimited, Unprocessable, validationFailedAt, WrongCode } from "../Failures.ts"
 import * as Businesses from "./Businesses.ts"
+import { refusedByBudget, refuseLocked, spend, verificationFailed } from "./Budgets.ts"
 import { enqueueDial } from "./Settlement.ts"
 
 
@@ -82,7 +84,7 @@ export const create = (command: CreateCommand) =>
     const { exporting } = yield* TraceExport
     const traceparent = exporting ? yield* currentTraceparent : undefined
     const key = command.idempotencyKey === undefined ? undefined : `create:${command.idempotencyKey}`
-    return yield* inTransaction(
+    return yield* refusedByBudget(inTransaction(
       Effect.gen(function* () {
         if (key !== undefined) {
           // the fields this use case reads, nothing else, so unknown fields cannot make two bodies differ
@@ -115,8 +117,11 @@ export const create = (command: CreateCommand) =>
         // the limits last: each holds its bucket's lock until this transaction ends, so the
         // requests of one client (or of every client behind one proxy) wait for each other only
         // this long; a refusal rolls the request and its job back, and nothing counts
+        yield* refuseLocked(phone)
         yield* limited(`create:phone:${phone}`, settings.createPerPhone, "callback requests for this phone")
         yield* limited(`create:ip:${command.clientIp}`, settings.createPerIp, "callback requests from this address")
+        // the code's text, against the business's and the account's budgets: the very last, their locks are the widest
+        yield* spend("sms", business.id, "create", request.id)
         const pending: PendingCallback = {
           id: request.id,
           status: "pending_verification",
@@ -126,7 +131,7 @@ export const create = (command: CreateCommand) =>
         if (key !== undefined) yield* remember(key, 202, Schema.encodeSync(PendingCallback)(pending))
         return { pending, replayed: false }
       })
-    )
+    ))
   })
 
 /**
@@ -141,15 +146,18 @@ export const verify = (id: string, code: string, clientIp: string) =>
     const settings = yield* CallbackConfig
     const policy = verificationPolicyOf(settings)
     yield* limited(`verify:ip:${clientIp}`, settings.verifyPerIp, "verification attempts from this address")
-    const result = yield* inTransaction(
+    const secret = yield* Effect.flatMap(ServerSecrets, (secrets) => secrets.codeSecret)
+    const result = yield* refusedByBudget(inTransaction(
       Effect.gen(function* () {
         const request = yield* lockRequest(id)
         if (request.status !== "pending_verification") return yield* notPending(request)
+        // a phone locked after failed verifications takes no code, not even the right one
+        yield* refuseLocked(request.phone)
         const verification = yield* verifications.lock(request.id)
         if (Option.isNone(verification)) return yield* new Gone({ detail: "no code was issued for this request" })
         const v = verification.value
         // any text is an attempt; hashed with the stored id, whatever case the URL gave it in
-        const entered = /^\d{6}$/.test(code.trim()) ? hashCode(request.id, code.trim()) : "not-a-code"
+        const entered = /^\d{6}$/.test(code.trim()) ? hashCode(secret, request.id, code.trim()) : "not-a-code"
         const at = yield* now
         const outcome = check({ codeHash: v.codeHash ?? "no-code-yet", issuedAt: v.issuedAt, checks: v.checks, usedAt: v.usedAt }, entered, at, policy)
         if (outcome._tag === "Gone") {
@@ -159,6 +167,8 @@ export const verify = (id: string, code: string, clientIp: string) =>
         if (outcome._tag === "WrongCode") {
           yield* verifications.countCheck(request.id)
           metrics.verificationChecks.inc({ result: "wrong" })
+          // the code is spent: the request's verification failed for good, which counts toward its phone's lockout
+          if (outcome.attemptsRemaining === 0) yield* verificationFailed({ phone: request.phone, callbackId: request.id, businessId: request.businessId })
           return { _tag: "Wrong" as const, attemptsRemaining: outcome.attemptsRemaining }
         }
         metrics.verificationChecks.inc({ result: "verified" })
@@ -169,9 +179,11 @@ export const verify = (id: string, code: string, clientIp: string) =>
         const queued = yield* requests.applyEvent(request.id, "verify", { scheduledFor })
         if (Option.isNone(queued)) return yield* notPending(request)
         yield* enqueueDial(queued.value, business, hours.closed ? scheduledFor : undefined)
+        // the first call, against the budgets, last; the dial that places it takes this count over (Budgets.spendOnDial)
+        yield* spend("call", business.id, "verify", request.id)
         return { _tag: "Verified" as const, request: queued.value, scheduledFor }
       })
-    )
+    ))
     // a wrong or spent code is answered after the commit: the check it used must count
     switch (result._tag) {
       case "Gone":
@@ -193,10 +205,11 @@ export const resend = (id: string, clientIp: string) =>
     const settings = yield* CallbackConfig
     const policy = verificationPolicyOf(settings)
     yield* limited(`verify:ip:${clientIp}`, settings.verifyPerIp, "verification attempts from this address")
-    return yield* inTransaction(
+    return yield* refusedByBudget(inTransaction(
       Effect.gen(function* () {
         const request = yield* lockRequest(id)
         if (request.status !== "pending_verification") return yield* notPending(request)
+        yield* refuseLocked(request.phone)
         const verification = yield* verifications.lock(request.id)
         const decision = mayResend(Option.match(verification, { onNone: () => [], onSome: (v) => v.sends }), yield* now, policy)
         if (!decision.allowed) {
@@ -204,10 +217,11 @@ export const resend = (id: string, clientIp: string) =>
         }
         const issuedAt = yield* verifications.reissue(request.id)
         yield* enqueue(VerificationSend, { callbackId: request.id }, { traceparent: request.traceparent })
+        yield* spend("sms", request.businessId, "resend")
         const pending: PendingCallback = { id: request.id, status: "pending_verification", verification: { channel: "sms", expiresAt: expiresAt({ issuedAt }, policy) } }
         return pending
       })
-    )
+    ))
   })
 
 /** A request with its attempts, in the order they were made. */
