@@ -765,7 +765,7 @@ export interface components {
             items: components["schemas"]["CallbackEvent"][];
         };
         /** @description one change of a callback request; `type` says which, `data` its details */
-        CallbackEvent: components["schemas"]["CallbackEvent_callback_created"] | components["schemas"]["CallbackEvent_callback_code_sent"] | components["schemas"]["CallbackEvent_callback_verified"] | components["schemas"]["CallbackEvent_callback_expired"] | components["schemas"]["CallbackEvent_callback_dialing"] | components["schemas"]["CallbackEvent_callback_dial_taken_back"] | components["schemas"]["CallbackEvent_call_placed"] | components["schemas"]["CallbackEvent_call_status"] | components["schemas"]["CallbackEvent_callback_connected"] | components["schemas"]["CallbackEvent_callback_retry_scheduled"] | components["schemas"]["CallbackEvent_callback_escalated"] | components["schemas"]["CallbackEvent_callback_completed"] | components["schemas"]["CallbackEvent_callback_failed"] | components["schemas"]["CallbackEvent_callback_cancelled"] | components["schemas"]["CallbackEvent_callback_retried"] | components["schemas"]["CallbackEvent_sms_sent"];
+        CallbackEvent: components["schemas"]["CallbackEvent_callback_created"] | components["schemas"]["CallbackEvent_callback_code_sent"] | components["schemas"]["CallbackEvent_callback_verified"] | components["schemas"]["CallbackEvent_callback_expired"] | components["schemas"]["CallbackEvent_callback_dialing"] | components["schemas"]["CallbackEvent_callback_dial_taken_back"] | components["schemas"]["CallbackEvent_call_placed"] | components["schemas"]["CallbackEvent_call_status"] | components["schemas"]["CallbackEvent_callback_connected"] | components["schemas"]["CallbackEvent_callback_retry_scheduled"] | components["schemas"]["CallbackEvent_callback_escalated"] | components["schemas"]["CallbackEvent_callback_completed"] | components["schemas"]["CallbackEvent_callback_failed"] | components["schemas"]["CallbackEvent_callback_cancelled"] | components["schemas"]["CallbackEvent_callback_retried"] | components["schemas"]["CallbackEvent_sms_sent"] | components["schemas"]["CallbackEvent_callback_budget_exhausted"];
         CallbackEvent_callback_created: {
             /**
              * Format: uuid
@@ -1240,6 +1240,44 @@ export interface components {
                 kind: "circuit_notice" | "fallback";
             };
         };
+        CallbackEvent_callback_budget_exhausted: {
+            /**
+             * Format: uuid
+             * @description the event's own id: stable, the same in the history, the streams and every webhook delivery (`webhook-id`)
+             */
+            id: string;
+            callbackId: components["schemas"]["UUID"];
+            businessId: components["schemas"]["UUID"];
+            /**
+             * int
+             * @description 1, 2, 3, ... within the request, with no gap
+             */
+            seq: number;
+            /** @description the event's place in the global history (`<transaction>.<sequence>`): a cursor, compared by the order events are listed in, not as a number */
+            position: string;
+            /**
+             * @description the request's status once this happened
+             * @enum {string}
+             */
+            status: "pending_verification" | "queued" | "dialing" | "retry_scheduled" | "escalated" | "connected" | "completed" | "failed" | "cancelled" | "expired";
+            at: components["schemas"]["Timestamp"];
+            /** @enum {string} */
+            type: "callback.budget_exhausted";
+            data: {
+                /**
+                 * @description what waits: a call (a dial) or a text (a notice or the fallback)
+                 * @enum {string}
+                 */
+                channel: "sms" | "call";
+                /**
+                 * @description whose budget ran out: this business's or the whole account's
+                 * @enum {string}
+                 */
+                scope: "business" | "account";
+                /** Format: date-time */
+                retryAt: string;
+            };
+        };
         /** @description the parameters of a Twilio voice request or call status callback, form-encoded */
         TwilioCallParams: {
             /** @description the call's sid: CA and 32 hex digits (another value is ignored) */
@@ -1501,7 +1539,7 @@ export interface components {
             secret: string;
         };
         /** @enum {string} */
-        CallbackEventType: "callback.created" | "callback.code_sent" | "callback.verified" | "callback.expired" | "callback.dialing" | "callback.dial_taken_back" | "call.placed" | "call.status" | "callback.connected" | "callback.retry_scheduled" | "callback.escalated" | "callback.completed" | "callback.failed" | "callback.cancelled" | "callback.retried" | "sms.sent";
+        CallbackEventType: "callback.created" | "callback.code_sent" | "callback.verified" | "callback.expired" | "callback.dialing" | "callback.dial_taken_back" | "call.placed" | "call.status" | "callback.connected" | "callback.retry_scheduled" | "callback.escalated" | "callback.completed" | "callback.failed" | "callback.cancelled" | "callback.retried" | "sms.sent" | "callback.budget_exhausted";
         WebhookEndpointBody: {
             /**
              * Format: uri
@@ -1512,7 +1550,7 @@ export interface components {
              * maxItems(100)
              * @description the event types sent to it; empty: every type
              */
-            eventTypes?: ("callback.created" | "callback.code_sent" | "callback.verified" | "callback.expired" | "callback.dialing" | "callback.dial_taken_back" | "call.placed" | "call.status" | "callback.connected" | "callback.retry_scheduled" | "callback.escalated" | "callback.completed" | "callback.failed" | "callback.cancelled" | "callback.retried" | "sms.sent")[];
+            eventTypes?: ("callback.created" | "callback.code_sent" | "callback.verified" | "callback.expired" | "callback.dialing" | "callback.dial_taken_back" | "call.placed" | "call.status" | "callback.connected" | "callback.retry_scheduled" | "callback.escalated" | "callback.completed" | "callback.failed" | "callback.cancelled" | "callback.retried" | "sms.sent" | "callback.budget_exhausted")[];
             description?: string | null;
         };
         WebhookEndpointPage: {
@@ -1553,7 +1591,7 @@ export interface components {
              * maxItems(100)
              * @description the event types sent to it; empty: every type
              */
-            eventTypes?: ("callback.created" | "callback.code_sent" | "callback.verified" | "callback.expired" | "callback.dialing" | "callback.dial_taken_back" | "call.placed" | "call.status" | "callback.connected" | "callback.retry_scheduled" | "callback.escalated" | "callback.completed" | "callback.failed" | "callback.cancelled" | "callback.retried" | "sms.sent")[];
+            eventTypes?: ("callback.created" | "callback.code_sent" | "callback.verified" | "callback.expired" | "callback.dialing" | "callback.dial_taken_back" | "call.placed" | "call.status" | "callback.connected" | "callback.retry_scheduled" | "callback.escalated" | "callback.completed" | "callback.failed" | "callback.cancelled" | "callback.retried" | "sms.sent" | "callback.budget_exhausted")[];
             /** @description null clears it */
             description?: string | null;
             /** @description true enables an endpoint that was disabled (its waiting deliveries resume); false disables it */
@@ -1723,24 +1761,24 @@ export interface components {
             };
         };
         StreamedEvent: components["schemas"]["CallbackEvent"] | components["schemas"]["OperationalEvent"];
-        /** @description a change of a job or a webhook endpoint */
+        /** @description a change of a job, a webhook endpoint, a budget or a phone's lockout */
         OperationalEvent: {
             id: components["schemas"]["UUID"];
             type: components["schemas"]["OperationalEventType"];
-            /** @description what it is about: the job's id (`job.*`), the endpoint's id (`webhook.*`) */
+            /** @description what it is about: the job's id (`job.*`), the endpoint's id (`webhook.*`), the business's id or `account` (`budget.*`), the request whose failure locked the phone (`phone.locked`) */
             subject: string;
             /** @description the business it concerns: a job's callback request's, an endpoint's; null for neither */
             businessId: components["schemas"]["UUID"] | null;
             /** @description its place in the global order, shared with the request history (`<transaction>.<sequence>`) */
             position: string;
             at: components["schemas"]["Timestamp"];
-            /** @description job events: kind, queue, attempt, maxAttempts, callbackId, error, runAt; webhook events: url, reason */
+            /** @description job events: kind, queue, attempt, maxAttempts, callbackId, error, runAt; webhook events: url, reason; budget.exhausted: channel, scope, limit, window, retryAt, during; phone.locked: lockedUntil */
             data: {
                 [key: string]: unknown;
             };
         };
         /** @enum {string} */
-        OperationalEventType: "job.failed" | "job.discarded" | "job.cancelled" | "job.rescued" | "job.retried" | "webhook.endpoint_disabled" | "webhook.endpoint_enabled";
+        OperationalEventType: "job.failed" | "job.discarded" | "job.cancelled" | "job.rescued" | "job.retried" | "webhook.endpoint_disabled" | "webhook.endpoint_enabled" | "budget.exhausted" | "phone.locked";
         /** @description RFC 9457 problem details; extension members vary by type */
         Problem: {
             /** @description `/problems/<slug>`; `GET` it for an explanation */
