@@ -8,26 +8,22 @@ import { route } from "../Contract.ts"
 
 const tags = ["widget"]
 
-export const ConditionalHeaders = Schema.Struct({
-  "If-None-Match": Schema.optional(Schema.String.annotations({ description: "an ETag seen before: 304 when it is still the current one" }))
-})
-
 const script = { description: "The script", contentType: "text/javascript", text: true } as const
 const scriptHeaders = {
   ETag: { description: "the script's content hash" },
   "Cache-Control": { description: "how long caches may keep it" },
   "Content-Location": { description: "the versioned URL of these exact bytes (`/widget/v1.<hash>.js`)" }
 }
-const notModified = { description: "Not modified: the ETag in `If-None-Match` is the current one" }
+/** A revalidation: the request's `If-None-Match` (read as is, never refused) names the current ETag. */
+const notModified = { description: "Not modified: the ETag in the request's `If-None-Match` is the current one" }
 
 export const widgetScript = route({
   method: "get",
   path: "/widget.js",
   operationId: "widgetScript",
   summary: "The `<switchboard-callback>` element: the current build, cached for 5 minutes.",
-  description: "A classic script that defines the custom element; embed it with `<script src=\".../widget.js\" async>`. Gzipped for clients that accept it.",
+  description: "A classic script that defines the custom element; embed it with a script element whose `src` is this URL (`async` is fine). Gzipped for clients that accept it.",
   tags,
-  headers: ConditionalHeaders,
   responses: { 200: { ...script, headers: scriptHeaders }, 304: notModified },
   problems: []
 })
@@ -44,7 +40,6 @@ export const widgetVersion = route({
   description: "Only the build this server runs is served; another hash is a 404. Pin it only together with a deploy of your page (docs/widget.md, \"Versions and caching\").",
   tags,
   params: WidgetFileParams,
-  headers: ConditionalHeaders,
   responses: { 200: { ...script, headers: scriptHeaders }, 304: notModified },
   problems: ["not-found"]
 })

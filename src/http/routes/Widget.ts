@@ -34,7 +34,7 @@ const matches = (ifNoneMatch: string | undefined, bundle: WidgetBundle): boolean
     return bare === "*" || bare === bundle.etag || bare === `"${bundle.hash}-gzip"`
   })
 
-const serveScript = (c: HonoContext<HttpEnv>, bundle: WidgetBundle, ifNoneMatch: string | undefined, cacheControl: string): Response => {
+const serveScript = (c: HonoContext<HttpEnv>, bundle: WidgetBundle, cacheControl: string): Response => {
   const gzip = /\bgzip\b/.test(c.req.header("accept-encoding") ?? "")
   const headers: Record<string, string> = {
     ETag: gzip ? `"${bundle.hash}-gzip"` : bundle.etag,
@@ -45,7 +45,7 @@ const serveScript = (c: HonoContext<HttpEnv>, bundle: WidgetBundle, ifNoneMatch:
     "Cross-Origin-Resource-Policy": "cross-origin",
     "X-Content-Type-Options": "nosniff"
   }
-  if (matches(ifNoneMatch, bundle)) return new Response(null, { status: 304, headers })
+  if (matches(c.req.header("if-none-match"), bundle)) return new Response(null, { status: 304, headers })
   headers["Content-Type"] = "text/javascript; charset=utf-8"
   if (!gzip) return new Response(bundle.source, { status: 200, headers })
   return new Response(bundle.gzip, { status: 200, headers: { ...headers, "Content-Encoding": "gzip", "Content-Length": String(bundle.gzip.byteLength) } })
@@ -65,11 +65,11 @@ export const widgetRoutes = ({ production, bundle = widgetBundle }: WidgetRoutes
   const developmentOnly = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | NotFound, R> =>
     production ? Effect.fail(new NotFound({ detail: "the demo page is served only in development (NODE_ENV is production)" })) : effect
 
-  implement(router, widgetScript, ({ headers }, c) => Effect.succeed(serveScript(c, bundle, headers["If-None-Match"], SHORT_CACHE)))
+  implement(router, widgetScript, (_, c) => Effect.succeed(serveScript(c, bundle, SHORT_CACHE)))
 
-  implement(router, widgetVersion, ({ params, headers }, c) =>
+  implement(router, widgetVersion, ({ params }, c) =>
     params.file === bundle.file
-      ? Effect.succeed(serveScript(c, bundle, headers["If-None-Match"], IMMUTABLE_CACHE))
+      ? Effect.succeed(serveScript(c, bundle, IMMUTABLE_CACHE))
       : Effect.fail(new NotFound({ detail: `this server has widget ${bundle.file}, not ${params.file}: load /widget.js for the current one` }))
   )
 
