@@ -336,6 +336,7 @@ class SwitchboardCallback extends HTMLElement {
       "callback.connected": ["connected"],
       "callback.retry_scheduled": ["retry", { time: data.nextAttemptAt }],
       "callback.escalated": ["escalated"],
+      "callback.budget_exhausted": data.channel === "call" ? ["delayed", { time: data.retryAt }] : undefined,
       "callback.completed": ["completed"],
       "callback.failed": ["failed"],
       "callback.cancelled": ["cancelled"],

@@ -27,7 +27,7 @@ textarea { min-height: 4.5em; resize: vertical }
 input[aria-invalid="true"], textarea[aria-invalid="true"] { border-color: var(--switchboard-error, #cf222e) }
 input.code { font-size: 1.4em; letter-spacing: .3em; font-variant-numeric: tabular-nums }
 button { font: inherit; cursor: pointer }
-button:disabled { cursor: default; opacity: .6 }
+button[aria-disabled="true"] { cursor: default; opacity: .6 }
 .primary { display: block; width: 100%; min-height: 2.75rem; margin-top: 1.1em; padding: .6em 1em; border: 0; font-weight: 600;
   background: var(--switchboard-accent, #0969da); color: var(--switchboard-accent-text, #fff);
   border-radius: calc(var(--switchboard-radius, 12px) / 2) }
