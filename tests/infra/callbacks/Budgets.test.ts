@@ -6,6 +6,7 @@
  * exhaustion episode's single operational event; `recordFailure` locks a phone
  * exactly at the threshold of distinct requests, under concurrency too.
  */
+import { SqlClient } from "@effect/sql"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -70,11 +71,14 @@ describe("budgets in Postgres", () => {
   })
   afterAll(() => runtime.dispose())
   const run = <A, E>(effect: Effect.Effect<A, E, Effect.Effect.Context<ReturnType<typeof take>>>) => runtime.runPromise(effect)
+  /** `effect` in a transaction that stays open a while after it, as a create's does: a taker that does not wait for the bucket's lock would read a stale count. */
+  const inSlowTransaction = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient>) =>
+    Effect.flatMap(SqlClient.SqlClient, (sql) => sql.withTransaction(Effect.zipLeft(effect, Effect.sleep("20 millis"))))
   const used = async (name: string) => Number((await query<{ n: string }>(url, "SELECT count(*) AS n FROM budget_events WHERE bucket = $1", [name]))[0]?.n)
 
   it("50 concurrent takes on a cap of 7 count exactly 7; the refused wait for the oldest to leave the window", async () => {
     const caps = [bucket("t:concurrent", 7, "10 minutes")]
-    const decisions = await Promise.all(Array.from({ length: 50 }, () => run(take(caps))))
+    const decisions = await Promise.all(Array.from({ length: 50 }, () => run(inSlowTransaction(take(caps)))))
     expect(decisions.filter((d) => d.allowed)).toHaveLength(7)
     expect(await used("t:concurrent")).toBe(7)
     const [row] = await query<{ used: number }>(url, "SELECT used FROM budget_buckets WHERE bucket = 't:concurrent'")
@@ -173,7 +177,7 @@ describe("budgets in Postgres", () => {
     // the same request again does not count twice
     expect(Option.isNone(await run(recordFailure({ phone, callbackId: first, businessId }, policy)))).toBe(true)
     expect(Option.isNone(await run(lockedUntil(phone)))).toBe(true)
-    const results = await Promise.all(Array.from({ length: 7 }, () => run(recordFailure({ phone, callbackId: crypto.randomUUID(), businessId }, policy))))
+    const results = await Promise.all(Array.from({ length: 7 }, () => run(inSlowTransaction(recordFailure({ phone, callbackId: crypto.randomUUID(), businessId }, policy)))))
     // the lock clears the count: of 7 concurrent failures, the 2nd locks and the 5th locks again (3 fresh ones)
     expect(results.filter(Option.isSome)).toHaveLength(2)
     const until = await run(lockedUntil(phone))
