@@ -452,9 +452,9 @@ describe("ConfigMap", () => {
 })
 
 describe("Secret template", () => {
-  it("holds only placeholders for DATABASE_URL, ADMIN_TOKEN, METRICS_TOKEN and the Twilio credentials", () => {
+  it("holds only placeholders for DATABASE_URL, ADMIN_TOKEN, CODE_SECRET, METRICS_TOKEN and the Twilio credentials", () => {
     const values = secret.stringData ?? {}
-    expect(Object.keys(values).sort()).toEqual(["ADMIN_TOKEN", "DATABASE_URL", "METRICS_TOKEN", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"])
+    expect(Object.keys(values).sort()).toEqual(["ADMIN_TOKEN", "CODE_SECRET", "DATABASE_URL", "METRICS_TOKEN", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"])
     for (const value of Object.values(values)) expect(value).toMatch(/REPLACE_ME/)
   })
 })

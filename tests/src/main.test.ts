@@ -117,7 +117,7 @@ describe("npm start with nothing configured", () => {
   })
 
   it("refuses NODE_ENV=production without Twilio credentials and PUBLIC_BASE_URL: the simulator never runs in production", async () => {
-    const base = { NODE_ENV: "production", ADMIN_TOKEN: "production-admin-token-0123", SIMULATOR_PORT: "0" }
+    const base = { NODE_ENV: "production", ADMIN_TOKEN: "production-admin-token-0123", CODE_SECRET: "production-code-secret-0123456789abcdef", SIMULATOR_PORT: "0" }
     const noTwilio = run("src/main.ts", [], base)
     expect(await noTwilio.exited).not.toBe(0)
     expect(noTwilio.output()).toContain("TWILIO_ACCOUNT_SID")
@@ -125,5 +125,10 @@ describe("npm start with nothing configured", () => {
     const noUrl = run("src/main.ts", [], { ...base, TWILIO_ACCOUNT_SID: "AC" + "1".repeat(32), TWILIO_AUTH_TOKEN: "secret", TWILIO_FROM: "+15005550006" })
     expect(await noUrl.exited).not.toBe(0)
     expect(noUrl.output()).toContain("PUBLIC_BASE_URL")
+    // and without the codes' secret, which outside production is generated and kept in the database
+    const { CODE_SECRET: _, ...withoutSecret } = base
+    const noSecret = run("src/main.ts", [], { ...withoutSecret, TWILIO_ACCOUNT_SID: "AC" + "1".repeat(32), TWILIO_AUTH_TOKEN: "secret", TWILIO_FROM: "+15005550006", PUBLIC_BASE_URL: "https://switchboard.example.com" })
+    expect(await noSecret.exited).not.toBe(0)
+    expect(noSecret.output()).toContain("invalid configuration: CODE_SECRET: must be set when NODE_ENV=production")
   })
 })
