@@ -88,7 +88,7 @@ const byTag: { readonly [T in Known["_tag"]]: (error: Extract<Known, { readonly 
   WrongCode: (e) => ({ slug: "wrong-code", detail: e.detail, extra: { attemptsRemaining: e.attemptsRemaining } }),
   Gone: (e) => ({ slug: "gone", detail: e.detail, extra: e.extra }),
   Unprocessable: (e) => ({ slug: "idempotency-mismatch", detail: e.detail }),
-  RateLimited: (e) => ({ slug: "rate-limited", detail: e.detail, headers: { "Retry-After": String(e.retryAfterSeconds) }, extra: { retryAfterSeconds: e.retryAfterSeconds } }),
+  RateLimited: (e) => ({ slug: "rate-limited", detail: e.detail, headers: { "Retry-After": String(e.retryAfterSeconds) }, extra: { ...e.extra, retryAfterSeconds: e.retryAfterSeconds } }),
   Unauthorized: (e) => ({ slug: "unauthorized", detail: e.detail, headers: { "WWW-Authenticate": 'Bearer realm="switchboard"' } }),
   Forbidden: (e) => ({ slug: "forbidden", detail: e.detail }),
   PayloadTooLarge: (e) => ({ slug: "payload-too-large", detail: e.detail }),
