@@ -26,6 +26,7 @@ const businessRow = {
   max_concurrent_calls: 2,
   vip_phones: ["+14155550199"],
   sms_fallback: true,
+  allowed_origins: ["https://shop.example", "http://localhost:8080"],
   created_at: at,
   updated_at: later
 }
@@ -75,7 +76,7 @@ const decode = <A, I>(schema: Schema.Schema<A, I>, row: unknown) => Schema.decod
 describe("callback rows", () => {
   it("decode into the domain's values and encode back to the same row", () => {
     const business = decode(BusinessRow, businessRow)
-    expect(business).toMatchObject({ id: businessRow.id, country: undefined, hours: { mon: [["09:00", "17:00"]] }, ringSeconds: 25, maxConcurrentCalls: 2, updatedAt: later })
+    expect(business).toMatchObject({ id: businessRow.id, country: undefined, hours: { mon: [["09:00", "17:00"]] }, ringSeconds: 25, maxConcurrentCalls: 2, allowedOrigins: ["https://shop.example", "http://localhost:8080"], updatedAt: later })
     expect(Schema.encodeSync(BusinessRow)(business)).toEqual(businessRow)
 
     const request = decode(RequestRow, requestRow)
@@ -102,7 +103,8 @@ describe("callback rows", () => {
       [AttemptRow, { ...attemptRow, status: "ringing-ish" }, "ringing-ish"],
       [AttemptWithOriginRow, { ...attemptRow, from_status: "paused" }, "paused"],
       [BusinessRow, { ...businessRow, escalation: [{ phone: "+14155550101", ringSeconds: 2 }] }, "ringSeconds"],
-      [BusinessRow, { ...businessRow, hours: { mon: [["17:00", "09:00"]] } }, "mon"]
+      [BusinessRow, { ...businessRow, hours: { mon: [["17:00", "09:00"]] } }, "mon"],
+      [BusinessRow, { ...businessRow, allowed_origins: ["https://shop.example/checkout"] }, "origin"]
     ]
     for (const [schema, row, named] of refused) {
       const result = Schema.decodeUnknownEither(schema)(row)
