@@ -102,7 +102,7 @@ const round = async (adminUrl: string, n: number): Promise<Round> => {
     const created = await pool(Array.from({ length: CALLBACKS }, (_, i) => i), CREATE_PARALLEL, async (i) => {
       const phone = `+1650555${String(1000 + i).padStart(4, "0")}`
       const started = performance.now()
-      const { data, error, response } = await api.POST("/v1/callbacks", { body: { businessId: businesses[i % BUSINESSES] ?? "", phone } })
+      const { data, error, response } = await admin.POST("/v1/callbacks", { body: { businessId: businesses[i % BUSINESSES] ?? "", phone } })
       createMs.push(performance.now() - started) // the whole exchange, its small JSON answer read and parsed
       if (data === undefined) throw new Error(`create answered ${response.status}: ${JSON.stringify(error)}`)
       return { id: data.id, phone }

@@ -118,8 +118,11 @@ const post = async (p, body, headers = {}) => {
 const number = () => `+1415555${String(1000 + Math.floor(Math.random() * 9000))}`
 const business = await post("/admin/api/businesses", { name: "Smoke", phone: number(), timezone: "UTC" }, admin)
 if (business.status !== 201) fail(`business: ${business.status} ${JSON.stringify(business.body)}`)
+// the business's publishable key, as a web page would send it
+const key = await post(`/admin/api/businesses/${business.body.id}/keys`, { kind: "publishable" }, admin)
+if (key.status !== 201) fail(`key: ${key.status} ${JSON.stringify(key.body)}`)
 const visitor = number()
-const request = await post("/v1/callbacks", { businessId: business.body.id, phone: visitor })
+const request = await post(`/v1/callbacks?key=${key.body.key}`, { phone: visitor })
 if (request.status !== 202) fail(`callback: ${request.status} ${JSON.stringify(request.body)}`)
 const code = await until("the verification text", 30_000, async () => {
   const texts = await (await fetch(`${simulator}/sim/messages?to=${encodeURIComponent(visitor)}`)).json()

@@ -121,7 +121,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Ask a business for a callback; the phone is verified by an SMS code first. */
+        /**
+         * Ask a business for a callback; the phone is verified by an SMS code first.
+         * @description The business is the key's (a publishable key from a web page, a secret key from the business's server) or, with the admin token, `businessId`. From a web page, the page's origin must be one of the business's `allowedOrigins`.
+         */
         post: operations["createCallback"];
         delete?: never;
         options?: never;
@@ -203,6 +206,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/business": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The business a key names: its name, and the country its visitors' numbers are read in. */
+        get: operations["getPublicBusiness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/twilio/voice/{attemptId}": {
         parameters: {
             query?: never;
@@ -266,6 +286,106 @@ export interface paths {
          * @description Served by the processes that serve the API (roles `web` and `all`); a worker answers 404.
          */
         get: operations["dashboard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/widget.js": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The `<switchboard-callback>` element: the current build, cached for 5 minutes.
+         * @description A classic script that defines the custom element; embed it with a script element whose `src` is this URL (`async` is fine). Gzipped for clients that accept it.
+         */
+        get: operations["widgetScript"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/widget/{file}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The same script at its versioned URL, cached for a year (immutable).
+         * @description Only the build this server runs is served; another hash is a 404. Pin it only together with a deploy of your page (docs/widget.md, "Versions and caching").
+         */
+        get: operations["widgetVersion"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/demo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A page that embeds the widget for a demo business (created at the first visit, with a publishable key of this process).
+         * @description Development only: with `NODE_ENV=production` it is a 404.
+         */
+        get: operations["demoPage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/demo/demo.js": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The demo page's own script (language and theme switches, the simulator's texts).
+         * @description Development only: with `NODE_ENV=production` it is a 404.
+         */
+        get: operations["demoScript"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/demo/texts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The last texts the Twilio simulator received, newest first, so the demo's visitor can read their code.
+         * @description Development only: with `NODE_ENV=production` it is a 404.
+         */
+        get: operations["demoTexts"];
         put?: never;
         post?: never;
         delete?: never;
@@ -389,6 +509,41 @@ export interface paths {
         get: operations["getStats"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/businesses/{id}/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A business's keys, by prefix (never the keys themselves), revoked ones included. */
+        get: operations["listKeys"];
+        put?: never;
+        /** Issue a key for a business (shown once). */
+        post: operations["issueKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/keys/{id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Revoke a key, at once or after an overlap; refused by every process from then on. */
+        post: operations["revokeKey"];
         delete?: never;
         options?: never;
         head?: never;
@@ -681,7 +836,7 @@ export interface components {
              * @description every problem type this API answers with
              * @enum {string}
              */
-            type: "/problems/validation" | "/problems/malformed-body" | "/problems/unauthorized" | "/problems/forbidden" | "/problems/not-found" | "/problems/conflict" | "/problems/wrong-code" | "/problems/gone" | "/problems/idempotency-mismatch" | "/problems/payload-too-large" | "/problems/rate-limited" | "/problems/unavailable" | "/problems/internal";
+            type: "/problems/validation" | "/problems/malformed-body" | "/problems/unauthorized" | "/problems/forbidden" | "/problems/not-found" | "/problems/conflict" | "/problems/wrong-code" | "/problems/gone" | "/problems/idempotency-mismatch" | "/problems/payload-too-large" | "/problems/unsupported-media-type" | "/problems/rate-limited" | "/problems/unavailable" | "/problems/internal";
             title: string;
             /**
              * int
@@ -711,8 +866,8 @@ export interface components {
         /** Format: date-time */
         Timestamp: string;
         CreateCallback: {
-            /** @description the business to call back (a publishable key will name it in a later version) */
-            businessId: string;
+            /** @description the business to call back: only with a secret key (its own) or the admin token; a publishable key names its business itself */
+            businessId?: string;
             /** @description the visitor's mobile number in any common format; read in the business's country when it has no country code */
             phone: string;
             name?: string | null;
@@ -1278,6 +1433,13 @@ export interface components {
                 retryAt: string;
             };
         };
+        PublicBusiness: {
+            name: string;
+            /** @description ISO 3166 alpha-2; local visitor numbers are read in it */
+            country?: string;
+            /** @description IANA time zone the opening hours are read in */
+            timezone: string;
+        };
         /** @description the parameters of a Twilio voice request or call status callback, form-encoded */
         TwilioCallParams: {
             /** @description the call's sid: CA and 32 hex digits (another value is ignored) */
@@ -1306,6 +1468,15 @@ export interface components {
             ErrorCode?: string;
         } & {
             [key: string]: string;
+        };
+        SimulatorTexts: {
+            /** @description whether texts go to the Twilio simulator (false: to real phones, none listed) */
+            simulator: boolean;
+            items: {
+                to: string;
+                body: string;
+                createdAt: string;
+            }[];
         };
         Business: {
             id: components["schemas"]["UUID"];
@@ -1511,6 +1682,51 @@ export interface components {
             };
             /** @description completed / (completed + failed) over the last 24 hours; null when none finished */
             successRate: number | null;
+        };
+        IssuedKey: {
+            id: components["schemas"]["UUID"];
+            businessId: components["schemas"]["UUID"];
+            kind: components["schemas"]["KeyKind"];
+            /** @description the key's first characters, to tell keys apart */
+            prefix: string;
+            label?: string;
+            createdAt: components["schemas"]["Timestamp"];
+            /** Format: date-time */
+            revokedAt?: string;
+            /** @description the key itself: shown this once, only its hash is kept */
+            key: string;
+        };
+        /** @enum {string} */
+        KeyKind: "publishable" | "secret";
+        IssueKey: {
+            /**
+             * @description `publishable` (pk_..., safe in a web page: may only create and follow callbacks) or `secret` (sk_..., for the business's servers)
+             * @enum {string}
+             */
+            kind: "publishable" | "secret";
+            /** @description what the key is for, shown in lists */
+            label?: string | null;
+        };
+        KeyList: {
+            items: components["schemas"]["BusinessKey"][];
+        };
+        BusinessKey: {
+            id: components["schemas"]["UUID"];
+            businessId: components["schemas"]["UUID"];
+            kind: components["schemas"]["KeyKind"];
+            /** @description the key's first characters, to tell keys apart */
+            prefix: string;
+            label?: string;
+            createdAt: components["schemas"]["Timestamp"];
+            /** Format: date-time */
+            revokedAt?: string;
+        };
+        RevokeKey: {
+            /**
+             * between(0, 2592000)
+             * @description keep the key working this long (a rotation's overlap: issue the new key, deploy it, then the old one stops); 0, the default: at once
+             */
+            afterSeconds?: components["schemas"]["Int"];
         };
         WebhookEndpointWithSecret: {
             id: components["schemas"]["UUID"];
@@ -1879,6 +2095,15 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description Unsupported media type: The body must be sent as `Content-Type: application/json` (so that a plain cross-site form cannot post it). */
+        "problem-unsupported-media-type": {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description Gone: The resource existed but can no longer be used (an expired or used-up verification code); start again. */
         "problem-gone": {
             headers: {
@@ -2032,7 +2257,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description a problem type's slug: validation, malformed-body, unauthorized, forbidden, not-found, conflict, wrong-code, gone, idempotency-mismatch, payload-too-large, rate-limited, unavailable, internal */
+                /** @description a problem type's slug: validation, malformed-body, unauthorized, forbidden, not-found, conflict, wrong-code, gone, idempotency-mismatch, payload-too-large, unsupported-media-type, rate-limited, unavailable, internal */
                 slug: string;
             };
             cookie?: never;
@@ -2053,7 +2278,10 @@ export interface operations {
     };
     createCallback: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description the business's publishable key (pk_...); or send a key as `Authorization: Bearer` */
+                key?: string;
+            };
             header?: {
                 /** @description the same key and body within 24 hours replays the first response; another body with the key is a 422 */
                 "Idempotency-Key"?: string;
@@ -2087,9 +2315,12 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
             404: components["responses"]["problem-not-found"];
             409: components["responses"]["problem-conflict"];
             413: components["responses"]["problem-payload-too-large"];
+            415: components["responses"]["problem-unsupported-media-type"];
             422: components["responses"]["problem-idempotency-mismatch"];
             429: components["responses"]["problem-rate-limited"];
             503: components["responses"]["problem-unavailable"];
@@ -2133,6 +2364,7 @@ export interface operations {
             409: components["responses"]["problem-conflict"];
             410: components["responses"]["problem-gone"];
             413: components["responses"]["problem-payload-too-large"];
+            415: components["responses"]["problem-unsupported-media-type"];
             429: components["responses"]["problem-rate-limited"];
             503: components["responses"]["problem-unavailable"];
         };
@@ -2216,6 +2448,34 @@ export interface operations {
                 };
             };
             400: components["responses"]["problem-validation"];
+            404: components["responses"]["problem-not-found"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
+    getPublicBusiness: {
+        parameters: {
+            query?: {
+                /** @description the business's publishable key (pk_...); or send a key as `Authorization: Bearer` */
+                key?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key's business */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublicBusiness"];
+                };
+            };
+            400: components["responses"]["problem-validation"];
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
             404: components["responses"]["problem-not-found"];
             503: components["responses"]["problem-unavailable"];
         };
@@ -2346,6 +2606,141 @@ export interface operations {
             404: components["responses"]["problem-not-found"];
         };
     };
+    widgetScript: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The script */
+            200: {
+                headers: {
+                    /** @description the script's content hash */
+                    ETag?: string;
+                    /** @description how long caches may keep it */
+                    "Cache-Control"?: string;
+                    /** @description the versioned URL of these exact bytes (`/widget/v1.<hash>.js`) */
+                    "Content-Location"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/javascript": string;
+                };
+            };
+            /** @description Not modified: the ETag in the request's `If-None-Match` is the current one */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    widgetVersion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description `v1.<hash>.js`: the versioned name `/widget.js` answers in `Content-Location` */
+                file: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The script */
+            200: {
+                headers: {
+                    /** @description the script's content hash */
+                    ETag?: string;
+                    /** @description how long caches may keep it */
+                    "Cache-Control"?: string;
+                    /** @description the versioned URL of these exact bytes (`/widget/v1.<hash>.js`) */
+                    "Content-Location"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/javascript": string;
+                };
+            };
+            /** @description Not modified: the ETag in the request's `If-None-Match` is the current one */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: components["responses"]["problem-not-found"];
+        };
+    };
+    demoPage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            404: components["responses"]["problem-not-found"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
+    demoScript: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The script */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/javascript": string;
+                };
+            };
+            404: components["responses"]["problem-not-found"];
+        };
+    };
+    demoTexts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The texts */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SimulatorTexts"];
+                };
+            };
+            404: components["responses"]["problem-not-found"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
     listBusinesses: {
         parameters: {
             query?: {
@@ -2409,6 +2804,7 @@ export interface operations {
             401: components["responses"]["problem-unauthorized"];
             403: components["responses"]["problem-forbidden"];
             413: components["responses"]["problem-payload-too-large"];
+            415: components["responses"]["problem-unsupported-media-type"];
             503: components["responses"]["problem-unavailable"];
         };
     };
@@ -2477,6 +2873,7 @@ export interface operations {
             403: components["responses"]["problem-forbidden"];
             404: components["responses"]["problem-not-found"];
             413: components["responses"]["problem-payload-too-large"];
+            415: components["responses"]["problem-unsupported-media-type"];
             503: components["responses"]["problem-unavailable"];
         };
     };
@@ -2622,6 +3019,117 @@ export interface operations {
             503: components["responses"]["problem-unavailable"];
         };
     };
+    listKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the resource's id (a UUID) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The keys, oldest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyList"];
+                };
+            };
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
+            404: components["responses"]["problem-not-found"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
+    issueKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the resource's id (a UUID) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IssueKey"];
+            };
+        };
+        responses: {
+            /** @description The key, and how lists will show it */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IssuedKey"];
+                };
+            };
+            /** @description `/problems/validation` (Validation failed): The request's fields did not pass validation; `errors` lists each field's path and message. `/problems/malformed-body` (Malformed body): The body is not the JSON the route expects (it could not be parsed, or is not an object). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
+            404: components["responses"]["problem-not-found"];
+            413: components["responses"]["problem-payload-too-large"];
+            415: components["responses"]["problem-unsupported-media-type"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
+    revokeKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the resource's id (a UUID) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RevokeKey"];
+            };
+        };
+        responses: {
+            /** @description The key, with when it stops working */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BusinessKey"];
+                };
+            };
+            /** @description `/problems/validation` (Validation failed): The request's fields did not pass validation; `errors` lists each field's path and message. `/problems/malformed-body` (Malformed body): The body is not the JSON the route expects (it could not be parsed, or is not an object). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
+            404: components["responses"]["problem-not-found"];
+            413: components["responses"]["problem-payload-too-large"];
+            415: components["responses"]["problem-unsupported-media-type"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
     listWebhookEndpoints: {
         parameters: {
             query?: {
@@ -2693,6 +3201,7 @@ export interface operations {
             403: components["responses"]["problem-forbidden"];
             404: components["responses"]["problem-not-found"];
             413: components["responses"]["problem-payload-too-large"];
+            415: components["responses"]["problem-unsupported-media-type"];
             503: components["responses"]["problem-unavailable"];
         };
     };
@@ -2786,6 +3295,7 @@ export interface operations {
             403: components["responses"]["problem-forbidden"];
             404: components["responses"]["problem-not-found"];
             413: components["responses"]["problem-payload-too-large"];
+            415: components["responses"]["problem-unsupported-media-type"];
             503: components["responses"]["problem-unavailable"];
         };
     };
@@ -2982,6 +3492,7 @@ export interface operations {
             401: components["responses"]["problem-unauthorized"];
             403: components["responses"]["problem-forbidden"];
             413: components["responses"]["problem-payload-too-large"];
+            415: components["responses"]["problem-unsupported-media-type"];
             503: components["responses"]["problem-unavailable"];
         };
     };

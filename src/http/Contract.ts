@@ -16,8 +16,12 @@ import type { Slug } from "./Problems.ts"
 
 export type Method = "get" | "post" | "put" | "patch" | "delete"
 
-/** Who may call: the admin token, the metrics token (only when one is set), a Twilio signature, or anyone. */
-export type Security = "public" | "admin" | "metrics" | "twilio"
+/**
+ * Who may call: the admin token, the metrics token (only when one is set), a Twilio signature, a
+ * business key of either kind or the admin token (`key`), a secret key or the admin token
+ * (`secret`), or anyone.
+ */
+export type Security = "public" | "admin" | "metrics" | "twilio" | "key" | "secret"
 
 /** A schema whose encoded side is what travels over HTTP. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the encoded side of a wire schema is any JSON

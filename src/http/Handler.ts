@@ -23,6 +23,7 @@ import type { ProcessRegistry } from "../../infra/jobs/ProcessRegistry.ts"
 import type { Metrics } from "../../infra/observability/Metrics.ts"
 import type { Telephony } from "../../infra/twilio/Telephony.ts"
 import type { TwilioGateway } from "../../infra/twilio/TwilioGateway.ts"
+import type { Principal } from "./Access.ts"
 import { logFailure } from "./Outage.ts"
 import { type Problem, problemOf, render } from "./Problems.ts"
 
@@ -50,6 +51,8 @@ export interface HttpEnv {
     readonly span: Tracer.Span | undefined
     /** The request's decoded parts, set by the validator (Validate.ts) for the route's handler. */
     readonly input: unknown
+    /** Who calls the public API (Access.ts); absent without a credential. */
+    readonly principal: Principal | undefined
   }
 }
 

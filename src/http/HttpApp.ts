@@ -15,6 +15,7 @@ import type { JobDefinition } from "../../domain/jobs/JobDefinition.ts"
 import { Metrics } from "../../infra/observability/Metrics.ts"
 import { type HttpEnv, type HttpServices, problemResponse } from "./Handler.ts"
 import { Health } from "./Health.ts"
+import { cors, principal } from "./Access.ts"
 import { bearer, limitBody, observe, requestId } from "./Middleware.ts"
 import { NotFound } from "./Problems.ts"
 import { adminCallbackRoutes } from "./routes/AdminCallbacks.ts"
@@ -22,11 +23,13 @@ import { adminJobRoutes } from "./routes/AdminJobs.ts"
 import { adminWebhookRoutes } from "./routes/AdminWebhooks.ts"
 import { callbackRoutes } from "./routes/Callbacks.ts"
 import { dashboardRoutes } from "./routes/Dashboard.ts"
+import { adminKeyRoutes, publicKeyRoutes } from "./routes/Keys.ts"
 import { operatorEventRoutes, visitorEventRoutes } from "./routes/Events.ts"
 import { operationsRoutes } from "./routes/Operations.ts"
 import { twilioRoutes } from "./routes/TwilioWebhooks.ts"
+import { widgetRoutes } from "./routes/Widget.ts"
 import { OperationPaths } from "./ServerConfig.ts"
-import { adminToken, metricsToken } from "./Tokens.ts"
+import { adminToken, metricsToken, Production } from "./Tokens.ts"
 
 export interface HttpAppOptions {
   /** `worker` serves only the operations routes (probes, metrics). */
@@ -56,12 +59,18 @@ export const makeHttpApp = (options: HttpAppOptions) =>
     // every role takes Twilio's webhooks: without PUBLIC_BASE_URL, calls report back to the process that placed them
     app.route("/", twilioRoutes())
     if (options.role !== "worker") {
+      const admin = yield* adminToken
+      app.use("/v1/*", principal(admin))
+      app.use("/v1/*", cors())
       app.route("/", callbackRoutes())
+      app.route("/", publicKeyRoutes())
       app.route("/", visitorEventRoutes())
       app.route("/", dashboardRoutes()) // the page holds no data: it asks for the token and calls the API with it
-      app.use("/admin/api/*", bearer(yield* adminToken, "the admin API"))
+      app.route("/", widgetRoutes({ production: yield* Production })) // the widget's script; the demo page outside production
+      app.use("/admin/api/*", bearer(admin, "the admin API"))
       app.route("/", adminJobRoutes(options.definitions))
       app.route("/", adminCallbackRoutes())
+      app.route("/", adminKeyRoutes())
       app.route("/", adminWebhookRoutes())
       app.route("/", operatorEventRoutes())
     }

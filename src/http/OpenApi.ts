@@ -42,6 +42,8 @@ type JsonObject = Record<string, unknown>
 
 const securitySchemes = {
   adminToken: { type: "http", scheme: "bearer", description: "ADMIN_TOKEN" },
+  publishableKey: { type: "apiKey", in: "query", name: "key", description: "a business's publishable key (pk_...), as a web page sends it" },
+  businessKey: { type: "http", scheme: "bearer", description: "a business's publishable (pk_...) or secret (sk_...) key" },
   metricsToken: { type: "http", scheme: "bearer", description: "METRICS_TOKEN (only when it is set)" }
 } as const
 
@@ -51,6 +53,10 @@ const securityOf = (security: Security | undefined): ReadonlyArray<JsonObject> |
       return [{ adminToken: [] }]
     case "metrics":
       return [{}, { metricsToken: [] }]
+    case "key":
+      return [{ publishableKey: [] }, { businessKey: [] }, { adminToken: [] }]
+    case "secret":
+      return [{ businessKey: [] }, { adminToken: [] }]
     default:
       return [{}]
   }
@@ -114,7 +120,15 @@ export const makeDocument = (routes: ReadonlyArray<AnyRoute>, options: DocumentO
     for (const [status, spec] of Object.entries(route.responses)) responses[status] = responseOf(spec)
     const byStatus = new Map<string, Array<Slug>>()
     // the body limit answers every request that carries a body, whether the route reads it or not
-    const problems: ReadonlyArray<Slug> = route.method === "get" || route.method === "delete" ? route.problems : [...new Set([...route.problems, "payload-too-large" as const])]
+    // and a JSON body sent as anything but application/json is refused (Validate.ts)
+    const jsonBody = route.body !== undefined && (route.body.contentType ?? "application/json") === "application/json"
+    const problems: ReadonlyArray<Slug> = [
+      ...new Set([
+        ...route.problems,
+        ...(route.method === "get" || route.method === "delete" ? [] : ["payload-too-large" as const]),
+        ...(jsonBody ? ["unsupported-media-type" as const] : [])
+      ])
+    ]
     for (const slug of problems) {
       const status = String(Catalogue[slug].status)
       if (responses[status] === undefined) byStatus.set(status, [...(byStatus.get(status) ?? []), slug])

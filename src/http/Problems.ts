@@ -14,6 +14,7 @@ export class MalformedBody extends Data.TaggedError("MalformedBody")<{ readonly 
 export class Unauthorized extends Data.TaggedError("Unauthorized")<{ readonly detail: string }> {}
 export class Forbidden extends Data.TaggedError("Forbidden")<{ readonly detail: string }> {}
 export class PayloadTooLarge extends Data.TaggedError("PayloadTooLarge")<{ readonly detail: string }> {}
+export class UnsupportedMediaType extends Data.TaggedError("UnsupportedMediaType")<{ readonly detail: string }> {}
 export class Unavailable extends Data.TaggedError("Unavailable")<{
   readonly detail: string
   readonly retryAfterSeconds?: number
@@ -37,6 +38,11 @@ export const Catalogue = {
     description: "This Idempotency-Key was used within 24 hours with a different body; use a new key for a different request."
   },
   "payload-too-large": { status: 413, title: "Payload too large", description: "The request body is over the size limit (64 KiB)." },
+  "unsupported-media-type": {
+    status: 415,
+    title: "Unsupported media type",
+    description: "The body must be sent as `Content-Type: application/json` (so that a plain cross-site form cannot post it)."
+  },
   "rate-limited": { status: 429, title: "Too many requests", description: "A rate limit was reached; retry after the number of seconds in `Retry-After`." },
   unavailable: { status: 503, title: "Service unavailable", description: "A dependency (the database) did not answer, or the process is shutting down; retry later." },
   internal: { status: 500, title: "Internal error", description: "An unexpected error on the server; it was logged with the request id given in the body." }
@@ -64,6 +70,7 @@ export type HttpFailure =
   | Unauthorized
   | Forbidden
   | PayloadTooLarge
+  | UnsupportedMediaType
   | Unavailable
 
 const internal: Problem = { slug: "internal", detail: "an unexpected error occurred; it was logged with this request's id" }
@@ -92,6 +99,7 @@ const byTag: { readonly [T in Known["_tag"]]: (error: Extract<Known, { readonly 
   Unauthorized: (e) => ({ slug: "unauthorized", detail: e.detail, headers: { "WWW-Authenticate": 'Bearer realm="switchboard"' } }),
   Forbidden: (e) => ({ slug: "forbidden", detail: e.detail }),
   PayloadTooLarge: (e) => ({ slug: "payload-too-large", detail: e.detail }),
+  UnsupportedMediaType: (e) => ({ slug: "unsupported-media-type", detail: e.detail }),
   Unavailable: (e) => unavailable(e.detail, e.retryAfterSeconds, e.extra),
   // the database could not serve: retry later; any other database error is a bug (internal, logged)
   DatabaseError: (e) => databaseProblem(e),

@@ -19,8 +19,9 @@ import * as Schema from "effect/Schema"
 import { type AnyRoute, honoPath, type Input, type Route, type Wire } from "./Contract.ts"
 import { type HttpEnv, type HttpServices, json, problemResponse, run } from "./Handler.ts"
 import { type FieldError, type FieldLocation, validationFailed } from "../Failures.ts"
+import { requirePrincipal } from "./Access.ts"
 import { twilioSignature } from "./Middleware.ts"
-import { MalformedBody } from "./Problems.ts"
+import { MalformedBody, UnsupportedMediaType } from "./Problems.ts"
 
 /** RFC 6901: `["escalation", 0, "phone"]` -> `/escalation/0/phone`. */
 export const pointer = (path: ReadonlyArray<PropertyKey>): string =>
@@ -43,13 +44,24 @@ export const decodeAll = <A>(
     return [...byPath.values()]
   })
 
-/** The body as the route's content type reads it, or why it cannot be read. */
-const readBody = async (c: HonoContext, contentType: string): Promise<Either.Either<unknown, MalformedBody>> => {
+/** The media type of a Content-Type header (`application/json; charset=utf-8` -> `application/json`). */
+const mediaType = (header: string | undefined): string | undefined => header?.split(";")[0]?.trim().toLowerCase()
+
+/**
+ * The body as the route's content type reads it, or why it cannot be read. A JSON route takes
+ * only `application/json`: the types a plain HTML form can send (`text/plain`, form encodings)
+ * are refused, so no page can post a body to this API without the browser's CORS check.
+ */
+const readBody = async (c: HonoContext, contentType: string): Promise<Either.Either<unknown, MalformedBody | UnsupportedMediaType>> => {
   let text: string
   try {
     text = await c.req.text()
   } catch {
     return Either.left(new MalformedBody({ detail: "the body could not be read" }))
+  }
+  const sent = mediaType(c.req.header("content-type"))
+  if (contentType === "application/json" && sent !== "application/json" && !(sent === undefined && text.length === 0)) {
+    return Either.left(new UnsupportedMediaType({ detail: `the body must be sent as Content-Type: application/json${sent === undefined ? "" : `, not ${sent}`}` }))
   }
   if (contentType === "application/x-www-form-urlencoded") {
     const params: Record<string, string> = {}
@@ -114,7 +126,8 @@ export const implement = <P, Q, H, B, E>(
   before: ReadonlyArray<MiddlewareHandler<HttpEnv>> = []
 ): void => {
   // a Twilio webhook's signature is the route's own credential: the contract says so, and it answers before anything else
-  const credentials = spec.security === "twilio" ? [twilioSignature(), ...before] : before
+  const credentials =
+    spec.security === "twilio" ? [twilioSignature(), ...before] : spec.security === "key" || spec.security === "secret" ? [requirePrincipal(spec.security), ...before] : before
   for (const middleware of credentials) router.on(spec.method.toUpperCase(), honoPath(spec.path), middleware)
   router.on(spec.method.toUpperCase(), honoPath(spec.path), validate(spec), (c) => run(c, handler(c.get("input") as Input<P, Q, H, B>, c)))
 }

@@ -97,8 +97,9 @@ export const startCallbackApp = async (options: {
     return data
   }
 
+  /** A request for `businessId`, created with the admin token (tests of keys call the API with keys themselves). */
   const create = async (businessId: string, phone = freshNumber(), headers: Record<string, string> = {}) => {
-    const { data, error, response } = await client.POST("/v1/callbacks", { headers, body: { businessId, phone, name: "Ada" } })
+    const { data, error, response } = await adminClient.POST("/v1/callbacks", { headers, body: { businessId, phone, name: "Ada" } })
     if (data === undefined || response.status !== 202) throw new Error(`callback not created: ${response.status} ${JSON.stringify(error)}`)
     return { ...data, phone }
   }

@@ -55,7 +55,7 @@ const BusinessFields = Schema.Struct({
     Schema.Array(Origin).pipe(Schema.maxItems(50, { message: () => "must be a list of at most 50 origins" })).annotations({
       description: "the exact origins whose web pages may call the public API for this business (CORS), e.g. https://shop.example"
     }),
-    { default: () => [] }
+    { default: () => [], exact: true }
   )
 })
 

@@ -9,7 +9,9 @@ import { route } from "../Contract.ts"
 import { IdParams, Optional, PlainText } from "./Fields.ts"
 
 export const CreateCallbackBody = Schema.Struct({
-  businessId: PlainText(1, 100).annotations({ description: "the business to call back (a publishable key will name it in a later version)" }),
+  businessId: Schema.optional(
+    PlainText(1, 100).annotations({ description: "the business to call back: only with a secret key (its own) or the admin token; a publishable key names its business itself" })
+  ),
   phone: PlainText(1, 64).annotations({ description: "the visitor's mobile number in any common format; read in the business's country when it has no country code" }),
   name: Optional(PlainText(0, 100)),
   note: Optional(PlainText(0, 500))
@@ -21,6 +23,11 @@ export const IdempotencyHeaders = Schema.Struct({
       description: "the same key and body within 24 hours replays the first response; another body with the key is a 422"
     })
   )
+})
+
+/** `?key=`: how a web page sends its publishable key (so that a CORS preflight can be answered for its business). */
+export const KeyQuery = Schema.Struct({
+  key: Schema.optional(Schema.String.annotations({ description: "the business's publishable key (pk_...); or send a key as `Authorization: Bearer`" }))
 })
 
 export const VerifyBody = Schema.Struct({
@@ -70,13 +77,18 @@ export const createCallback = route({
   path: "/v1/callbacks",
   operationId: "createCallback",
   summary: "Ask a business for a callback; the phone is verified by an SMS code first.",
+  description:
+    "The business is the key's (a publishable key from a web page, a secret key from the business's server) or, with the admin token, `businessId`. " +
+    "From a web page, the page's origin must be one of the business's `allowedOrigins`.",
   tags,
+  security: "key",
+  query: KeyQuery,
   headers: IdempotencyHeaders,
   body: { schema: CreateCallbackBody },
   responses: {
     202: { description: "Created; a code is on its way", schema: PendingCallback, headers: { "Idempotent-Replayed": { description: "`true` when this is the replay of an earlier response" } } }
   },
-  problems: ["validation", "malformed-body", "not-found", "conflict", "idempotency-mismatch", "payload-too-large", "rate-limited", "unavailable"]
+  problems: ["validation", "malformed-body", "unauthorized", "forbidden", "not-found", "conflict", "idempotency-mismatch", "payload-too-large", "rate-limited", "unavailable"]
 })
 
 export const verifyCallback = route({

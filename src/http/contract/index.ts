@@ -10,15 +10,20 @@ import { callbackRoutesContract } from "./Callbacks.ts"
 import { dashboardRoutesContract } from "./Dashboard.ts"
 import { eventRoutesContract } from "./Events.ts"
 import { jobRoutesContract } from "./Jobs.ts"
+import { keyRoutesContract, publicKeyRoutesContract } from "./Keys.ts"
 import { operationRoutesContract } from "./Operations.ts"
 import { twilioRoutesContract } from "./Twilio.ts"
+import { widgetRoutesContract } from "./Widget.ts"
 
 export const allRoutes: ReadonlyArray<AnyRoute> = [
   ...operationRoutesContract,
   ...callbackRoutesContract,
+  ...publicKeyRoutesContract,
   ...twilioRoutesContract,
   ...dashboardRoutesContract,
+  ...widgetRoutesContract,
   ...adminCallbackRoutesContract,
+  ...keyRoutesContract,
   ...adminWebhookRoutesContract,
   ...jobRoutesContract,
   ...eventRoutesContract

@@ -12,6 +12,7 @@ import { CallbackConfig } from "../../../infra/callbacks/CallbackConfig.ts"
 import { remoteAddress } from "../../../infra/http/Listener.ts"
 import * as Requests from "../../callbacks/Requests.ts"
 import { CallbackEvents, CallbackView, createCallback, getCallback, listCallbackEvents, resendCode, VerifiedCallback, verifyCallback } from "../contract/Callbacks.ts"
+import { businessFor } from "../Access.ts"
 import type { HttpEnv } from "../Handler.ts"
 import { implement, reply } from "../Validate.ts"
 
@@ -31,7 +32,8 @@ export const callbackRoutes = () => {
 
   implement(router, createCallback, ({ body, headers }, c) =>
     Effect.gen(function* () {
-      const created = yield* Requests.create({ ...body, idempotencyKey: headers["Idempotency-Key"], clientIp: yield* clientOf(c) })
+      const businessId = yield* businessFor(c.get("principal"), body.businessId)
+      const created = yield* Requests.create({ ...body, businessId, idempotencyKey: headers["Idempotency-Key"], clientIp: yield* clientOf(c) })
       return yield* reply(PendingCallback, created.pending, 202, created.replayed ? { "Idempotent-Replayed": "true" } : {})
     })
   )

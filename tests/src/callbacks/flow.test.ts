@@ -32,6 +32,7 @@ describe("callbacks end to end", () => {
     const phone = freshNumber()
     const response = await app.request("/v1/callbacks", {
       method: "POST",
+      admin: true,
       headers: { traceparent: `00-${TRACE_ID}-00f067aa0ba902b7-01` },
       body: JSON.stringify({ businessId: business.id, phone, name: "Ada <Lovelace>" })
     })

@@ -329,6 +329,8 @@ const send = async (r: Sent) => {
   expect(response.status, label).toBeLessThan(500)
   expect(response.status >= 300 && response.status < 400, label).toBe(false)
   if (r.body !== undefined && new TextEncoder().encode(r.body).length > BODY_LIMIT) expect(response.status, label).toBe(413)
+  // only a body sent as anything but JSON is refused as such (a form or text/plain post from another site)
+  if (response.status === 415) expect((r.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase(), label).not.toBe("application/json")
   if (response.status >= 400) {
     expect(response.headers.get("content-type"), label).toBe("application/problem+json")
     const problem = JSON.parse(text) as { type?: unknown; status?: unknown; title?: unknown }
@@ -372,18 +374,21 @@ describe("the callback platform's HTTP surface under arbitrary requests", () => 
         fc.oneof(fc.constant(""), queryString(["businessId", "phone", "id"])),
         extraHeaders,
         fc.option(fc.nat(), { nil: undefined, freq: 8 }),
-        async (body, key, search, headers, replayIndex) => {
-          // now and then, the very body an earlier key was accepted with, again
+        adminAuth,
+        async (body, key, search, headers, replayIndex, auth) => {
+          // now and then, the very body an earlier key was accepted with, again (as JSON, with the admin token)
           const previous = replayIndex === undefined ? undefined : [...accepted.entries()][replayIndex % Math.max(1, accepted.size)]
           const sentKey = previous?.[0] ?? key
           const sentBody = previous?.[1].body ?? body
+          const sentHeaders = previous !== undefined ? { ...headers, "content-type": "application/json", authorization: `Bearer ${ADMIN_TOKEN}` } : { ...headers, authorization: auth }
           const { response, text, label } = await send({
             method: "POST",
-            path: `/v1/callbacks${search}`,
-            headers: { ...headers, "idempotency-key": sentKey },
+            path: `/v1/callbacks${previous !== undefined ? "" : search}`,
+            headers: { ...sentHeaders, "idempotency-key": sentKey },
             body: sentBody
           })
-          expectStatus(response.status, [202, 400, 404, 409, 413, 422, 429], label)
+          // without a key or the admin token, 401; a body that is not JSON, 415
+          expectStatus(response.status, [202, 400, 401, 403, 404, 409, 413, 415, 422, 429], label)
           const known = sentKey === undefined ? undefined : accepted.get(sentKey)
           let parsed: unknown
           try {
@@ -439,7 +444,7 @@ describe("the callback platform's HTTP surface under arbitrary requests", () => 
           const path = { view: `/v1/callbacks/${id}`, events: `/v1/callbacks/${id}/events`, resend: `/v1/callbacks/${id}/verification/resend`, verification: `/v1/callbacks/${id}/verification` }[route]
           const read = route === "view" || route === "events"
           const { response, label, url } = await send({ method: read ? "GET" : "POST", path: path + search, headers, body: read ? undefined : body })
-          const allowed = { view: [200, 404], events: [200, 400, 404], resend: [202, 404, 409, 410, 413, 429], verification: [200, 400, 404, 409, 410, 413, 429] }[route]
+          const allowed = { view: [200, 404], events: [200, 400, 404], resend: [202, 404, 409, 410, 413, 429], verification: [200, 400, 404, 409, 410, 413, 415, 429] }[route]
           expectStatus(response.status, allowed, label)
           // only a real request's id finds one
           if (response.status < 300 && route !== "verification") expect(real.callbacks.some((known) => url.pathname.toLowerCase().includes(known)), label).toBe(true)
@@ -462,7 +467,7 @@ describe("the callback platform's HTTP surface under arbitrary requests", () => 
           const method = route === "create" ? "POST" : route === "patch" ? "PATCH" : "GET"
           const path = route === "create" || route === "list" ? "/admin/api/businesses" : `/admin/api/businesses/${id}`
           const { response, text, label } = await send({ method, path: path + search, headers: { ...headers, authorization: auth }, body: method === "GET" ? undefined : body })
-          const own = { create: [201, 400, 413], list: [200, 400], read: [200, 404], patch: [200, 400, 404, 413] }[route]
+          const own = { create: [201, 400, 413, 415], list: [200, 400], read: [200, 404], patch: [200, 400, 404, 413, 415] }[route]
           expectStatus(response.status, [...own, ...authStatuses(auth)], label)
           if (response.status === 201) real.businesses.push((JSON.parse(text) as { id: string }).id)
           if (response.status < 300 && (route === "create" || route === "patch" || route === "read")) {

@@ -244,7 +244,7 @@ describe("live events across processes", () => {
       const business = await post("/admin/api/businesses", { name: "Two tier", phone: line, timezone: "UTC" }, true)
       const operator = await openStream(`${webUrl}/admin/api/events?businessId=${business["id"]}`, { authorization: `Bearer ${ADMIN_TOKEN}` })
       const visitorPhone = freshNumber()
-      const created = await post("/v1/callbacks", { businessId: business["id"], phone: visitorPhone })
+      const created = await post("/v1/callbacks", { businessId: business["id"], phone: visitorPhone }, true)
       const visitor = await openStream(`${webUrl}/v1/callbacks/${created["id"]}/stream?token=${created["streamToken"]}`)
       // the text is sent by the worker: its event reaches the web process's streams
       await visitor.waitFor((m) => parsed<StreamedEvent>(m).some((e) => e.type === "callback.code_sent"), "the code sent by the worker")
