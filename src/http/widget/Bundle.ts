@@ -1,9 +1,9 @@
 /**
  * The widget as served: one classic script (an IIFE) holding the texts, the
- * stylesheet, the countries' calling codes and the element, assembled once
- * when the module loads. Its content hash names the versioned, immutable URL
- * (`/widget/v1.<hash>.js`) and is the ETag of both URLs; the gzipped bytes
- * are made once too, for clients that accept them.
+ * stylesheet, the countries' calling codes, the bot check's loader and the
+ * element, assembled once when the module loads. Its content hash names the
+ * versioned, immutable URL (`/widget/v1.<hash>.js`) and is the ETag of both
+ * URLs; the gzipped bytes are made once too, for clients that accept them.
  *
  * `v1` is the element's contract (its tag, attributes, texts' keys, custom
  * properties and events): a change that breaks a page embedding it gets `v2`.
@@ -11,6 +11,7 @@
 import { createHash } from "node:crypto"
 import { gzipSync } from "node:zlib"
 import { getCountries, getCountryCallingCode } from "libphonenumber-js/max"
+import { BOT_CHECK_JS } from "./BotCheck.ts"
 import { ELEMENT_JS } from "./Element.ts"
 import { WIDGET_CSS } from "./Styles.ts"
 import { WIDGET_TEXTS } from "./Texts.ts"
@@ -43,6 +44,7 @@ export const makeBundle = (): WidgetBundle => {
     `const TEXTS = ${JSON.stringify(WIDGET_TEXTS)}`,
     `const CSS = ${JSON.stringify(compactCss(WIDGET_CSS))}`,
     `const CODES = ${JSON.stringify(callingCodes)}`,
+    BOT_CHECK_JS.trim(),
     ELEMENT_JS.trim(),
     "})()",
     ""

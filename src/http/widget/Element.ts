@@ -1,7 +1,8 @@
 /**
  * The `<switchboard-callback>` custom element, as the browser runs it: plain
  * modern JavaScript with no dependency, served inside the bundle that
- * Bundle.ts assembles (which defines `TEXTS`, `CSS` and `CODES` before it).
+ * Bundle.ts assembles (which defines `TEXTS`, `CSS`, `CODES` and BotCheck.ts's
+ * `loadChallenge` before it).
  *
  * One element walks a visitor through three views in its shadow root:
  *
@@ -16,6 +17,14 @@
  * Everything is built with `createElement` and `textContent` (no innerHTML,
  * no eval), and styles are a constructed stylesheet, so the element works
  * under a strict CSP and Trusted Types.
+ *
+ * When the business has a bot check, the form also holds the provider's
+ * challenge (BotCheck.ts loads its script). Providers' challenges do not work
+ * inside a shadow root, so it is rendered into a light-DOM child of the
+ * element (`<div slot="challenge">`) that a named slot shows in the form. The
+ * submit waits for a token (aria-disabled, described by a hint; pressed
+ * early, it goes once the token comes), sends it as `botToken`, and resets
+ * the challenge after each create, refused or not: a token is good once.
  *
  * Written without template literals: this text sits inside one.
  */
@@ -72,7 +81,7 @@ class SwitchboardCallback extends HTMLElement {
     this.start()
   }
 
-  disconnectedCallback() { this.run++; this.unfollow() }
+  disconnectedCallback() { this.run++; this.unfollow(); this.dropCheck() }
 
   attributeChangedCallback(name, before, after) {
     if (!this.built || !this.isConnected || before === after) return
@@ -131,12 +140,14 @@ class SwitchboardCallback extends HTMLElement {
     this.ui.intro = h("p", { class: "intro" })
     this.ui.submit = h("button", { type: "submit", class: "primary", part: "button" })
     this.ui.formError = h("p", { class: "error", role: "alert", part: "error" })
+    this.ui.challengeHint = h("p", { id: "challenge-hint", class: "hint" })
+    this.ui.challenge = h("div", { class: "challenge" }, h("slot", { name: "challenge" }), this.ui.challengeHint)
     this.ui.form = h("form", { novalidate: "", part: "form" },
       this.ui.intro,
       ...field("phone", h("input", { type: "tel", autocomplete: "tel", inputmode: "tel", required: "", "aria-required": "true", maxlength: "64" }), true),
       ...field("name", h("input", { type: "text", autocomplete: "name", maxlength: "100" })),
       ...field("note", h("textarea", { maxlength: "500", rows: "3" })),
-      this.ui.formError, this.ui.submit)
+      this.ui.challenge, this.ui.formError, this.ui.submit)
     this.ui.sentTo = h("p", {})
     this.ui.confirm = h("button", { type: "submit", class: "primary", part: "button" })
     this.ui.resend = h("button", { type: "button", class: "link", part: "link" })
@@ -162,6 +173,7 @@ class SwitchboardCallback extends HTMLElement {
   async start() {
     const run = ++this.run
     this.unfollow()
+    this.dropCheck()
     this.flow = undefined
     this.business = undefined
     this.errors = {}
@@ -207,6 +219,7 @@ class SwitchboardCallback extends HTMLElement {
   problem(error) {
     if (error.kind === "offline") return ["offline"]
     if (error.status === 409) return ["conflict"]
+    if (error.status === 403 && /\/bot-check-failed$/.test(error.problem.type || "")) return ["botCheckFailed"]
     if (error.status === 429) return error.retryAfter ? ["rateLimited", { n: Math.max(1, Math.ceil(error.retryAfter / 60)) }] : ["error"]
     if ([401, 403, 404].indexOf(error.status) >= 0) return ["unavailable"]
     return ["error"]
@@ -220,9 +233,17 @@ class SwitchboardCallback extends HTMLElement {
     this.errors = {}
     if (!phone) return this.invalid("phone", ["required"])
     if (this.flow && !this.flow.verified && this.flow.phone === phone) return this.show("code", this.ui.code)
+    const check = this.check
+    if (check && !check.token) {
+      if (check.failed) this.errors.form = ["botCheckUnavailable"]
+      else this.queued = true // sent when the token comes
+      return this.render()
+    }
+    this.queued = false
     const body = { phone }
     if (name) body.name = name
     if (note) body.note = note
+    if (check) { body.botToken = check.token; check.token = undefined; check.spent = true }
     const run = this.run
     this.busy(true)
     try {
@@ -243,6 +264,7 @@ class SwitchboardCallback extends HTMLElement {
         else if (name === "name" || name === "note") this.invalid(name, ["tooLong"])
       }
       if (!fields.length) { this.errors.form = this.problem(error); this.render() }
+      if (check && this.check === check) this.renewCheck()
     } finally {
       this.busy(false)
     }
@@ -377,7 +399,72 @@ class SwitchboardCallback extends HTMLElement {
   show(view, focus) {
     this.view = view
     this.render()
+    if (view === "form") this.prepareCheck()
     if (focus) focus.focus()
+  }
+
+  /** The business's challenge, rendered when the form first shows and renewed when it shows again after a create. */
+  prepareCheck() {
+    const setting = this.business && this.business.botCheck
+    if (setting && !this.check) this.mountCheck(setting)
+    else if (this.check && this.check.spent) this.renewCheck()
+  }
+
+  async mountCheck(setting) {
+    const check = (this.check = { host: h("div", { slot: "challenge" }) })
+    this.append(check.host)
+    this.render()
+    const failed = (error) => {
+      if (this.check !== check) return
+      check.failed = true
+      check.token = undefined
+      if (error) console.error("<" + TAG + ">: the bot check (" + setting.provider + ") cannot start: " + error.message + " (does the page's Content-Security-Policy allow it?)")
+      this.errors.form = ["botCheckUnavailable"]
+      this.render()
+      return true // handled (Turnstile retries by itself)
+    }
+    const solved = (token) => {
+      if (this.check !== check) return
+      check.token = token
+      check.failed = false
+      if (this.errors.form && this.errors.form[0] === "botCheckUnavailable") this.errors.form = undefined
+      this.render()
+      if (token && this.queued && this.view === "form") this.create()
+    }
+    try {
+      const api = await loadChallenge(setting.provider)
+      if (this.check !== check) return
+      const options = {
+        sitekey: setting.siteKey,
+        size: this.ui.challenge.clientWidth < 304 ? "compact" : "normal",
+        callback: solved,
+        "expired-callback": () => solved(undefined),
+        "error-callback": () => failed()
+      }
+      options[setting.provider === "hcaptcha" ? "hl" : "language"] = this.language()
+      check.id = api.render(check.host, options)
+      check.api = api
+    } catch (error) {
+      failed(error)
+    }
+  }
+
+  /** A fresh challenge after a token was spent (or refused). */
+  renewCheck() {
+    const check = this.check
+    check.token = undefined
+    check.spent = false
+    try { if (check.api) check.api.reset(check.id) } catch { /* the provider keeps its own state */ }
+    this.render()
+  }
+
+  dropCheck() {
+    const check = this.check
+    this.check = undefined
+    this.queued = false
+    if (!check) return
+    try { if (check.api && check.api.remove) check.api.remove(check.id) } catch { /* gone with its host anyway */ }
+    check.host.remove()
   }
 
   render() {
@@ -401,9 +488,15 @@ class SwitchboardCallback extends HTMLElement {
     this.ui.noteLabel.textContent = t("note")
     this.ui.codeLabel.textContent = t("code")
     this.ui.sentTo.textContent = t("codeSentTo", { phone: this.flow ? this.flow.phone : "" })
-    this.ui.submit.textContent = this.pending && view === "form" ? t("busy") : t("submit")
+    const waiting = !!this.check && !this.check.token
+    this.ui.challenge.hidden = !this.check || (this.check.failed && !this.check.api) // no script: nothing to show
+    this.ui.challengeHint.textContent = waiting && !this.check.failed ? t("botCheck") : ""
+    this.ui.submit.textContent = this.pending && view === "form" ? t("busy") : this.queued ? t("botWaiting") : t("submit")
     this.ui.confirm.textContent = this.pending && view === "code" ? t("busy") : t("verify")
-    for (const button of [this.ui.submit, this.ui.confirm]) button.setAttribute("aria-disabled", this.pending ? "true" : "false")
+    this.ui.submit.setAttribute("aria-disabled", this.pending || waiting ? "true" : "false")
+    this.ui.confirm.setAttribute("aria-disabled", this.pending ? "true" : "false")
+    if (waiting) this.ui.submit.setAttribute("aria-describedby", "challenge-hint")
+    else this.ui.submit.removeAttribute("aria-describedby")
     this.ui.resend.textContent = t("resend")
     this.ui.change.textContent = t("changeNumber")
     for (const name of ["phone", "name", "note", "code"]) {

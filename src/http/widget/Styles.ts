@@ -31,6 +31,9 @@ button[aria-disabled="true"] { cursor: default; opacity: .6 }
 .primary { display: block; width: 100%; min-height: 2.75rem; margin-top: 1.1em; padding: .6em 1em; border: 0; font-weight: 600;
   background: var(--switchboard-accent, #0969da); color: var(--switchboard-accent-text, #fff);
   border-radius: calc(var(--switchboard-radius, 12px) / 2) }
+.challenge { margin-top: 1.1em }
+.challenge .hint { margin-top: .4em }
+::slotted([slot="challenge"]) { display: block; min-height: 65px; max-width: 100% }
 .links { display: flex; flex-wrap: wrap; gap: .25em 1.25em; margin-top: .6em }
 .link { background: none; border: 0; padding: .45em 0; min-height: 2.75rem; color: var(--switchboard-link, var(--switchboard-accent, #0969da));
   text-decoration: underline; text-underline-offset: .15em }

@@ -46,7 +46,11 @@ const en = {
   rateLimited: "Too many attempts. Please try again in {n} min.",
   offline: "We couldn't reach the server. Check your connection and try again.",
   unavailable: "Callbacks can't be requested here right now.",
-  error: "Something went wrong. Please try again."
+  error: "Something went wrong. Please try again.",
+  botCheck: "Complete the security check to continue.",
+  botWaiting: "Waiting for the security check…",
+  botCheckFailed: "We couldn't confirm you're not a robot. Please complete the security check again.",
+  botCheckUnavailable: "The security check isn't working right now. Reload the page to try again."
 }
 
 export type WidgetTexts = { readonly [K in keyof typeof en]: string }
@@ -92,7 +96,11 @@ const es: WidgetTexts = {
   rateLimited: "Demasiados intentos. Inténtelo de nuevo dentro de {n} min.",
   offline: "No hemos podido conectar con el servidor. Compruebe su conexión e inténtelo de nuevo.",
   unavailable: "Ahora mismo no se pueden pedir llamadas aquí.",
-  error: "Algo ha fallado. Inténtelo de nuevo."
+  error: "Algo ha fallado. Inténtelo de nuevo.",
+  botCheck: "Complete la verificación de seguridad para continuar.",
+  botWaiting: "Esperando la verificación de seguridad…",
+  botCheckFailed: "No hemos podido confirmar que no es un robot. Complete de nuevo la verificación de seguridad.",
+  botCheckUnavailable: "La verificación de seguridad no funciona en este momento. Recargue la página para intentarlo de nuevo."
 }
 
 const de: WidgetTexts = {
@@ -136,7 +144,11 @@ const de: WidgetTexts = {
   rateLimited: "Zu viele Versuche. Bitte versuchen Sie es in {n} Min. erneut.",
   offline: "Der Server ist nicht erreichbar. Prüfen Sie Ihre Verbindung und versuchen Sie es erneut.",
   unavailable: "Rückrufe können hier gerade nicht angefordert werden.",
-  error: "Etwas ist schiefgelaufen. Bitte versuchen Sie es erneut."
+  error: "Etwas ist schiefgelaufen. Bitte versuchen Sie es erneut.",
+  botCheck: "Bitte schließen Sie die Sicherheitsprüfung ab, um fortzufahren.",
+  botWaiting: "Warten auf die Sicherheitsprüfung…",
+  botCheckFailed: "Wir konnten nicht bestätigen, dass Sie kein Roboter sind. Bitte schließen Sie die Sicherheitsprüfung erneut ab.",
+  botCheckUnavailable: "Die Sicherheitsprüfung funktioniert gerade nicht. Laden Sie die Seite neu, um es erneut zu versuchen."
 }
 
 /** Every shipped language; `en` is the default and the fallback for a missing text. */

@@ -1,6 +1,7 @@
 /**
  * The widget over HTTP (docs/widget.md): the script's headers, caching and
- * size, its versioned URL, and the development demo page (its CSP, no inline
+ * size, its versioned URL, the bot check's script loader (in a sandbox with a
+ * stand-in document), and the development demo page (its CSP, no inline
  * script, a working key for the demo business, 404 in production). What the
  * widget does in a browser is tested by tests/browser (npm run test:browser).
  */
@@ -12,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { HttpEnv } from "../../../src/http/Handler.ts"
 import { requestId } from "../../../src/http/Middleware.ts"
 import { IMMUTABLE_CACHE, SHORT_CACHE, widgetRoutes } from "../../../src/http/routes/Widget.ts"
+import { BOT_CHECK_JS } from "../../../src/http/widget/BotCheck.ts"
 import { widgetBundle } from "../../../src/http/widget/Bundle.ts"
 import { DEMO_BUSINESS_ID } from "../../../src/http/widget/DemoBusiness.ts"
 import { DEMO_JS } from "../../../src/http/widget/DemoPage.ts"
@@ -91,6 +93,99 @@ describe("the widget's script", () => {
         expect(placeholders(texts[key as keyof typeof texts]), `${lang}.${key}`).toEqual(placeholders(WIDGET_TEXTS.en?.[key as keyof typeof texts] ?? ""))
       }
     }
+  })
+})
+
+/** A page as the bot check's loader sees it: the scripts it adds are kept, never run; `trustedTypes` when the page enforces them. */
+const loaderSandbox = (options: { readonly trustedTypes?: boolean } = {}) => {
+  const added: Array<{ src: unknown; async?: boolean; onload?: () => void; onerror?: () => void }> = []
+  const policies: Array<{ readonly name: string; readonly createScriptURL: (url: string) => string }> = []
+  const window: Record<string, unknown> = {}
+  const context = vm.createContext({
+    window,
+    setTimeout: () => 0,
+    document: {
+      head: { append: (script: (typeof added)[number]) => added.push(script) },
+      createElement: (tag: string) => {
+        if (tag !== "script") throw new Error(`unexpected element ${tag}`)
+        return {}
+      }
+    },
+    ...(options.trustedTypes === true
+      ? {
+          trustedTypes: {
+            createPolicy: (name: string, rules: { createScriptURL: (url: string) => string }) => {
+              policies.push({ name, createScriptURL: rules.createScriptURL })
+              return { createScriptURL: (url: string) => ({ trusted: rules.createScriptURL(url) }) }
+            }
+          }
+        }
+      : {})
+  })
+  if (options.trustedTypes === true) window.trustedTypes = context.trustedTypes
+  vm.runInContext(`${BOT_CHECK_JS}\nglobalThis.loadChallenge = loadChallenge`, context)
+  const loadChallenge = context.loadChallenge as (provider: string) => Promise<unknown>
+  return { added, policies, window, loadChallenge }
+}
+
+describe("the bot check's script loader", () => {
+  it("adds the provider's script once for every widget on the page, with explicit rendering, and resolves with its API once it has run", async () => {
+    const page = loaderSandbox()
+    const first = page.loadChallenge("turnstile")
+    const second = page.loadChallenge("turnstile")
+    expect(page.added).toHaveLength(1)
+    expect(page.added[0]?.src).toBe("https://challenges.cloudflare.com/turnstile/v0/api.js?render=explicit")
+    expect(page.added[0]?.async).toBe(true)
+    const turnstile = { render: () => "w1", reset: () => undefined }
+    page.window.turnstile = turnstile
+    page.added[0]?.onload?.()
+    expect(await first).toBe(turnstile)
+    expect(await second).toBe(turnstile)
+    expect(await page.loadChallenge("turnstile")).toBe(turnstile)
+    expect(page.added).toHaveLength(1)
+  })
+
+  it("waits for hCaptcha's own onload call, not the script's load event (hCaptcha is not set up before it)", async () => {
+    const page = loaderSandbox()
+    const loading = page.loadChallenge("hcaptcha")
+    const src = String(page.added[0]?.src)
+    expect(src.startsWith("https://js.hcaptcha.com/1/api.js?")).toBe(true)
+    const params = new URL(src).searchParams
+    expect(params.get("render")).toBe("explicit")
+    expect(params.get("recaptchacompat")).toBe("off")
+    const onload = params.get("onload") ?? ""
+    expect(page.added[0]?.onload).toBeUndefined()
+    const hcaptcha = { render: () => "h1", reset: () => undefined }
+    page.window.hcaptcha = hcaptcha
+    const loaded = page.window[onload] as () => void
+    loaded()
+    expect(await loading).toBe(hcaptcha)
+  })
+
+  it("fails, not hangs, when the script does not load or defines no API", async () => {
+    const page = loaderSandbox()
+    const refused = page.loadChallenge("turnstile")
+    page.added[0]?.onerror?.()
+    await expect(refused).rejects.toThrow("did not load")
+    const other = loaderSandbox()
+    const silent = other.loadChallenge("turnstile")
+    other.added[0]?.onload?.()
+    await expect(silent).rejects.toThrow("did not start")
+    await expect(other.loadChallenge("recaptcha")).rejects.toThrow("unknown provider")
+  })
+
+  it("passes the script URL through its own Trusted Types policy, which takes the two providers' URLs and nothing else", () => {
+    const page = loaderSandbox({ trustedTypes: true })
+    void page.loadChallenge("turnstile")
+    void page.loadChallenge("hcaptcha")
+    expect(page.policies.map((policy) => policy.name)).toEqual(["switchboard-callback"])
+    expect(page.added.map((script) => script.src)).toEqual([
+      { trusted: "https://challenges.cloudflare.com/turnstile/v0/api.js?render=explicit" },
+      { trusted: expect.stringMatching(/^https:\/\/js\.hcaptcha\.com\/1\/api\.js\?render=explicit&/) }
+    ])
+    const policy = page.policies[0]
+    expect(() => policy?.createScriptURL("https://evil.example/x.js")).toThrow("not a bot check script")
+    expect(() => policy?.createScriptURL("https://challenges.cloudflare.com/turnstile/v0/api.js")).toThrow("not a bot check script")
   })
 })
 
