@@ -265,6 +265,7 @@ class SwitchboardCallback extends HTMLElement {
       }
       if (!fields.length) { this.errors.form = this.problem(error); this.render() }
       if (check && this.check === check) this.renewCheck()
+      else if (!check && this.errors.form && this.errors.form[0] === "botCheckFailed") this.reloadBusiness() // a bot check turned on since the page loaded
     } finally {
       this.busy(false)
     }
@@ -401,6 +402,14 @@ class SwitchboardCallback extends HTMLElement {
     this.render()
     if (view === "form") this.prepareCheck()
     if (focus) focus.focus()
+  }
+
+  async reloadBusiness() {
+    const run = this.run
+    try {
+      const business = await this.call("GET", "/v1/business")
+      if (run === this.run && this.view === "form") { this.business = business; this.prepareCheck() }
+    } catch { /* the form says what went wrong already */ }
   }
 
   /** The business's challenge, rendered when the form first shows and renewed when it shows again after a create. */
