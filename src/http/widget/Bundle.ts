@@ -28,7 +28,7 @@ const compactCss = (css: string): string => css.replace(/\s*\n\s*/g, " ").trim()
 
 export interface WidgetBundle {
   readonly source: string
-  readonly gzip: Uint8Array
+  readonly gzip: Uint8Array<ArrayBuffer>
   /** The first 16 hex digits of the source's SHA-256. */
   readonly hash: string
   /** `v1.<hash>.js`, the versioned file under `/widget/`. */
