@@ -35,6 +35,9 @@ export class RateLimited extends Data.TaggedError("RateLimited")<{
   readonly extra?: Record<string, unknown>
 }> {}
 
+/** A business's bot check did not let a create through: `reasons` are the provider's error codes (or ours: `missing-input-response`, `hostname-mismatch`). */
+export class BotCheckFailed extends Data.TaggedError("BotCheckFailed")<{ readonly detail: string; readonly reasons: ReadonlyArray<string> }> {}
+
 /** A `ValidationFailed` for `errors`, its detail listing them in one line. */
 export const validationFailed = (errors: ReadonlyArray<FieldError>): ValidationFailed =>
   new ValidationFailed({ detail: errors.map((e) => `${e.in} ${e.path === "" ? "(whole)" : e.path}: ${e.message}`).join("; "), errors })

@@ -123,7 +123,7 @@ export interface paths {
         put?: never;
         /**
          * Ask a business for a callback; the phone is verified by an SMS code first.
-         * @description The business is the key's (a publishable key from a web page, a secret key from the business's server) or, with the admin token, `businessId`. From a web page, the page's origin must be one of the business's `allowedOrigins`.
+         * @description The business is the key's (a publishable key from a web page, a secret key from the business's server) or, with the admin token, `businessId`. From a web page, the page's origin must be one of the business's `allowedOrigins`, and when the business has a bot check, a create with a publishable key must carry the challenge's token as `botToken` (verified with the provider before anything is stored or texted).
          */
         post: operations["createCallback"];
         delete?: never;
@@ -550,6 +550,25 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/api/businesses/{id}/bot-check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The business's bot check, without its secret. */
+        get: operations["getBotCheck"];
+        /** Ask web pages for a bot check (Turnstile or hCaptcha) before a create; replaces the business's current one. */
+        put: operations["setBotCheck"];
+        post?: never;
+        /** Stop asking web pages for a bot check. */
+        delete: operations["removeBotCheck"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/api/businesses/{businessId}/webhooks": {
         parameters: {
             query?: never;
@@ -836,7 +855,7 @@ export interface components {
              * @description every problem type this API answers with
              * @enum {string}
              */
-            type: "/problems/validation" | "/problems/malformed-body" | "/problems/unauthorized" | "/problems/forbidden" | "/problems/not-found" | "/problems/conflict" | "/problems/wrong-code" | "/problems/gone" | "/problems/idempotency-mismatch" | "/problems/payload-too-large" | "/problems/unsupported-media-type" | "/problems/rate-limited" | "/problems/unavailable" | "/problems/internal";
+            type: "/problems/validation" | "/problems/malformed-body" | "/problems/unauthorized" | "/problems/forbidden" | "/problems/not-found" | "/problems/conflict" | "/problems/wrong-code" | "/problems/gone" | "/problems/idempotency-mismatch" | "/problems/bot-check-failed" | "/problems/payload-too-large" | "/problems/unsupported-media-type" | "/problems/rate-limited" | "/problems/unavailable" | "/problems/internal";
             title: string;
             /**
              * int
@@ -872,6 +891,11 @@ export interface components {
             phone: string;
             name?: string | null;
             note?: string | null;
+            /**
+             * maxLength(4096)
+             * @description the token of the business's bot check (Turnstile or hCaptcha), when it has one: needed with a publishable key, good once
+             */
+            botToken?: string;
         };
         VerifiedCallback: {
             id: components["schemas"]["UUID"];
@@ -1439,7 +1463,18 @@ export interface components {
             country?: string;
             /** @description IANA time zone the opening hours are read in */
             timezone: string;
+            /** @description the challenge a create from a web page must pass (its token goes in `botToken`); absent: none */
+            botCheck?: {
+                provider: components["schemas"]["BotCheckProvider"];
+                /**
+                 * maxLength(200)
+                 * @description the provider's public site key, which the widget renders its challenge with
+                 */
+                siteKey: string;
+            };
         };
+        /** @enum {string} */
+        BotCheckProvider: "turnstile" | "hcaptcha";
         /** @description the parameters of a Twilio voice request or call status callback, form-encoded */
         TwilioCallParams: {
             /** @description the call's sid: CA and 32 hex digits (another value is ignored) */
@@ -1727,6 +1762,28 @@ export interface components {
              * @description keep the key working this long (a rotation's overlap: issue the new key, deploy it, then the old one stops); 0, the default: at once
              */
             afterSeconds?: components["schemas"]["Int"];
+        };
+        BotCheckView: {
+            provider: components["schemas"]["BotCheckProvider"];
+            /**
+             * maxLength(200)
+             * @description the provider's public site key, which the widget renders its challenge with
+             */
+            siteKey: string;
+            updatedAt: components["schemas"]["Timestamp"];
+        };
+        BotCheckBody: {
+            provider: components["schemas"]["BotCheckProvider"];
+            /**
+             * maxLength(200)
+             * @description the provider's public site key, which the widget renders its challenge with
+             */
+            siteKey: string;
+            /**
+             * maxLength(200)
+             * @description the provider's secret key, sent to its siteverify endpoint with each token; never shown again
+             */
+            secret: string;
         };
         WebhookEndpointWithSecret: {
             id: components["schemas"]["UUID"];
@@ -2257,7 +2314,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description a problem type's slug: validation, malformed-body, unauthorized, forbidden, not-found, conflict, wrong-code, gone, idempotency-mismatch, payload-too-large, unsupported-media-type, rate-limited, unavailable, internal */
+                /** @description a problem type's slug: validation, malformed-body, unauthorized, forbidden, not-found, conflict, wrong-code, gone, idempotency-mismatch, bot-check-failed, payload-too-large, unsupported-media-type, rate-limited, unavailable, internal */
                 slug: string;
             };
             cookie?: never;
@@ -2316,7 +2373,15 @@ export interface operations {
                 };
             };
             401: components["responses"]["problem-unauthorized"];
-            403: components["responses"]["problem-forbidden"];
+            /** @description `/problems/forbidden` (Forbidden): The credentials were understood but are not valid for this route. `/problems/bot-check-failed` (Bot check failed): The business asks web pages for a bot check (Turnstile or hCaptcha) and the request's `botToken` was missing or not accepted; `reasons` has the provider's error codes. Solve a new challenge: a token is good once. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             404: components["responses"]["problem-not-found"];
             409: components["responses"]["problem-conflict"];
             413: components["responses"]["problem-payload-too-large"];
@@ -3127,6 +3192,100 @@ export interface operations {
             404: components["responses"]["problem-not-found"];
             413: components["responses"]["problem-payload-too-large"];
             415: components["responses"]["problem-unsupported-media-type"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
+    getBotCheck: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the resource's id (a UUID) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The bot check */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BotCheckView"];
+                };
+            };
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
+            404: components["responses"]["problem-not-found"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
+    setBotCheck: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the resource's id (a UUID) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BotCheckBody"];
+            };
+        };
+        responses: {
+            /** @description The bot check, without its secret */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BotCheckView"];
+                };
+            };
+            /** @description `/problems/validation` (Validation failed): The request's fields did not pass validation; `errors` lists each field's path and message. `/problems/malformed-body` (Malformed body): The body is not the JSON the route expects (it could not be parsed, or is not an object). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
+            404: components["responses"]["problem-not-found"];
+            413: components["responses"]["problem-payload-too-large"];
+            415: components["responses"]["problem-unsupported-media-type"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
+    removeBotCheck: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the resource's id (a UUID) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
+            404: components["responses"]["problem-not-found"];
             503: components["responses"]["problem-unavailable"];
         };
     };

@@ -1,6 +1,7 @@
 /** The callback tables' stores, one per aggregate, as one layer; and their union, for the services a handler may use. */
 import * as Layer from "effect/Layer"
 import { AttemptStore } from "./AttemptStore.ts"
+import { BotChecks } from "./BotChecks.ts"
 import { BusinessKeys } from "./BusinessKeys.ts"
 import { BusinessStore } from "./BusinessStore.ts"
 import { HistoryStore } from "./HistoryStore.ts"
@@ -12,6 +13,6 @@ import { type WebhookConfig, WebhookConfigLive } from "./WebhookConfig.ts"
 import { WebhookEndpoints } from "./WebhookEndpoints.ts"
 import { WebhookOutbox } from "./WebhookOutbox.ts"
 
-export type CallbackTables = BusinessStore | BusinessKeys | RequestStore | VerificationStore | AttemptStore | MessageStore | HistoryStore | WebhookEndpoints | WebhookOutbox | WebhookConfig | ServerSecrets
+export type CallbackTables = BusinessStore | BusinessKeys | BotChecks | RequestStore | VerificationStore | AttemptStore | MessageStore | HistoryStore | WebhookEndpoints | WebhookOutbox | WebhookConfig | ServerSecrets
 
-export const CallbackTablesLive = Layer.mergeAll(BusinessStore.Default, BusinessKeys.Default, RequestStore.Default, VerificationStore.Default, AttemptStore.Default, MessageStore.Default, HistoryStore.Default, WebhookEndpoints.Default, WebhookOutbox.Default, WebhookConfigLive, ServerSecrets.Default)
+export const CallbackTablesLive = Layer.mergeAll(BusinessStore.Default, BusinessKeys.Default, BotChecks.Default, RequestStore.Default, VerificationStore.Default, AttemptStore.Default, MessageStore.Default, HistoryStore.Default, WebhookEndpoints.Default, WebhookOutbox.Default, WebhookConfigLive, ServerSecrets.Default)

@@ -44,6 +44,23 @@ export const reserve = (key: string, requestHash: string) =>
     return { _tag: "Replay", status: existing.status, body: existing.body } as Reservation
   }).pipe(narrow("idempotency.reserve"))
 
+/**
+ * Whether `reserve` would replay: a finished outcome for the key and this body, within its 24
+ * hours. A read without a lock, for work that must happen before the transaction (a bot check,
+ * whose token is good once, is not asked again for a request that will only be replayed).
+ */
+export const wouldReplay = (key: string, requestHash: string) =>
+  Effect.flatMap(
+    SqlClient.SqlClient,
+    (sql) => sql<{ n: number }>`
+      SELECT 1 AS n FROM idempotency_keys
+       WHERE key = ${key} AND request_hash = ${requestHash} AND status <> 0
+         AND created_at >= now() - make_interval(hours => ${IDEMPOTENCY_TTL_HOURS})`
+  ).pipe(
+    Effect.map((rows) => rows.length > 0),
+    narrow("idempotency.would_replay")
+  )
+
 export const remember = (key: string, status: number, body: unknown) =>
   Effect.flatMap(SqlClient.SqlClient, (sql) => sql`UPDATE idempotency_keys SET status = ${status}, body = ${JSON.stringify(body)}::jsonb WHERE key = ${key}`).pipe(
     Effect.asVoid,

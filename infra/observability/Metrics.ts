@@ -83,6 +83,11 @@ const make = () => {
       "Texts and calls held back by a budget, by scope (business, account) and channel (sms, call): requests refused with 429, and job runs deferred.",
       ["scope", "channel"]
     ),
+    botChecks: counter(
+      "bot_checks_total",
+      "Bot-check tokens judged at create, by provider (turnstile, hcaptcha) and outcome (passed, failed, missing, unavailable).",
+      ["provider", "outcome"]
+    ),
     phoneLockouts: counter("phone_lockouts_total", "Phones locked after their verification failed on too many requests (VERIFY_LOCKOUT).", []),
     webhookDeliveries: counter(
       "webhook_deliveries_total",

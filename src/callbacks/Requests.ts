@@ -26,7 +26,7 @@ import { HistoryStore } from "../../infra/callbacks/HistoryStore.ts"
 import { type ActiveRequestExists, type RequestFilter, RequestStore } from "../../infra/callbacks/RequestStore.ts"
 import { VerificationStore } from "../../infra/callbacks/VerificationStore.ts"
 import { hashCode, hashStreamToken, newStreamToken } from "../../infra/callbacks/Codes.ts"
-import { hashBody, remember, reserve } from "../../infra/callbacks/Idempotency.ts"
+import { hashBody, remember, reserve, wouldReplay } from "../../infra/callbacks/Idempotency.ts"
 import { hit } from "../../infra/callbacks/RateLimiter.ts"
 import { ServerSecrets } from "../../infra/callbacks/ServerSecrets.ts"
 import { inTransaction } from "../../infra/db/Transaction.ts"
@@ -36,6 +36,7 @@ import { currentTraceparent } from "../../infra/observability/TraceContext.ts"
 import { TraceExport } from "../../infra/observability/Tracing.ts"
 import { normalizePhone } from "../../infra/phone/PhoneNumbers.ts"
 import { Conflict, Gone, lookUp, RateLimited, Unprocessable, validationFailedAt, WrongCode } from "../Failures.ts"
+import * as BotChecks from "./BotChecks.ts"
 import * as Businesses from "./Businesses.ts"
 import { refusedByBudget, refuseLocked, spend, verificationFailed } from "./Budgets.ts"
 import { enqueueDial } from "./Settlement.ts"
@@ -70,6 +71,8 @@ export interface CreateCommand {
   readonly idempotencyKey?: string | undefined
   /** Who asked: one of the rate limits is per address. */
   readonly clientIp: string
+  /** Present for a create from a web page (a publishable key): the business's bot check, if it has one, must pass. */
+  readonly botCheck?: { readonly token: string | undefined } | undefined
 }
 
 /**
@@ -84,12 +87,17 @@ export const create = (command: CreateCommand) =>
     const { exporting } = yield* TraceExport
     const traceparent = exporting ? yield* currentTraceparent : undefined
     const key = command.idempotencyKey === undefined ? undefined : `create:${command.idempotencyKey}`
+    // the fields this use case reads, nothing else, so unknown fields (and the bot check's token) cannot make two bodies differ
+    const bodyHash = hashBody({ businessId: command.businessId, phone: command.phone, name: command.name, note: command.note })
+    if (command.botCheck !== undefined && (key === undefined || !(yield* wouldReplay(key, bodyHash)))) {
+      // before the transaction: the provider is asked over the network, with no connection held
+      const business = yield* Businesses.find(command.businessId)
+      yield* BotChecks.pass(business.id, business.allowedOrigins, { token: command.botCheck.token, clientIp: command.clientIp })
+    }
     return yield* refusedByBudget(inTransaction(
       Effect.gen(function* () {
         if (key !== undefined) {
-          // the fields this use case reads, nothing else, so unknown fields cannot make two bodies differ
-          const { businessId, phone, name, note } = command
-          const reservation = yield* reserve(key, hashBody({ businessId, phone, name, note }))
+          const reservation = yield* reserve(key, bodyHash)
           if (reservation._tag === "Mismatch") return yield* new Unprocessable({ detail: "this Idempotency-Key was used with a different body within 24 hours" })
           if (reservation._tag === "Replay") return { pending: yield* Effect.orDie(Schema.decodeUnknown(PendingCallback)(reservation.body)), replayed: true }
         }

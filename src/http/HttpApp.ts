@@ -23,6 +23,7 @@ import { adminJobRoutes } from "./routes/AdminJobs.ts"
 import { adminWebhookRoutes } from "./routes/AdminWebhooks.ts"
 import { callbackRoutes } from "./routes/Callbacks.ts"
 import { dashboardRoutes } from "./routes/Dashboard.ts"
+import { adminBotCheckRoutes } from "./routes/BotChecks.ts"
 import { adminKeyRoutes, publicKeyRoutes } from "./routes/Keys.ts"
 import { operatorEventRoutes, visitorEventRoutes } from "./routes/Events.ts"
 import { operationsRoutes } from "./routes/Operations.ts"
@@ -71,6 +72,7 @@ export const makeHttpApp = (options: HttpAppOptions) =>
       app.route("/", adminJobRoutes(options.definitions))
       app.route("/", adminCallbackRoutes())
       app.route("/", adminKeyRoutes())
+      app.route("/", adminBotCheckRoutes())
       app.route("/", adminWebhookRoutes())
       app.route("/", operatorEventRoutes())
     }

@@ -8,7 +8,7 @@ import * as Data from "effect/Data"
 import { type DatabaseError, isUnavailable } from "../../infra/db/DatabaseError.ts"
 
 export { type FieldError, type FieldLocation, ValidationFailed, NotFound, Conflict, WrongCode, Gone, Unprocessable, RateLimited } from "../Failures.ts"
-import { type ValidationFailed, type NotFound, type Conflict, type WrongCode, type Gone, type Unprocessable, type RateLimited } from "../Failures.ts"
+import { type ValidationFailed, type NotFound, type Conflict, type WrongCode, type Gone, type Unprocessable, type RateLimited, type BotCheckFailed } from "../Failures.ts"
 
 export class MalformedBody extends Data.TaggedError("MalformedBody")<{ readonly detail: string }> {}
 export class Unauthorized extends Data.TaggedError("Unauthorized")<{ readonly detail: string }> {}
@@ -36,6 +36,11 @@ export const Catalogue = {
     status: 422,
     title: "Idempotency key reused",
     description: "This Idempotency-Key was used within 24 hours with a different body; use a new key for a different request."
+  },
+  "bot-check-failed": {
+    status: 403,
+    title: "Bot check failed",
+    description: "The business asks web pages for a bot check (Turnstile or hCaptcha) and the request's `botToken` was missing or not accepted; `reasons` has the provider's error codes. Solve a new challenge: a token is good once."
   },
   "payload-too-large": { status: 413, title: "Payload too large", description: "The request body is over the size limit (64 KiB)." },
   "unsupported-media-type": {
@@ -66,6 +71,7 @@ export type HttpFailure =
   | WrongCode
   | Gone
   | Unprocessable
+  | BotCheckFailed
   | RateLimited
   | Unauthorized
   | Forbidden
@@ -95,6 +101,7 @@ const byTag: { readonly [T in Known["_tag"]]: (error: Extract<Known, { readonly 
   WrongCode: (e) => ({ slug: "wrong-code", detail: e.detail, extra: { attemptsRemaining: e.attemptsRemaining } }),
   Gone: (e) => ({ slug: "gone", detail: e.detail, extra: e.extra }),
   Unprocessable: (e) => ({ slug: "idempotency-mismatch", detail: e.detail }),
+  BotCheckFailed: (e) => ({ slug: "bot-check-failed", detail: e.detail, extra: { reasons: e.reasons } }),
   RateLimited: (e) => ({ slug: "rate-limited", detail: e.detail, headers: { "Retry-After": String(e.retryAfterSeconds) }, extra: { ...e.extra, retryAfterSeconds: e.retryAfterSeconds } }),
   Unauthorized: (e) => ({ slug: "unauthorized", detail: e.detail, headers: { "WWW-Authenticate": 'Bearer realm="switchboard"' } }),
   Forbidden: (e) => ({ slug: "forbidden", detail: e.detail }),

@@ -14,7 +14,12 @@ export const CreateCallbackBody = Schema.Struct({
   ),
   phone: PlainText(1, 64).annotations({ description: "the visitor's mobile number in any common format; read in the business's country when it has no country code" }),
   name: Optional(PlainText(0, 100)),
-  note: Optional(PlainText(0, 500))
+  note: Optional(PlainText(0, 500)),
+  botToken: Schema.optional(
+    Schema.String.pipe(Schema.maxLength(4096)).annotations({
+      description: "the token of the business's bot check (Turnstile or hCaptcha), when it has one: needed with a publishable key, good once"
+    })
+  )
 }).annotations({ identifier: "CreateCallback" })
 
 export const IdempotencyHeaders = Schema.Struct({
@@ -79,7 +84,8 @@ export const createCallback = route({
   summary: "Ask a business for a callback; the phone is verified by an SMS code first.",
   description:
     "The business is the key's (a publishable key from a web page, a secret key from the business's server) or, with the admin token, `businessId`. " +
-    "From a web page, the page's origin must be one of the business's `allowedOrigins`.",
+    "From a web page, the page's origin must be one of the business's `allowedOrigins`, and when the business has a bot check, " +
+    "a create with a publishable key must carry the challenge's token as `botToken` (verified with the provider before anything is stored or texted).",
   tags,
   security: "key",
   query: KeyQuery,
@@ -88,7 +94,7 @@ export const createCallback = route({
   responses: {
     202: { description: "Created; a code is on its way", schema: PendingCallback, headers: { "Idempotent-Replayed": { description: "`true` when this is the replay of an earlier response" } } }
   },
-  problems: ["validation", "malformed-body", "unauthorized", "forbidden", "not-found", "conflict", "idempotency-mismatch", "payload-too-large", "rate-limited", "unavailable"]
+  problems: ["validation", "malformed-body", "unauthorized", "forbidden", "bot-check-failed", "not-found", "conflict", "idempotency-mismatch", "payload-too-large", "rate-limited", "unavailable"]
 })
 
 export const verifyCallback = route({

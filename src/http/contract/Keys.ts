@@ -4,6 +4,7 @@
  */
 import * as Schema from "effect/Schema"
 import { Business } from "../../../domain/callbacks/Business.ts"
+import { BotCheck } from "../../../domain/callbacks/BotCheck.ts"
 import { BusinessKey, KeyKind } from "../../../domain/callbacks/Keys.ts"
 import { route } from "../Contract.ts"
 import { KeyQuery } from "./Callbacks.ts"
@@ -34,7 +35,10 @@ export const RevokeKeyBody = Schema.Struct({
 }).annotations({ identifier: "RevokeKey" })
 
 /** What a web page may know of the business its key names. */
-export const PublicBusiness = Business.pick("name", "country", "timezone").annotations({ identifier: "PublicBusiness" })
+export const PublicBusiness = Schema.Struct({
+  ...Business.pick("name", "country", "timezone").fields,
+  botCheck: Schema.optional(BotCheck.annotations({ description: "the challenge a create from a web page must pass (its token goes in `botToken`); absent: none" }))
+}).annotations({ identifier: "PublicBusiness" })
 
 const admin = ["unauthorized", "forbidden", "unavailable"] as const
 const tags = ["keys"]

@@ -6,6 +6,7 @@
 import type { AnyRoute } from "../Contract.ts"
 import { adminCallbackRoutesContract } from "./AdminCallbacks.ts"
 import { adminWebhookRoutesContract } from "./AdminWebhooks.ts"
+import { botCheckRoutesContract } from "./BotChecks.ts"
 import { callbackRoutesContract } from "./Callbacks.ts"
 import { dashboardRoutesContract } from "./Dashboard.ts"
 import { eventRoutesContract } from "./Events.ts"
@@ -24,6 +25,7 @@ export const allRoutes: ReadonlyArray<AnyRoute> = [
   ...widgetRoutesContract,
   ...adminCallbackRoutesContract,
   ...keyRoutesContract,
+  ...botCheckRoutesContract,
   ...adminWebhookRoutesContract,
   ...jobRoutesContract,
   ...eventRoutesContract

@@ -32,8 +32,17 @@ export const callbackRoutes = () => {
 
   implement(router, createCallback, ({ body, headers }, c) =>
     Effect.gen(function* () {
-      const businessId = yield* businessFor(c.get("principal"), body.businessId)
-      const created = yield* Requests.create({ ...body, businessId, idempotencyKey: headers["Idempotency-Key"], clientIp: yield* clientOf(c) })
+      const who = c.get("principal")
+      const businessId = yield* businessFor(who, body.businessId)
+      const { botToken, ...fields } = body
+      const created = yield* Requests.create({
+        ...fields,
+        businessId,
+        idempotencyKey: headers["Idempotency-Key"],
+        clientIp: yield* clientOf(c),
+        // a publishable key is a web page's: its creates pass the business's bot check; a server's (sk_, admin) do not
+        botCheck: who?.kind === "publishable" ? { token: botToken } : undefined
+      })
       return yield* reply(PendingCallback, created.pending, 202, created.replayed ? { "Idempotent-Replayed": "true" } : {})
     })
   )

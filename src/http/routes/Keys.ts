@@ -4,7 +4,9 @@
  */
 import { Hono } from "hono"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { BusinessKey } from "../../../domain/callbacks/Keys.ts"
+import * as BotChecks from "../../callbacks/BotChecks.ts"
 import * as Businesses from "../../callbacks/Businesses.ts"
 import * as Keys from "../../callbacks/Keys.ts"
 import { businessFor } from "../Access.ts"
@@ -27,7 +29,8 @@ export const publicKeyRoutes = () => {
       const who = c.get("principal")
       // the admin token names no business here
       const business = yield* Businesses.find(who?.kind === "admin" ? "" : yield* businessFor(who, undefined))
-      return yield* reply(PublicBusiness, business)
+      const botCheck = yield* BotChecks.publicOf(business.id)
+      return yield* reply(PublicBusiness, { name: business.name, country: business.country, timezone: business.timezone, botCheck: Option.getOrUndefined(botCheck) })
     })
   )
   return router

@@ -180,6 +180,7 @@ describe("the HTTP API of a process", () => {
           "/admin/api/event-log",
           "/v1/business",
           "/admin/api/businesses/{id}/keys",
+          "/admin/api/businesses/{id}/bot-check",
           "/admin/api/keys/{id}/revoke",
           "/v1/callbacks/{id}/verification",
           "/v1/callbacks/{id}/verification/resend",
