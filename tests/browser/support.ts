@@ -68,16 +68,25 @@ export interface ShopPage {
   readonly attributes?: string
   /** A class on <body> (the shop's stylesheet themes `.themed`). */
   readonly bodyClass?: string
+  /** How many widgets the page embeds (1). */
+  readonly copies?: number
+  /** What the page's CSP also allows for a bot check: script-src and frame-src sources, and the Trusted Types policies it may create ('none'). */
+  readonly challenge?: { readonly sources: string; readonly trustedTypes: string }
 }
 
 /**
  * A customer's site on its own origin: `GET /?page=<name>` serves the page registered under that name.
  * Its CSP allows scripts and connections only to the API's origin, styles only from itself (no
  * 'unsafe-inline'), and requires Trusted Types, so a widget that used innerHTML or inline styles would fail.
+ * A page with a bot check also allows the provider's scripts and frames (`challenge`), as docs/widget.md says.
  */
 export const startShop = async (api: string) => {
   const pages = new Map<string, ShopPage>()
-  const csp = `default-src 'none'; script-src ${api}; connect-src ${api}; style-src 'self'; img-src 'self'; require-trusted-types-for 'script'; trusted-types 'none'; base-uri 'none'`
+  const cspOf = (page: ShopPage) =>
+    page.challenge === undefined
+      ? `default-src 'none'; script-src ${api}; connect-src ${api}; style-src 'self'; img-src 'self'; require-trusted-types-for 'script'; trusted-types 'none'; base-uri 'none'`
+      : `default-src 'none'; script-src ${api} ${page.challenge.sources}; frame-src ${page.challenge.sources}; connect-src ${api}; style-src 'self'; img-src 'self'; ` +
+        `require-trusted-types-for 'script'; trusted-types ${page.challenge.trustedTypes}; base-uri 'none'`
   const server = http.createServer((request, response) => {
     const url = new URL(request.url ?? "/", "http://shop")
     if (url.pathname === "/shop.css") {
@@ -91,7 +100,7 @@ export const startShop = async (api: string) => {
       response.end()
       return
     }
-    response.writeHead(200, { "content-type": "text/html; charset=utf-8", "content-security-policy": csp })
+    response.writeHead(200, { "content-type": "text/html; charset=utf-8", "content-security-policy": cspOf(page) })
     response.end(`<!doctype html>
 <html lang="${page.lang ?? "en"}">
 <head>
@@ -104,7 +113,7 @@ export const startShop = async (api: string) => {
 <body class="${page.bodyClass ?? ""}">
 <h1>A shop</h1>
 <p>Questions about your order? We call you back.</p>
-<switchboard-callback key="${page.key}" ${page.attributes ?? ""}></switchboard-callback>
+${Array.from({ length: page.copies ?? 1 }, () => `<switchboard-callback key="${page.key}" ${page.attributes ?? ""}></switchboard-callback>`).join("\n")}
 </body>
 </html>`)
   })
