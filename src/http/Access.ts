@@ -22,18 +22,15 @@ import { createHash, timingSafeEqual } from "node:crypto"
 import type { Context as HonoContext } from "hono"
 import { createMiddleware } from "hono/factory"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import * as Runtime from "effect/Runtime"
-import * as Cause from "effect/Cause"
 import { type KeyKind, kindOf } from "../../domain/callbacks/Keys.ts"
 import { isUuid } from "../../domain/Ids.ts"
 import { BusinessKeys } from "../../infra/callbacks/BusinessKeys.ts"
 import { BusinessStore } from "../../infra/callbacks/BusinessStore.ts"
 import { RequestStore } from "../../infra/callbacks/RequestStore.ts"
 import type { Security } from "./Contract.ts"
-import { type HttpEnv, type HttpServices, problemResponse } from "./Handler.ts"
+import { attempt, type HttpEnv, type HttpServices, problemResponse } from "./Handler.ts"
 import { type ValidationFailed, validationFailedAt } from "../Failures.ts"
 import { Forbidden, Unauthorized } from "./Problems.ts"
 
@@ -48,12 +45,6 @@ const credentialOf = (c: HonoContext<HttpEnv>): string | undefined => {
   if (query !== undefined) return query
   const bearer = /^Bearer +(\S+) *$/i.exec(c.req.header("authorization") ?? "")?.[1]
   return bearer === undefined || bearer.startsWith("cst_") ? undefined : bearer
-}
-
-/** Runs `effect` on the request's runtime; a failure becomes its problem response. */
-const attempt = async <A, E>(c: HonoContext<HttpEnv>, effect: Effect.Effect<A, E, HttpServices>): Promise<{ readonly value: A } | { readonly response: Response }> => {
-  const exit = await Runtime.runPromiseExit(c.get("runtime"))(effect)
-  return Exit.isSuccess(exit) ? { value: exit.value } : { response: problemResponse(c, Option.getOrElse(Cause.failureOption(exit.cause), () => Cause.squash(exit.cause))) }
 }
 
 /** Sets `principal` from the request's credential, or answers 401 for one that is not valid. */

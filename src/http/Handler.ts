@@ -64,25 +64,27 @@ const respond = (problem: Problem, requestId: string | undefined): Response => {
 /** A problem+json response for `error` (see Problems.ts). */
 export const problemResponse = (c: HonoContext, error: unknown): Response => respond(problemOf(error), c.get("requestId"))
 
-export const run = <E>(c: HonoContext<HttpEnv>, effect: Effect.Effect<Response, E, HttpServices>): Promise<Response> => {
+/**
+ * Runs `effect` for the request (under its span, its logs annotated): its value, or, when it
+ * fails, the failure logged (an internal error with its cause, a database outage once) and
+ * turned into its problem response. For middleware, which goes on with a value; handlers use `run`.
+ */
+export const attempt = async <A, E>(c: HonoContext<HttpEnv>, effect: Effect.Effect<A, E, HttpServices>): Promise<{ readonly value: A } | { readonly response: Response }> => {
   const span = c.get("span")
   const program = effect.pipe(
     span === undefined ? (e) => e : Effect.withParentSpan(span),
     Effect.annotateLogs({ request_id: c.get("requestId"), route: `${c.req.method} ${c.req.path}` })
   )
-  return Runtime.runPromiseExit(c.get("runtime"))(program).then((exit) =>
-    Exit.match(exit, {
-      onSuccess: (response) => response,
-      onFailure: (cause) => {
-        const failure = Option.getOrElse(Cause.failureOption(cause), () => Cause.squash(cause))
-        const problem = problemOf(failure)
-        // an internal error with its cause; a database outage once (Outage.ts); the rest not at all
-        Runtime.runSync(c.get("runtime"))(logFailure(problem, failure, cause).pipe(Effect.annotateLogs({ request_id: c.get("requestId") })))
-        return respond(problem, c.get("requestId"))
-      }
-    })
-  )
+  const exit = await Runtime.runPromiseExit(c.get("runtime"))(program)
+  if (Exit.isSuccess(exit)) return { value: exit.value }
+  const failure = Option.getOrElse(Cause.failureOption(exit.cause), () => Cause.squash(exit.cause))
+  const problem = problemOf(failure)
+  Runtime.runSync(c.get("runtime"))(logFailure(problem, failure, exit.cause).pipe(Effect.annotateLogs({ request_id: c.get("requestId") })))
+  return { response: respond(problem, c.get("requestId")) }
 }
+
+export const run = <E>(c: HonoContext<HttpEnv>, effect: Effect.Effect<Response, E, HttpServices>): Promise<Response> =>
+  attempt(c, effect).then((outcome) => ("value" in outcome ? outcome.value : outcome.response))
 
 export const json = (body: unknown, status = 200, headers: Record<string, string> = {}): Response =>
   new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json", ...headers } })
