@@ -23,23 +23,26 @@ export interface BotCheckAsk {
   readonly clientIp: string
 }
 
-/** Passes when the business has no bot check, or the provider accepts the token; `BotCheckFailed` or `Unavailable` otherwise. */
-export const pass = (businessId: string, allowedOrigins: ReadonlyArray<string>, ask: BotCheckAsk) =>
+/** The business's bot check, when it has one (with its secret). */
+export const settingOf = (businessId: string) => Effect.flatMap(BotChecks, (checks) => checks.find(businessId))
+
+/** Passes when the provider accepts the token for the business's `setting`; `BotCheckFailed` or `Unavailable` otherwise. */
+export const pass = (businessId: string, setting: BotCheckSetting, ask: BotCheckAsk) =>
   Effect.gen(function* () {
     const checks = yield* BotChecks
-    const setting = yield* checks.find(businessId)
-    if (Option.isNone(setting)) return
     const metrics = yield* Metrics
-    const { provider } = setting.value
+    const { provider } = setting
     if (ask.token === undefined || ask.token === "") {
       metrics.botChecks.inc({ provider, outcome: "missing" })
       return yield* new BotCheckFailed({ detail: "this business asks web pages for a bot check: send the challenge's token as botToken", reasons: [MISSING_TOKEN] })
     }
-    const answer = yield* checks.siteverify(setting.value, ask.token, ask.clientIp).pipe(
+    const answer = yield* checks.siteverify(setting, ask.token, ask.clientIp).pipe(
       Effect.tapError((e) => Effect.sync(() => metrics.botChecks.inc({ provider, outcome: "unavailable" })).pipe(Effect.zipRight(Effect.logWarning(`bot check: ${e.reason}`)))),
       Effect.catchTag("SiteverifyUnavailable", () => new Unavailable({ detail: `the bot check (${provider}) could not be verified; retry with a new token shortly`, retryAfterSeconds: 5 }))
     )
-    const judgement = judge(answer, allowedOrigins)
+    // the hosts the challenge may have been solved on: the business's origins'
+    const business = yield* Businesses.find(businessId)
+    const judgement = judge(answer, business.allowedOrigins)
     metrics.botChecks.inc({ provider, outcome: judgement.passed ? "passed" : "failed" })
     if (!judgement.passed) {
       return yield* new BotCheckFailed({ detail: `the bot check (${provider}) did not accept the token (${judgement.reasons.join(", ")}); solve a new challenge`, reasons: judgement.reasons })
@@ -50,7 +53,7 @@ export const pass = (businessId: string, allowedOrigins: ReadonlyArray<string>, 
 export const show = (businessId: string) =>
   Effect.gen(function* () {
     const business = yield* Businesses.find(businessId)
-    const setting = yield* Effect.flatMap(BotChecks, (checks) => checks.find(business.id))
+    const setting = yield* settingOf(business.id)
     if (Option.isNone(setting)) return yield* new NotFound({ detail: `business ${business.id} has no bot check` })
     const { provider, siteKey, updatedAt } = setting.value
     return { provider, siteKey, updatedAt }
@@ -70,8 +73,4 @@ export const remove = (businessId: string) =>
   })
 
 /** What a web page may know of the business's bot check (none when it has none). */
-export const publicOf = (businessId: string) =>
-  Effect.map(
-    Effect.flatMap(BotChecks, (checks) => checks.find(businessId)),
-    Option.map(({ provider, siteKey }) => ({ provider, siteKey }))
-  )
+export const publicOf = (businessId: string) => Effect.map(settingOf(businessId), Option.map(({ provider, siteKey }) => ({ provider, siteKey })))

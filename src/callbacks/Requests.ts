@@ -89,10 +89,12 @@ export const create = (command: CreateCommand) =>
     const key = command.idempotencyKey === undefined ? undefined : `create:${command.idempotencyKey}`
     // the fields this use case reads, nothing else, so unknown fields (and the bot check's token) cannot make two bodies differ
     const bodyHash = hashBody({ businessId: command.businessId, phone: command.phone, name: command.name, note: command.note })
-    if (command.botCheck !== undefined && (key === undefined || !(yield* wouldReplay(key, bodyHash)))) {
+    if (command.botCheck !== undefined) {
       // before the transaction: the provider is asked over the network, with no connection held
-      const business = yield* Businesses.find(command.businessId)
-      yield* BotChecks.pass(business.id, business.allowedOrigins, { token: command.botCheck.token, clientIp: command.clientIp })
+      const setting = yield* BotChecks.settingOf(command.businessId)
+      if (Option.isSome(setting) && (key === undefined || !(yield* wouldReplay(key, bodyHash)))) {
+        yield* BotChecks.pass(command.businessId, setting.value, { token: command.botCheck.token, clientIp: command.clientIp })
+      }
     }
     return yield* refusedByBudget(inTransaction(
       Effect.gen(function* () {
