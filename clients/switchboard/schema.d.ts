@@ -2425,6 +2425,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
             404: components["responses"]["problem-not-found"];
             409: components["responses"]["problem-conflict"];
             410: components["responses"]["problem-gone"];
@@ -2455,6 +2457,8 @@ export interface operations {
                     "application/json": components["schemas"]["PendingCallback"];
                 };
             };
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
             404: components["responses"]["problem-not-found"];
             409: components["responses"]["problem-conflict"];
             410: components["responses"]["problem-gone"];
@@ -2484,6 +2488,8 @@ export interface operations {
                     "application/json": components["schemas"]["Callback"];
                 };
             };
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
             404: components["responses"]["problem-not-found"];
             503: components["responses"]["problem-unavailable"];
         };
@@ -2513,6 +2519,8 @@ export interface operations {
                 };
             };
             400: components["responses"]["problem-validation"];
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
             404: components["responses"]["problem-not-found"];
             503: components["responses"]["problem-unavailable"];
         };

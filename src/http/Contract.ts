@@ -77,6 +77,16 @@ export interface Input<P, Q, H, B> {
   readonly body: B
 }
 
+/**
+ * The public API's prefix. Its access middleware (Access.ts) reads a credential on every route under
+ * it, so any of them answers 401 for a key that is unknown, revoked or malformed, and 403 to a page
+ * from an origin its business does not allow, whatever the route itself needs.
+ */
+export const PUBLIC_API = "/v1/"
+
+/** The problems a route answers with because of where it is mounted, besides its own. */
+export const accessProblems = (route: AnyRoute): ReadonlyArray<Slug> => (route.path.startsWith(PUBLIC_API) ? ["unauthorized", "forbidden"] : [])
+
 /** Declares a route; the identity, for inference. */
 export const route = <P = unknown, Q = unknown, H = unknown, B = unknown>(spec: Route<P, Q, H, B>): Route<P, Q, H, B> => spec
 

@@ -16,6 +16,7 @@ import { Metrics } from "../../infra/observability/Metrics.ts"
 import { type HttpEnv, type HttpServices, problemResponse } from "./Handler.ts"
 import { Health } from "./Health.ts"
 import { cors, principal } from "./Access.ts"
+import { PUBLIC_API } from "./Contract.ts"
 import { bearer, limitBody, observe, requestId } from "./Middleware.ts"
 import { NotFound } from "./Problems.ts"
 import { adminCallbackRoutes } from "./routes/AdminCallbacks.ts"
@@ -61,8 +62,8 @@ export const makeHttpApp = (options: HttpAppOptions) =>
     app.route("/", twilioRoutes())
     if (options.role !== "worker") {
       const admin = yield* adminToken
-      app.use("/v1/*", principal(admin))
-      app.use("/v1/*", cors())
+      app.use(`${PUBLIC_API}*`, principal(admin))
+      app.use(`${PUBLIC_API}*`, cors())
       app.route("/", callbackRoutes())
       app.route("/", publicKeyRoutes())
       app.route("/", visitorEventRoutes())

@@ -9,7 +9,7 @@ import * as JSONSchema from "effect/JSONSchema"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as SchemaAST from "effect/SchemaAST"
-import type { AnyRoute, ResponseSpec, Security } from "./Contract.ts"
+import { accessProblems, type AnyRoute, type ResponseSpec, type Security } from "./Contract.ts"
 import { Catalogue, type Slug } from "./Problems.ts"
 
 export interface DocumentOptions {
@@ -125,6 +125,7 @@ export const makeDocument = (routes: ReadonlyArray<AnyRoute>, options: DocumentO
     const problems: ReadonlyArray<Slug> = [
       ...new Set([
         ...route.problems,
+        ...accessProblems(route),
         ...(route.method === "get" || route.method === "delete" ? [] : ["payload-too-large" as const]),
         ...(jsonBody ? ["unsupported-media-type" as const] : [])
       ])

@@ -438,14 +438,15 @@ describe("the callback platform's HTTP surface under arbitrary requests", () => 
         fc.constantFrom<"verification" | "resend" | "view" | "events">("verification", "resend", "view", "events"),
         idSegment("callbacks"),
         bodyText(verifyBody),
-        fc.oneof(fc.constant(""), queryString(["code", "id", "after"])),
+        fc.oneof(fc.constant(""), queryString(["code", "id", "after", "key"])),
         extraHeaders,
         async (route, id, body, search, headers) => {
           const path = { view: `/v1/callbacks/${id}`, events: `/v1/callbacks/${id}/events`, resend: `/v1/callbacks/${id}/verification/resend`, verification: `/v1/callbacks/${id}/verification` }[route]
           const read = route === "view" || route === "events"
           const { response, label, url } = await send({ method: read ? "GET" : "POST", path: path + search, headers, body: read ? undefined : body })
           const allowed = { view: [200, 404], events: [200, 400, 404], resend: [202, 404, 409, 410, 413, 429], verification: [200, 400, 404, 409, 410, 413, 415, 429] }[route]
-          expectStatus(response.status, allowed, label)
+          // a credential is read on every public route, and one that is not a key or the admin token is refused
+          expectStatus(response.status, url.searchParams.has("key") ? [...allowed, 401] : allowed, label)
           // only a real request's id finds one
           if (response.status < 300 && route !== "verification") expect(real.callbacks.some((known) => url.pathname.toLowerCase().includes(known)), label).toBe(true)
         }
