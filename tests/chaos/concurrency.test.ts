@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest"
 import { enqueueMany } from "../../infra/jobs/Jobs.ts"
 import { query } from "../support/database.ts"
-import { count, countReaches, ledgerDatabase } from "../support/ledger.ts"
+import { count, countReaches, ledgerDatabase, WITH_WORKERS_MS, workersUp } from "../support/ledger.ts"
 import { spawnWorker } from "../support/processes.ts"
 import { Keyed } from "../support/testJobs.ts"
 
@@ -14,7 +14,7 @@ describe("a concurrency key across processes", () => {
 
   it("never runs more than its limit at once, and waiting keeps attempts", async () => {
     const workers = [1, 2, 3].map(() => spawnWorker(db.url, { QUEUES: "default:5" }))
-    await countReaches(db.url, "SELECT count(*) AS n FROM processes", workers.length, 30_000)
+    await workersUp(db.url, workers.length)
     await db.runtime.runPromise(
       enqueueMany(Keyed, Array.from({ length: 30 }, () => ({ args: { sleepMs: 150 }, options: { concurrencyKey: "business-7", concurrencyLimit: 2 } })))
     )
@@ -23,5 +23,5 @@ describe("a concurrency key across processes", () => {
     expect(probe).toEqual({ max_seen: 2, running: 0 })
     expect(await count(db.url, "SELECT count(*) AS n FROM jobs WHERE attempt <> 1")).toBe(0)
     expect(await count(db.url, "SELECT count(DISTINCT pid) AS n FROM ledger_completions")).toBeGreaterThan(1)
-  })
+  }, WITH_WORKERS_MS)
 })

@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest"
 import { enqueueMany } from "../../infra/jobs/Jobs.ts"
 import { query } from "../support/database.ts"
-import { count, countReaches, ledgerDatabase } from "../support/ledger.ts"
+import { count, countReaches, ledgerDatabase, WITH_WORKERS_MS, workersUp } from "../support/ledger.ts"
 import { fastEngine, spawnWorker } from "../support/processes.ts"
 import { Ledger } from "../support/testJobs.ts"
 
@@ -17,7 +17,7 @@ describe("a crashed worker's jobs", () => {
     const doomed = spawnWorker(db.url, { QUEUES: "default:50" })
     await countReaches(db.url, "SELECT count(*) AS n FROM ledger_starts WHERE pid = $1", 50, 30_000, [doomed.pid])
     const rescuer = spawnWorker(db.url, { QUEUES: "default:50" })
-    await countReaches(db.url, "SELECT count(*) AS n FROM processes", 2, 30_000)
+    await workersUp(db.url, 2)
 
     doomed.signal("SIGKILL")
     const killedAt = Date.now()
@@ -37,5 +37,5 @@ describe("a crashed worker's jobs", () => {
     )
     expect(jobs.every((job) => job.attempt === 2 && job.kinds.join() === "rescued")).toBe(true)
     expect(await count(db.url, "SELECT count(*) AS n FROM processes")).toBe(1)
-  })
+  }, WITH_WORKERS_MS)
 })

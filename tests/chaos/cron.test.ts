@@ -1,7 +1,7 @@
 /** Three processes run one every-second schedule: each slot's job is enqueued and run exactly once. */
 import { describe, expect, it } from "vitest"
 import { eventually, query } from "../support/database.ts"
-import { count, countReaches, ledgerDatabase } from "../support/ledger.ts"
+import { count, ledgerDatabase, WITH_WORKERS_MS, workersUp } from "../support/ledger.ts"
 import { spawnWorker } from "../support/processes.ts"
 
 describe("cron across processes", () => {
@@ -9,7 +9,7 @@ describe("cron across processes", () => {
 
   it("runs each of 10 consecutive slots exactly once", async () => {
     const workers = [1, 2, 3].map(() => spawnWorker(db.url, { QUEUES: "default:4", TEST_CRON: "* * * * * *" }))
-    await countReaches(db.url, "SELECT count(*) AS n FROM processes", 3, 30_000)
+    await workersUp(db.url, 3)
     const startedAt = new Date()
     // ten full slots after all three are up
     await eventually(
@@ -33,5 +33,5 @@ describe("cron across processes", () => {
     const runners = await query<{ pid: number }>(db.url, "SELECT DISTINCT pid FROM ledger_starts")
     expect(runners.length).toBeGreaterThanOrEqual(1)
     expect(workers.length).toBe(3)
-  })
+  }, WITH_WORKERS_MS)
 })

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest"
 import { enqueueMany } from "../../infra/jobs/Jobs.ts"
 import { query } from "../support/database.ts"
-import { count, countReaches, ledgerDatabase } from "../support/ledger.ts"
+import { count, countReaches, ledgerDatabase, WITH_WORKERS_MS, workersUp } from "../support/ledger.ts"
 import { spawnWorker } from "../support/processes.ts"
 import { Ledger } from "../support/testJobs.ts"
 
@@ -11,7 +11,7 @@ describe("three workers on one queue", () => {
 
   it("run each of 5,000 jobs exactly once", async () => {
     const workers = [1, 2, 3].map(() => spawnWorker(db.url, { QUEUES: "default:10" }))
-    await countReaches(db.url, "SELECT count(*) AS n FROM processes", 3, 30_000) // all three race from the first job
+    await workersUp(db.url, 3) // all three race from the first job
     await db.runtime.runPromise(enqueueMany(Ledger, Array.from({ length: 5_000 }, () => ({ args: {} }))))
     await countReaches(db.url, "SELECT count(*) AS n FROM jobs WHERE state = 'completed'", 5_000, 90_000)
     expect(await count(db.url, "SELECT count(*) AS n FROM ledger_starts")).toBe(5_000)
@@ -21,5 +21,5 @@ describe("three workers on one queue", () => {
     expect(await count(db.url, "SELECT count(*) AS n FROM jobs WHERE attempt <> 1")).toBe(0)
     const share = await query<{ pid: number; n: string }>(db.url, "SELECT pid, count(*) AS n FROM ledger_starts GROUP BY pid")
     expect(share.map((row) => row.pid).sort()).toEqual(workers.map((w) => w.pid).sort())
-  })
+  }, WITH_WORKERS_MS)
 })
