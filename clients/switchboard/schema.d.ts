@@ -119,7 +119,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** The key's business's callback requests with the visitors' details, newest first (status=failed: the ones that finally failed). */
+        get: operations["listOwnCallbacks"];
         put?: never;
         /**
          * Ask a business for a callback; the phone is verified by an SMS code first.
@@ -217,6 +218,94 @@ export interface paths {
         get: operations["getPublicBusiness"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A business's webhook endpoints, oldest first. */
+        get: operations["listOwnWebhookEndpoints"];
+        put?: never;
+        /** Register a webhook endpoint of a business; its secret is in this answer only. */
+        post: operations["createOwnWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{endpointId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One webhook endpoint. */
+        get: operations["getOwnWebhookEndpoint"];
+        put?: never;
+        post?: never;
+        /** Delete a webhook endpoint, its pending deliveries and its delivery log. */
+        delete: operations["deleteOwnWebhookEndpoint"];
+        options?: never;
+        head?: never;
+        /** Change a webhook endpoint's URL, event types or description, or enable it again. */
+        patch: operations["updateOwnWebhookEndpoint"];
+        trace?: never;
+    };
+    "/v1/webhooks/{endpointId}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A new signing secret; the old one keeps signing alongside it for WEBHOOK_SECRET_OVERLAP. */
+        post: operations["rotateOwnWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{endpointId}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The endpoint's delivery log: every attempt, newest first. */
+        get: operations["listOwnWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{endpointId}/deliveries/{deliveryId}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send that attempt's event to the endpoint again (same webhook-id). */
+        post: operations["replayOwnWebhookDelivery"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1475,6 +1564,156 @@ export interface components {
         };
         /** @enum {string} */
         BotCheckProvider: "turnstile" | "hcaptcha";
+        AdminCallbackPage: {
+            items: components["schemas"]["AdminCallback"][];
+            nextCursor?: string;
+        };
+        AdminCallback: {
+            id: components["schemas"]["UUID"];
+            businessId: components["schemas"]["UUID"];
+            status: components["schemas"]["CallbackStatus"];
+            /** @enum {string} */
+            priority: "normal" | "high";
+            escalationLevel: components["schemas"]["Int"];
+            nextAttemptAt?: components["schemas"]["Timestamp"];
+            scheduledFor?: components["schemas"]["Timestamp"];
+            createdAt: components["schemas"]["Timestamp"];
+            updatedAt: components["schemas"]["Timestamp"];
+            finishedAt?: components["schemas"]["Timestamp"];
+            attempts: components["schemas"]["Attempt"][];
+            phone: components["schemas"]["E164"];
+            name?: string;
+            note?: string;
+        };
+        WebhookEndpointWithSecret: {
+            id: components["schemas"]["UUID"];
+            businessId: components["schemas"]["UUID"];
+            url: string;
+            description?: string;
+            /** @description the event types sent to it; empty: every type */
+            eventTypes: components["schemas"]["CallbackEventType"][];
+            enabled: boolean;
+            disabledAt?: components["schemas"]["Timestamp"];
+            /** @description why it was disabled (a run of failed deliveries, or an operator) */
+            disabledReason?: string;
+            /** @description the start of the current secret (the secret itself is shown only when it is made) */
+            secretHint: string;
+            /** Format: date-time */
+            previousSecretUntil?: string;
+            /**
+             * int
+             * @description failed attempts since the last delivered one
+             */
+            consecutiveFailures: number;
+            failingSince?: components["schemas"]["Timestamp"];
+            createdAt: components["schemas"]["Timestamp"];
+            updatedAt: components["schemas"]["Timestamp"];
+            /** @description whsec_<base64>: verify `webhook-signature` with it (Standard Webhooks); shown this once */
+            secret: string;
+        };
+        /** @enum {string} */
+        CallbackEventType: "callback.created" | "callback.code_sent" | "callback.verified" | "callback.expired" | "callback.dialing" | "callback.dial_taken_back" | "call.placed" | "call.status" | "callback.connected" | "callback.retry_scheduled" | "callback.escalated" | "callback.completed" | "callback.failed" | "callback.cancelled" | "callback.retried" | "sms.sent" | "callback.budget_exhausted";
+        WebhookEndpointBody: {
+            /**
+             * Format: uri
+             * @description where events are POSTed; https in production, and never a private address there
+             */
+            url: string;
+            /**
+             * maxItems(100)
+             * @description the event types sent to it; empty: every type
+             */
+            eventTypes?: ("callback.created" | "callback.code_sent" | "callback.verified" | "callback.expired" | "callback.dialing" | "callback.dial_taken_back" | "call.placed" | "call.status" | "callback.connected" | "callback.retry_scheduled" | "callback.escalated" | "callback.completed" | "callback.failed" | "callback.cancelled" | "callback.retried" | "sms.sent" | "callback.budget_exhausted")[];
+            description?: string | null;
+        };
+        WebhookEndpointPage: {
+            items: components["schemas"]["WebhookEndpoint"][];
+            nextCursor?: string;
+        };
+        WebhookEndpoint: {
+            id: components["schemas"]["UUID"];
+            businessId: components["schemas"]["UUID"];
+            url: string;
+            description?: string;
+            /** @description the event types sent to it; empty: every type */
+            eventTypes: components["schemas"]["CallbackEventType"][];
+            enabled: boolean;
+            disabledAt?: components["schemas"]["Timestamp"];
+            /** @description why it was disabled (a run of failed deliveries, or an operator) */
+            disabledReason?: string;
+            /** @description the start of the current secret (the secret itself is shown only when it is made) */
+            secretHint: string;
+            /** Format: date-time */
+            previousSecretUntil?: string;
+            /**
+             * int
+             * @description failed attempts since the last delivered one
+             */
+            consecutiveFailures: number;
+            failingSince?: components["schemas"]["Timestamp"];
+            createdAt: components["schemas"]["Timestamp"];
+            updatedAt: components["schemas"]["Timestamp"];
+        };
+        WebhookEndpointPatch: {
+            /**
+             * Format: uri
+             * @description where events are POSTed; https in production, and never a private address there
+             */
+            url?: string;
+            /**
+             * maxItems(100)
+             * @description the event types sent to it; empty: every type
+             */
+            eventTypes?: ("callback.created" | "callback.code_sent" | "callback.verified" | "callback.expired" | "callback.dialing" | "callback.dial_taken_back" | "call.placed" | "call.status" | "callback.connected" | "callback.retry_scheduled" | "callback.escalated" | "callback.completed" | "callback.failed" | "callback.cancelled" | "callback.retried" | "sms.sent" | "callback.budget_exhausted")[];
+            /** @description null clears it */
+            description?: string | null;
+            /** @description true enables an endpoint that was disabled (its waiting deliveries resume); false disables it */
+            enabled?: boolean;
+        };
+        WebhookDeliveryPage: {
+            items: components["schemas"]["WebhookDelivery"][];
+            nextCursor?: string;
+        };
+        /** @description one attempt to deliver an event */
+        WebhookDelivery: {
+            /** @description the attempt's id (`deliveryId` of the replay route) */
+            id: string;
+            /**
+             * Format: uuid
+             * @description the event's id: the `webhook-id` header
+             */
+            eventId: string;
+            eventType: components["schemas"]["CallbackEventType"];
+            outcome: components["schemas"]["WebhookAttemptOutcome"];
+            statusCode?: components["schemas"]["Int"];
+            /** @description the network error, timeout or refusal */
+            error?: string;
+            latencyMs: components["schemas"]["Int"];
+            /** @description the start of the response body, at most 1 KiB */
+            responseExcerpt?: string;
+            at: components["schemas"]["Timestamp"];
+            deliveryState: components["schemas"]["WebhookDeliveryState"];
+        };
+        /**
+         * @description delivered: 2xx; failed: another status, a network error or a timeout (retried); refused: the destination is not allowed (not retried)
+         * @enum {string}
+         */
+        WebhookAttemptOutcome: "delivered" | "failed" | "refused";
+        /**
+         * @description pending: not yet answered 2xx (waiting, or retrying); delivered: answered 2xx; dead: given up
+         * @enum {string}
+         */
+        WebhookDeliveryState: "pending" | "delivered" | "dead";
+        WebhookReplay: {
+            /**
+             * Format: uuid
+             * @description the event sent again: the same `webhook-id`
+             */
+            eventId: string;
+            eventType: components["schemas"]["CallbackEventType"];
+            /** @description the delivery job */
+            jobId: string;
+        };
         /** @description the parameters of a Twilio voice request or call status callback, form-encoded */
         TwilioCallParams: {
             /** @description the call's sid: CA and 32 hex digits (another value is ignored) */
@@ -1657,27 +1896,6 @@ export interface components {
             smsFallback?: boolean;
             allowedOrigins?: string[];
         };
-        AdminCallbackPage: {
-            items: components["schemas"]["AdminCallback"][];
-            nextCursor?: string;
-        };
-        AdminCallback: {
-            id: components["schemas"]["UUID"];
-            businessId: components["schemas"]["UUID"];
-            status: components["schemas"]["CallbackStatus"];
-            /** @enum {string} */
-            priority: "normal" | "high";
-            escalationLevel: components["schemas"]["Int"];
-            nextAttemptAt?: components["schemas"]["Timestamp"];
-            scheduledFor?: components["schemas"]["Timestamp"];
-            createdAt: components["schemas"]["Timestamp"];
-            updatedAt: components["schemas"]["Timestamp"];
-            finishedAt?: components["schemas"]["Timestamp"];
-            attempts: components["schemas"]["Attempt"][];
-            phone: components["schemas"]["E164"];
-            name?: string;
-            note?: string;
-        };
         AdminCallbackDetail: {
             id: components["schemas"]["UUID"];
             businessId: components["schemas"]["UUID"];
@@ -1784,135 +2002,6 @@ export interface components {
              * @description the provider's secret key, sent to its siteverify endpoint with each token; never shown again
              */
             secret: string;
-        };
-        WebhookEndpointWithSecret: {
-            id: components["schemas"]["UUID"];
-            businessId: components["schemas"]["UUID"];
-            url: string;
-            description?: string;
-            /** @description the event types sent to it; empty: every type */
-            eventTypes: components["schemas"]["CallbackEventType"][];
-            enabled: boolean;
-            disabledAt?: components["schemas"]["Timestamp"];
-            /** @description why it was disabled (a run of failed deliveries, or an operator) */
-            disabledReason?: string;
-            /** @description the start of the current secret (the secret itself is shown only when it is made) */
-            secretHint: string;
-            /** Format: date-time */
-            previousSecretUntil?: string;
-            /**
-             * int
-             * @description failed attempts since the last delivered one
-             */
-            consecutiveFailures: number;
-            failingSince?: components["schemas"]["Timestamp"];
-            createdAt: components["schemas"]["Timestamp"];
-            updatedAt: components["schemas"]["Timestamp"];
-            /** @description whsec_<base64>: verify `webhook-signature` with it (Standard Webhooks); shown this once */
-            secret: string;
-        };
-        /** @enum {string} */
-        CallbackEventType: "callback.created" | "callback.code_sent" | "callback.verified" | "callback.expired" | "callback.dialing" | "callback.dial_taken_back" | "call.placed" | "call.status" | "callback.connected" | "callback.retry_scheduled" | "callback.escalated" | "callback.completed" | "callback.failed" | "callback.cancelled" | "callback.retried" | "sms.sent" | "callback.budget_exhausted";
-        WebhookEndpointBody: {
-            /**
-             * Format: uri
-             * @description where events are POSTed; https in production, and never a private address there
-             */
-            url: string;
-            /**
-             * maxItems(100)
-             * @description the event types sent to it; empty: every type
-             */
-            eventTypes?: ("callback.created" | "callback.code_sent" | "callback.verified" | "callback.expired" | "callback.dialing" | "callback.dial_taken_back" | "call.placed" | "call.status" | "callback.connected" | "callback.retry_scheduled" | "callback.escalated" | "callback.completed" | "callback.failed" | "callback.cancelled" | "callback.retried" | "sms.sent" | "callback.budget_exhausted")[];
-            description?: string | null;
-        };
-        WebhookEndpointPage: {
-            items: components["schemas"]["WebhookEndpoint"][];
-            nextCursor?: string;
-        };
-        WebhookEndpoint: {
-            id: components["schemas"]["UUID"];
-            businessId: components["schemas"]["UUID"];
-            url: string;
-            description?: string;
-            /** @description the event types sent to it; empty: every type */
-            eventTypes: components["schemas"]["CallbackEventType"][];
-            enabled: boolean;
-            disabledAt?: components["schemas"]["Timestamp"];
-            /** @description why it was disabled (a run of failed deliveries, or an operator) */
-            disabledReason?: string;
-            /** @description the start of the current secret (the secret itself is shown only when it is made) */
-            secretHint: string;
-            /** Format: date-time */
-            previousSecretUntil?: string;
-            /**
-             * int
-             * @description failed attempts since the last delivered one
-             */
-            consecutiveFailures: number;
-            failingSince?: components["schemas"]["Timestamp"];
-            createdAt: components["schemas"]["Timestamp"];
-            updatedAt: components["schemas"]["Timestamp"];
-        };
-        WebhookEndpointPatch: {
-            /**
-             * Format: uri
-             * @description where events are POSTed; https in production, and never a private address there
-             */
-            url?: string;
-            /**
-             * maxItems(100)
-             * @description the event types sent to it; empty: every type
-             */
-            eventTypes?: ("callback.created" | "callback.code_sent" | "callback.verified" | "callback.expired" | "callback.dialing" | "callback.dial_taken_back" | "call.placed" | "call.status" | "callback.connected" | "callback.retry_scheduled" | "callback.escalated" | "callback.completed" | "callback.failed" | "callback.cancelled" | "callback.retried" | "sms.sent" | "callback.budget_exhausted")[];
-            /** @description null clears it */
-            description?: string | null;
-            /** @description true enables an endpoint that was disabled (its waiting deliveries resume); false disables it */
-            enabled?: boolean;
-        };
-        WebhookDeliveryPage: {
-            items: components["schemas"]["WebhookDelivery"][];
-            nextCursor?: string;
-        };
-        /** @description one attempt to deliver an event */
-        WebhookDelivery: {
-            /** @description the attempt's id (`deliveryId` of the replay route) */
-            id: string;
-            /**
-             * Format: uuid
-             * @description the event's id: the `webhook-id` header
-             */
-            eventId: string;
-            eventType: components["schemas"]["CallbackEventType"];
-            outcome: components["schemas"]["WebhookAttemptOutcome"];
-            statusCode?: components["schemas"]["Int"];
-            /** @description the network error, timeout or refusal */
-            error?: string;
-            latencyMs: components["schemas"]["Int"];
-            /** @description the start of the response body, at most 1 KiB */
-            responseExcerpt?: string;
-            at: components["schemas"]["Timestamp"];
-            deliveryState: components["schemas"]["WebhookDeliveryState"];
-        };
-        /**
-         * @description delivered: 2xx; failed: another status, a network error or a timeout (retried); refused: the destination is not allowed (not retried)
-         * @enum {string}
-         */
-        WebhookAttemptOutcome: "delivered" | "failed" | "refused";
-        /**
-         * @description pending: not yet answered 2xx (waiting, or retrying); delivered: answered 2xx; dead: given up
-         * @enum {string}
-         */
-        WebhookDeliveryState: "pending" | "delivered" | "dead";
-        WebhookReplay: {
-            /**
-             * Format: uuid
-             * @description the event sent again: the same `webhook-id`
-             */
-            eventId: string;
-            eventType: components["schemas"]["CallbackEventType"];
-            /** @description the delivery job */
-            jobId: string;
         };
         Queue: {
             queue: string;
@@ -2333,6 +2422,38 @@ export interface operations {
             404: components["responses"]["problem-not-found"];
         };
     };
+    listOwnCallbacks: {
+        parameters: {
+            query?: {
+                status?: "pending_verification" | "queued" | "dialing" | "retry_scheduled" | "escalated" | "connected" | "completed" | "failed" | "cancelled" | "expired";
+                /** @description a string */
+                phone?: string;
+                /** @description page size, 1 to 500 (default 50) */
+                limit?: string;
+                /** @description `nextCursor` of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of requests */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminCallbackPage"];
+                };
+            };
+            400: components["responses"]["problem-validation"];
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
     createCallback: {
         parameters: {
             query?: {
@@ -2550,6 +2671,261 @@ export interface operations {
             401: components["responses"]["problem-unauthorized"];
             403: components["responses"]["problem-forbidden"];
             404: components["responses"]["problem-not-found"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
+    listOwnWebhookEndpoints: {
+        parameters: {
+            query?: {
+                /** @description page size, 1 to 500 (default 50) */
+                limit?: string;
+                /** @description `nextCursor` of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of endpoints */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointPage"];
+                };
+            };
+            400: components["responses"]["problem-validation"];
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
+            404: components["responses"]["problem-not-found"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
+    createOwnWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEndpointBody"];
+            };
+        };
+        responses: {
+            /** @description Created, with its secret */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointWithSecret"];
+                };
+            };
+            /** @description `/problems/validation` (Validation failed): The request's fields did not pass validation; `errors` lists each field's path and message. `/problems/malformed-body` (Malformed body): The body is not the JSON the route expects (it could not be parsed, or is not an object). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
+            404: components["responses"]["problem-not-found"];
+            413: components["responses"]["problem-payload-too-large"];
+            415: components["responses"]["problem-unsupported-media-type"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
+    getOwnWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the endpoint's id (a UUID) */
+                endpointId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
+            404: components["responses"]["problem-not-found"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
+    deleteOwnWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the endpoint's id (a UUID) */
+                endpointId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
+            404: components["responses"]["problem-not-found"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
+    updateOwnWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the endpoint's id (a UUID) */
+                endpointId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEndpointPatch"];
+            };
+        };
+        responses: {
+            /** @description The endpoint */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            /** @description `/problems/validation` (Validation failed): The request's fields did not pass validation; `errors` lists each field's path and message. `/problems/malformed-body` (Malformed body): The body is not the JSON the route expects (it could not be parsed, or is not an object). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
+            404: components["responses"]["problem-not-found"];
+            413: components["responses"]["problem-payload-too-large"];
+            415: components["responses"]["problem-unsupported-media-type"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
+    rotateOwnWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the endpoint's id (a UUID) */
+                endpointId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint with its new secret */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointWithSecret"];
+                };
+            };
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
+            404: components["responses"]["problem-not-found"];
+            413: components["responses"]["problem-payload-too-large"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
+    listOwnWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /** @description page size, 1 to 500 (default 50) */
+                limit?: string;
+                /** @description `nextCursor` of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description the endpoint's id (a UUID) */
+                endpointId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of attempts */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryPage"];
+                };
+            };
+            400: components["responses"]["problem-validation"];
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
+            404: components["responses"]["problem-not-found"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
+    replayOwnWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the endpoint's id (a UUID) */
+                endpointId: string;
+                /** @description an attempt's id from the delivery log */
+                deliveryId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Enqueued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookReplay"];
+                };
+            };
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
+            404: components["responses"]["problem-not-found"];
+            409: components["responses"]["problem-conflict"];
+            413: components["responses"]["problem-payload-too-large"];
             503: components["responses"]["problem-unavailable"];
         };
     };

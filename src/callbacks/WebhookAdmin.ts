@@ -2,6 +2,8 @@
  * The admin API's use cases for outbound webhooks (docs/webhooks.md):
  * endpoints (create with a secret shown once, list, change, enable again,
  * delete), secret rotation with an overlap, the delivery log, and replay.
+ * An operator reaches every business's endpoints; a business's secret key
+ * (`within`, its business) only its own.
  */
 import { randomUUID } from "node:crypto"
 import * as Effect from "effect/Effect"
@@ -47,8 +49,14 @@ const checkUrl = (url: string | undefined) =>
 
 const business = (id: string) => Effect.flatMap(BusinessStore, (store) => lookUp("business", id, store.find))
 
-/** The endpoint, or `NotFound`. */
-export const find = (id: string) => Effect.flatMap(WebhookEndpoints, (store) => lookUp("webhook endpoint", id, store.find))
+/**
+ * The endpoint, or `NotFound`; with `within` (a business key's business), `NotFound` too for
+ * another business's endpoint, as if there were none.
+ */
+export const find = (id: string, within?: string) =>
+  Effect.flatMap(WebhookEndpoints, (store) =>
+    lookUp("webhook endpoint", id, (known) => Effect.map(store.find(known), Option.filter((endpoint) => within === undefined || endpoint.businessId === within)))
+  )
 
 /** A new endpoint of business `businessId`, with its secret (shown this once). */
 export const create = (businessId: string, fields: EndpointFields) =>
@@ -77,9 +85,9 @@ const orGone = (id: string) => <A>(found: Option.Option<A>): Effect.Effect<A, No
  * Changes an endpoint's URL, event types or description; `enabled: true` enables a disabled one again
  * (its waiting deliveries run at once, with a new retry window), `enabled: false` disables it by hand.
  */
-export const update = (id: string, patch: EndpointPatch) =>
+export const update = (id: string, patch: EndpointPatch, within?: string) =>
   Effect.gen(function* () {
-    yield* find(id)
+    yield* find(id, within)
     yield* checkUrl(patch.url)
     const endpoints = yield* WebhookEndpoints
     const outbox = yield* WebhookOutbox
@@ -97,16 +105,16 @@ export const update = (id: string, patch: EndpointPatch) =>
     )
   })
 
-export const remove = (id: string) =>
-  find(id).pipe(
+export const remove = (id: string, within?: string) =>
+  find(id, within).pipe(
     Effect.zipRight(Effect.flatMap(WebhookEndpoints, (store) => store.remove(id))),
     Effect.flatMap((removed) => (removed ? Effect.void : Effect.fail(new NotFound({ detail: `no webhook endpoint ${id}` }))))
   )
 
 /** A new secret (shown this once); the old one keeps signing alongside it for WEBHOOK_SECRET_OVERLAP. */
-export const rotate = (id: string) =>
+export const rotate = (id: string, within?: string) =>
   Effect.gen(function* () {
-    yield* find(id)
+    yield* find(id, within)
     const settings = yield* WebhookConfig
     const secret = newSecret()
     const endpoint = yield* Effect.flatMap(WebhookEndpoints, (store) => store.rotate(id, secret, settings.secretOverlap)).pipe(Effect.flatMap(orGone(id)))
@@ -114,9 +122,9 @@ export const rotate = (id: string) =>
   })
 
 /** The endpoint's delivery log, newest first, and the cursor of the next page when the page is full. */
-export const deliveries = (id: string, limit: number, cursor: string | undefined) =>
+export const deliveries = (id: string, limit: number, cursor: string | undefined, within?: string) =>
   Effect.gen(function* () {
-    yield* find(id)
+    yield* find(id, within)
     const items = yield* Effect.flatMap(WebhookOutbox, (outbox) => outbox.attempts(id, limit, cursor))
     return { items, nextCursor: items.length === limit ? items[items.length - 1]?.id : undefined }
   })
@@ -125,9 +133,9 @@ export const deliveries = (id: string, limit: number, cursor: string | undefined
  * Sends the event of attempt `deliveryId` to the endpoint again (the same `webhook-id`), as a new delivery
  * job with a new retry window; `Conflict` while that delivery is still pending.
  */
-export const replay = (id: string, deliveryId: string) =>
+export const replay = (id: string, deliveryId: string, within?: string) =>
   Effect.gen(function* () {
-    yield* find(id)
+    yield* find(id, within)
     const outbox = yield* WebhookOutbox
     const delivery = yield* outbox.attemptDelivery(id, deliveryId).pipe(
       Effect.flatMap(Option.match({ onNone: () => Effect.fail(new NotFound({ detail: `no delivery ${deliveryId} of webhook endpoint ${id}` })), onSome: Effect.succeed }))

@@ -17,6 +17,8 @@
  * with `Vary: Origin`; from any other origin, a 403 before anything runs, so
  * a page not on the list creates nothing. Credentials (cookies) are never
  * allowed, and no `*` is ever sent.
+ *
+ * `ownCallbacks` keeps a key to its own business's callback requests.
  */
 import { createHash, timingSafeEqual } from "node:crypto"
 import type { Context as HonoContext } from "hono"
@@ -31,7 +33,7 @@ import { BusinessStore } from "../../infra/callbacks/BusinessStore.ts"
 import { RequestStore } from "../../infra/callbacks/RequestStore.ts"
 import type { Security } from "./Contract.ts"
 import { attempt, type HttpEnv, type HttpServices, problemResponse } from "./Handler.ts"
-import { type ValidationFailed, validationFailedAt } from "../Failures.ts"
+import { NotFound, type ValidationFailed, validationFailedAt } from "../Failures.ts"
 import { Forbidden, Unauthorized } from "./Problems.ts"
 
 /** Who is calling: a business's key, or an operator with the admin token. */
@@ -69,7 +71,7 @@ export const principal = (adminToken: Redacted.Redacted<string>) => {
   })
 }
 
-/** What a route's `security` asks of the principal: nothing (public, admin, ...), any key or the admin token, or a secret key or the admin token. */
+/** What a route's `security` asks of the principal: nothing (public, admin, ...), any key or the admin token, or a secret key. */
 export const requirePrincipal = (security: Security) =>
   createMiddleware<HttpEnv>(async (c, next) => {
     const who = c.get("principal")
@@ -77,18 +79,51 @@ export const requirePrincipal = (security: Security) =>
       return problemResponse(c, new Unauthorized({ detail: `this route needs ${security === "secret" ? "a secret key (sk_...)" : "a business key (?key=pk_... or Authorization: Bearer)"}` }))
     }
     if (security === "secret" && who.kind === "publishable") return problemResponse(c, new Forbidden({ detail: "a publishable key may only create and follow callbacks; this route needs a secret key" }))
+    if (security === "secret" && who.kind === "admin") {
+      return problemResponse(c, new Forbidden({ detail: "this route serves one business's secret key; the admin token has the same under /admin/api" }))
+    }
     return next()
   })
 
+/** The id of the callback request a path names (`/v1/callbacks/{id}/...`). */
+const callbackIdOf = (c: HonoContext<HttpEnv>): string | undefined => /^\/v1\/callbacks\/([^/]+)/.exec(c.req.path)?.[1]
+
+const owners = new WeakMap<Request, Option.Option<string>>()
+
+/** The business of callback request `id` (none when there is no such request), looked up at most once per request. */
+const ownerOf = (c: HonoContext<HttpEnv>, id: string): Effect.Effect<Option.Option<string>, unknown, HttpServices> => {
+  const known = owners.get(c.req.raw)
+  if (known !== undefined) return Effect.succeed(known)
+  if (!isUuid(id)) return Effect.succeed(Option.none())
+  return Effect.flatMap(RequestStore, (requests) => requests.streamAccess(id)).pipe(
+    Effect.map(Option.map((access) => access.businessId)),
+    Effect.tap((owner) => Effect.sync(() => owners.set(c.req.raw, owner)))
+  )
+}
+
 /** The business a public request is for: the callback request's (by its id in the path), else the key's. */
 const businessOf = (c: HonoContext<HttpEnv>): Effect.Effect<Option.Option<string>, unknown, HttpServices> => {
-  const id = /^\/v1\/callbacks\/([^/]+)/.exec(c.req.path)?.[1]
-  if (id !== undefined) {
-    return isUuid(id) ? Effect.map(Effect.flatMap(RequestStore, (requests) => requests.streamAccess(id)), Option.map((access) => access.businessId)) : Effect.succeed(Option.none())
-  }
+  const id = callbackIdOf(c)
+  if (id !== undefined) return ownerOf(c, id)
   const who = c.get("principal")
   return Effect.succeed(who === undefined || who.kind === "admin" ? Option.none() : Option.some(who.businessId))
 }
+
+/**
+ * A business key reaches its own business's callback requests only: with another business's, a
+ * request under `/v1/callbacks/{id}` is a 404, as if there were no such request. (Without a key, a
+ * request's id alone still finds it: the visitor's page may not hold one.)
+ */
+export const ownCallbacks = () =>
+  createMiddleware<HttpEnv>(async (c, next) => {
+    const who = c.get("principal")
+    const id = callbackIdOf(c)
+    if (who === undefined || who.kind === "admin" || id === undefined) return next()
+    const owner = await attempt(c, ownerOf(c, id))
+    if ("response" in owner) return owner.response
+    if (Option.isSome(owner.value) && owner.value.value !== who.businessId) return problemResponse(c, new NotFound({ detail: `no callback request ${id}` }))
+    return next()
+  })
 
 const ALLOWED_HEADERS = "Content-Type, Authorization, Idempotency-Key, Last-Event-ID, X-Request-Id"
 const EXPOSED_HEADERS = "Retry-After, Idempotent-Replayed, X-Request-Id"

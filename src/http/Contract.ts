@@ -18,8 +18,8 @@ export type Method = "get" | "post" | "put" | "patch" | "delete"
 
 /**
  * Who may call: the admin token, the metrics token (only when one is set), a Twilio signature, a
- * business key of either kind or the admin token (`key`), a secret key or the admin token
- * (`secret`), or anyone.
+ * business key of either kind or the admin token (`key`), a business's secret key, for that
+ * business's own data (`secret`: the admin token has its own routes under `/admin/api`), or anyone.
  */
 export type Security = "public" | "admin" | "metrics" | "twilio" | "key" | "secret"
 

@@ -15,11 +15,12 @@ import type { JobDefinition } from "../../domain/jobs/JobDefinition.ts"
 import { Metrics } from "../../infra/observability/Metrics.ts"
 import { type HttpEnv, type HttpServices, problemResponse } from "./Handler.ts"
 import { Health } from "./Health.ts"
-import { cors, principal } from "./Access.ts"
+import { cors, ownCallbacks, principal } from "./Access.ts"
 import { PUBLIC_API } from "./Contract.ts"
 import { bearer, limitBody, observe, requestId } from "./Middleware.ts"
 import { NotFound } from "./Problems.ts"
 import { adminCallbackRoutes } from "./routes/AdminCallbacks.ts"
+import { businessApiRoutes } from "./routes/BusinessApi.ts"
 import { adminJobRoutes } from "./routes/AdminJobs.ts"
 import { adminWebhookRoutes } from "./routes/AdminWebhooks.ts"
 import { callbackRoutes } from "./routes/Callbacks.ts"
@@ -64,8 +65,10 @@ export const makeHttpApp = (options: HttpAppOptions) =>
       const admin = yield* adminToken
       app.use(`${PUBLIC_API}*`, principal(admin))
       app.use(`${PUBLIC_API}*`, cors())
+      app.use(`${PUBLIC_API}*`, ownCallbacks())
       app.route("/", callbackRoutes())
       app.route("/", publicKeyRoutes())
+      app.route("/", businessApiRoutes())
       app.route("/", visitorEventRoutes())
       app.route("/", dashboardRoutes()) // the page holds no data: it asks for the token and calls the API with it
       app.route("/", widgetRoutes({ production: yield* Production })) // the widget's script; the demo page outside production

@@ -56,7 +56,7 @@ const securityOf = (security: Security | undefined): ReadonlyArray<JsonObject> |
     case "key":
       return [{ publishableKey: [] }, { businessKey: [] }, { adminToken: [] }]
     case "secret":
-      return [{ businessKey: [] }, { adminToken: [] }]
+      return [{ businessKey: [] }]
     default:
       return [{}]
   }

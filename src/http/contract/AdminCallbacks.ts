@@ -137,7 +137,7 @@ const PhoneQuery = Schema.transformOrFail(Schema.String, E164, {
   encode: ParseResult.succeed
 }).annotations({ description: "the visitor's number, E.164" })
 
-const CallbacksQuery = Schema.Struct({
+export const CallbacksQuery = Schema.Struct({
   status: Schema.optional(CallbackStatus.annotations({ message: () => `must be one of ${CallbackStatus.literals.join(", ")}` })),
   businessId: Schema.optional(Schema.UUID.annotations({ message: () => "must be a business id" })),
   phone: Schema.optional(PhoneQuery),

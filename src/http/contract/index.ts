@@ -7,6 +7,7 @@ import type { AnyRoute } from "../Contract.ts"
 import { adminCallbackRoutesContract } from "./AdminCallbacks.ts"
 import { adminWebhookRoutesContract } from "./AdminWebhooks.ts"
 import { botCheckRoutesContract } from "./BotChecks.ts"
+import { businessApiRoutesContract } from "./BusinessApi.ts"
 import { callbackRoutesContract } from "./Callbacks.ts"
 import { dashboardRoutesContract } from "./Dashboard.ts"
 import { eventRoutesContract } from "./Events.ts"
@@ -20,6 +21,7 @@ export const allRoutes: ReadonlyArray<AnyRoute> = [
   ...operationRoutesContract,
   ...callbackRoutesContract,
   ...publicKeyRoutesContract,
+  ...businessApiRoutesContract,
   ...twilioRoutesContract,
   ...dashboardRoutesContract,
   ...widgetRoutesContract,

@@ -19,6 +19,7 @@ import {
   BusinessPage,
   BusinessBody,
   BusinessView,
+  type CallbacksQuery,
   cancelCallback,
   createBusiness,
   getAdminCallback,
@@ -39,6 +40,12 @@ const merged = (patch: Record<string, unknown>) => (current: Business) => {
   return Either.match(decodeAll(BusinessBody, { ...stored, ...patch }, "body", "error"), { onLeft: (errors) => Effect.fail(validationFailed(errors)), onRight: Effect.succeed })
 }
 
+/** A page of callback requests, as an operator (or a business's secret key) sees them. */
+export const callbackPage = (query: typeof CallbacksQuery.Type) => {
+  const [createdMicros = "0", id = ""] = query.cursor?.split(".") ?? []
+  return Requests.list({ ...query, before: query.cursor === undefined ? undefined : { createdMicros, id } }).pipe(Effect.flatMap((page) => reply(AdminCallbackPage, page)))
+}
+
 export const adminCallbackRoutes = () => {
   const router = new Hono<HttpEnv>()
 
@@ -52,10 +59,7 @@ export const adminCallbackRoutes = () => {
     Effect.flatMap(Businesses.update(params.id, merged(body)), (business) => reply(BusinessView, business))
   )
 
-  implement(router, listCallbacks, ({ query }) => {
-    const [createdMicros = "0", id = ""] = query.cursor?.split(".") ?? []
-    return Requests.list({ ...query, before: query.cursor === undefined ? undefined : { createdMicros, id } }).pipe(Effect.flatMap((page) => reply(AdminCallbackPage, page)))
-  })
+  implement(router, listCallbacks, ({ query }) => callbackPage(query))
 
   implement(router, getAdminCallback, ({ params }) => Effect.flatMap(Requests.showWithHistory(params.id), (request) => reply(AdminCallbackDetail, request)))
 

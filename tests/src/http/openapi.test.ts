@@ -138,11 +138,17 @@ describe("the OpenAPI document", () => {
       expect(operation.security, label).toEqual([{ adminToken: [] }])
       expect(Object.keys(operation.responses), label).toEqual(expect.arrayContaining(["401", "403"]))
     }
-    // the rest is not behind the admin token alone: a route that takes a business key also takes it; /metrics may be behind its own
-    for (const { label, operation } of operations(doc).filter(({ template }) => !template.startsWith("/admin/api/"))) {
-      if (JSON.stringify(operation.security).includes("businessKey")) expect(operation.security, label).toContainEqual({ adminToken: [] })
-      else expect(JSON.stringify(operation.security), label).not.toContain("adminToken")
+    // the rest is not behind the admin token alone: a route that takes either kind of business key (?key= too) also takes it,
+    // a business's own routes take its secret key only; /metrics may be behind its own
+    for (const { label, template, operation } of operations(doc).filter(({ template }) => !template.startsWith("/admin/api/"))) {
+      const security = JSON.stringify(operation.security)
+      if (security.includes("publishableKey")) expect(operation.security, label).toEqual([{ publishableKey: [] }, { businessKey: [] }, { adminToken: [] }])
+      else if (security.includes("businessKey")) expect(operation.security, label).toEqual([{ businessKey: [] }])
+      else expect(security, label).not.toContain("adminToken")
+      // the public API reads a credential on every route: a bad one is a 401, a page from an origin not allowed a 403
+      if (template.startsWith("/v1/")) expect(Object.keys(operation.responses), label).toEqual(expect.arrayContaining(["401", "403"]))
     }
+    expect(operations(doc).filter(({ operation }) => JSON.stringify(operation.security) === JSON.stringify([{ businessKey: [] }])).length).toBeGreaterThanOrEqual(9)
     expect(doc.paths["/metrics"]?.get?.security).toEqual([{}, { metricsToken: [] }])
     for (const { label, operation } of operations(doc).filter(({ template }) => template.startsWith("/twilio/"))) {
       expect(operation.parameters?.find((p) => p.name === "X-Twilio-Signature"), label).toMatchObject({ in: "header", required: true })

@@ -198,10 +198,16 @@ describe("the HTTP API of a process", () => {
           "/admin/api/webhooks/{endpointId}",
           "/admin/api/webhooks/{endpointId}/rotate-secret",
           "/admin/api/webhooks/{endpointId}/deliveries",
-          "/admin/api/webhooks/{endpointId}/deliveries/{deliveryId}/replay"
+          "/admin/api/webhooks/{endpointId}/deliveries/{deliveryId}/replay",
+          "/v1/webhooks",
+          "/v1/webhooks/{endpointId}",
+          "/v1/webhooks/{endpointId}/rotate-secret",
+          "/v1/webhooks/{endpointId}/deliveries",
+          "/v1/webhooks/{endpointId}/deliveries/{deliveryId}/replay"
         ].sort()
       )
       expect(Object.keys(doc.paths["/admin/api/jobs"] ?? {}).sort()).toEqual(["get", "post"])
+      expect(Object.keys(doc.paths["/v1/callbacks"] ?? {}).sort()).toEqual(["get", "post"])
       expect(Object.keys(doc.paths["/admin/api/jobs/{id}/retry"] ?? {})).toEqual(["post"])
       expect(Object.keys(doc.paths["/admin/api/jobs/{id}/cancel"] ?? {})).toEqual(["post"])
     })
