@@ -26,7 +26,16 @@ let app: CallbackApp
 let databaseUrl: string
 
 /** Real ids the generators mix in once the app is up (read lazily, through `fc.nat()` indices). */
-const real = { businesses: [] as Array<string>, callbacks: [] as Array<string>, attempts: [] as Array<string>, messages: [] as Array<string>, phones: [] as Array<string> }
+const real = {
+  businesses: [] as Array<string>,
+  callbacks: [] as Array<string>,
+  attempts: [] as Array<string>,
+  messages: [] as Array<string>,
+  phones: [] as Array<string>,
+  endpoints: [] as Array<string>
+}
+/** The first business's keys, and a webhook endpoint of the second, which its keys must never reach. */
+const keys = { secret: "", publishable: "", foreignEndpoint: "" }
 
 beforeAll(async () => {
   databaseUrl = await cloneDatabase()
@@ -64,6 +73,14 @@ beforeAll(async () => {
   real.attempts.push(attempt?.id ?? "")
   real.messages.push(...messages.map((m) => m.id))
   real.phones.push(pending.phone, dialing.phone, plain.phone)
+  const issue = async (businessId: string, kind: string) =>
+    ((await (await app.request(`/admin/api/businesses/${businessId}/keys`, { method: "POST", admin: true, body: JSON.stringify({ kind }) })).json()) as { key: string }).key
+  keys.secret = await issue(plain.id, "secret")
+  keys.publishable = await issue(plain.id, "publishable")
+  const endpoint = async (businessId: string) =>
+    ((await (await app.request(`/admin/api/businesses/${businessId}/webhooks`, { method: "POST", admin: true, body: JSON.stringify({ url: "http://127.0.0.1:9/" }) })).json()) as { id: string }).id
+  keys.foreignEndpoint = await endpoint(closed.id)
+  real.endpoints.push(await endpoint(plain.id), keys.foreignEndpoint)
 })
 afterAll(() => app?.dispose())
 
@@ -515,6 +532,79 @@ describe("the callback platform's HTTP surface under arbitrary requests", () => 
       ),
       runs(250)
     )
+  })
+
+  it("a business's own API (its callbacks, its webhooks): any id, body, query, headers and credential answer 2xx or a 4xx problem; another business's endpoint is never touched", async () => {
+    const foreign = async () => query(databaseUrl, "SELECT * FROM webhook_endpoints WHERE id = $1", [keys.foreignEndpoint])
+    const before = await foreign()
+    expect(before).toHaveLength(1)
+    const endpointFields = {
+      url: fc.constantFrom("http://127.0.0.1:9/hook", "https://hooks.example/x", "http://[::1]:9/", "https://example.com/" + "p".repeat(2030)),
+      eventTypes: fc.array(fc.constantFrom("callback.created", "callback.completed", "call.status"), { maxLength: 3 }),
+      description: fc.string({ maxLength: 40 }),
+      enabled: fc.boolean()
+    }
+    const endpointEdges = {
+      url: fc.oneof(fc.constantFrom("", "ftp://x", "http://", "/relative", "javascript:alert(1)", "http://10.0.0.1/", "http://169.254.169.254/"), nastyString, hugeString),
+      eventTypes: fc.oneof(fc.array(fc.oneof(nastyString, fc.constantFrom("callback.nope", "")), { maxLength: 3 }), anyValue),
+      description: fc.oneof(nastyString, hugeString, fc.constant(null)),
+      enabled: anyValue
+    }
+    const endpointBody = mutated(fc.record(endpointFields, { requiredKeys: ["url"] }), endpointEdges, 2)
+    type OwnRoute = "callbacks" | "create" | "list" | "get" | "patch" | "delete" | "rotate" | "deliveries" | "replay"
+    const credential = fc.oneof(
+      { weight: 6, arbitrary: fc.constant(`Bearer ${keys.secret}`) },
+      { weight: 1, arbitrary: fc.constantFrom(`Bearer ${keys.publishable}`, `Bearer ${ADMIN_TOKEN}`, undefined, "Bearer sk_", `Bearer ${keys.secret}x`) },
+      { weight: 1, arbitrary: headerText(60).map((t) => `Bearer ${t}`) }
+    )
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom<OwnRoute>("callbacks", "callbacks", "create", "list", "get", "patch", "delete", "rotate", "deliveries", "replay"),
+        idSegment("endpoints"),
+        fc.oneof(fc.nat().map(String), fc.uuid(), nastyString.map(pct)),
+        bodyText(endpointBody),
+        fc.oneof(fc.constant(""), queryString(["status", "businessId", "phone", "limit", "cursor"])),
+        extraHeaders,
+        credential,
+        async (route, id, deliveryId, body, search, headers, auth) => {
+          const endpoint = `/v1/webhooks/${id}`
+          const [method, path] = {
+            callbacks: ["GET", "/v1/callbacks"],
+            create: ["POST", "/v1/webhooks"],
+            list: ["GET", "/v1/webhooks"],
+            get: ["GET", endpoint],
+            patch: ["PATCH", endpoint],
+            delete: ["DELETE", endpoint],
+            rotate: ["POST", `${endpoint}/rotate-secret`],
+            deliveries: ["GET", `${endpoint}/deliveries`],
+            replay: ["POST", `${endpoint}/deliveries/${deliveryId}/replay`]
+          }[route] as [string, string]
+          const sendsBody = method === "POST" || method === "PATCH"
+          const { response, text, label, url } = await send({ method, path: path + search, headers: { ...headers, authorization: auth }, body: sendsBody ? body : undefined })
+          const own = {
+            callbacks: [200, 400],
+            create: [201, 400, 413, 415],
+            list: [200, 400],
+            get: [200, 404],
+            patch: [200, 400, 404, 413, 415],
+            delete: [204, 404],
+            rotate: [200, 404, 413],
+            deliveries: [200, 400, 404],
+            replay: [202, 404, 409, 413]
+          }[route]
+          // an encoded slash or `..` in an id may make the path another route's, or none
+          const allowed = auth === `Bearer ${keys.secret}` ? [...own, 404] : [401, 403, 404, 413]
+          expectStatus(response.status, allowed, label)
+          if (response.status < 300 && url.pathname.includes(keys.foreignEndpoint)) expect.fail(`another business's endpoint answered: ${label}`)
+          if (response.status === 200 && (route === "callbacks" || route === "list")) {
+            const page = JSON.parse(text) as { items: Array<{ businessId: string }> }
+            for (const item of page.items) expect(item.businessId, label).toBe(real.businesses[0])
+          }
+        }
+      ),
+      runs(250)
+    )
+    expect(await foreign()).toEqual(before)
   })
 
   it("Twilio webhooks without a valid signature: 403 whatever they carry, and nothing changes", async () => {
