@@ -3,8 +3,8 @@
  *
  * `principal` reads the caller's credential on `/v1/*`: a business key
  * (`?key=pk_...`, which is how a web page sends it so that CORS preflights
- * can be answered per business, or `Authorization: Bearer pk_.../sk_...`) or
- * the admin token. A key is looked up on every request (BusinessKeys), so a
+ * can be answered per business, or `Authorization: Bearer pk_.../sk_...`; a
+ * secret key in the URL is refused) or the admin token. A key is looked up on every request (BusinessKeys), so a
  * revoked key is refused at once by every process; an unknown, revoked or
  * malformed credential is a 401. A route's contract says what it needs
  * (`security: "key"` or `"secret"`), and `requirePrincipal` holds it to that.
@@ -56,6 +56,10 @@ export const principal = (adminToken: Redacted.Redacted<string>) => {
     c.set("principal", undefined)
     const credential = credentialOf(c)
     if (credential === undefined) return next()
+    if (c.req.query("key") !== undefined && kindOf(credential) === "secret") {
+      // URLs end up in logs, browser histories and Referer headers: a secret key there is as good as published
+      return problemResponse(c, new Unauthorized({ detail: "a secret key goes in Authorization: Bearer, never in the URL; revoke this one if the URL was logged or shared" }))
+    }
     if (kindOf(credential) === undefined) {
       if (timingSafeEqual(digest(credential), admin)) {
         c.set("principal", { kind: "admin" })

@@ -106,6 +106,11 @@ describe("a business's own API, for its secret key", () => {
     expect(await typeOf(await as(pkA, "/v1/callbacks"))).toBe("/problems/forbidden")
     expect(await typeOf(await app.request("/v1/callbacks", { admin: true }))).toBe("/problems/forbidden")
     expect(await typeOf(await as(undefined, "/v1/callbacks"))).toBe("/problems/unauthorized")
+    // a secret key in the URL is refused (URLs are logged), on any route
+    for (const path of [`/v1/callbacks?key=${skA}`, `/v1/business?key=${skA}`, `/v1/callbacks/${mine[1]?.id ?? ""}?key=${skA}`]) {
+      const refused = await body<{ type: string; detail: string }>(await app.request(path), 401)
+      expect(refused.detail).toMatch(/never in the URL/)
+    }
   })
 
   it("a key does not reach another business's callback request: 404, and it stays as it was", async () => {
@@ -116,7 +121,8 @@ describe("a business's own API, for its secret key", () => {
       expect(await typeOf(await as(key, `/v1/callbacks/${theirs.id}`))).toBe("/problems/not-found")
       expect(await typeOf(await as(key, `/v1/callbacks/${theirs.id}/events`))).toBe("/problems/not-found")
       expect((await as(key, `/v1/callbacks/${theirs.id}/verification`, { method: "POST", body: JSON.stringify({ code: "000000" }) })).status).toBe(404)
-      expect((await app.request(`/v1/callbacks/${theirs.id}/verification/resend?key=${key}`, { method: "POST" })).status).toBe(404)
+      expect((await as(key, `/v1/callbacks/${theirs.id}/verification/resend`, { method: "POST" })).status).toBe(404)
+      if (key === pkA) expect((await app.request(`/v1/callbacks/${theirs.id}/verification/resend?key=${key}`, { method: "POST" })).status).toBe(404)
       // its own, yes
       expect((await as(key, `/v1/callbacks/${own.id}`)).status).toBe(200)
     }
