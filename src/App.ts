@@ -22,6 +22,7 @@ import { DatabaseLive, type DatabaseUrl } from "../infra/db/Database.ts"
 import type { DatabaseError } from "../infra/db/DatabaseError.ts"
 import { Transaction } from "../infra/db/Transaction.ts"
 import { migrate } from "../infra/db/Migrator.ts"
+import { EngineControls } from "../infra/jobs/EngineControls.ts"
 import { JobStore } from "../infra/jobs/JobStore.ts"
 import type { Notifier } from "../infra/jobs/Notifier.ts"
 import { ProcessRegistry } from "../infra/jobs/ProcessRegistry.ts"
@@ -95,7 +96,7 @@ const SelfUrlLive = Layer.effectDiscard(
 
 /** The whole process for `role`. */
 export const appFor = (role: Role, options: AppOptions, tracing: Layer.Layer<never, ConfigError.ConfigError> = TracingLive(role)) => {
-  const http = HttpServerLive(makeHttpApp({ role, definitions: options.handlers.map((h) => h.definition) }).pipe(Effect.map((app) => app.fetch))).pipe(
+  const http = HttpServerLive(makeHttpApp({ role, definitions: options.handlers.map((h) => h.definition), crons: options.crons }).pipe(Effect.map((app) => app.fetch))).pipe(
     Layer.provide(Health.Default)
   )
   return DrainOnShutdownLive.pipe(
@@ -107,7 +108,7 @@ export const appFor = (role: Role, options: AppOptions, tracing: Layer.Layer<nev
     Layer.provideMerge(TwilioLive),
     Layer.provideMerge(LiveEvents.Default),
     Layer.provideMerge(NotifierLive),
-    Layer.provideMerge(Layer.mergeAll(JobStore.Default, ProcessRegistry.Default, CallbackTablesLive, Transaction.Default, CallbackConfigLive)),
+    Layer.provideMerge(Layer.mergeAll(JobStore.Default, ProcessRegistry.Default, EngineControls.Default, CallbackTablesLive, Transaction.Default, CallbackConfigLive)),
     Layer.provideMerge(DatabaseLive),
     Layer.provideMerge(Layer.mergeAll(HealthRegistryLive, Metrics.Default, Lifecycle.Default)),
     Layer.provide(tracing),

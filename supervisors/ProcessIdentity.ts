@@ -6,6 +6,10 @@
  * A heartbeat that finds its row gone means this process was presumed dead
  * (paused, partitioned) and its jobs were rescued; it registers again, and the
  * writes of the attempts it still runs are fenced off by their stale leases.
+ *
+ * A heartbeat that finds a drain request on its row (an operator's, through
+ * EngineControls.requestDrain) starts this process's graceful shutdown once,
+ * through ProcessStop: the same shutdown as SIGTERM, a heartbeat after the request.
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -13,9 +17,10 @@ import * as Layer from "effect/Layer"
 import { randomUUID } from "node:crypto"
 import * as os from "node:os"
 import { JobStore } from "../infra/jobs/JobStore.ts"
-import { type ProcessInfo, ProcessRegistry, type QueueLoad } from "../infra/jobs/ProcessRegistry.ts"
+import { type Beat, type ProcessInfo, ProcessRegistry, type QueueLoad } from "../infra/jobs/ProcessRegistry.ts"
 import { loop, outageTolerant, sleep, spawnActor } from "./Actor.ts"
 import { EngineConfig } from "./EngineConfig.ts"
+import { ProcessStop } from "./ProcessStop.ts"
 
 export interface ProcessIdentityService {
   readonly id: string
@@ -39,16 +44,16 @@ const infoOf = (self: ProcessIdentityService): ProcessInfo => ({
   queues: loadsOf(self)
 })
 
-/** One heartbeat: refresh the row, or register again if it was pruned. Returns whether it had been pruned. */
+/** One heartbeat: refresh the row, or register again if it was pruned. Returns what it found (`found: false`: it had been pruned). */
 export const beatOnce = (self: ProcessIdentityService) =>
   Effect.gen(function* () {
     const registry = yield* ProcessRegistry
-    const found = yield* registry.beat(self.id, loadsOf(self))
-    if (!found) {
+    const beat = yield* registry.beat(self.id, loadsOf(self))
+    if (!beat.found) {
       yield* Effect.logWarning("this process was presumed dead and its jobs rescued; registering again")
       yield* registry.register(infoOf(self))
     }
-    return !found
+    return beat
   })
 
 export const ProcessIdentityLive = (role: string) =>
@@ -70,8 +75,17 @@ export const ProcessIdentityLive = (role: string) =>
       // The row was just written: the first beat is one interval away. A beat that cannot
       // reach the database is retried at the same pace (not the actor restart backoff), so the
       // row is fresh again within one interval of the database coming back.
-      const beat = outageTolerant("heartbeat").step(beatOnce(self), false)
-      yield* spawnActor("heartbeat", loop(Effect.zipRight(sleep(config.heartbeatInterval), beat), () => Effect.void))
+      const { stop } = yield* ProcessStop
+      let stopping = false
+      const drainOnRequest = (beat: Beat) =>
+        !beat.drainRequested || stopping
+          ? Effect.void
+          : Effect.suspend(() => {
+              stopping = true // once: the heartbeat goes on while the process drains
+              return stop("an operator asked this process to drain")
+            })
+      const beat = outageTolerant("heartbeat").step(beatOnce(self), { found: true, drainRequested: false } satisfies Beat)
+      yield* spawnActor("heartbeat", loop(Effect.zipRight(sleep(config.heartbeatInterval), Effect.flatMap(beat, drainOnRequest)), () => Effect.void))
       yield* Effect.annotateLogsScoped({ process: self.id })
       return self
     })

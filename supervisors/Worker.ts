@@ -1,16 +1,18 @@
 /**
  * The job engine of one process, as one layer: worker pools for the queues in
  * `QUEUES` that this process has handlers for, the completer, heartbeat,
- * rescuer, promoter, retention and cron scheduler, over the LISTEN notifier.
+ * paused-queue view, rescuer, promoter, retention and cron scheduler, over the
+ * LISTEN notifier.
  *
  * Start order follows the dependencies (notifier -> process row and heartbeat
- * -> completer -> pools and maintenance actors); closing the scope stops them
+ * -> completer and paused-queue view -> pools and maintenance actors); closing the scope stops them
  * in reverse: pools drain (SHUTDOWN_GRACE), outcomes are flushed, the process
  * row is deleted, the listener disconnects.
  */
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type { CronDefinition } from "../domain/jobs/CronDefinition.ts"
+import { EngineControls } from "../infra/jobs/EngineControls.ts"
 import { JobStore } from "../infra/jobs/JobStore.ts"
 import * as Notifier from "../infra/jobs/Notifier.ts"
 import { beat, declareWait, spawnActor } from "./Actor.ts"
@@ -21,6 +23,7 @@ import { EngineConfig, EngineConfigLive } from "./EngineConfig.ts"
 import { index, type JobHandler } from "./JobRegistry.ts"
 import { ProcessIdentityLive } from "./ProcessIdentity.ts"
 import { PromoterLive } from "./Promoter.ts"
+import { QueuePausesLive } from "./QueuePauses.ts"
 import { RescuerLive } from "./Rescuer.ts"
 import { RetentionLive } from "./Retention.ts"
 import { makePool, type PoolHandle } from "./WorkerPool.ts"
@@ -61,9 +64,9 @@ export const NotifierLive = Notifier.layer((listen) => spawnActor("notifier", li
 /** The engine on a Notifier provided from outside (the application shares one with its event streams). */
 export const EngineCoreLive = <R>(options: EngineOptions<R>) =>
   Layer.mergeAll(WorkerPoolsLive(options.handlers), CronSchedulerLive(options.crons ?? []), RescuerLive, PromoterLive, RetentionLive).pipe(
-    Layer.provideMerge(CompleterLive),
+    Layer.provideMerge(Layer.merge(CompleterLive, QueuePausesLive)),
     Layer.provideMerge(ProcessIdentityLive(options.role)),
-    Layer.provideMerge(Layer.mergeAll(JobStore.Default, ProcessRegistry.Default, EngineConfigLive))
+    Layer.provideMerge(Layer.mergeAll(JobStore.Default, ProcessRegistry.Default, EngineControls.Default, EngineConfigLive))
   )
 
 /** Requires SqlClient and DatabaseUrl (infra/db) and whatever the handlers need. */

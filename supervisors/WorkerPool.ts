@@ -17,6 +17,10 @@
  * hand them back. A handed-back job is `available` again with its attempt
  * refunded. Claimed jobs are sorted by priority; a higher-priority job claimed
  * later still waits behind the buffer, which is why prefetch is small by default.
+ *
+ * An operator's pause (QueuePauses.ts): the claim statement claims nothing of
+ * a paused queue; when the pool hears of the pause it hands back its buffered
+ * jobs unstarted, and running ones finish. A resume wakes the claimer.
  */
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
@@ -41,6 +45,7 @@ import { EngineConfig } from "./EngineConfig.ts"
 import { makeJobBuffer } from "./JobBuffer.ts"
 import type { JobHandler } from "./JobRegistry.ts"
 import { ProcessIdentity } from "./ProcessIdentity.ts"
+import { QueuePauses } from "./QueuePauses.ts"
 
 export interface PoolHandle {
   readonly queue: string
@@ -62,6 +67,7 @@ export const makePool = <R>(config: QueueConfig, handlers: ReadonlyMap<string, J
     const completer = yield* Completer
     const self = yield* ProcessIdentity
     const metrics = yield* Metrics
+    const pauses = yield* QueuePauses
     const { exporting } = yield* TraceExport
     const { pollInterval, slotRecheck } = yield* EngineConfig
     const { queue, concurrency } = config
@@ -82,6 +88,22 @@ export const makePool = <R>(config: QueueConfig, handlers: ReadonlyMap<string, J
       if (backlog && capacity - held >= batchThreshold) wake.unsafeOpen()
     }
 
+    /** Returns claimed jobs that have not started to the queue, attempt refunded. */
+    const handBack = (jobs: ReadonlyArray<ClaimedJob>) => {
+      for (const job of jobs) completer.add({ id: job.id, lease: job.lease, queue, kind: job.kind, outcome: { _tag: "HandBack" } })
+      released(jobs.length)
+    }
+
+    // paused: nothing buffered starts; resumed: claim at once
+    yield* pauses.watch(queue, (paused) => {
+      if (paused) {
+        backlog = false
+        handBack(buffer.takeAll())
+      } else {
+        wake.unsafeOpen()
+      }
+    })
+
     /**
      * One claim of as many jobs as there is room for; returns how many came.
      * Uninterruptible: a claim cut off in flight would still commit on the
@@ -89,9 +111,19 @@ export const makePool = <R>(config: QueueConfig, handlers: ReadonlyMap<string, J
      */
     const claimOnce = Effect.gen(function* () {
       const room = capacity - held
+      if (pauses.isPaused(queue)) {
+        backlog = false
+        return 0
+      }
       if (room <= 0) return 0
       const jobs = yield* store.claim(queue, kinds, room, self.id, slotRecheck)
       held += jobs.length
+      if (pauses.isPaused(queue)) {
+        // the pause was heard of while this claim was in flight
+        backlog = false
+        handBack(jobs)
+        return 0
+      }
       backlog = jobs.length === room
       buffer.push(jobs)
       return jobs.length
@@ -231,9 +263,7 @@ export const makePool = <R>(config: QueueConfig, handlers: ReadonlyMap<string, J
         draining = true
         yield* Fiber.interrupt(pollerFiber)
         yield* Fiber.interrupt(claimerFiber)
-        const unstarted = buffer.takeAll()
-        for (const job of unstarted) completer.add({ id: job.id, lease: job.lease, queue, kind: job.kind, outcome: { _tag: "HandBack" } })
-        released(unstarted.length)
+        handBack(buffer.takeAll())
         buffer.close() // idle runners stop; busy ones finish their job first
         const runners = slots.flatMap((slot) => (slot.fiber === undefined ? [] : [slot.fiber]))
         // drain runs in a finalizer (uninterruptible): the wait opts back in so the grace period can end it

@@ -763,6 +763,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/api/queues/{queue}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Pause a queue in every process: no new job of it is claimed or started; running jobs finish. */
+        post: operations["pauseQueue"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/queues/{queue}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Resume a paused queue: every process claims its jobs again at once. */
+        post: operations["resumeQueue"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/api/jobs": {
         parameters: {
             query?: never;
@@ -832,6 +866,74 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/api/crons": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The cron schedules: whether each is enabled, its next slot and its last run. */
+        get: operations["listCrons"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/crons/{name}/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Enqueue a schedule's job to run now, outside its slots (enabled or not). */
+        post: operations["runCron"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/crons/{name}/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Enable a schedule: its next slot runs; slots skipped while disabled are not caught up. */
+        post: operations["enableCron"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/crons/{name}/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Disable a schedule in every process: no slot is enqueued until it is enabled again. */
+        post: operations["disableCron"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/api/processes": {
         parameters: {
             query?: never;
@@ -843,6 +945,23 @@ export interface paths {
         get: operations["listProcesses"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/processes/{id}/drain": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Ask a process to shut down gracefully (as on SIGTERM); it does at its next heartbeat. */
+        post: operations["drainProcess"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2017,6 +2136,12 @@ export interface components {
              * @description jobs of this queue the live processes run at once, summed
              */
             concurrency: number;
+            /** @description an operator paused the queue: no process claims its jobs; running ones finish */
+            paused: boolean;
+            /** @description when it was paused (only while paused) */
+            pausedAt?: components["schemas"]["Timestamp"];
+            /** @description who paused it (only while paused) */
+            pausedBy?: string;
         };
         JobPage: {
             items: components["schemas"]["Job"][];
@@ -2108,6 +2233,30 @@ export interface components {
             maxAttempts?: components["schemas"]["Int"];
             uniqueKey?: string;
         };
+        Cron: {
+            name: string;
+            /** @description the crontab expression (five fields, or six with seconds first) */
+            schedule: string;
+            /** @description the job kind each run enqueues */
+            kind: string;
+            queue: string;
+            /** @description false: no slot is enqueued (nor caught up later) until it is enabled again */
+            enabled: boolean;
+            /** @description when an operator last enabled or disabled it (absent: never) */
+            updatedAt?: components["schemas"]["Timestamp"];
+            /** @description who last enabled or disabled it */
+            updatedBy?: string;
+            /** Format: date-time */
+            nextRunAt: string;
+            /** @description its newest job still kept (absent: none) */
+            lastRun?: components["schemas"]["CronRun"];
+        };
+        CronRun: {
+            jobId: components["schemas"]["JobId"];
+            state: components["schemas"]["JobState"];
+            runAt: components["schemas"]["Timestamp"];
+            finishedAt: components["schemas"]["Timestamp"] | null;
+        };
         Process: {
             id: components["schemas"]["UUID"];
             role: string;
@@ -2121,6 +2270,10 @@ export interface components {
                     running: components["schemas"]["Int"];
                 };
             };
+            /** @description when an operator asked it to drain: it shuts down gracefully, as on SIGTERM, at its next heartbeat */
+            drainRequestedAt: components["schemas"]["Timestamp"] | null;
+            /** @description who asked it to drain */
+            drainRequestedBy: string | null;
         };
         StreamedEvent: components["schemas"]["CallbackEvent"] | components["schemas"]["OperationalEvent"];
         /** @description a change of a job, a webhook endpoint, a budget or a phone's lockout */
@@ -3957,6 +4110,62 @@ export interface operations {
             503: components["responses"]["problem-unavailable"];
         };
     };
+    pauseQueue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the queue's name */
+                queue: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The queue, paused */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Queue"];
+                };
+            };
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
+            404: components["responses"]["problem-not-found"];
+            413: components["responses"]["problem-payload-too-large"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
+    resumeQueue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the queue's name */
+                queue: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The queue, not paused */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Queue"];
+                };
+            };
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
+            404: components["responses"]["problem-not-found"];
+            413: components["responses"]["problem-payload-too-large"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
     listJobs: {
         parameters: {
             query?: {
@@ -4124,6 +4333,113 @@ export interface operations {
             503: components["responses"]["problem-unavailable"];
         };
     };
+    listCrons: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The schedules, by name */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Cron"][];
+                };
+            };
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
+    runCron: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the schedule's name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job enqueued */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
+            404: components["responses"]["problem-not-found"];
+            413: components["responses"]["problem-payload-too-large"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
+    enableCron: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the schedule's name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The schedule */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Cron"];
+                };
+            };
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
+            404: components["responses"]["problem-not-found"];
+            413: components["responses"]["problem-payload-too-large"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
+    disableCron: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the schedule's name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The schedule */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Cron"];
+                };
+            };
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
+            404: components["responses"]["problem-not-found"];
+            413: components["responses"]["problem-payload-too-large"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
     listProcesses: {
         parameters: {
             query?: never;
@@ -4144,6 +4460,34 @@ export interface operations {
             };
             401: components["responses"]["problem-unauthorized"];
             403: components["responses"]["problem-forbidden"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
+    drainProcess: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the resource's id (a UUID) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Asked: the process, with drainRequestedAt set */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Process"];
+                };
+            };
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
+            404: components["responses"]["problem-not-found"];
+            413: components["responses"]["problem-payload-too-large"];
             503: components["responses"]["problem-unavailable"];
         };
     };

@@ -161,7 +161,7 @@ export class JobStore extends Effect.Service<JobStore>()("switchboard/infra/JobS
             narrow("jobs.insertMany")
           )
 
-    /** Claims up to `limit` available jobs of `queue` whose kind is in `kinds`, for `processId`. */
+    /** Claims up to `limit` available jobs of `queue` whose kind is in `kinds`, for `processId`; none while an operator has paused the queue. */
     const claim = (
       queue: string,
       kinds: ReadonlyArray<string>,
@@ -170,7 +170,8 @@ export class JobStore extends Effect.Service<JobStore>()("switchboard/infra/JobS
       recheck: Duration.DurationInput
     ): Effect.Effect<ReadonlyArray<ClaimedJob>, DatabaseError> =>
       sql<{ claimed: ReadonlyArray<ClaimTuple> }>`
-        SELECT jobs_claim(${queue}, ${kinds}::text[], ${limit}, ${processId}::uuid, ${interval(recheck)}::interval) AS claimed`.pipe(
+        SELECT jobs_claim(${queue}, ${kinds}::text[], ${limit}, ${processId}::uuid, ${interval(recheck)}::interval) AS claimed
+         WHERE NOT EXISTS (SELECT 1 FROM paused_queues WHERE queue = ${queue})`.pipe(
         // already in priority, run_at, id order
         Effect.map(([row]) =>
           (row?.claimed ?? []).map(([id, kind, args, priority, attempt, maxAttempts, lease, traceparent]): ClaimedJob => ({

@@ -2,7 +2,8 @@
  * Wake-ups over LISTEN/NOTIFY, on a connection of its own.
  *
  * State: one `pg.Client` that LISTENs on `switchboard_jobs`, and the callbacks
- * subscribed per payload (a queue name, or `@scheduled` for promoters).
+ * subscribed per payload (a queue name, `@scheduled` for promoters, or
+ * `@controls` when operators paused or resumed a queue: EngineControls.ts).
  *
  * How it fails: a LISTEN connection can die without an error reaching the
  * client, and then simply receives nothing. So the actor probes itself: every

@@ -1,7 +1,8 @@
 /**
  * The `processes` table: one row per live process, refreshed by its heartbeat.
  * A row that stops being refreshed is pruned by any live process (JobStore.rescue),
- * which also returns the dead process's running jobs.
+ * which also returns the dead process's running jobs. An operator's drain
+ * request (EngineControls.requestDrain) is read back by the heartbeat.
  */
 import { SqlClient } from "@effect/sql"
 import * as Effect from "effect/Effect"
@@ -23,6 +24,15 @@ export interface ProcessInfo {
 export interface ProcessRecord extends ProcessInfo {
   readonly startedAt: Date
   readonly heartbeatAt: Date
+  /** When an operator asked this process to drain (it shuts down gracefully), and who. */
+  readonly drainRequestedAt: Date | null
+  readonly drainRequestedBy: string | null
+}
+
+/** What a heartbeat found: whether the row was still there, and whether an operator asked this process to drain. */
+export interface Beat {
+  readonly found: boolean
+  readonly drainRequested: boolean
 }
 
 interface ProcessRow {
@@ -33,6 +43,8 @@ interface ProcessRow {
   readonly queues: Record<string, QueueLoad>
   readonly started_at: Date
   readonly heartbeat_at: Date
+  readonly drain_requested_at: Date | null
+  readonly drain_requested_by: string | null
 }
 
 export class ProcessRegistry extends Effect.Service<ProcessRegistry>()("switchboard/infra/ProcessRegistry", {
@@ -49,11 +61,14 @@ export class ProcessRegistry extends Effect.Service<ProcessRegistry>()("switchbo
         narrow("processes.register")
       )
 
-    /** Refreshes the heartbeat; false when the row is gone (this process was presumed dead and pruned). */
-    const beat = (id: string, queues: Readonly<Record<string, QueueLoad>>): Effect.Effect<boolean, DatabaseError> =>
-      sql<{ id: string }>`
+    /** Refreshes the heartbeat; not found when the row is gone (this process was presumed dead and pruned). */
+    const beat = (id: string, queues: Readonly<Record<string, QueueLoad>>): Effect.Effect<Beat, DatabaseError> =>
+      sql<{ drain_requested_at: Date | null }>`
         UPDATE processes SET heartbeat_at = now(), queues = ${JSON.stringify(queues)}::jsonb
-         WHERE id = ${id}::uuid RETURNING id`.pipe(Effect.map((rows) => rows.length === 1), narrow("processes.beat"))
+         WHERE id = ${id}::uuid RETURNING drain_requested_at`.pipe(
+        Effect.map((rows) => ({ found: rows.length === 1, drainRequested: rows[0]?.drain_requested_at != null })),
+        narrow("processes.beat")
+      )
 
     const deregister = (id: string): Effect.Effect<void, DatabaseError> =>
       sql`DELETE FROM processes WHERE id = ${id}::uuid`.pipe(Effect.asVoid, narrow("processes.deregister"))
@@ -68,7 +83,9 @@ export class ProcessRegistry extends Effect.Service<ProcessRegistry>()("switchbo
           pid: row.pid,
           queues: row.queues,
           startedAt: row.started_at,
-          heartbeatAt: row.heartbeat_at
+          heartbeatAt: row.heartbeat_at,
+          drainRequestedAt: row.drain_requested_at,
+          drainRequestedBy: row.drain_requested_by
         }))
       ),
       narrow("processes.list")

@@ -57,6 +57,11 @@ const make = () => {
       ["queue", "state"]
     ),
     jobOldestAvailableAge: gauge("job_oldest_available_age_seconds", "How long the oldest due job of a queue has waited to be claimed.", ["queue"]),
+    queuePaused: gauge(
+      "queue_paused",
+      "1 while an operator has paused the queue (no process claims its jobs), else 0; read at scrape time, every replica reports it, aggregate with max.",
+      ["queue"]
+    ),
     sseStreams: gauge("sse_streams", "Live event streams (SSE) this process is serving, by kind (visitor, operator).", ["kind"]),
     sseEventsSent: counter("sse_events_sent_total", "Events written to live event streams, by kind.", ["kind"]),
     sseRefused: counter("sse_refused_total", "Live event streams refused, by kind and reason (full, unauthorized, forbidden, not_found).", ["kind", "reason"]),

@@ -14,6 +14,7 @@ import * as Runtime from "effect/Runtime"
 import type * as Tracer from "effect/Tracer"
 import type { CallbackConfig } from "../../infra/callbacks/CallbackConfig.ts"
 import type { CallbackTables } from "../../infra/callbacks/CallbackTables.ts"
+import type { EngineControls } from "../../infra/jobs/EngineControls.ts"
 import type { JobStore } from "../../infra/jobs/JobStore.ts"
 import type { Notifier } from "../../infra/jobs/Notifier.ts"
 import type { Lifecycle } from "../../supervisors/Lifecycle.ts"
@@ -31,6 +32,7 @@ import { type Problem, problemOf, render } from "./Problems.ts"
 export type HttpServices =
   | JobStore
   | ProcessRegistry
+  | EngineControls
   | SqlConnection
   | Transaction
   | Metrics

@@ -11,6 +11,7 @@ import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
+import type { CronDefinition } from "../../domain/jobs/CronDefinition.ts"
 import type { JobDefinition } from "../../domain/jobs/JobDefinition.ts"
 import { Metrics } from "../../infra/observability/Metrics.ts"
 import { type HttpEnv, type HttpServices, problemResponse } from "./Handler.ts"
@@ -39,6 +40,8 @@ export interface HttpAppOptions {
   readonly role: "all" | "web" | "worker"
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- definitions of different argument types share one list
   readonly definitions: ReadonlyArray<JobDefinition<any, any>>
+  /** The schedules the admin API lists and controls (none when absent). */
+  readonly crons?: ReadonlyArray<CronDefinition> | undefined
 }
 
 /** The server the OpenAPI document names: PUBLIC_BASE_URL, or `/` (relative to the document) without it. */
@@ -73,7 +76,7 @@ export const makeHttpApp = (options: HttpAppOptions) =>
       app.route("/", dashboardRoutes()) // the page holds no data: it asks for the token and calls the API with it
       app.route("/", widgetRoutes({ production: yield* Production })) // the widget's script; the demo page outside production
       app.use("/admin/api/*", bearer(admin, "the admin API"))
-      app.route("/", adminJobRoutes(options.definitions))
+      app.route("/", adminJobRoutes(options.definitions, options.crons ?? []))
       app.route("/", adminCallbackRoutes())
       app.route("/", adminKeyRoutes())
       app.route("/", adminBotCheckRoutes())

@@ -1,6 +1,7 @@
 /**
- * The admin API of the job engine (API.md "Admin"): queues, jobs (list, show,
- * enqueue, retry, cancel) and processes, behind the admin token. The job view
+ * The admin API of the job engine (API.md "Admin"): queues (and their pause),
+ * jobs (list, show, enqueue, retry, cancel), cron schedules (enable, disable,
+ * run now) and processes (and their drain), behind the admin token. The job view
  * is the domain's Job schema (domain/jobs/Job.ts) without the engine's
  * bookkeeping (its lock holder and concurrency limit).
  */
@@ -52,7 +53,10 @@ export const QueueView = Schema.Struct({
   retryable: Schema.Int,
   discarded: Schema.Int,
   oldestAvailableAgeSeconds: Schema.Number.annotations({ description: "how long the oldest due job has waited to be claimed" }),
-  concurrency: Schema.Int.annotations({ description: "jobs of this queue the live processes run at once, summed" })
+  concurrency: Schema.Int.annotations({ description: "jobs of this queue the live processes run at once, summed" }),
+  paused: Schema.Boolean.annotations({ description: "an operator paused the queue: no process claims its jobs; running ones finish" }),
+  pausedAt: Schema.optional(Timestamp).annotations({ description: "when it was paused (only while paused)" }),
+  pausedBy: Schema.optional(Schema.String).annotations({ description: "who paused it (only while paused)" })
 }).annotations({ identifier: "Queue" })
 
 export const QueueList = Schema.Array(QueueView)
@@ -65,10 +69,43 @@ export const ProcessView = Schema.Struct({
   pid: Schema.Int,
   startedAt: Timestamp,
   heartbeatAt: Timestamp,
-  queues: Schema.Record({ key: Schema.String, value: Schema.Struct({ concurrency: Schema.Int, running: Schema.Int }) })
+  queues: Schema.Record({ key: Schema.String, value: Schema.Struct({ concurrency: Schema.Int, running: Schema.Int }) }),
+  drainRequestedAt: Schema.NullOr(Timestamp).annotations({
+    description: "when an operator asked it to drain: it shuts down gracefully, as on SIGTERM, at its next heartbeat"
+  }),
+  drainRequestedBy: Schema.NullOr(Schema.String).annotations({ description: "who asked it to drain" })
 }).annotations({ identifier: "Process" })
 
 export const ProcessList = Schema.Array(ProcessView)
+
+/** The newest job of a schedule: one of its slots or a manual run. */
+export const CronRunView = Schema.Struct({
+  jobId: JobId,
+  state: JobStateSchema,
+  runAt: Timestamp,
+  finishedAt: Schema.NullOr(Timestamp)
+}).annotations({ identifier: "CronRun" })
+
+/** A cron schedule of this deployment and its operator controls. */
+export const CronView = Schema.Struct({
+  name: Schema.String,
+  schedule: Schema.String.annotations({ description: "the crontab expression (five fields, or six with seconds first)" }),
+  kind: Schema.String.annotations({ description: "the job kind each run enqueues" }),
+  queue: Schema.String,
+  enabled: Schema.Boolean.annotations({ description: "false: no slot is enqueued (nor caught up later) until it is enabled again" }),
+  updatedAt: Schema.optional(Timestamp).annotations({ description: "when an operator last enabled or disabled it (absent: never)" }),
+  updatedBy: Schema.optional(Schema.String).annotations({ description: "who last enabled or disabled it" }),
+  nextRunAt: Timestamp.annotations({ description: "the schedule's next slot; it runs then only if enabled" }),
+  lastRun: Schema.optional(CronRunView).annotations({ description: "its newest job still kept (absent: none)" })
+}).annotations({ identifier: "Cron" })
+
+export const CronList = Schema.Array(CronView)
+
+/** `{queue}`: a queue some job kind of this deployment runs on. */
+export const QueueParams = Schema.Struct({ queue: Schema.String.annotations({ description: "the queue's name" }) })
+
+/** `{name}`: a cron schedule of this deployment. */
+export const CronParams = Schema.Struct({ name: Schema.String.annotations({ description: "the schedule's name" }) })
 
 /** A queue or kind name in a filter: printable ASCII without spaces. */
 const NameFilter = (what: string) =>
@@ -198,4 +235,102 @@ export const listProcesses = route({
   problems: [...admin]
 })
 
-export const jobRoutesContract = [listQueues, listJobs, enqueueJob, getJob, retryJob, cancelJob, listProcesses]
+export const pauseQueue = route({
+  method: "post",
+  path: "/admin/api/queues/{queue}/pause",
+  operationId: "pauseQueue",
+  summary: "Pause a queue in every process: no new job of it is claimed or started; running jobs finish.",
+  tags,
+  security: "admin",
+  params: QueueParams,
+  responses: { 200: { description: "The queue, paused", schema: QueueView } },
+  problems: ["not-found", "payload-too-large", ...admin]
+})
+
+export const resumeQueue = route({
+  method: "post",
+  path: "/admin/api/queues/{queue}/resume",
+  operationId: "resumeQueue",
+  summary: "Resume a paused queue: every process claims its jobs again at once.",
+  tags,
+  security: "admin",
+  params: QueueParams,
+  responses: { 200: { description: "The queue, not paused", schema: QueueView } },
+  problems: ["not-found", "payload-too-large", ...admin]
+})
+
+export const listCrons = route({
+  method: "get",
+  path: "/admin/api/crons",
+  operationId: "listCrons",
+  summary: "The cron schedules: whether each is enabled, its next slot and its last run.",
+  tags,
+  security: "admin",
+  responses: { 200: { description: "The schedules, by name", schema: CronList } },
+  problems: [...admin]
+})
+
+export const runCron = route({
+  method: "post",
+  path: "/admin/api/crons/{name}/run",
+  operationId: "runCron",
+  summary: "Enqueue a schedule's job to run now, outside its slots (enabled or not).",
+  tags,
+  security: "admin",
+  params: CronParams,
+  responses: { 201: { description: "The job enqueued", schema: JobView } },
+  problems: ["not-found", "payload-too-large", ...admin]
+})
+
+export const enableCron = route({
+  method: "post",
+  path: "/admin/api/crons/{name}/enable",
+  operationId: "enableCron",
+  summary: "Enable a schedule: its next slot runs; slots skipped while disabled are not caught up.",
+  tags,
+  security: "admin",
+  params: CronParams,
+  responses: { 200: { description: "The schedule", schema: CronView } },
+  problems: ["not-found", "payload-too-large", ...admin]
+})
+
+export const disableCron = route({
+  method: "post",
+  path: "/admin/api/crons/{name}/disable",
+  operationId: "disableCron",
+  summary: "Disable a schedule in every process: no slot is enqueued until it is enabled again.",
+  tags,
+  security: "admin",
+  params: CronParams,
+  responses: { 200: { description: "The schedule", schema: CronView } },
+  problems: ["not-found", "payload-too-large", ...admin]
+})
+
+export const drainProcess = route({
+  method: "post",
+  path: "/admin/api/processes/{id}/drain",
+  operationId: "drainProcess",
+  summary: "Ask a process to shut down gracefully (as on SIGTERM); it does at its next heartbeat.",
+  tags,
+  security: "admin",
+  params: IdParams,
+  responses: { 202: { description: "Asked: the process, with drainRequestedAt set", schema: ProcessView } },
+  problems: ["not-found", "payload-too-large", ...admin]
+})
+
+export const jobRoutesContract = [
+  listQueues,
+  pauseQueue,
+  resumeQueue,
+  listJobs,
+  enqueueJob,
+  getJob,
+  retryJob,
+  cancelJob,
+  listCrons,
+  runCron,
+  enableCron,
+  disableCron,
+  listProcesses,
+  drainProcess
+]

@@ -1,31 +1,48 @@
 /**
- * The admin API of the job engine: queues, jobs (list, show, enqueue, retry,
- * cancel) and processes, behind the admin token. Each handler is decode (the
- * contract, contract/Jobs.ts) -> the job store -> encode (the view's schema).
+ * The admin API of the job engine: queues (and their pause), jobs (list,
+ * show, enqueue, retry, cancel), cron schedules (enable, disable, run now) and
+ * processes (and their drain), behind the admin token. Each handler is decode
+ * (the contract, contract/Jobs.ts) -> the job store or the engine's controls
+ * -> encode (the view's schema). Controls are recorded as done by `admin-token`.
  */
 import { Hono } from "hono"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as SchemaAST from "effect/SchemaAST"
+import { type CronDefinition, nextSlot } from "../../../domain/jobs/CronDefinition.ts"
 import type { JobDefinition } from "../../../domain/jobs/JobDefinition.ts"
 import { isTerminal } from "../../../domain/jobs/JobState.ts"
+import { EngineControls } from "../../../infra/jobs/EngineControls.ts"
 import { enqueue } from "../../../infra/jobs/Jobs.ts"
 import { JobStore } from "../../../infra/jobs/JobStore.ts"
 import { ProcessRegistry } from "../../../infra/jobs/ProcessRegistry.ts"
+import { runNow } from "../../../supervisors/CronScheduler.ts"
 import { type FieldError, validationFailed, validationFailedAt } from "../../Failures.ts"
 import {
   cancelJob,
+  CronList,
+  CronView,
+  disableCron,
+  drainProcess,
+  enableCron,
   EnqueuedJobView,
   enqueueJob,
   getJob,
   JobPage,
   JobView,
+  listCrons,
   listJobs,
   listProcesses,
   listQueues,
+  pauseQueue,
   ProcessList,
+  ProcessView,
   QueueList,
-  retryJob
+  QueueView,
+  resumeQueue,
+  retryJob,
+  runCron
 } from "../contract/Jobs.ts"
 import { orNotFound } from "../../Failures.ts"
 import type { HttpEnv } from "../Handler.ts"
@@ -60,33 +77,60 @@ const decodeArgs = (definition: AnyDefinition, args: Readonly<Record<string, unk
 /** The engine's own paths (`delay`, `args.name`) as pointers into the body (`/delaySeconds`, `/args/name`). */
 const bodyPointer = (path: string): string => (path === "" ? "" : path === "delay" ? "/delaySeconds" : pointer(path.split(".")))
 
-export const adminJobRoutes = (definitions: ReadonlyArray<AnyDefinition>) => {
+/** Who the admin API's controls are recorded as done by (the console passes its operator's name). */
+const ADMIN_ACTOR = "admin-token"
+
+export const adminJobRoutes = (definitions: ReadonlyArray<AnyDefinition>, crons: ReadonlyArray<CronDefinition> = []) => {
   const byKind = new Map(definitions.map((d) => [d.kind, d]))
+  const knownQueues = new Set(definitions.map((d) => d.queue))
+  const byName = new Map(crons.map((c) => [c.name, c]))
   const router = new Hono<HttpEnv>()
 
-  implement(router, listQueues, () =>
-    Effect.gen(function* () {
-      const store = yield* JobStore
-      const [stats, processes] = yield* Effect.all([store.queueStats, Effect.flatMap(ProcessRegistry, (r) => r.list)], { concurrency: 2 })
-      const concurrency = new Map<string, number>()
-      for (const p of processes) for (const [queue, load] of Object.entries(p.queues)) concurrency.set(queue, (concurrency.get(queue) ?? 0) + load.concurrency)
-      const names = new Set([...stats.map((s) => s.queue), ...concurrency.keys(), ...definitions.map((d) => d.queue)])
-      const queues = [...names].sort().map((queue) => {
-        const s = stats.find((x) => x.queue === queue)
-        return {
-          queue,
-          available: s?.counts.available ?? 0,
-          scheduled: s?.counts.scheduled ?? 0,
-          running: s?.counts.running ?? 0,
-          retryable: s?.counts.retryable ?? 0,
-          discarded: s?.counts.discarded ?? 0,
-          oldestAvailableAgeSeconds: s?.oldestAvailableAgeSeconds ?? 0,
-          concurrency: concurrency.get(queue) ?? 0
-        }
-      })
-      return yield* reply(QueueList, queues)
+  /** Every queue's view: those with jobs, those live processes run, and those the job kinds name. */
+  const queueViews = Effect.gen(function* () {
+    const store = yield* JobStore
+    const [stats, processes, paused] = yield* Effect.all(
+      [store.queueStats, Effect.flatMap(ProcessRegistry, (r) => r.list), Effect.flatMap(EngineControls, (c) => c.pausedQueues)],
+      { concurrency: 3 }
+    )
+    const concurrency = new Map<string, number>()
+    for (const p of processes) for (const [queue, load] of Object.entries(p.queues)) concurrency.set(queue, (concurrency.get(queue) ?? 0) + load.concurrency)
+    const names = new Set([...stats.map((s) => s.queue), ...concurrency.keys(), ...knownQueues])
+    return [...names].sort().map((queue) => {
+      const s = stats.find((x) => x.queue === queue)
+      const pause = paused.get(queue)
+      return {
+        queue,
+        available: s?.counts.available ?? 0,
+        scheduled: s?.counts.scheduled ?? 0,
+        running: s?.counts.running ?? 0,
+        retryable: s?.counts.retryable ?? 0,
+        discarded: s?.counts.discarded ?? 0,
+        oldestAvailableAgeSeconds: s?.oldestAvailableAgeSeconds ?? 0,
+        concurrency: concurrency.get(queue) ?? 0,
+        paused: pause !== undefined,
+        ...(pause === undefined ? {} : { pausedAt: pause.pausedAt, pausedBy: pause.pausedBy })
+      }
     })
-  )
+  })
+
+  implement(router, listQueues, () => Effect.flatMap(queueViews, (queues) => reply(QueueList, queues)))
+
+  for (const [spec, pause] of [
+    [pauseQueue, true],
+    [resumeQueue, false]
+  ] as const) {
+    implement(router, spec, ({ params }) =>
+      Effect.gen(function* () {
+        if (!knownQueues.has(params.queue)) return yield* new NotFound({ detail: `no job kind runs on a queue named ${params.queue}` })
+        const controls = yield* EngineControls
+        yield* pause ? controls.pauseQueue(params.queue, ADMIN_ACTOR) : controls.resumeQueue(params.queue, ADMIN_ACTOR)
+        const view = (yield* queueViews).find((q) => q.queue === params.queue)
+        if (view === undefined) return yield* Effect.dieMessage(`queue ${params.queue} missing from the queue views`) // every known queue has one
+        return yield* reply(QueueView, view)
+      })
+    )
+  }
 
   implement(router, listJobs, ({ query }) =>
     Effect.gen(function* () {
@@ -144,7 +188,73 @@ export const adminJobRoutes = (definitions: ReadonlyArray<AnyDefinition>) => {
     )
   }
 
+  /** The views of these schedules, read in two statements. */
+  const cronViews = (selected: ReadonlyArray<CronDefinition>) =>
+    Effect.gen(function* () {
+      const controls = yield* EngineControls
+      const names = selected.map((c) => c.name)
+      const [states, runs] = yield* Effect.all([controls.cronControls, controls.lastCronRuns(names)], { concurrency: 2 })
+      const now = new Date(yield* Clock.currentTimeMillis)
+      return selected.map((cron) => {
+        const state = states.get(cron.name)
+        const run = runs.get(cron.name)
+        return {
+          name: cron.name,
+          schedule: cron.expression,
+          kind: cron.job.kind,
+          queue: cron.job.queue,
+          enabled: state?.enabled ?? true,
+          ...(state === undefined ? {} : { updatedAt: state.updatedAt, updatedBy: state.updatedBy }),
+          nextRunAt: nextSlot(cron.schedule, now),
+          ...(run === undefined ? {} : { lastRun: run })
+        }
+      })
+    })
+
+  const cronNamed = (name: string) =>
+    Effect.fromNullable(byName.get(name)).pipe(Effect.mapError(() => new NotFound({ detail: `no cron schedule named ${name}` })))
+
+  implement(router, listCrons, () =>
+    Effect.flatMap(cronViews([...crons].sort((a, b) => a.name.localeCompare(b.name))), (views) => reply(CronList, views))
+  )
+
+  implement(router, runCron, ({ params }) =>
+    Effect.gen(function* () {
+      const cron = yield* cronNamed(params.name)
+      // the schedule's own arguments: invalid ones are a bug in its definition, not the caller's
+      const inserted = yield* runNow(cron).pipe(Effect.catchTag("InvalidJob", (error) => Effect.die(error)))
+      const job = yield* Effect.flatMap(JobStore, (store) => store.get(inserted.id)).pipe(Effect.flatMap(orNotFound("job", inserted.id)))
+      return yield* reply(JobView, job, 201)
+    })
+  )
+
+  for (const [spec, enabled] of [
+    [enableCron, true],
+    [disableCron, false]
+  ] as const) {
+    implement(router, spec, ({ params }) =>
+      Effect.gen(function* () {
+        const cron = yield* cronNamed(params.name)
+        yield* Effect.flatMap(EngineControls, (controls) => controls.setCronEnabled(cron.name, enabled, ADMIN_ACTOR))
+        const [view] = yield* cronViews([cron])
+        if (view === undefined) return yield* Effect.dieMessage(`cron ${cron.name} has no view`)
+        return yield* reply(CronView, view)
+      })
+    )
+  }
+
   implement(router, listProcesses, () => Effect.flatMap(Effect.flatMap(ProcessRegistry, (r) => r.list), (processes) => reply(ProcessList, processes)))
+
+  implement(router, drainProcess, ({ params }) =>
+    Effect.gen(function* () {
+      const found = yield* Effect.flatMap(EngineControls, (controls) => controls.requestDrain(params.id, ADMIN_ACTOR))
+      const id = params.id.toLowerCase() // as Postgres writes a uuid
+      const record = found ? (yield* Effect.flatMap(ProcessRegistry, (r) => r.list)).find((p) => p.id === id) : undefined
+      // gone already (it drained, or was pruned) between the request and the read: no such process now
+      if (record === undefined) return yield* new NotFound({ detail: `no process ${params.id}` })
+      return yield* reply(ProcessView, record, 202)
+    })
+  )
 
   return router
 }

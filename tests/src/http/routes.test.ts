@@ -167,11 +167,18 @@ describe("the HTTP API of a process", () => {
           "/demo/demo.js",
           "/demo/texts",
           "/admin/api/queues",
+          "/admin/api/queues/{queue}/pause",
+          "/admin/api/queues/{queue}/resume",
           "/admin/api/jobs",
           "/admin/api/jobs/{id}",
           "/admin/api/jobs/{id}/retry",
           "/admin/api/jobs/{id}/cancel",
+          "/admin/api/crons",
+          "/admin/api/crons/{name}/run",
+          "/admin/api/crons/{name}/enable",
+          "/admin/api/crons/{name}/disable",
           "/admin/api/processes",
+          "/admin/api/processes/{id}/drain",
           "/v1/callbacks",
           "/v1/callbacks/{id}",
           "/v1/callbacks/{id}/events",
@@ -410,7 +417,7 @@ describe("the HTTP API of a process", () => {
 
       const rows = await expectJson<Array<QueueRow>>(await app.request("/admin/api/queues", { admin: true }), 200)
       expect(rows).toEqual([
-        { queue: "default", available: 0, scheduled: 2, running: 1, retryable: 0, discarded: 1, oldestAvailableAgeSeconds: 0, concurrency: 10 }
+        { queue: "default", available: 0, scheduled: 2, running: 1, retryable: 0, discarded: 1, oldestAvailableAgeSeconds: 0, concurrency: 10, paused: false }
       ])
 
       const processes = await eventually(async () => {
@@ -419,7 +426,14 @@ describe("the HTTP API of a process", () => {
       }, 10_000, "the process row to show the running job")
       expect(processes).toHaveLength(1)
       const [self] = processes
-      expect(self).toMatchObject({ role: "all", pid: process.pid, hostname: os.hostname(), queues: { default: { concurrency: 10, running: 1 } } })
+      expect(self).toMatchObject({
+        role: "all",
+        pid: process.pid,
+        hostname: os.hostname(),
+        queues: { default: { concurrency: 10, running: 1 } },
+        drainRequestedAt: null,
+        drainRequestedBy: null
+      })
       expect(self?.id).toMatch(UUID)
       expect(self?.startedAt).toMatch(ISO)
       expect(self?.heartbeatAt).toMatch(ISO)
