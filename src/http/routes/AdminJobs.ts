@@ -6,18 +6,14 @@
  * -> encode (the view's schema). Controls are recorded as done by `admin-token`.
  */
 import { Hono } from "hono"
-import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as SchemaAST from "effect/SchemaAST"
-import { type CronDefinition, nextSlot } from "../../../domain/jobs/CronDefinition.ts"
+import type { CronDefinition } from "../../../domain/jobs/CronDefinition.ts"
 import type { JobDefinition } from "../../../domain/jobs/JobDefinition.ts"
-import { isTerminal } from "../../../domain/jobs/JobState.ts"
-import { EngineControls } from "../../../infra/jobs/EngineControls.ts"
 import { enqueue } from "../../../infra/jobs/Jobs.ts"
 import { JobStore } from "../../../infra/jobs/JobStore.ts"
-import { ProcessRegistry } from "../../../infra/jobs/ProcessRegistry.ts"
-import { runNow } from "../../../supervisors/CronScheduler.ts"
+import { engineAdmin } from "../../jobs/EngineAdmin.ts"
 import { type FieldError, validationFailed, validationFailedAt } from "../../Failures.ts"
 import {
   cancelJob,
@@ -46,7 +42,6 @@ import {
 } from "../contract/Jobs.ts"
 import { orNotFound } from "../../Failures.ts"
 import type { HttpEnv } from "../Handler.ts"
-import { Conflict, NotFound } from "../Problems.ts"
 import { decodeAll, implement, pointer, reply } from "../Validate.ts"
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- definitions of different argument types share one list
@@ -82,54 +77,16 @@ const ADMIN_ACTOR = "admin-token"
 
 export const adminJobRoutes = (definitions: ReadonlyArray<AnyDefinition>, crons: ReadonlyArray<CronDefinition> = []) => {
   const byKind = new Map(definitions.map((d) => [d.kind, d]))
-  const knownQueues = new Set(definitions.map((d) => d.queue))
-  const byName = new Map(crons.map((c) => [c.name, c]))
+  const engine = engineAdmin(definitions, crons)
   const router = new Hono<HttpEnv>()
 
-  /** Every queue's view: those with jobs, those live processes run, and those the job kinds name. */
-  const queueViews = Effect.gen(function* () {
-    const store = yield* JobStore
-    const [stats, processes, paused] = yield* Effect.all(
-      [store.queueStats, Effect.flatMap(ProcessRegistry, (r) => r.list), Effect.flatMap(EngineControls, (c) => c.pausedQueues)],
-      { concurrency: 3 }
-    )
-    const concurrency = new Map<string, number>()
-    for (const p of processes) for (const [queue, load] of Object.entries(p.queues)) concurrency.set(queue, (concurrency.get(queue) ?? 0) + load.concurrency)
-    const names = new Set([...stats.map((s) => s.queue), ...concurrency.keys(), ...knownQueues])
-    return [...names].sort().map((queue) => {
-      const s = stats.find((x) => x.queue === queue)
-      const pause = paused.get(queue)
-      return {
-        queue,
-        available: s?.counts.available ?? 0,
-        scheduled: s?.counts.scheduled ?? 0,
-        running: s?.counts.running ?? 0,
-        retryable: s?.counts.retryable ?? 0,
-        discarded: s?.counts.discarded ?? 0,
-        oldestAvailableAgeSeconds: s?.oldestAvailableAgeSeconds ?? 0,
-        concurrency: concurrency.get(queue) ?? 0,
-        paused: pause !== undefined,
-        ...(pause === undefined ? {} : { pausedAt: pause.pausedAt, pausedBy: pause.pausedBy })
-      }
-    })
-  })
-
-  implement(router, listQueues, () => Effect.flatMap(queueViews, (queues) => reply(QueueList, queues)))
+  implement(router, listQueues, () => Effect.flatMap(engine.queues, (queues) => reply(QueueList, queues)))
 
   for (const [spec, pause] of [
     [pauseQueue, true],
     [resumeQueue, false]
   ] as const) {
-    implement(router, spec, ({ params }) =>
-      Effect.gen(function* () {
-        if (!knownQueues.has(params.queue)) return yield* new NotFound({ detail: `no job kind runs on a queue named ${params.queue}` })
-        const controls = yield* EngineControls
-        yield* pause ? controls.pauseQueue(params.queue, ADMIN_ACTOR) : controls.resumeQueue(params.queue, ADMIN_ACTOR)
-        const view = (yield* queueViews).find((q) => q.queue === params.queue)
-        if (view === undefined) return yield* Effect.dieMessage(`queue ${params.queue} missing from the queue views`) // every known queue has one
-        return yield* reply(QueueView, view)
-      })
-    )
+    implement(router, spec, ({ params }) => Effect.flatMap(engine.setPaused(params.queue, pause, ADMIN_ACTOR), (view) => reply(QueueView, view)))
   }
 
   implement(router, listJobs, ({ query }) =>
@@ -166,95 +123,27 @@ export const adminJobRoutes = (definitions: ReadonlyArray<AnyDefinition>, crons:
     )
   )
 
-  for (const [spec, event, done] of [
-    [retryJob, "operatorRetry", "retried"],
-    [cancelJob, "cancel", "cancelled"]
+  for (const [spec, event] of [
+    [retryJob, "operatorRetry"],
+    [cancelJob, "cancel"]
   ] as const) {
-    implement(router, spec, ({ params }) =>
-      Effect.gen(function* () {
-        const result = yield* Effect.flatMap(JobStore, (store) => store.operate(params.id, event))
-        switch (result._tag) {
-          case "Done":
-            return yield* reply(JobView, result.job)
-          case "NotFound":
-            return yield* new NotFound({ detail: `no job ${params.id}` })
-          case "Illegal":
-            return yield* new Conflict({
-              detail: `a ${result.state} job cannot be ${done}${isTerminal(result.state) || event === "operatorRetry" ? "" : " now"}`,
-              extra: { state: result.state }
-            })
-        }
-      })
-    )
+    implement(router, spec, ({ params }) => Effect.flatMap(engine.operate(params.id, event), (job) => reply(JobView, job)))
   }
 
-  /** The views of these schedules, read in two statements. */
-  const cronViews = (selected: ReadonlyArray<CronDefinition>) =>
-    Effect.gen(function* () {
-      const controls = yield* EngineControls
-      const names = selected.map((c) => c.name)
-      const [states, runs] = yield* Effect.all([controls.cronControls, controls.lastCronRuns(names)], { concurrency: 2 })
-      const now = new Date(yield* Clock.currentTimeMillis)
-      return selected.map((cron) => {
-        const state = states.get(cron.name)
-        const run = runs.get(cron.name)
-        return {
-          name: cron.name,
-          schedule: cron.expression,
-          kind: cron.job.kind,
-          queue: cron.job.queue,
-          enabled: state?.enabled ?? true,
-          ...(state === undefined ? {} : { updatedAt: state.updatedAt, updatedBy: state.updatedBy }),
-          nextRunAt: nextSlot(cron.schedule, now),
-          ...(run === undefined ? {} : { lastRun: run })
-        }
-      })
-    })
+  implement(router, listCrons, () => Effect.flatMap(engine.cronViews(), (views) => reply(CronList, views)))
 
-  const cronNamed = (name: string) =>
-    Effect.fromNullable(byName.get(name)).pipe(Effect.mapError(() => new NotFound({ detail: `no cron schedule named ${name}` })))
-
-  implement(router, listCrons, () =>
-    Effect.flatMap(cronViews([...crons].sort((a, b) => a.name.localeCompare(b.name))), (views) => reply(CronList, views))
-  )
-
-  implement(router, runCron, ({ params }) =>
-    Effect.gen(function* () {
-      const cron = yield* cronNamed(params.name)
-      // the schedule's own arguments: invalid ones are a bug in its definition, not the caller's
-      const inserted = yield* runNow(cron).pipe(Effect.catchTag("InvalidJob", (error) => Effect.die(error)))
-      const job = yield* Effect.flatMap(JobStore, (store) => store.get(inserted.id)).pipe(Effect.flatMap(orNotFound("job", inserted.id)))
-      return yield* reply(JobView, job, 201)
-    })
-  )
+  implement(router, runCron, ({ params }) => Effect.flatMap(engine.runCron(params.name), (job) => reply(JobView, job, 201)))
 
   for (const [spec, enabled] of [
     [enableCron, true],
     [disableCron, false]
   ] as const) {
-    implement(router, spec, ({ params }) =>
-      Effect.gen(function* () {
-        const cron = yield* cronNamed(params.name)
-        yield* Effect.flatMap(EngineControls, (controls) => controls.setCronEnabled(cron.name, enabled, ADMIN_ACTOR))
-        const [view] = yield* cronViews([cron])
-        if (view === undefined) return yield* Effect.dieMessage(`cron ${cron.name} has no view`)
-        return yield* reply(CronView, view)
-      })
-    )
+    implement(router, spec, ({ params }) => Effect.flatMap(engine.setCronEnabled(params.name, enabled, ADMIN_ACTOR), (view) => reply(CronView, view)))
   }
 
-  implement(router, listProcesses, () => Effect.flatMap(Effect.flatMap(ProcessRegistry, (r) => r.list), (processes) => reply(ProcessList, processes)))
+  implement(router, listProcesses, () => Effect.flatMap(engine.processes, (processes) => reply(ProcessList, processes)))
 
-  implement(router, drainProcess, ({ params }) =>
-    Effect.gen(function* () {
-      const found = yield* Effect.flatMap(EngineControls, (controls) => controls.requestDrain(params.id, ADMIN_ACTOR))
-      const id = params.id.toLowerCase() // as Postgres writes a uuid
-      const record = found ? (yield* Effect.flatMap(ProcessRegistry, (r) => r.list)).find((p) => p.id === id) : undefined
-      // gone already (it drained, or was pruned) between the request and the read: no such process now
-      if (record === undefined) return yield* new NotFound({ detail: `no process ${params.id}` })
-      return yield* reply(ProcessView, record, 202)
-    })
-  )
+  implement(router, drainProcess, ({ params }) => Effect.flatMap(engine.drain(params.id, ADMIN_ACTOR), (record) => reply(ProcessView, record, 202)))
 
   return router
 }
