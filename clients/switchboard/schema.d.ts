@@ -2581,6 +2581,12 @@ export interface operations {
                 status?: "pending_verification" | "queued" | "dialing" | "retry_scheduled" | "escalated" | "connected" | "completed" | "failed" | "cancelled" | "expired";
                 /** @description a string */
                 phone?: string;
+                /** @description a string to be decoded into a Date */
+                createdFrom?: string;
+                /** @description a string to be decoded into a Date */
+                createdBefore?: string;
+                /** @description only requests whose visitor's name or note contains this text (case-insensitive) */
+                q?: string;
                 /** @description page size, 1 to 500 (default 50) */
                 limit?: string;
                 /** @description `nextCursor` of the previous page */
@@ -3487,6 +3493,12 @@ export interface operations {
                 businessId?: string;
                 /** @description a string */
                 phone?: string;
+                /** @description a string to be decoded into a Date */
+                createdFrom?: string;
+                /** @description a string to be decoded into a Date */
+                createdBefore?: string;
+                /** @description only requests whose visitor's name or note contains this text (case-insensitive) */
+                q?: string;
                 /** @description page size, 1 to 500 (default 50) */
                 limit?: string;
                 /** @description `nextCursor` of the previous page */
@@ -4175,6 +4187,8 @@ export interface operations {
                 queue?: string;
                 /** @description only jobs of this kind */
                 kind?: string;
+                /** @description only jobs whose arguments (as JSON) contain this text, case-insensitively */
+                q?: string;
                 /** @description page size, 1 to 500 (default 50) */
                 limit?: string;
                 /** @description `nextCursor` of the previous page */

@@ -21,6 +21,7 @@ import type { CallbackPriority, CallbackRequest } from "../../domain/callbacks/B
 import { type CallbackEvent, CallbackStatus, sourcesOf, targetsOf, TerminalStatuses } from "../../domain/callbacks/CallbackState.ts"
 import { MoveTypes } from "../../domain/callbacks/History.ts"
 import { type DatabaseError, narrow } from "../db/DatabaseError.ts"
+import { containsPattern } from "../db/Patterns.ts"
 import { Metrics } from "../observability/Metrics.ts"
 import { nextSeq, recordFrom } from "./HistoryStore.ts"
 import { decodeFirst, decodeRow, decodeRows, RequestRow } from "./Rows.ts"
@@ -42,6 +43,12 @@ export interface RequestFilter {
   readonly status?: CallbackStatus | undefined
   readonly businessId?: string | undefined
   readonly phone?: string | undefined
+  /** Created at or after this instant. */
+  readonly createdFrom?: Date | undefined
+  /** Created before this instant. */
+  readonly createdBefore?: Date | undefined
+  /** Text found in the visitor's name or note, case-insensitively. */
+  readonly text?: string | undefined
   /** The cursor: list what was created before this request (its creation in microseconds since the epoch, as text, and its id). */
   readonly before?: { readonly createdMicros: string; readonly id: string } | undefined
   readonly limit: number
@@ -144,6 +151,9 @@ export class RequestStore extends Effect.Service<RequestStore>()("switchboard/in
          WHERE ${filter.status === undefined ? sql`true` : sql`status = ${filter.status}`}
            AND ${filter.businessId === undefined ? sql`true` : sql`business_id = ${filter.businessId}`}
            AND ${filter.phone === undefined ? sql`true` : sql`phone = ${filter.phone}`}
+           AND ${filter.createdFrom === undefined ? sql`true` : sql`created_at >= ${filter.createdFrom.toISOString()}::timestamptz`}
+           AND ${filter.createdBefore === undefined ? sql`true` : sql`created_at < ${filter.createdBefore.toISOString()}::timestamptz`}
+           AND ${filter.text === undefined ? sql`true` : sql`(coalesce(name, '') || ' ' || coalesce(note, '')) ILIKE ${containsPattern(filter.text)}`}
            AND ${
              filter.before === undefined
                ? sql`true`

@@ -150,6 +150,8 @@ export interface ListFilter {
   readonly state?: JobState | undefined
   readonly queue?: string | undefined
   readonly kind?: string | undefined
+  /** Jobs whose arguments (as JSON text) contain this text, case-insensitively. */
+  readonly search?: string | undefined
   /** Jobs with an id below this one (keyset pagination, newest first). */
   readonly before?: string | undefined
   readonly limit: number

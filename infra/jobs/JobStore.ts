@@ -17,6 +17,7 @@ import * as Option from "effect/Option"
 import { type JobEvent, type JobState, sourcesOf, targetOf } from "../../domain/jobs/JobState.ts"
 import { JobId } from "../../domain/jobs/Job.ts"
 import { type DatabaseError, isTransient, narrow } from "../db/DatabaseError.ts"
+import { containsPattern } from "../db/Patterns.ts"
 import { incGrouped, Metrics } from "../observability/Metrics.ts"
 import {
   type AttemptRef,
@@ -313,6 +314,7 @@ export class JobStore extends Effect.Service<JobStore>()("switchboard/infra/JobS
          WHERE (${filter.state ?? null}::job_state IS NULL OR state = ${filter.state ?? null}::job_state)
            AND (${filter.queue ?? null}::text IS NULL OR queue = ${filter.queue ?? null})
            AND (${filter.kind ?? null}::text IS NULL OR kind = ${filter.kind ?? null})
+           AND (${filter.search ?? null}::text IS NULL OR args::text ILIKE ${containsPattern(filter.search ?? "")})
            AND (${filter.before ?? null}::bigint IS NULL OR id < ${filter.before ?? null}::bigint)
          ORDER BY id DESC LIMIT ${filter.limit}`.pipe(Effect.map((rows) => rows.map(recordOf)), narrow("jobs.list"))
 

@@ -16,6 +16,7 @@ import { isPhoneCountry, normalizePhone } from "../../../infra/phone/PhoneNumber
 import { route } from "../Contract.ts"
 import { CallbackView } from "./Callbacks.ts"
 import { IdParams, Limit, Optional, Page, PlainText } from "./Fields.ts"
+import { Timestamp } from "../../../domain/Timestamp.ts"
 
 const MAX_LIMIT = 500
 
@@ -98,7 +99,7 @@ export const BusinessView = Business
 
 export const BusinessPage = Page(BusinessView, "BusinessPage")
 
-const BusinessesQuery = Schema.Struct({
+export const BusinessesQuery = Schema.Struct({
   limit: Limit(50, MAX_LIMIT),
   cursor: Schema.optional(Schema.UUID.annotations({ message: () => "is not a cursor this API returned", description: "`nextCursor` of the previous page" }))
 })
@@ -141,6 +142,13 @@ export const CallbacksQuery = Schema.Struct({
   status: Schema.optional(CallbackStatus.annotations({ message: () => `must be one of ${CallbackStatus.literals.join(", ")}` })),
   businessId: Schema.optional(Schema.UUID.annotations({ message: () => "must be a business id" })),
   phone: Schema.optional(PhoneQuery),
+  createdFrom: Schema.optional(Timestamp.annotations({ description: "only requests created at or after this instant" })),
+  createdBefore: Schema.optional(Timestamp.annotations({ description: "only requests created before this instant" })),
+  q: Schema.optional(
+    Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200, { message: () => "must be 1 to 200 characters" })).annotations({
+      description: "only requests whose visitor's name or note contains this text (case-insensitive)"
+    })
+  ),
   limit: Limit(50, MAX_LIMIT),
   cursor: Schema.optional(RequestCursor)
 })

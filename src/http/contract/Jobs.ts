@@ -117,6 +117,11 @@ export const JobsQuery = Schema.Struct({
   state: Schema.optional(JobStateSchema.annotations({ message: () => `must be one of ${JobStates.join(", ")}`, description: "only jobs in this state" })),
   queue: Schema.optional(NameFilter("queue")),
   kind: Schema.optional(NameFilter("kind")),
+  q: Schema.optional(
+    Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200, { message: () => "must be 1 to 200 characters" })).annotations({
+      description: "only jobs whose arguments (as JSON) contain this text, case-insensitively"
+    })
+  ),
   limit: Limit(50, MAX_LIMIT),
   cursor: Schema.optional(JobId.annotations({ message: () => "is not a cursor this API returned", description: "`nextCursor` of the previous page" }))
 })

@@ -92,7 +92,7 @@ export const adminJobRoutes = (definitions: ReadonlyArray<AnyDefinition>, crons:
   implement(router, listJobs, ({ query }) =>
     Effect.gen(function* () {
       const items = yield* Effect.flatMap(JobStore, (store) =>
-        store.list({ state: query.state, queue: query.queue, kind: query.kind, before: query.cursor, limit: query.limit })
+        store.list({ state: query.state, queue: query.queue, kind: query.kind, search: query.q, before: query.cursor, limit: query.limit })
       )
       const last = items.at(-1)
       return yield* reply(JobPage, { items, ...(items.length === query.limit && last !== undefined ? { nextCursor: last.id } : {}) })
