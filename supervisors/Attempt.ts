@@ -23,11 +23,15 @@ export interface AttemptFacts {
   readonly now: Date
 }
 
-const errorOf = (facts: AttemptFacts, kind: AttemptErrorKind, message: string): AttemptError => ({
+/** The stack of a failure's cause, when it is an Error that has one. */
+const stackOf = (cause: unknown): string | undefined => (cause instanceof Error && typeof cause.stack === "string" ? cause.stack : undefined)
+
+const errorOf = (facts: AttemptFacts, kind: AttemptErrorKind, message: string, stack?: string): AttemptError => ({
   attempt: facts.attempt,
   at: facts.now.toISOString(),
   kind,
-  message: clip(message)
+  message: clip(message),
+  ...(stack === undefined ? {} : { stack: clip(stack) })
 })
 
 const retryOrDiscard = (facts: AttemptFacts, error: AttemptError): Outcome =>
@@ -57,9 +61,9 @@ export const outcomeOf = (exit: Exit.Exit<void, JobFailure | AttemptTimeout>, fa
     const error = failure.value
     switch (error._tag) {
       case "Retryable":
-        return retryOrDiscard(facts, errorOf(facts, "retryable", error.message))
+        return retryOrDiscard(facts, errorOf(facts, "retryable", error.message, stackOf(error.cause)))
       case "Permanent":
-        return { _tag: "Discard", error: errorOf(facts, "permanent", error.message) }
+        return { _tag: "Discard", error: errorOf(facts, "permanent", error.message, stackOf(error.cause)) }
       case "Snooze":
         return { _tag: "Snooze", delayMs: snoozeMillis(error.delay) }
       case "AttemptTimeout":

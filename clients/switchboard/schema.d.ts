@@ -2183,6 +2183,8 @@ export interface components {
             /** @enum {string} */
             kind: "retryable" | "permanent" | "timeout" | "defect" | "rescued" | "interrupted";
             message: string;
+            /** @description where the failure was raised: the stack of the error the handler failed with, when it carried one */
+            stack?: string;
         };
         EnqueuedJob: {
             id: components["schemas"]["JobId"];

@@ -19,7 +19,8 @@ export const AttemptErrorSchema = Schema.Struct({
   attempt: Schema.Int,
   at: Schema.String.annotations({ description: "ISO-8601, when the attempt ended" }),
   kind: Schema.Literal("retryable", "permanent", "timeout", "defect", "rescued", "interrupted"),
-  message: Schema.String
+  message: Schema.String,
+  stack: Schema.optional(Schema.String.annotations({ description: "where the failure was raised: the stack of the error the handler failed with, when it carried one" }))
 }).annotations({ identifier: "AttemptError" })
 
 /** A job's id: a positive bigint, kept as its decimal text. */
@@ -51,6 +52,8 @@ export const Job = Schema.Struct({
   concurrencyLimit: Schema.NullOr(Schema.Int),
   /** Due, but held back by its concurrency key's limit. */
   waitingForSlot: Schema.Boolean,
-  createdAt: Timestamp
+  createdAt: Timestamp,
+  /** The W3C traceparent of the trace that enqueued it; its attempts are spans of that trace. */
+  traceparent: Schema.NullOr(Schema.String)
 }).annotations({ identifier: "JobRecord" })
 export type Job = typeof Job.Type

@@ -36,4 +36,6 @@ export interface AttemptError {
   readonly at: string
   readonly kind: AttemptErrorKind
   readonly message: string
+  /** The stack of the error the handler failed with, when it carried one. */
+  readonly stack?: string
 }

@@ -80,7 +80,8 @@ const JobColumns = Schema.Struct({
   concurrency_key: Schema.NullOr(Schema.String),
   concurrency_limit: Schema.NullOr(Schema.Number),
   waiting_for_slot: Schema.Boolean,
-  created_at: Schema.DateFromSelf
+  created_at: Schema.DateFromSelf,
+  traceparent: Schema.NullOr(Schema.String)
 }).annotations({ identifier: "JobRow" })
 export type JobRow = typeof JobColumns.Type
 
@@ -105,7 +106,8 @@ export const JobFromRow = Schema.transform(JobColumns, Schema.typeSchema(Job), {
     concurrencyKey: row.concurrency_key,
     concurrencyLimit: row.concurrency_limit,
     waitingForSlot: row.waiting_for_slot,
-    createdAt: row.created_at
+    createdAt: row.created_at,
+    traceparent: row.traceparent
   }),
   encode: (job) => ({
     id: job.id,
@@ -125,7 +127,8 @@ export const JobFromRow = Schema.transform(JobColumns, Schema.typeSchema(Job), {
     concurrency_key: job.concurrencyKey,
     concurrency_limit: job.concurrencyLimit,
     waiting_for_slot: job.waitingForSlot,
-    created_at: job.createdAt
+    created_at: job.createdAt,
+    traceparent: job.traceparent
   })
 })
 

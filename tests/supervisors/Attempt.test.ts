@@ -36,6 +36,15 @@ describe("attempt outcomes", () => {
     expect(outcomeOf(Exit.fail(new Retryable({ message: "busy" })), facts(3))).toMatchObject({ _tag: "Discard", error: { kind: "retryable" } })
   })
 
+  it("keeps the stack of the error a failure was caused by, for the operator's view of the attempt", () => {
+    const cause = new Error("ECONNRESET")
+    const retry = outcomeOf(Exit.fail(new Retryable({ message: "the provider hung up", cause })), facts(1))
+    expect(retry).toMatchObject({ _tag: "Retry", error: { message: "the provider hung up", stack: cause.stack } })
+    expect(outcomeOf(Exit.fail(new Permanent({ message: "bad", cause })), facts(1))).toMatchObject({ _tag: "Discard", error: { stack: cause.stack } })
+    // without an Error as its cause there is no stack to keep
+    expect(outcomeOf(Exit.fail(new Retryable({ message: "busy", cause: "a string" })), facts(1))).not.toHaveProperty("error.stack")
+  })
+
   it("discards a permanent failure at once and snoozes without an error", () => {
     expect(outcomeOf(Exit.fail(new Permanent({ message: "invalid number" })), facts(1))).toMatchObject({
       _tag: "Discard",

@@ -20,7 +20,8 @@ const row = {
   concurrency_key: "business:1",
   concurrency_limit: 2,
   waiting_for_slot: false,
-  created_at: new Date("2030-01-01T00:00:00Z")
+  created_at: new Date("2030-01-01T00:00:00Z"),
+  traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 }
 
 describe("job rows", () => {
@@ -44,7 +45,8 @@ describe("job rows", () => {
       concurrencyKey: "business:1",
       concurrencyLimit: 2,
       waitingForSlot: false,
-      createdAt: row.created_at
+      createdAt: row.created_at,
+      traceparent: row.traceparent
     })
   })
 
