@@ -30,19 +30,19 @@ export default tseslint.config(
     }
   },
   {
-    files: ["domain/**/*.ts"],
+    files: ["domain/**/*.{ts,tsx}"],
     rules: { "no-restricted-imports": ["error", { patterns: [upward(["infra", "supervisors", "src"]), impure] }] }
   },
   {
-    files: ["infra/**/*.ts"],
+    files: ["infra/**/*.{ts,tsx}"],
     rules: { "no-restricted-imports": ["error", { patterns: [upward(["supervisors", "src"])] }] }
   },
   {
-    files: ["supervisors/**/*.ts"],
+    files: ["supervisors/**/*.{ts,tsx}"],
     rules: { "no-restricted-imports": ["error", { patterns: [upward(["src"]), sqlOutsideInfra] }] }
   },
   {
-    files: ["src/**/*.ts"],
+    files: ["src/**/*.{ts,tsx}"],
     rules: { "no-restricted-imports": ["error", { patterns: [sqlOutsideInfra] }] }
   }
 )

@@ -18,6 +18,7 @@ import * as Layer from "effect/Layer"
 import type { CronDefinition } from "../domain/jobs/CronDefinition.ts"
 import { type CallbackConfig, CallbackConfigLive } from "../infra/callbacks/CallbackConfig.ts"
 import { type CallbackTables, CallbackTablesLive } from "../infra/callbacks/CallbackTables.ts"
+import { type ConsoleTables, ConsoleTablesLive } from "../infra/console/ConsoleTables.ts"
 import { DatabaseLive, type DatabaseUrl } from "../infra/db/Database.ts"
 import type { DatabaseError } from "../infra/db/DatabaseError.ts"
 import { Transaction } from "../infra/db/Transaction.ts"
@@ -72,7 +73,7 @@ export interface AppOptions {
 type ProcessLayer = Layer.Layer<
   never,
   ConfigError.ConfigError | DatabaseError,
-  JobStore | ProcessRegistry | HealthRegistry | Metrics | SqlConnection | Transaction | DatabaseUrl | CallbackTables | CallbackConfig | TwilioGateway | Telephony | Notifier
+  JobStore | ProcessRegistry | HealthRegistry | Metrics | SqlConnection | Transaction | DatabaseUrl | CallbackTables | CallbackConfig | TwilioGateway | Telephony | Notifier | ConsoleTables
 >
 
 /** What a role runs besides HTTP: the whole engine, or (web) only its process row and heartbeat. */
@@ -109,6 +110,7 @@ export const appFor = (role: Role, options: AppOptions, tracing: Layer.Layer<nev
     Layer.provideMerge(LiveEvents.Default),
     Layer.provideMerge(NotifierLive),
     Layer.provideMerge(Layer.mergeAll(JobStore.Default, ProcessRegistry.Default, EngineControls.Default, CallbackTablesLive, Transaction.Default, CallbackConfigLive)),
+    Layer.provideMerge(ConsoleTablesLive),
     Layer.provideMerge(DatabaseLive),
     Layer.provideMerge(Layer.mergeAll(HealthRegistryLive, Metrics.Default, Lifecycle.Default)),
     Layer.provide(tracing),

@@ -32,6 +32,7 @@ describe("SQL stays in infra", () => {
   it("rejects @effect/sql and @effect/sql-pg in src and supervisors, type-only imports and re-exports included", async () => {
     expect(await lint("src/callbacks/X.ts", 'import { SqlClient } from "@effect/sql"\nexport const x = SqlClient\n')).toHaveLength(1)
     expect(await lint("src/X.ts", 'import type { SqlClient } from "@effect/sql"\nexport type X = SqlClient.SqlClient\n')).toHaveLength(1)
+    expect(await lint("src/console/X.tsx", 'import { SqlClient } from "@effect/sql"\nexport const x = SqlClient\n')).toHaveLength(1) // pages (JSX) too
     expect(await lint("src/http/routes/X.ts", 'import type { SqlError } from "@effect/sql/SqlError"\nexport type X = SqlError\n')).toHaveLength(1)
     expect(await lint("supervisors/X.ts", 'import { PgClient } from "@effect/sql-pg"\nexport const x = PgClient\n')).toHaveLength(1)
     expect(await lint("supervisors/X.ts", 'import * as Statement from "@effect/sql/Statement"\nexport const x = Statement\n')).toHaveLength(1)

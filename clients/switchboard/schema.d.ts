@@ -363,26 +363,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/admin": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * The operator's dashboard: one self-contained HTML page that asks for the admin token and reads the admin API with it.
-         * @description Served by the processes that serve the API (roles `web` and `all`); a worker answers 404.
-         */
-        get: operations["dashboard"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/widget.js": {
         parameters: {
             query?: never;
@@ -1020,6 +1000,23 @@ export interface paths {
          * @description The same events and order as `GET /admin/api/events`, as JSON pages: for catching up, or for clients that cannot hold a stream open.
          */
         get: operations["listAdminEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The operators' actions, newest first: who did what, to what, when and from where. */
+        get: operations["listAudit"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2296,6 +2293,37 @@ export interface components {
         };
         /** @enum {string} */
         OperationalEventType: "job.failed" | "job.discarded" | "job.cancelled" | "job.rescued" | "job.retried" | "webhook.endpoint_disabled" | "webhook.endpoint_enabled" | "budget.exhausted" | "phone.locked";
+        AuditPage: {
+            items: components["schemas"]["AuditEntry"][];
+            nextCursor?: string;
+        };
+        AuditEntry: {
+            /** @description increasing: later actions have larger ids */
+            id: string;
+            at: components["schemas"]["Timestamp"];
+            /** @description the account, `admin-token`, or the name a refused sign-in gave */
+            operator: string;
+            /** @description the operator's role then; absent for a refused sign-in */
+            role?: components["schemas"]["OperatorRole"];
+            /** @enum {string} */
+            via: "console" | "api" | "cli";
+            /** @description what was done: the admin API operation id (`retryJob`, `pauseQueue`, ...) whether through the API or the console; `signIn`, `signOut`; `addOperator`, `changeOperator`, `removeOperator` from the command line */
+            action: string;
+            /** @description what it was done to: `job:42`, `queue:dial`, `business:<id>` */
+            target?: string;
+            /** @enum {string} */
+            outcome: "ok" | "refused" | "failed";
+            detail: {
+                [key: string]: unknown;
+            };
+            ip?: string;
+            userAgent?: string;
+        };
+        /**
+         * @description admin: sees and changes everything; viewer: sees everything, changes nothing
+         * @enum {string}
+         */
+        OperatorRole: "admin" | "viewer";
         /** @description RFC 9457 problem details; extension members vary by type */
         Problem: {
             /** @description `/problems/<slug>`; `GET` it for an explanation */
@@ -3193,27 +3221,6 @@ export interface operations {
             404: components["responses"]["problem-not-found"];
             413: components["responses"]["problem-payload-too-large"];
             503: components["responses"]["problem-unavailable"];
-        };
-    };
-    dashboard: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The page */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/html": string;
-                };
-            };
-            404: components["responses"]["problem-not-found"];
         };
     };
     widgetScript: {
@@ -4599,6 +4606,39 @@ export interface operations {
                         items: components["schemas"]["StreamedEvent"][];
                         nextCursor?: string;
                     };
+                };
+            };
+            400: components["responses"]["problem-validation"];
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
+    listAudit: {
+        parameters: {
+            query?: {
+                /** @description only this operator's actions (`admin-token` for the admin token's) */
+                operator?: string;
+                /** @description only this action: an admin API operation id (`retryJob`), `signIn`, `signOut`, `addOperator`, ... */
+                action?: string;
+                /** @description page size, 1 to 1000 (default 100) */
+                limit?: string;
+                /** @description `nextCursor` of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of audit entries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
                 };
             };
             400: components["responses"]["problem-validation"];

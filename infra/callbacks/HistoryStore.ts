@@ -241,6 +241,16 @@ export class HistoryStore extends Effect.Service<HistoryStore>()("switchboard/in
         Effect.map((rows) => new Map(rows.map((row) => [row.type as HistoryEventType, row.n])))
       )
 
-    return { append, ofRequest, after, everythingAfter, hiddenAfter, head, countRecent }
+    /** Events of these types in each of the last `hours` hours (the current one included), oldest hour first; hours without any are left out. */
+    const hourly = (types: ReadonlyArray<HistoryEventType>, hours: number) =>
+      sql<{ hour: Date; type: string; n: number }>`
+        SELECT date_trunc('hour', at) AS hour, type, count(*)::int AS n FROM callback_events
+         WHERE type = ANY(${[...types]}::text[]) AND at > date_trunc('hour', now()) - make_interval(hours => ${hours - 1})
+         GROUP BY 1, 2 ORDER BY 1`.pipe(
+        narrow("history.hourly"),
+        Effect.map((rows) => rows.map((row) => ({ hour: row.hour, type: row.type as HistoryEventType, n: row.n })))
+      )
+
+    return { append, ofRequest, after, everythingAfter, hiddenAfter, head, countRecent, hourly }
   })
 }) {}

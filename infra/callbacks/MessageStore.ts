@@ -8,7 +8,8 @@
  */
 import { SqlClient } from "@effect/sql"
 import * as Effect from "effect/Effect"
-import type { SmsKind, SmsStatus } from "../../domain/callbacks/Business.ts"
+import * as Schema from "effect/Schema"
+import { SmsMessage, type SmsKind, type SmsStatus } from "../../domain/callbacks/Business.ts"
 import { reportedMessageRank, StoredMessageStatusRanks } from "../../domain/callbacks/CallProgress.ts"
 import { narrow } from "../db/DatabaseError.ts"
 
@@ -70,6 +71,32 @@ export class MessageStore extends Effect.Service<MessageStore>()("switchboard/in
         narrow("messages.report")
       )
 
-    return { insert, setSent, setFailed, remove, report }
+    /** The texts of one request, oldest first. */
+    const ofRequest = (callbackId: string) =>
+      sql<{ id: string; callback_id: string; kind: string; generation: number; to_phone: string; sid: string | null; status: string; error: string | null; created_at: Date; updated_at: Date }>`
+        SELECT id, callback_id, kind, generation, to_phone, sid, status, error, created_at, updated_at
+          FROM sms_messages WHERE callback_id = ${callbackId} ORDER BY created_at, id`.pipe(
+        narrow("messages.ofRequest"),
+        Effect.flatMap(
+          Effect.forEach((row) =>
+            Effect.orDie(
+              Schema.decodeUnknown(Schema.typeSchema(SmsMessage))({
+                id: row.id,
+                callbackId: row.callback_id,
+                kind: row.kind,
+                generation: row.generation,
+                to: row.to_phone,
+                ...(row.sid === null ? {} : { sid: row.sid }),
+                status: row.status,
+                ...(row.error === null ? {} : { error: row.error }),
+                createdAt: row.created_at,
+                updatedAt: row.updated_at
+              })
+            )
+          )
+        )
+      )
+
+    return { insert, setSent, setFailed, remove, report, ofRequest }
   })
 }) {}

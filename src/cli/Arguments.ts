@@ -19,6 +19,10 @@ commands:
           [--run-at ISO] [--priority 0-9] [--unique-key K]
   jobs                   list jobs, one per line under a header
           [--state S] [--queue Q] [--kind K] [--limit N (default 50)]
+  operator add <name>    create an operator account for the console, or change its role and password
+          [--role admin|viewer (default admin)]   (the password is read from stdin: typed hidden, or piped)
+  operator remove <name> remove an account; its sessions end
+  operator list          list the accounts
   simulator              run the Twilio simulator alone on SIMULATOR_HOST:SIMULATOR_PORT (127.0.0.1:4010);
                          refused when NODE_ENV=production
   help                   print this text
@@ -41,6 +45,7 @@ const COMMANDS: Readonly<Record<string, { readonly positional: readonly [min: nu
   migrate: { positional: [0, 0], options: [] },
   enqueue: { positional: [1, 2], options: ["run-at", "priority", "unique-key"] },
   jobs: { positional: [0, 0], options: ["state", "queue", "kind", "limit"] },
+  operator: { positional: [1, 2], options: ["role"] },
   simulator: { positional: [0, 0], options: [] }
 }
 

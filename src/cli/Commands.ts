@@ -26,6 +26,11 @@ import { LoggingLive } from "../../infra/observability/Logging.ts"
 import { Metrics } from "../../infra/observability/Metrics.ts"
 import { SimulatorConfig, startSimulator } from "../../infra/twilio/Simulator.ts"
 import { Production } from "../http/Tokens.ts"
+import { OperatorName, Password, Role as OperatorRole, TOKEN_OPERATOR } from "../../domain/console/Operator.ts"
+import { AuditLog } from "../../infra/console/AuditLog.ts"
+import { Operators } from "../../infra/console/Operators.ts"
+import { readPassword } from "./PasswordInput.ts"
+import * as Either from "effect/Either"
 
 /** A well-formed command whose input is refused (an unknown job kind, arguments its schema refuses): says why, exits 2. */
 class InputRefused extends Data.TaggedError("InputRefused")<{ readonly message: string }> {}
@@ -98,6 +103,46 @@ const jobsCommand = (options: ReadonlyMap<string, string>) =>
     }
   })
 
+const OperatorStores = Layer.mergeAll(Operators.Default, AuditLog.Default).pipe(Layer.provide(MigratedDatabaseLive))
+
+/** `operator add|remove|list`: the console's accounts, each change audited as done from the command line. */
+const operatorCommand = (positional: ReadonlyArray<string>, options: ReadonlyMap<string, string>) =>
+  Effect.gen(function* () {
+    const [verb, name] = positional
+    const role = options.get("role") ?? "admin"
+    if (verb === "list") {
+      if (name !== undefined || options.has("role")) return yield* new UsageError({ message: "operator list takes no name or options" })
+      const accounts = yield* Effect.flatMap(Operators, (operators) => operators.list).pipe(Effect.provide(OperatorStores))
+      yield* Console.log(["name", "role", "created_at", "updated_at"].join("\t"))
+      for (const a of accounts) yield* Console.log([a.name, a.role, a.createdAt.toISOString(), a.updatedAt.toISOString()].join("\t"))
+      return
+    }
+    if (verb !== "add" && verb !== "remove") return yield* new UsageError({ message: `operator takes add, remove or list, not ${verb ?? "nothing"}` })
+    if (name === undefined) return yield* new UsageError({ message: `operator ${verb} needs a name` })
+    if (!Schema.is(OperatorName)(name) || name === TOKEN_OPERATOR) {
+      return yield* new InputRefused({ message: `an operator's name must be 1 to 63 lowercase letters, digits, '.', '_', '@' or '-', and not ${TOKEN_OPERATOR}` })
+    }
+    if (!Schema.is(OperatorRole)(role)) return yield* new UsageError({ message: "--role must be admin or viewer" })
+    const actor = { name: process.env["USER"] === undefined ? "cli" : `cli:${process.env["USER"]}`, via: "cli" as const }
+    if (verb === "remove") {
+      if (options.has("role")) return yield* new UsageError({ message: "operator remove takes no --role" })
+      const removed = yield* Effect.flatMap(Operators, (operators) => operators.remove(name)).pipe(
+        Effect.tap((gone) => Effect.flatMap(AuditLog, (log) => log.record(actor, { action: "removeOperator", target: `operator:${name}`, outcome: gone ? "ok" : "refused" }))),
+        Effect.provide(OperatorStores)
+      )
+      if (!removed) return yield* new InputRefused({ message: `no operator ${name}` })
+      return yield* Console.log(`removed ${name}; its sessions have ended`)
+    }
+    const password = yield* readPassword(`password for ${name}: `)
+    const problem = Either.match(Schema.decodeUnknownEither(Password)(password), { onLeft: (error) => describeIssues(error).trim(), onRight: () => undefined })
+    if (problem !== undefined) return yield* new InputRefused({ message: `the password is refused: it ${problem.replace(/^\(the arguments\): /, "")}` })
+    const created = yield* Effect.flatMap(Operators, (operators) => operators.upsert(name, role, password)).pipe(
+      Effect.tap((isNew) => Effect.flatMap(AuditLog, (log) => log.record(actor, { action: isNew ? "addOperator" : "changeOperator", target: `operator:${name}`, detail: { role } }))),
+      Effect.provide(OperatorStores)
+    )
+    yield* Console.log(created ? `created ${name} (${role})` : `changed ${name} (${role}); its sessions have ended`)
+  })
+
 /** Serves the Twilio simulator until a shutdown signal, then closes it; prints the URL it listens on. */
 const simulatorCommand = Effect.gen(function* () {
   if (yield* Production) {
@@ -146,6 +191,8 @@ const run = (line: Extract<CommandLine, { _tag: "Run" }>) =>
         return yield* enqueueCommand(positional, options).pipe(Effect.provide(LoggingLive))
       case "jobs":
         return yield* jobsCommand(options).pipe(Effect.provide(LoggingLive))
+      case "operator":
+        return yield* operatorCommand(positional, options).pipe(Effect.provide(LoggingLive))
       case "simulator":
         return yield* simulatorCommand
       default:

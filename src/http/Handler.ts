@@ -14,6 +14,7 @@ import * as Runtime from "effect/Runtime"
 import type * as Tracer from "effect/Tracer"
 import type { CallbackConfig } from "../../infra/callbacks/CallbackConfig.ts"
 import type { CallbackTables } from "../../infra/callbacks/CallbackTables.ts"
+import type { ConsoleTables } from "../../infra/console/ConsoleTables.ts"
 import type { EngineControls } from "../../infra/jobs/EngineControls.ts"
 import type { JobStore } from "../../infra/jobs/JobStore.ts"
 import type { Notifier } from "../../infra/jobs/Notifier.ts"
@@ -37,6 +38,7 @@ export type HttpServices =
   | Transaction
   | Metrics
   | CallbackTables
+  | ConsoleTables
   | CallbackConfig
   | TwilioGateway
   | Telephony

@@ -14,6 +14,8 @@ import * as Runtime from "effect/Runtime"
 import type { CronDefinition } from "../../domain/jobs/CronDefinition.ts"
 import type { JobDefinition } from "../../domain/jobs/JobDefinition.ts"
 import { Metrics } from "../../infra/observability/Metrics.ts"
+import { ConsoleSettings } from "../console/ConsoleConfig.ts"
+import { consoleRoutes } from "../console/ConsoleApp.ts"
 import { type HttpEnv, type HttpServices, problemResponse } from "./Handler.ts"
 import { Health } from "./Health.ts"
 import { cors, ownCallbacks, principal } from "./Access.ts"
@@ -25,7 +27,9 @@ import { businessApiRoutes } from "./routes/BusinessApi.ts"
 import { adminJobRoutes } from "./routes/AdminJobs.ts"
 import { adminWebhookRoutes } from "./routes/AdminWebhooks.ts"
 import { callbackRoutes } from "./routes/Callbacks.ts"
-import { dashboardRoutes } from "./routes/Dashboard.ts"
+import { auditRoutes } from "./routes/Audit.ts"
+import { auditChanges } from "./Audited.ts"
+import { allRoutes } from "./contract/index.ts"
 import { adminBotCheckRoutes } from "./routes/BotChecks.ts"
 import { adminKeyRoutes, publicKeyRoutes } from "./routes/Keys.ts"
 import { operatorEventRoutes, visitorEventRoutes } from "./routes/Events.ts"
@@ -73,15 +77,18 @@ export const makeHttpApp = (options: HttpAppOptions) =>
       app.route("/", publicKeyRoutes())
       app.route("/", businessApiRoutes())
       app.route("/", visitorEventRoutes())
-      app.route("/", dashboardRoutes()) // the page holds no data: it asks for the token and calls the API with it
+      // the operator console: its own sessions (cookies), CSRF and roles; the JSON admin API below keeps the bearer token
+      app.route("/", consoleRoutes({ settings: yield* ConsoleSettings, adminToken: admin, definitions: options.definitions, crons: options.crons ?? [] }))
       app.route("/", widgetRoutes({ production: yield* Production })) // the widget's script; the demo page outside production
       app.use("/admin/api/*", bearer(admin, "the admin API"))
+      app.use("/admin/api/*", auditChanges(allRoutes))
       app.route("/", adminJobRoutes(options.definitions, options.crons ?? []))
       app.route("/", adminCallbackRoutes())
       app.route("/", adminKeyRoutes())
       app.route("/", adminBotCheckRoutes())
       app.route("/", adminWebhookRoutes())
       app.route("/", operatorEventRoutes())
+      app.route("/", auditRoutes())
     }
     app.notFound((c) => problemResponse(c, new NotFound({ detail: `no route for ${c.req.method} ${c.req.path}` })))
     app.onError((error, c) => {

@@ -215,6 +215,5 @@ const TagDescriptions: Record<string, string> = {
   businesses: "Admin: the businesses that take callbacks.",
   "admin-callbacks": "Admin: callback requests, the dead-letter view, retry and cancel.",
   jobs: "Admin: the job engine's queues, jobs and processes.",
-  operations: "Probes, metrics, this document and the problem types.",
-  dashboard: "The operator's page."
+  operations: "Probes, metrics, this document and the problem types."
 }

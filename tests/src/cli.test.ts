@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import { parseCommandLine, USAGE } from "../../src/cli/Arguments.ts"
 import { loadEnvFile, parseEnvFile } from "../../src/cli/EnvFile.ts"
-import { cloneDatabase } from "../support/database.ts"
+import { cloneDatabase, query } from "../support/database.ts"
 import { count } from "../support/ledger.ts"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
@@ -31,15 +31,16 @@ interface Ran {
   readonly stderr: string
 }
 
-/** Runs `switchboard ...args` to its end, with no DATABASE_URL unless given and only warnings logged. */
-const switchboard = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Promise<Ran> => {
+/** Runs `switchboard ...args` to its end, with no DATABASE_URL unless given and only warnings logged; `input` is piped to its stdin. */
+const switchboard = (args: ReadonlyArray<string>, env: Record<string, string> = {}, input?: string): Promise<Ran> => {
   const { DATABASE_URL: _, ...inherited } = process.env
   const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "src/cli.ts"), ...args], {
     cwd: root,
     env: { ...inherited, LOG_LEVEL: "warning", ...env },
-    stdio: ["ignore", "pipe", "pipe"]
+    stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"]
   })
   children.add(child)
+  if (input !== undefined) child.stdin?.end(input)
   let stdout = ""
   let stderr = ""
   child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()))
@@ -210,4 +211,48 @@ describe("--dotenv", () => {
     expect(overridden).toMatchObject({ code: 0, stdout: "database is up to date\n" })
     expect(missing).toEqual({ code: 2, stdout: "", stderr: `--dotenv ${absent}: no such file\n` })
   })
+})
+
+describe("operator accounts", () => {
+  it("adds, changes, lists and removes console accounts, the password from stdin; each change audited as from the command line", async () => {
+    const databaseUrl = await cloneDatabase()
+    const env = { DATABASE_URL: databaseUrl }
+    const added = await switchboard(["operator", "add", "ada", "--role", "viewer"], env, "a long enough password\n")
+    expect(added).toMatchObject({ code: 0, stdout: "created ada (viewer)\n" })
+    const [stored] = await query<{ role: string; password_hash: string }>(databaseUrl, "SELECT role, password_hash FROM operators WHERE name = 'ada'")
+    expect(stored?.role).toBe("viewer")
+    expect(stored?.password_hash).toMatch(/^scrypt\$17\$8\$1\$/)
+    expect(stored?.password_hash).not.toContain("a long enough password")
+
+    const changed = await switchboard(["operator", "add", "ada"], env, "another long password\n")
+    expect(changed).toMatchObject({ code: 0, stdout: "changed ada (admin); its sessions have ended\n" })
+    const listed = await switchboard(["operator", "list"], env)
+    expect(listed.code).toBe(0)
+    expect(listed.stdout.split("\n")[0]).toBe("name\trole\tcreated_at\tupdated_at")
+    expect(listed.stdout).toMatch(/^ada\tadmin\t/m)
+
+    const [short, badName, badRole] = await Promise.all([
+      switchboard(["operator", "add", "bob"], env, "short\n"),
+      switchboard(["operator", "add", "Bob Smith"], env, "a long enough password\n"),
+      switchboard(["operator", "add", "bob", "--role", "root"], env, "a long enough password\n")
+    ])
+    expect(short).toMatchObject({ code: 2, stderr: "the password is refused: it must be at least 12 characters\n" })
+    expect(badName.code).toBe(2)
+    expect(badName.stderr).toContain("an operator's name must be")
+    expect(badRole.code).toBe(2)
+    expect(badRole.stderr).toContain("--role must be admin or viewer")
+    expect(await query(databaseUrl, "SELECT 1 FROM operators WHERE name = 'bob'")).toHaveLength(0)
+
+    expect(await switchboard(["operator", "remove", "ada"], env)).toMatchObject({ code: 0, stdout: "removed ada; its sessions have ended\n" })
+    expect(await switchboard(["operator", "remove", "ada"], env)).toMatchObject({ code: 2, stderr: "no operator ada\n" })
+    const audit = await query<{ action: string; via: string; outcome: string; target: string }>(databaseUrl, "SELECT action, via, outcome, target FROM operator_audit ORDER BY id")
+    expect(audit.map((a) => [a.action, a.outcome])).toEqual([
+      ["addOperator", "ok"],
+      ["changeOperator", "ok"],
+      ["removeOperator", "ok"],
+      ["removeOperator", "refused"]
+    ])
+    expect(new Set(audit.map((a) => a.via))).toEqual(new Set(["cli"]))
+    expect(new Set(audit.map((a) => a.target))).toEqual(new Set(["operator:ada"]))
+  }, 120_000)
 })

@@ -6,10 +6,10 @@
 import type { AnyRoute } from "../Contract.ts"
 import { adminCallbackRoutesContract } from "./AdminCallbacks.ts"
 import { adminWebhookRoutesContract } from "./AdminWebhooks.ts"
+import { auditRoutesContract } from "./Audit.ts"
 import { botCheckRoutesContract } from "./BotChecks.ts"
 import { businessApiRoutesContract } from "./BusinessApi.ts"
 import { callbackRoutesContract } from "./Callbacks.ts"
-import { dashboardRoutesContract } from "./Dashboard.ts"
 import { eventRoutesContract } from "./Events.ts"
 import { jobRoutesContract } from "./Jobs.ts"
 import { keyRoutesContract, publicKeyRoutesContract } from "./Keys.ts"
@@ -23,12 +23,12 @@ export const allRoutes: ReadonlyArray<AnyRoute> = [
   ...publicKeyRoutesContract,
   ...businessApiRoutesContract,
   ...twilioRoutesContract,
-  ...dashboardRoutesContract,
   ...widgetRoutesContract,
   ...adminCallbackRoutesContract,
   ...keyRoutesContract,
   ...botCheckRoutesContract,
   ...adminWebhookRoutesContract,
   ...jobRoutesContract,
-  ...eventRoutesContract
+  ...eventRoutesContract,
+  ...auditRoutesContract
 ]

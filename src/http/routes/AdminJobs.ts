@@ -10,6 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as SchemaAST from "effect/SchemaAST"
 import type { CronDefinition } from "../../../domain/jobs/CronDefinition.ts"
+import { TOKEN_OPERATOR } from "../../../domain/console/Operator.ts"
 import type { JobDefinition } from "../../../domain/jobs/JobDefinition.ts"
 import { enqueue } from "../../../infra/jobs/Jobs.ts"
 import { JobStore } from "../../../infra/jobs/JobStore.ts"
@@ -73,7 +74,7 @@ const decodeArgs = (definition: AnyDefinition, args: Readonly<Record<string, unk
 const bodyPointer = (path: string): string => (path === "" ? "" : path === "delay" ? "/delaySeconds" : pointer(path.split(".")))
 
 /** Who the admin API's controls are recorded as done by (the console passes its operator's name). */
-const ADMIN_ACTOR = "admin-token"
+const ADMIN_ACTOR = TOKEN_OPERATOR
 
 export const adminJobRoutes = (definitions: ReadonlyArray<AnyDefinition>, crons: ReadonlyArray<CronDefinition> = []) => {
   const byKind = new Map(definitions.map((d) => [d.kind, d]))

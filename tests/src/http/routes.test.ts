@@ -160,7 +160,7 @@ describe("the HTTP API of a process", () => {
           "/metrics",
           "/openapi.json",
           "/problems/{slug}",
-          "/admin",
+          "/admin/api/audit",
           "/widget.js",
           "/widget/{file}",
           "/demo",

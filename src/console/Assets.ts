@@ -1,0 +1,136 @@
+/**
+ * The console's stylesheet and its one script, served from this origin (the
+ * CSP allows nothing else) under paths that carry their content's hash, so a
+ * browser may keep them for a year and still never runs a stale one.
+ *
+ * The script only enhances: it shows times in the operator's time zone (UTC
+ * stays on hover), asks before a destructive action, and keeps the page live.
+ * Live: it follows `/admin/live` (the operators' event stream, for this
+ * session) and, a moment after events arrive, fetches this same page and swaps
+ * in every `[data-live]` region, so lists and counters change without a
+ * reload and without losing what the operator is typing elsewhere. When the
+ * stream drops, a banner says so until it is back (EventSource reconnects by
+ * itself and resumes after the last event it saw).
+ */
+import { createHash } from "node:crypto"
+
+const css = String.raw`
+:root { --fg: #1b1f24; --muted: #57606a; --line: #d0d7de; --bg: #fff; --panel: #f6f8fa; --focus: #0969da;
+  --good: #116329; --good-bg: #dafbe1; --bad: #a40e26; --bad-bg: #ffebe9; --warn: #7d4e00; --warn-bg: #fff8c5;
+  --info: #0a3069; --info-bg: #ddf4ff; --busy: #6639ba; --busy-bg: #fbefff; }
+* { box-sizing: border-box }
+body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: var(--fg); background: var(--bg) }
+a { color: #0550ae }
+:focus-visible { outline: 3px solid var(--focus); outline-offset: 2px }
+.skip { position: absolute; left: -999px; top: 0; background: var(--bg); padding: .5rem }
+.skip:focus { left: .5rem }
+.top { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: center; padding: .6rem 1rem; border-bottom: 1px solid var(--line); background: var(--panel) }
+.brand { font-weight: 700 }
+.top nav ul { display: flex; flex-wrap: wrap; gap: .25rem .75rem; list-style: none; margin: 0; padding: 0 }
+.top nav a { text-decoration: none; padding: .15rem .2rem }
+.top nav a[aria-current="page"] { font-weight: 700; text-decoration: underline }
+.who { margin-left: auto; display: flex; gap: .5rem; align-items: center }
+.role { color: var(--muted) }
+main { padding: 1rem; max-width: 84rem }
+h1 { font-size: 1.4rem; margin: .2rem 0 1rem }
+h2 { font-size: 1.1rem; margin: 1.5rem 0 .5rem }
+.banner { background: var(--warn-bg); color: var(--warn); padding: .5rem 1rem; border-bottom: 1px solid var(--line) }
+.notice { background: var(--info-bg); color: var(--info); padding: .5rem 1rem; margin: 0 }
+.error { background: var(--bad-bg); color: var(--bad); padding: .5rem 1rem }
+.scroll { overflow-x: auto }
+table { border-collapse: collapse; width: 100%; margin: .25rem 0 1rem }
+th, td { border-bottom: 1px solid var(--line); padding: .35rem .5rem; text-align: left; vertical-align: top; font-variant-numeric: tabular-nums }
+th { background: var(--panel); font-weight: 600 }
+td.num, th.num { text-align: right }
+.visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap }
+.status { display: inline-block; padding: 0 .45rem; border-radius: 1rem; font-size: .85em; font-weight: 600; border: 1px solid currentColor; white-space: nowrap }
+.status.good { color: var(--good); background: var(--good-bg) } .status.bad { color: var(--bad); background: var(--bad-bg) }
+.status.warn { color: var(--warn); background: var(--warn-bg) } .status.info { color: var(--info); background: var(--info-bg) }
+.status.busy { color: var(--busy); background: var(--busy-bg) } .status.muted { color: var(--muted); background: var(--panel) }
+.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(11rem, 1fr)); gap: .75rem; margin: 0 0 1rem; padding: 0; list-style: none }
+.cards li { border: 1px solid var(--line); border-radius: .4rem; padding: .6rem .8rem; background: var(--panel) }
+.cards .value { display: block; font-size: 1.5rem; font-weight: 700 }
+.cards .label { color: var(--muted) }
+form.action { display: inline }
+button { font: inherit; padding: .25rem .7rem; border: 1px solid #8c959f; border-radius: .35rem; background: #f6f8fa; color: var(--fg); cursor: pointer }
+button:hover:not([disabled]) { background: #eaeef2 }
+button.danger { color: var(--bad); border-color: var(--bad) }
+button[disabled] { color: #6e7781; cursor: not-allowed; background: #eaeef2 }
+.filters { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: flex-end; margin: 0 0 1rem }
+.filters label { display: flex; flex-direction: column; font-size: .9em; color: var(--muted) }
+input, select { font: inherit; padding: .25rem .4rem; border: 1px solid #8c959f; border-radius: .3rem; color: var(--fg); background: var(--bg) }
+.facts { display: grid; grid-template-columns: max-content 1fr; gap: .3rem 1rem; margin: 0 0 1rem }
+.facts dt { color: var(--muted) }
+.facts dd { margin: 0; overflow-wrap: anywhere }
+pre { background: var(--panel); padding: .6rem; overflow-x: auto; border: 1px solid var(--line); border-radius: .3rem; font-size: .85em }
+.none, .empty { color: var(--muted) }
+.chart { width: 100%; max-width: 36rem; height: auto }
+.chart .bar { fill: #0969da } .chart .bar.bad { fill: #cf222e } .chart .axis { stroke: var(--line) }
+.signin { max-width: 24rem; margin: 3rem auto; padding: 1.5rem; border: 1px solid var(--line); border-radius: .5rem }
+.signin label { display: block; margin: .75rem 0 .25rem }
+.signin input { width: 100% }
+.signin button { margin-top: 1rem }
+.hint { color: var(--muted); font-size: .9em }
+@media (max-width: 40rem) { body { font-size: 14px } .who { margin-left: 0 } main { padding: .6rem } th, td { padding: .3rem } }
+`
+
+const js = String.raw`
+"use strict";
+(() => {
+  const local = (root) => {
+    for (const el of root.querySelectorAll("time[datetime]")) {
+      const at = new Date(el.getAttribute("datetime"))
+      if (!Number.isNaN(at.getTime())) el.textContent = at.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" })
+    }
+  }
+  local(document)
+  document.addEventListener("submit", (event) => {
+    const form = event.target
+    const question = form instanceof HTMLFormElement ? form.dataset.confirm : undefined
+    if (question && !window.confirm(question)) event.preventDefault()
+  })
+  const main = document.getElementById("main")
+  const banner = document.getElementById("live")
+  if (!main || !banner || !window.EventSource || document.querySelectorAll("[data-live]").length === 0) return
+  let timer = 0
+  const refresh = async () => {
+    timer = 0
+    try {
+      const response = await fetch(location.href, { headers: { accept: "text/html" }, credentials: "same-origin" })
+      if (!response.ok) return
+      const next = new DOMParser().parseFromString(await response.text(), "text/html")
+      for (const region of document.querySelectorAll("[data-live]")) {
+        const fresh = region.id ? next.getElementById(region.id) : null
+        if (fresh && fresh.outerHTML !== region.outerHTML) { local(fresh); region.replaceWith(document.adoptNode(fresh)) }
+      }
+      document.body.dataset.refreshed = String(Date.now())
+    } catch { /* the next event tries again */ }
+  }
+  const stream = new EventSource("/admin/live")
+  stream.onopen = () => { banner.hidden = true; banner.textContent = ""; document.body.dataset.live = "open" }
+  stream.onmessage = () => { if (timer === 0) timer = window.setTimeout(refresh, 400) }
+  stream.onerror = () => {
+    document.body.dataset.live = "lost"
+    banner.textContent = "Live updates are interrupted; reconnecting… (the page shows what it had)"
+    banner.hidden = false
+  }
+})()
+`
+
+const asset = (name: string, ext: string, body: string, type: string) => {
+  const hash = createHash("sha256").update(body).digest("hex").slice(0, 16)
+  return { path: `/admin/assets/${name}-${hash}.${ext}`, body, type }
+}
+
+/** A handset on a switchboard plug: the tab's icon. */
+const icon = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#0969da"/><path d="M10 7c1 0 4 5 4 6s-2 2-2 3 3 5 4 5 2-2 3-2 6 3 6 4-2 4-4 4C14 27 5 18 5 12c0-2 3-5 5-5z" fill="#fff"/></svg>`
+
+export const ASSETS = {
+  css: asset("console", "css", css, "text/css; charset=utf-8"),
+  icon: asset("icon", "svg", icon, "image/svg+xml"),
+  js: asset("console", "js", js, "text/javascript; charset=utf-8")
+} as const
+
+/** The Content-Security-Policy of every console page: nothing but this origin's own files, no inline code. */
+export const CONSOLE_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"

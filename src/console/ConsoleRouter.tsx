@@ -1,0 +1,213 @@
+/**
+ * How a console route is declared: `page` for what an operator reads (signed
+ * in, any role) and `action` for what changes something (signed in as admin,
+ * from this origin, with the session's CSRF token). Both decode their input
+ * through a schema (the query of a page, the form of an action) with the same
+ * decoder as the API (Validate.ts), run one Effect under the request's span,
+ * and answer HTML: a failure is a page that says what went wrong, with the
+ * status (and `Retry-After`) the API would have answered. Every action,
+ * carried out or refused, is written to the audit trail with who, what, on
+ * what and from where.
+ */
+import type { Hono } from "hono"
+import type { Child } from "hono/jsx"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import { CallbackConfig } from "../../infra/callbacks/CallbackConfig.ts"
+import { type Action as AuditAction, type Actor, AuditLog } from "../../infra/console/AuditLog.ts"
+import type { FieldError } from "../Failures.ts"
+import type { AnyRoute, Wire } from "../http/Contract.ts"
+import { targetOf } from "../http/Audited.ts"
+import { attempt, type HttpServices } from "../http/Handler.ts"
+import { clientIp } from "../http/routes/Callbacks.ts"
+import { decodeAll } from "../http/Validate.ts"
+import { CONSOLE_CSP } from "./Assets.ts"
+import { Head, type PageContext } from "./Components.tsx"
+import type { ConsoleSettings } from "./ConsoleConfig.ts"
+import { asHttp, type ConsoleContext, type ConsoleEnv, csrfMatches, loadSession, sameOrigin } from "./Session.ts"
+
+/** Headers of every console response. */
+export const consoleHeaders = {
+  "Content-Security-Policy": CONSOLE_CSP,
+  "X-Content-Type-Options": "nosniff",
+  "Referrer-Policy": "same-origin",
+  "Cache-Control": "no-store"
+} as const
+
+/** A bare page (sign-in, errors): no navigation, no session needed. */
+export const Bare = ({ title, children }: { title: string; children: Child }) => (
+  <html lang="en">
+    <Head title={title} />
+    <body>
+      <main id="main" class="signin">
+        <h1>{title}</h1>
+        {children}
+      </main>
+    </body>
+  </html>
+)
+
+export const html = (c: ConsoleContext, body: Child, status = 200, headers: Readonly<Record<string, string>> = {}): Response =>
+  c.html(String(body), status as 200, { ...consoleHeaders, ...headers })
+
+/** The page for a problem response of the HTTP layer: its status and Retry-After, its title and detail as text. */
+const problemPage = async (c: ConsoleContext, problem: Response): Promise<Response> => {
+  const body = (await problem.json().catch(() => ({}))) as { title?: string; detail?: string; requestId?: string; errors?: ReadonlyArray<FieldError> }
+  const retryAfter = problem.headers.get("retry-after")
+  return html(
+    c,
+    <Bare title={body.title ?? "Something went wrong"}>
+      <p class="error" role="alert">
+        {body.detail ?? "The request failed."}
+      </p>
+      {body.errors === undefined ? null : (
+        <ul>
+          {body.errors.map((e) => (
+            <li>{`${e.path === "" ? e.in : e.path.slice(1)}: ${e.message}`}</li>
+          ))}
+        </ul>
+      )}
+      {retryAfter === null ? null : <p>{`Try again in ${retryAfter} s.`}</p>}
+      {body.requestId === undefined ? null : <p class="hint">{`Request id: ${body.requestId}`}</p>}
+      <p>
+        <a href="/admin">Back to the overview</a>
+      </p>
+    </Bare>,
+    problem.status,
+    retryAfter === null ? {} : { "Retry-After": retryAfter }
+  )
+}
+
+const failurePage = (c: ConsoleContext, status: number, title: string, detail: string): Response =>
+  html(
+    c,
+    <Bare title={title}>
+      <p class="error" role="alert">
+        {detail}
+      </p>
+      <p>
+        <a href="/admin">Back to the overview</a>
+      </p>
+    </Bare>,
+    status
+  )
+
+/** A path of this console to come back to (`back`), or the fallback: never another site. */
+export const backTo = (back: string | undefined, fallback: string): string =>
+  back !== undefined && /^\/admin(?:[/?#]|$)/.test(back) && !back.startsWith("//") ? back : fallback
+
+/** `path` with `notice` set in its query. */
+const withNotice = (path: string, notice: string): string => {
+  const url = new URL(path, "http://console.invalid")
+  url.searchParams.set("notice", notice)
+  return url.pathname + url.search
+}
+
+/** Who is acting, from where. */
+const actorOf = (c: ConsoleContext): Effect.Effect<Actor, never, CallbackConfig> =>
+  Effect.map(CallbackConfig, (settings) => ({
+    name: c.get("session")?.name ?? "anonymous",
+    role: c.get("session")?.role,
+    via: "console" as const,
+    ip: clientIp(asHttp(c), settings.trustProxy),
+    userAgent: c.req.header("user-agent")
+  }))
+
+/** Writes one audit row (for the sign-in, which has no session yet, the actor is given). */
+export const audit = (c: ConsoleContext, action: AuditAction, actor?: Partial<Actor>) =>
+  Effect.flatMap(actorOf(c), (who) => Effect.flatMap(AuditLog, (log) => log.record({ ...who, ...actor }, action)))
+
+export interface ConsoleRoutes {
+  readonly router: Hono<ConsoleEnv>
+  readonly settings: ConsoleSettings
+}
+
+const decodeOr = <A,>(schema: Wire<A> | undefined, input: unknown, where: "query" | "body"): Either.Either<A, ReadonlyArray<FieldError>> =>
+  schema === undefined ? Either.right(input as A) : decodeAll(schema, input, where, "ignore")
+
+const validationPage = (c: ConsoleContext, errors: ReadonlyArray<FieldError>): Response =>
+  html(
+    c,
+    <Bare title="Some values are not valid">
+      <ul class="error" role="alert">
+        {errors.map((e) => (
+          <li>{`${e.path === "" ? e.in : e.path.slice(1)}: ${e.message}`}</li>
+        ))}
+      </ul>
+      <p>
+        <a href={c.req.path}>Start again</a>
+      </p>
+    </Bare>,
+    400
+  )
+
+/** `GET path`: a page for a signed-in operator; without a session, the sign-in form (and back here after). */
+export const page = <Q,>(
+  { router, settings }: ConsoleRoutes,
+  path: string,
+  query: Wire<Q> | undefined,
+  view: (input: { readonly query: Q; readonly page: PageContext }, c: ConsoleContext) => Effect.Effect<Child, unknown, HttpServices>
+): void => {
+  router.get(path, loadSession(settings), async (c) => {
+    const session = c.get("session")
+    const csrf = c.get("csrf")
+    const url = new URL(c.req.url)
+    if (session === undefined || csrf === undefined) return c.redirect(`/admin/sign-in?next=${encodeURIComponent(url.pathname + url.search)}`, 303)
+    // a filter form sends its empty fields too: an empty field is no filter
+    const decoded = decodeOr(query, Object.fromEntries(Object.entries(c.req.query()).filter(([name, value]) => value !== "" && name !== "notice")), "query")
+    if (Either.isLeft(decoded)) return validationPage(c, decoded.left)
+    const notice = c.req.query("notice")
+    const params = new URLSearchParams(url.search)
+    params.delete("notice")
+    const here = url.pathname + (params.size === 0 ? "" : `?${params.toString()}`)
+    const out = await attempt(asHttp(c), view({ query: decoded.right, page: { session, csrf, here, notice } }, c))
+    return "response" in out ? problemPage(c, out.response) : html(c, out.value)
+  })
+}
+
+export interface ActionSpec<F> {
+  /** The admin API operation this action is: the audit trail names it by its operation id and target, as the API's own requests. */
+  readonly route: AnyRoute
+  /** The form's schema (beyond `_csrf` and `back`, which every action takes). */
+  readonly form?: Wire<F> | undefined
+}
+
+/**
+ * `POST path`: an admin's change. Refused with 401 without a session, 403 from another origin, without the
+ * session's CSRF token or for a viewer (audited as refused); otherwise `act` runs, its outcome is audited, and
+ * the browser goes back to the page it came from with `act`'s notice (303).
+ */
+export const action = <F,>(
+  { router, settings }: ConsoleRoutes,
+  path: string,
+  spec: ActionSpec<F>,
+  act: (input: { readonly form: F; readonly params: Readonly<Record<string, string>> }, c: ConsoleContext) => Effect.Effect<{ readonly notice: string; readonly detail?: Readonly<Record<string, unknown>>; readonly to?: string }, unknown, HttpServices>
+): void => {
+  router.post(path, loadSession(settings), async (c) => {
+    const session = c.get("session")
+    if (!sameOrigin(c)) return failurePage(c, 403, "Refused", "This change came from a page of another site; nothing was changed.")
+    if (session === undefined) return failurePage(c, 401, "Signed out", "Your session has ended; sign in again. Nothing was changed.")
+    const raw = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>)
+    const fields: Record<string, string> = {}
+    for (const [name, value] of Object.entries(raw)) if (typeof value === "string") fields[name] = value
+    const params = c.req.param() as Record<string, string>
+    const decoded = decodeOr(spec.form, fields, "body")
+    const what = { action: spec.route.operationId, target: targetOf(spec.route.path, params) }
+    const refuse = async (status: number, title: string, detail: string) => {
+      await attempt(asHttp(c), audit(c, { ...what, outcome: "refused", detail: { reason: detail } }))
+      return failurePage(c, status, title, detail)
+    }
+    if (!csrfMatches(c, fields["_csrf"] ?? c.req.header("x-csrf-token"))) return refuse(403, "Refused", "The form's security token is missing or out of date; reload the page and try again. Nothing was changed.")
+    if (session.role !== "admin") return refuse(403, "Read-only", "Your account is read-only: it can see everything and change nothing.")
+    if (Either.isLeft(decoded)) return validationPage(c, decoded.left)
+    const outcome = await attempt(
+      asHttp(c),
+      act({ form: decoded.right, params }, c).pipe(
+        Effect.tap((done) => audit(c, { ...what, detail: done.detail })),
+        Effect.tapError((error) => audit(c, { ...what, outcome: "failed", detail: { error: error instanceof Error ? error.message : String((error as { detail?: unknown })?.detail ?? error) } }).pipe(Effect.ignore))
+      )
+    )
+    if ("response" in outcome) return problemPage(c, outcome.response)
+    return c.redirect(withNotice(outcome.value.to ?? backTo(fields["back"], "/admin"), outcome.value.notice), 303)
+  })
+}
