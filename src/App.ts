@@ -23,6 +23,7 @@ import { DatabaseLive, type DatabaseUrl } from "../infra/db/Database.ts"
 import type { DatabaseError } from "../infra/db/DatabaseError.ts"
 import { Transaction } from "../infra/db/Transaction.ts"
 import { migrate } from "../infra/db/Migrator.ts"
+import { BulkJobs } from "../infra/jobs/BulkJobs.ts"
 import { EngineControls } from "../infra/jobs/EngineControls.ts"
 import { JobStore } from "../infra/jobs/JobStore.ts"
 import type { Notifier } from "../infra/jobs/Notifier.ts"
@@ -73,7 +74,7 @@ export interface AppOptions {
 type ProcessLayer = Layer.Layer<
   never,
   ConfigError.ConfigError | DatabaseError,
-  JobStore | ProcessRegistry | HealthRegistry | Metrics | SqlConnection | Transaction | DatabaseUrl | CallbackTables | CallbackConfig | TwilioGateway | Telephony | Notifier | ConsoleTables
+  JobStore | ProcessRegistry | HealthRegistry | Metrics | SqlConnection | Transaction | DatabaseUrl | CallbackTables | CallbackConfig | TwilioGateway | Telephony | Notifier | ConsoleTables | BulkJobs
 >
 
 /** What a role runs besides HTTP: the whole engine, or (web) only its process row and heartbeat. */
@@ -109,7 +110,7 @@ export const appFor = (role: Role, options: AppOptions, tracing: Layer.Layer<nev
     Layer.provideMerge(TwilioLive),
     Layer.provideMerge(LiveEvents.Default),
     Layer.provideMerge(NotifierLive),
-    Layer.provideMerge(Layer.mergeAll(JobStore.Default, ProcessRegistry.Default, EngineControls.Default, CallbackTablesLive, Transaction.Default, CallbackConfigLive)),
+    Layer.provideMerge(Layer.mergeAll(JobStore.Default, ProcessRegistry.Default, EngineControls.Default, BulkJobs.Default, CallbackTablesLive, Transaction.Default, CallbackConfigLive)),
     Layer.provideMerge(ConsoleTablesLive),
     Layer.provideMerge(DatabaseLive),
     Layer.provideMerge(Layer.mergeAll(HealthRegistryLive, Metrics.Default, Lifecycle.Default)),

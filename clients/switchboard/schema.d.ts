@@ -948,6 +948,60 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/api/bulk-operations/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** How many jobs a filter matches now, and how many of them an action would change. */
+        post: operations["previewBulkOperation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/bulk-operations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retry, cancel or delete every job a filter matches, in batches, by a job.
+         * @description Only jobs that exist now are affected (later ones are not swept up), and each only if it is in a state the action applies to when its batch comes. Batches of 500, each its own transaction. Follow it with `GET /admin/api/bulk-operations/{id}`.
+         */
+        post: operations["startBulkOperation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/bulk-operations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A bulk operation and how far it got. */
+        get: operations["getBulkOperation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/callbacks/{id}/stream": {
         parameters: {
             query?: never;
@@ -2273,6 +2327,81 @@ export interface components {
             drainRequestedAt: components["schemas"]["Timestamp"] | null;
             /** @description who asked it to drain */
             drainRequestedBy: string | null;
+        };
+        BulkPreview: {
+            /**
+             * int
+             * @description the jobs the filter matches now
+             */
+            matched: number;
+            /**
+             * int
+             * @description of those, the ones in a state the action applies to: what it would change now
+             */
+            applicable: number;
+        };
+        BulkPreviewRequest: {
+            /**
+             * @description retry (discarded, cancelled or retryable jobs run again now), cancel (jobs not finished), delete (finished jobs: completed, discarded or cancelled)
+             * @enum {string}
+             */
+            action: "retry" | "cancel" | "delete";
+            filter: components["schemas"]["BulkJobFilter"];
+        };
+        BulkJobFilter: {
+            state?: components["schemas"]["JobState"];
+            /** @description a string matching the pattern ^[\x21-\x7e]{1,200}$ */
+            queue?: string;
+            /** @description a string matching the pattern ^[\x21-\x7e]{1,200}$ */
+            kind?: string;
+            /**
+             * maxLength(200)
+             * @description text in the arguments
+             */
+            q?: string;
+            /**
+             * maxItems(500)
+             * @description only these jobs (a page's selection)
+             */
+            ids?: components["schemas"]["JobId"][];
+        };
+        BulkOperation: {
+            id: components["schemas"]["UUID"];
+            /** @enum {string} */
+            target: "jobs";
+            /**
+             * @description retry (discarded, cancelled or retryable jobs run again now), cancel (jobs not finished), delete (finished jobs: completed, discarded or cancelled)
+             * @enum {string}
+             */
+            action: "retry" | "cancel" | "delete";
+            filter: components["schemas"]["BulkJobFilter"];
+            /**
+             * int
+             * @description the jobs the filter matched when the operation was asked for (the count confirmed)
+             */
+            matched: number;
+            /**
+             * int
+             * @description the jobs changed so far
+             */
+            changed: number;
+            requestedBy: string;
+            createdAt: components["schemas"]["Timestamp"];
+            /** Format: date-time */
+            finishedAt?: string;
+        };
+        BulkStartRequest: {
+            /**
+             * @description retry (discarded, cancelled or retryable jobs run again now), cancel (jobs not finished), delete (finished jobs: completed, discarded or cancelled)
+             * @enum {string}
+             */
+            action: "retry" | "cancel" | "delete";
+            filter: components["schemas"]["BulkJobFilter"];
+            /**
+             * nonNegative
+             * @description the `matched` count the operator confirmed: a different count now is refused (409), nothing is changed
+             */
+            expectedCount?: components["schemas"]["Int"];
         };
         StreamedEvent: components["schemas"]["CallbackEvent"] | components["schemas"]["OperationalEvent"];
         /** @description a change of a job, a webhook endpoint, a budget or a phone's lockout */
@@ -4511,6 +4640,110 @@ export interface operations {
             403: components["responses"]["problem-forbidden"];
             404: components["responses"]["problem-not-found"];
             413: components["responses"]["problem-payload-too-large"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
+    previewBulkOperation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkPreviewRequest"];
+            };
+        };
+        responses: {
+            /** @description The counts */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkPreview"];
+                };
+            };
+            /** @description `/problems/validation` (Validation failed): The request's fields did not pass validation; `errors` lists each field's path and message. `/problems/malformed-body` (Malformed body): The body is not the JSON the route expects (it could not be parsed, or is not an object). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
+            413: components["responses"]["problem-payload-too-large"];
+            415: components["responses"]["problem-unsupported-media-type"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
+    startBulkOperation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkStartRequest"];
+            };
+        };
+        responses: {
+            /** @description Started */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkOperation"];
+                };
+            };
+            /** @description `/problems/validation` (Validation failed): The request's fields did not pass validation; `errors` lists each field's path and message. `/problems/malformed-body` (Malformed body): The body is not the JSON the route expects (it could not be parsed, or is not an object). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
+            409: components["responses"]["problem-conflict"];
+            413: components["responses"]["problem-payload-too-large"];
+            415: components["responses"]["problem-unsupported-media-type"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
+    getBulkOperation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the resource's id (a UUID) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The operation */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkOperation"];
+                };
+            };
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
+            404: components["responses"]["problem-not-found"];
             503: components["responses"]["problem-unavailable"];
         };
     };

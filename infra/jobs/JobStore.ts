@@ -17,7 +17,8 @@ import * as Option from "effect/Option"
 import { type JobEvent, type JobState, sourcesOf, targetOf } from "../../domain/jobs/JobState.ts"
 import { JobId } from "../../domain/jobs/Job.ts"
 import { type DatabaseError, isTransient, narrow } from "../db/DatabaseError.ts"
-import { containsPattern } from "../db/Patterns.ts"
+import { matching } from "./JobFilter.ts"
+import { operatorChange } from "./OperatorChanges.ts"
 import { incGrouped, Metrics } from "../observability/Metrics.ts"
 import {
   type AttemptRef,
@@ -311,10 +312,7 @@ export class JobStore extends Effect.Service<JobStore>()("switchboard/infra/JobS
     const list = (filter: ListFilter): Effect.Effect<ReadonlyArray<JobRecord>, DatabaseError> =>
       sql<JobRow>`
         SELECT * FROM jobs
-         WHERE (${filter.state ?? null}::job_state IS NULL OR state = ${filter.state ?? null}::job_state)
-           AND (${filter.queue ?? null}::text IS NULL OR queue = ${filter.queue ?? null})
-           AND (${filter.kind ?? null}::text IS NULL OR kind = ${filter.kind ?? null})
-           AND (${filter.search ?? null}::text IS NULL OR args::text ILIKE ${containsPattern(filter.search ?? "")})
+         WHERE ${matching(sql, { state: filter.state, queue: filter.queue, kind: filter.kind, q: filter.search })}
            AND (${filter.before ?? null}::bigint IS NULL OR id < ${filter.before ?? null}::bigint)
          ORDER BY id DESC LIMIT ${filter.limit}`.pipe(Effect.map((rows) => rows.map(recordOf)), narrow("jobs.list"))
 
@@ -322,15 +320,7 @@ export class JobStore extends Effect.Service<JobStore>()("switchboard/infra/JobS
     const operate = (id: string, event: "cancel" | "operatorRetry"): Effect.Effect<CancelResult, DatabaseError> =>
       Effect.gen(function* () {
         if (!isJobId(id)) return { _tag: "NotFound" } as const
-        const statement =
-          event === "cancel"
-            ? sql<JobRow>`
-                UPDATE jobs SET state = 'cancelled', finished_at = now(), lease = NULL
-                 WHERE id = ${id}::bigint AND state = ANY(${from("cancel")}::job_state[]) RETURNING *`
-            : sql<JobRow>`
-                UPDATE jobs SET state = 'available', run_at = now(), finished_at = NULL, lease = NULL,
-                                waiting_for_slot = false, max_attempts = greatest(max_attempts, attempt + 1)
-                 WHERE id = ${id}::bigint AND state = ANY(${from("operatorRetry")}::job_state[]) RETURNING *`
+        const statement = operatorChange(sql, event === "cancel" ? "cancel" : "retry", sql`id = ${id}::bigint`)
         const [row] = yield* statement.pipe(narrow(`jobs.${event}`))
         if (row !== undefined) {
           if (row.state === "available") yield* wake([row.queue])

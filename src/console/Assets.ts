@@ -8,7 +8,8 @@
  * Live: it follows `/admin/live` (the operators' event stream, for this
  * session) and, a moment after events arrive, fetches this same page and swaps
  * in every `[data-live]` region, so lists and counters change without a
- * reload and without losing what the operator is typing elsewhere. When the
+ * reload and without losing what the operator is typing elsewhere (a page
+ * with work in progress looks again every second until it is done). When the
  * stream drops, a banner says so until it is back (EventSource reconnects by
  * itself and resumes after the last event it saw).
  */
@@ -106,6 +107,9 @@ const js = String.raw`
       document.body.dataset.refreshed = String(Date.now())
     } catch { /* the next event tries again */ }
   }
+  // a page with work in progress (a bulk operation) also looks again every second until it is done
+  const pending = () => document.querySelector('[data-live][data-finished="no"]') !== null
+  if (pending()) { const poll = window.setInterval(() => { if (pending()) { if (timer === 0) refresh() } else window.clearInterval(poll) }, 1000) }
   const stream = new EventSource("/admin/live")
   stream.onopen = () => { banner.hidden = true; banner.textContent = ""; document.body.dataset.live = "open" }
   stream.onmessage = () => { if (timer === 0) timer = window.setTimeout(refresh, 400) }

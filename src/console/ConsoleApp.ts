@@ -18,6 +18,7 @@ import { ASSETS } from "./Assets.ts"
 import type { ConsoleSettings } from "./ConsoleConfig.ts"
 import type { ConsoleRoutes } from "./ConsoleRouter.tsx"
 import { auditPages } from "./pages/Audit.tsx"
+import { bulkPages } from "./pages/Bulk.tsx"
 import { businessPages } from "./pages/Businesses.tsx"
 import { callbackPages } from "./pages/Callbacks.tsx"
 import { enginePages } from "./pages/Engine.tsx"
@@ -50,6 +51,7 @@ export const consoleRoutes = (options: ConsoleOptions): Hono<ConsoleEnv> => {
   callbackPages(routes)
   const engine = engineAdmin(options.definitions, options.crons)
   overviewPage(routes, engine)
+  bulkPages(routes) // before the jobs' pages: /admin/jobs/bulk is not a job's id
   jobPages(routes, engine, options.definitions.map((d) => ({ kind: d.kind, queue: d.queue })))
   enginePages(routes, engine)
   businessPages(routes)

@@ -15,6 +15,7 @@ import type * as Tracer from "effect/Tracer"
 import type { CallbackConfig } from "../../infra/callbacks/CallbackConfig.ts"
 import type { CallbackTables } from "../../infra/callbacks/CallbackTables.ts"
 import type { ConsoleTables } from "../../infra/console/ConsoleTables.ts"
+import type { BulkJobs } from "../../infra/jobs/BulkJobs.ts"
 import type { EngineControls } from "../../infra/jobs/EngineControls.ts"
 import type { JobStore } from "../../infra/jobs/JobStore.ts"
 import type { Notifier } from "../../infra/jobs/Notifier.ts"
@@ -34,6 +35,7 @@ export type HttpServices =
   | JobStore
   | ProcessRegistry
   | EngineControls
+  | BulkJobs
   | SqlConnection
   | Transaction
   | Metrics

@@ -28,6 +28,7 @@ import { adminJobRoutes } from "./routes/AdminJobs.ts"
 import { adminWebhookRoutes } from "./routes/AdminWebhooks.ts"
 import { callbackRoutes } from "./routes/Callbacks.ts"
 import { auditRoutes } from "./routes/Audit.ts"
+import { bulkRoutes } from "./routes/Bulk.ts"
 import { auditChanges } from "./Audited.ts"
 import { allRoutes } from "./contract/index.ts"
 import { adminBotCheckRoutes } from "./routes/BotChecks.ts"
@@ -89,6 +90,7 @@ export const makeHttpApp = (options: HttpAppOptions) =>
       app.route("/", adminWebhookRoutes())
       app.route("/", operatorEventRoutes())
       app.route("/", auditRoutes())
+      app.route("/", bulkRoutes())
     }
     app.notFound((c) => problemResponse(c, new NotFound({ detail: `no route for ${c.req.method} ${c.req.path}` })))
     app.onError((error, c) => {

@@ -10,6 +10,7 @@
 import type { CallbackConfig } from "../../infra/callbacks/CallbackConfig.ts"
 import type { CallbackTables } from "../../infra/callbacks/CallbackTables.ts"
 import type { SqlConnection, Transaction } from "../../infra/db/Transaction.ts"
+import type { BulkJobs } from "../../infra/jobs/BulkJobs.ts"
 import type { JobStore } from "../../infra/jobs/JobStore.ts"
 import type { Metrics } from "../../infra/observability/Metrics.ts"
 import type { Telephony } from "../../infra/twilio/Telephony.ts"
@@ -17,4 +18,4 @@ import type { TwilioGateway } from "../../infra/twilio/TwilioGateway.ts"
 
 export type { SqlConnection }
 
-export type HandlerServices = SqlConnection | Transaction | JobStore | Metrics | CallbackTables | CallbackConfig | TwilioGateway | Telephony
+export type HandlerServices = SqlConnection | Transaction | JobStore | BulkJobs | Metrics | CallbackTables | CallbackConfig | TwilioGateway | Telephony

@@ -6,6 +6,7 @@ import { DialHandler } from "../callbacks/Dialer.ts"
 import { callbackCrons, CleanupHandler, ReportHandler } from "../callbacks/Maintenance.ts"
 import { EscalateHandler, SmsFallbackHandler, VerificationSendHandler } from "../callbacks/Messaging.ts"
 import { DeliverHandler } from "../callbacks/OutboundWebhooks.ts"
+import { BulkRunHandler } from "./BulkOperations.ts"
 import { PingHandler } from "./Diagnostics.ts"
 
 export const handlers: ReadonlyArray<JobHandler<HandlerServices>> = [
@@ -16,7 +17,8 @@ export const handlers: ReadonlyArray<JobHandler<HandlerServices>> = [
   SmsFallbackHandler,
   CleanupHandler,
   ReportHandler,
-  DeliverHandler
+  DeliverHandler,
+  BulkRunHandler
 ]
 
 export const crons: ReadonlyArray<CronDefinition> = callbackCrons

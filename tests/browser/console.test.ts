@@ -195,6 +195,36 @@ describe("the operator console in Chromium", () => {
     expect(problems).toEqual([])
   })
 
+  it("retries all 500 dead jobs a filter matches, after confirming the count, and they complete", async () => {
+    await query(
+      databaseUrl,
+      `INSERT INTO jobs (queue, kind, args, state, attempt, max_attempts, run_at, finished_at, errors)
+       SELECT 'default', 'diagnostics.ping', jsonb_build_object('message', 'dead ' || n), 'discarded', 3, 3, now(), now(),
+              '[{"attempt":3,"at":"2026-01-01T00:00:00.000Z","kind":"retryable","message":"gave up"}]'::jsonb
+         FROM generate_series(1, 500) AS n`
+    )
+    const dead = async () => Number((await query<{ n: string }>(databaseUrl, "SELECT count(*) AS n FROM jobs WHERE kind = 'diagnostics.ping' AND args->>'message' LIKE 'dead %' AND state <> 'completed'"))[0]?.n)
+    expect(await dead()).toBe(500)
+    const { page, problems } = await open()
+    await signIn(page, "", ADMIN_TOKEN)
+    await page.goto(`${app.baseUrl}/admin/jobs?state=discarded&kind=diagnostics.ping&q=dead`)
+    const everything = page.getByRole("form", { name: "Act on every job this filter matches" })
+    await everything.getByRole("combobox").selectOption("retry")
+    await everything.getByRole("button", { name: "Review…" }).click()
+    await expect.poll(() => page.locator("#bulk-summary").textContent()).toContain("Retry 500 jobs matching state discarded, kind diagnostics.ping")
+    await shot(page, "console-bulk-review")
+    await page.getByRole("button", { name: "Retry 500 jobs" }).click()
+    await page.waitForURL(/\/admin\/bulk\/[0-9a-f-]{36}/)
+    // the page follows the operation until it has finished, without a reload
+    await expect.poll(() => page.locator("#bulk-changed").textContent(), { timeout: 30_000 }).toBe("500 changed")
+    await expect.poll(() => page.locator("#bulk-progress").getAttribute("data-finished")).toBe("yes")
+    await eventually(async () => ((await dead()) === 0 ? true : undefined), 60_000, "the 500 retried jobs to complete")
+    await shot(page, "console-bulk-done")
+    const [audit] = await query<{ action: string; outcome: string; detail: { matched: number } }>(databaseUrl, "SELECT action, outcome, detail FROM operator_audit WHERE action = 'startBulkOperation' ORDER BY id DESC LIMIT 1")
+    expect(audit).toMatchObject({ action: "startBulkOperation", outcome: "ok", detail: { matched: 500 } })
+    expect(problems).toEqual([])
+  })
+
   it("shows a viewer every button disabled, and refuses the posts it sends anyway", async () => {
     const { page, problems } = await open()
     await signIn(page, "viv", "viewer password 1")

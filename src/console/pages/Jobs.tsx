@@ -12,6 +12,7 @@ import { JobStore } from "../../../infra/jobs/JobStore.ts"
 import { orNotFound } from "../../Failures.ts"
 import { cancelJob, JobsQuery, retryJob } from "../../http/contract/Jobs.ts"
 import type { EngineAdmin } from "../../jobs/EngineAdmin.ts"
+import { BulkControls } from "./Bulk.tsx"
 import { Action, Choice, Facts, href, Layout, type PageContext, Pager, Status, Table, Time } from "../Components.tsx"
 import { action, type ConsoleRoutes, page } from "../ConsoleRouter.tsx"
 
@@ -47,10 +48,14 @@ export const jobPages = (routes: ConsoleRoutes, engine: EngineAdmin, kinds: Read
             </label>
             <button type="submit">Filter</button>
           </form>
+          <BulkControls filter={{ state: query.state, queue: query.queue, kind: query.kind, q: query.q }} page={context} selection="bulk-selection" />
           <div id="jobs-list" data-live>
-            <Table caption="Jobs, newest first" headers={["id", "queue", "kind", "state", "attempt", "run at", "last error", ""]} empty={items.length === 0} id="jobs">
+            <Table caption="Jobs, newest first" headers={["select", "id", "queue", "kind", "state", "attempt", "run at", "last error", ""]} empty={items.length === 0} id="jobs">
               {items.map((job) => (
                 <tr>
+                  <td>
+                    <input type="checkbox" name="ids" value={job.id} form="bulk-selection" aria-label={`select job ${job.id}`} />
+                  </td>
                   <td>
                     <a href={`/admin/jobs/${job.id}`}>{job.id}</a>
                   </td>

@@ -7,6 +7,7 @@ import type { AnyRoute } from "../Contract.ts"
 import { adminCallbackRoutesContract } from "./AdminCallbacks.ts"
 import { adminWebhookRoutesContract } from "./AdminWebhooks.ts"
 import { auditRoutesContract } from "./Audit.ts"
+import { bulkRoutesContract } from "./Bulk.ts"
 import { botCheckRoutesContract } from "./BotChecks.ts"
 import { businessApiRoutesContract } from "./BusinessApi.ts"
 import { callbackRoutesContract } from "./Callbacks.ts"
@@ -29,6 +30,7 @@ export const allRoutes: ReadonlyArray<AnyRoute> = [
   ...botCheckRoutesContract,
   ...adminWebhookRoutesContract,
   ...jobRoutesContract,
+  ...bulkRoutesContract,
   ...eventRoutesContract,
   ...auditRoutesContract
 ]
