@@ -806,7 +806,8 @@ export interface paths {
         get: operations["getJob"];
         put?: never;
         post?: never;
-        delete?: never;
+        /** Delete a finished job (completed, discarded or cancelled) before retention would. */
+        delete: operations["deleteJob"];
         options?: never;
         head?: never;
         patch?: never;
@@ -840,6 +841,23 @@ export interface paths {
         put?: never;
         /** Cancel a job that has not finished. */
         post: operations["cancelJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/jobs/{id}/run-now": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Scheduled or retryable -> available now, as if its time had come (it keeps its attempts). */
+        post: operations["runJobNow"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4427,6 +4445,32 @@ export interface operations {
             503: components["responses"]["problem-unavailable"];
         };
     };
+    deleteJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the resource's id (a UUID) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
+            404: components["responses"]["problem-not-found"];
+            409: components["responses"]["problem-conflict"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
     retryJob: {
         parameters: {
             query?: never;
@@ -4457,6 +4501,35 @@ export interface operations {
         };
     };
     cancelJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the resource's id (a UUID) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
+            404: components["responses"]["problem-not-found"];
+            409: components["responses"]["problem-conflict"];
+            413: components["responses"]["problem-payload-too-large"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
+    runJobNow: {
         parameters: {
             query?: never;
             header?: never;

@@ -14,9 +14,12 @@ export const BulkAction = Schema.Literal("retry", "cancel", "delete").annotation
 })
 export type BulkAction = typeof BulkAction.Type
 
+/** What an operator may do to one job: a bulk action, or run a waiting one now (scheduled or retryable -> available). */
+export type OperatorAction = BulkAction | "runNow"
+
 /** The states a job must be in for `action` to change it. */
-export const statesFor = (action: BulkAction): ReadonlyArray<JobState> =>
-  action === "retry" ? sourcesOf("operatorRetry") : action === "cancel" ? sourcesOf("cancel") : TerminalStates
+export const statesFor = (action: OperatorAction): ReadonlyArray<JobState> =>
+  action === "retry" ? sourcesOf("operatorRetry") : action === "cancel" ? sourcesOf("cancel") : action === "runNow" ? sourcesOf("promote") : TerminalStates
 
 const Name = Schema.String.pipe(Schema.pattern(/^[\x21-\x7e]{1,200}$/, { message: () => "must be 1 to 200 visible ASCII characters" }))
 

@@ -14,6 +14,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as Option from "effect/Option"
+import type { OperatorAction } from "../../domain/jobs/BulkOperation.ts"
 import { type JobEvent, type JobState, sourcesOf, targetOf } from "../../domain/jobs/JobState.ts"
 import { JobId } from "../../domain/jobs/Job.ts"
 import { type DatabaseError, isTransient, narrow } from "../db/DatabaseError.ts"
@@ -316,15 +317,14 @@ export class JobStore extends Effect.Service<JobStore>()("switchboard/infra/JobS
            AND (${filter.before ?? null}::bigint IS NULL OR id < ${filter.before ?? null}::bigint)
          ORDER BY id DESC LIMIT ${filter.limit}`.pipe(Effect.map((rows) => rows.map(recordOf)), narrow("jobs.list"))
 
-    /** Applies an operator's event (cancel or retry) to one job. */
-    const operate = (id: string, event: "cancel" | "operatorRetry"): Effect.Effect<CancelResult, DatabaseError> =>
+    /** Applies an operator's action to one job: the job as it is after it (a deleted job as it was), or why not. */
+    const operate = (id: string, action: OperatorAction): Effect.Effect<CancelResult, DatabaseError> =>
       Effect.gen(function* () {
         if (!isJobId(id)) return { _tag: "NotFound" } as const
-        const statement = operatorChange(sql, event === "cancel" ? "cancel" : "retry", sql`id = ${id}::bigint`)
-        const [row] = yield* statement.pipe(narrow(`jobs.${event}`))
+        const [row] = yield* operatorChange(sql, action, sql`id = ${id}::bigint`).pipe(narrow(`jobs.${action}`))
         if (row !== undefined) {
-          if (row.state === "available") yield* wake([row.queue])
-          if (row.state === "cancelled") metrics.jobsFinished.inc({ queue: row.queue, kind: row.kind, outcome: "cancelled" })
+          if (action !== "delete" && row.state === "available") yield* wake([row.queue])
+          if (action === "cancel") metrics.jobsFinished.inc({ queue: row.queue, kind: row.kind, outcome: "cancelled" })
           return { _tag: "Done", job: recordOf(row) } as const
         }
         const current = yield* get(id)

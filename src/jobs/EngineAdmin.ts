@@ -10,6 +10,7 @@
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import { type CronDefinition, nextSlot } from "../../domain/jobs/CronDefinition.ts"
+import type { OperatorAction } from "../../domain/jobs/BulkOperation.ts"
 import type { JobDefinition } from "../../domain/jobs/JobDefinition.ts"
 import { isTerminal } from "../../domain/jobs/JobState.ts"
 import { EngineControls } from "../../infra/jobs/EngineControls.ts"
@@ -20,6 +21,9 @@ import { Conflict, NotFound, orNotFound } from "../Failures.ts"
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- definitions of different argument types share one list
 type AnyDefinition = JobDefinition<any, any>
+
+/** What each action did, in words. */
+const PAST: Readonly<Record<OperatorAction, string>> = { retry: "retried", cancel: "cancelled", delete: "deleted (only finished jobs are)", runNow: "run now (only scheduled and retryable jobs wait)" }
 
 export const engineAdmin = (definitions: ReadonlyArray<AnyDefinition>, crons: ReadonlyArray<CronDefinition>) => {
   const knownQueues = new Set(definitions.map((d) => d.queue))
@@ -65,11 +69,10 @@ export const engineAdmin = (definitions: ReadonlyArray<AnyDefinition>, crons: Re
       return view
     })
 
-  /** An operator's retry (dead, cancelled or waiting -> available now) or cancel of one job; the job after it. */
-  const operate = (id: string, event: "operatorRetry" | "cancel") =>
+  /** An operator's action on one job (retry, cancel, run now, delete a finished one); the job after it (a deleted one as it was). */
+  const operate = (id: string, action: OperatorAction) =>
     Effect.gen(function* () {
-      const result = yield* Effect.flatMap(JobStore, (store) => store.operate(id, event))
-      const done = event === "cancel" ? "cancelled" : "retried"
+      const result = yield* Effect.flatMap(JobStore, (store) => store.operate(id, action))
       switch (result._tag) {
         case "Done":
           return result.job
@@ -77,7 +80,7 @@ export const engineAdmin = (definitions: ReadonlyArray<AnyDefinition>, crons: Re
           return yield* new NotFound({ detail: `no job ${id}` })
         case "Illegal":
           return yield* new Conflict({
-            detail: `a ${result.state} job cannot be ${done}${isTerminal(result.state) || event === "operatorRetry" ? "" : " now"}`,
+            detail: `a ${result.state} job cannot be ${PAST[action]}${isTerminal(result.state) || action === "retry" || action === "delete" ? "" : " now"}`,
             extra: { state: result.state }
           })
       }

@@ -6,23 +6,24 @@
  * where the job's state allows them.
  */
 import * as Effect from "effect/Effect"
+import { statesFor } from "../../../domain/jobs/BulkOperation.ts"
 import { JobStates } from "../../../domain/jobs/JobState.ts"
 import type { Job } from "../../../domain/jobs/Job.ts"
 import { JobStore } from "../../../infra/jobs/JobStore.ts"
 import { orNotFound } from "../../Failures.ts"
-import { cancelJob, JobsQuery, retryJob } from "../../http/contract/Jobs.ts"
+import { cancelJob, deleteJob, JobsQuery, retryJob, runJobNow } from "../../http/contract/Jobs.ts"
 import type { EngineAdmin } from "../../jobs/EngineAdmin.ts"
 import { BulkControls } from "./Bulk.tsx"
 import { Action, Choice, Facts, href, Layout, type PageContext, Pager, Status, Table, Time } from "../Components.tsx"
 import { action, type ConsoleRoutes, page } from "../ConsoleRouter.tsx"
 
-const RETRYABLE: ReadonlyArray<string> = ["discarded", "cancelled", "retryable"]
-const CANCELLABLE: ReadonlyArray<string> = ["scheduled", "available", "running", "retryable"]
 
 const JobActions = ({ job, page: context }: { job: Job; page: PageContext }) => (
   <>
-    {RETRYABLE.includes(job.state) ? <Action page={context} action={`/admin/jobs/${job.id}/retry`} label="Retry" /> : null}
-    {CANCELLABLE.includes(job.state) ? <Action page={context} action={`/admin/jobs/${job.id}/cancel`} label="Cancel" danger confirm={`Cancel job ${job.id}?`} /> : null}
+    {statesFor("retry").includes(job.state) ? <Action page={context} action={`/admin/jobs/${job.id}/retry`} label="Retry" /> : null}
+    {job.state === "scheduled" ? <Action page={context} action={`/admin/jobs/${job.id}/run-now`} label="Run now" /> : null}
+    {statesFor("cancel").includes(job.state) ? <Action page={context} action={`/admin/jobs/${job.id}/cancel`} label="Cancel" danger confirm={`Cancel job ${job.id}?`} /> : null}
+    {statesFor("delete").includes(job.state) ? <Action page={context} action={`/admin/jobs/${job.id}/delete`} label="Delete" danger confirm={`Delete job ${job.id}? Its record and errors go.`} /> : null}
   </>
 )
 
@@ -136,12 +137,16 @@ export const jobPages = (routes: ConsoleRoutes, engine: EngineAdmin, kinds: Read
     })
   )
 
-  for (const [name, event, done, route] of [
-    ["retry", "operatorRetry", "retried", retryJob],
-    ["cancel", "cancel", "cancelled", cancelJob]
+  for (const [name, change, done, route] of [
+    ["retry", "retry", "retried", retryJob],
+    ["cancel", "cancel", "cancelled", cancelJob],
+    ["run-now", "runNow", "made available now", runJobNow]
   ] as const) {
     action(routes, `/admin/jobs/:id/${name}`, { route }, ({ params }) =>
-      Effect.map(engine.operate(params["id"] ?? "", event), (job) => ({ notice: `Job ${job.id} ${done}: it is ${job.state} now.`, detail: { state: job.state } }))
+      Effect.map(engine.operate(params["id"] ?? "", change), (job) => ({ notice: `Job ${job.id} ${done}: it is ${job.state} now.`, detail: { state: job.state } }))
     )
   }
+  action(routes, "/admin/jobs/:id/delete", { route: deleteJob }, ({ params }) =>
+    Effect.map(engine.operate(params["id"] ?? "", "delete"), (job) => ({ notice: `Job ${job.id} deleted.`, to: href("/admin/jobs", { queue: job.queue }) }))
+  )
 }

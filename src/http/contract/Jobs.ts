@@ -217,6 +217,30 @@ export const retryJob = route({
   problems: ["not-found", "conflict", "payload-too-large", ...admin]
 })
 
+export const runJobNow = route({
+  method: "post",
+  path: "/admin/api/jobs/{id}/run-now",
+  operationId: "runJobNow",
+  summary: "Scheduled or retryable -> available now, as if its time had come (it keeps its attempts).",
+  tags,
+  security: "admin",
+  params: IdParams,
+  responses: { 200: { description: "The job", schema: JobView } },
+  problems: ["not-found", "conflict", "payload-too-large", ...admin]
+})
+
+export const deleteJob = route({
+  method: "delete",
+  path: "/admin/api/jobs/{id}",
+  operationId: "deleteJob",
+  summary: "Delete a finished job (completed, discarded or cancelled) before retention would.",
+  tags,
+  security: "admin",
+  params: IdParams,
+  responses: { 204: { description: "Deleted" } },
+  problems: ["not-found", "conflict", ...admin]
+})
+
 export const cancelJob = route({
   method: "post",
   path: "/admin/api/jobs/{id}/cancel",
@@ -332,6 +356,8 @@ export const jobRoutesContract = [
   getJob,
   retryJob,
   cancelJob,
+  runJobNow,
+  deleteJob,
   listCrons,
   runCron,
   enableCron,

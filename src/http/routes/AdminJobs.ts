@@ -39,6 +39,8 @@ import {
   QueueView,
   resumeQueue,
   retryJob,
+  runJobNow,
+  deleteJob,
   runCron
 } from "../contract/Jobs.ts"
 import { orNotFound } from "../../Failures.ts"
@@ -124,12 +126,15 @@ export const adminJobRoutes = (definitions: ReadonlyArray<AnyDefinition>, crons:
     )
   )
 
-  for (const [spec, event] of [
-    [retryJob, "operatorRetry"],
-    [cancelJob, "cancel"]
+  for (const [spec, action] of [
+    [retryJob, "retry"],
+    [cancelJob, "cancel"],
+    [runJobNow, "runNow"]
   ] as const) {
-    implement(router, spec, ({ params }) => Effect.flatMap(engine.operate(params.id, event), (job) => reply(JobView, job)))
+    implement(router, spec, ({ params }) => Effect.flatMap(engine.operate(params.id, action), (job) => reply(JobView, job)))
   }
+
+  implement(router, deleteJob, ({ params }) => Effect.as(engine.operate(params.id, "delete"), new Response(null, { status: 204 })))
 
   implement(router, listCrons, () => Effect.flatMap(engine.cronViews(), (views) => reply(CronList, views)))
 

@@ -220,16 +220,24 @@ layer(TestLayer, { timeout: 60_000, excludeTestServices: true })("JobStore", (it
       const store = yield* JobStore
       const me = yield* registered
       const { id } = yield* enqueue(Echo, { n: 1 })
-      expect((yield* store.operate(id, "operatorRetry"))._tag).toBe("Illegal")
+      expect((yield* store.operate(id, "retry"))._tag).toBe("Illegal")
       const cancelled = yield* store.operate(id, "cancel")
       expect(cancelled._tag === "Done" && cancelled.job.state).toBe("cancelled")
       expect(yield* store.operate(id, "cancel")).toEqual({ _tag: "Illegal", state: "cancelled" })
-      const revived = yield* store.operate(id, "operatorRetry")
+      const revived = yield* store.operate(id, "retry")
       expect(revived._tag === "Done" && revived.job.state).toBe("available")
       const [job] = yield* claimAll(me)
       expect(yield* store.complete([ref(job as ClaimedJob)])).toEqual([id])
       expect(yield* store.operate(id, "cancel")).toEqual({ _tag: "Illegal", state: "completed" })
       expect(yield* store.operate("999999", "cancel")).toEqual({ _tag: "NotFound" })
+      // a finished job can be deleted, a waiting one run now; not the other way round
+      const later = (yield* enqueue(Echo, { n: 2 }, { delay: 3_600_000 })).id
+      expect(yield* store.operate(later, "delete")).toEqual({ _tag: "Illegal", state: "scheduled" })
+      const ran = yield* store.operate(later, "runNow")
+      expect(ran._tag === "Done" && [ran.job.state, ran.job.attempt, ran.job.runAt.getTime() <= Date.now()]).toEqual(["available", 0, true])
+      expect(yield* store.operate(id, "runNow")).toEqual({ _tag: "Illegal", state: "completed" })
+      expect((yield* store.operate(id, "delete"))._tag).toBe("Done")
+      expect(yield* store.get(id)).toEqual(Option.none())
       expect(yield* store.operate("not-a-number", "cancel")).toEqual({ _tag: "NotFound" })
     })
   )

@@ -173,6 +173,7 @@ describe("the HTTP API of a process", () => {
           "/admin/api/jobs/{id}",
           "/admin/api/jobs/{id}/retry",
           "/admin/api/jobs/{id}/cancel",
+          "/admin/api/jobs/{id}/run-now",
           "/admin/api/crons",
           "/admin/api/crons/{name}/run",
           "/admin/api/crons/{name}/enable",
