@@ -61,9 +61,18 @@ export const makePlayback = (state: SimulatorState, deliver: Deliver) => {
   return (call: SimCall) => {
     const script = state.scripts.get(call.to) ?? defaultScript
     const start = script.queueMs
-    state.later(start + 20, () => moveTo(call, "initiated"))
-    state.later(start + 40, () => moveTo(call, "ringing"))
-    state.later(start + Math.max(50, script.afterMs), async () => {
+    // each step schedules the next: timers of different lengths set together may fire out of order
+    // when the event loop is late (Node runs every due timer of one length's list before the next list)
+    const outcomeAfter = Math.max(50, script.afterMs) - 40
+    // (a step's phase is set at once; its callback is delivered meanwhile, as before)
+    state.later(start + 20, () => {
+      state.later(20, () => {
+        state.later(outcomeAfter, () => outcome())
+        return moveTo(call, "ringing")
+      })
+      return moveTo(call, "initiated")
+    })
+    const outcome = async () => {
       if (script.outcome !== "answered") {
         call.errorCode = script.errorCode
         return moveTo(call, script.outcome)
@@ -79,6 +88,6 @@ export const makePlayback = (state: SimulatorState, deliver: Deliver) => {
         call.durationSeconds = Math.max(1, Math.round(script.talkMs / 1000))
         return moveTo(call, "completed")
       })
-    })
+    }
   }
 }

@@ -8,6 +8,9 @@ import twilio from "twilio"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { type RunningSimulator, startSimulator } from "../../../infra/twilio/Simulator.ts"
 import { simulatedTwilio } from "../../../infra/twilio/SimulatorClient.ts"
+import { makePlayback } from "../../../infra/twilio/simulator/CallPlayback.ts"
+import type { Deliver } from "../../../infra/twilio/simulator/Callbacks.ts"
+import { defaultScript, makeState, type SimCall, type SimulatorState } from "../../../infra/twilio/simulator/Model.ts"
 import { eventually } from "../../support/database.ts"
 import { type ReceivedWebhook, startWebhookReceiver } from "../../support/webhookReceiver.ts"
 
@@ -197,3 +200,29 @@ describe("the Twilio simulator", () => {
     expect(await stats()).toMatchObject({ calls: 0, requests: { calls: 2, callReads: 5 } })
   })
 })
+
+describe("the simulator's call playback", () => {
+  it("plays a call's steps in order whatever order due timers run in (Node runs one length's list before the next when it is late)", async () => {
+    const pending: Array<{ readonly ms: number; readonly f: () => void | Promise<void> }> = []
+    const state: SimulatorState = { ...makeState({ accountSid: "AC" + "1".repeat(32), authToken: "t" }), later: (ms, f) => void pending.push({ ms, f }) }
+    state.scripts.set("+4930777777", { ...defaultScript, outcome: "busy", afterMs: 60 })
+    const deliver = (async () => undefined) as unknown as Deliver
+    const call: SimCall = {
+      sid: "CA" + "2".repeat(32), to: "+4930777777", from: FROM, phase: "queued", statusCallback: undefined, events: new Set(), url: undefined, machineDetection: undefined,
+      createdAt: new Date().toISOString(), updatedAt: new Date().toISOString(), startedAt: undefined, endedAt: undefined, durationSeconds: undefined, answeredBy: undefined,
+      errorCode: undefined, twiml: undefined, sequence: 0
+    }
+    makePlayback(state, deliver)(call)
+    const phases: Array<string> = []
+    // the worst order: whatever is due runs longest timer first
+    while (pending.length > 0) {
+      const due = pending.splice(0).toSorted((a, b) => b.ms - a.ms)
+      for (const timer of due) {
+        await timer.f()
+        phases.push(call.phase)
+      }
+    }
+    expect(phases).toEqual(["initiated", "ringing", "busy"])
+  })
+})
+
