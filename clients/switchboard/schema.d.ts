@@ -3128,6 +3128,7 @@ export interface operations {
             401: components["responses"]["problem-unauthorized"];
             403: components["responses"]["problem-forbidden"];
             404: components["responses"]["problem-not-found"];
+            413: components["responses"]["problem-payload-too-large"];
             503: components["responses"]["problem-unavailable"];
         };
     };
@@ -3991,6 +3992,7 @@ export interface operations {
             401: components["responses"]["problem-unauthorized"];
             403: components["responses"]["problem-forbidden"];
             404: components["responses"]["problem-not-found"];
+            413: components["responses"]["problem-payload-too-large"];
             503: components["responses"]["problem-unavailable"];
         };
     };
@@ -4118,6 +4120,7 @@ export interface operations {
             401: components["responses"]["problem-unauthorized"];
             403: components["responses"]["problem-forbidden"];
             404: components["responses"]["problem-not-found"];
+            413: components["responses"]["problem-payload-too-large"];
             503: components["responses"]["problem-unavailable"];
         };
     };
@@ -4468,6 +4471,7 @@ export interface operations {
             403: components["responses"]["problem-forbidden"];
             404: components["responses"]["problem-not-found"];
             409: components["responses"]["problem-conflict"];
+            413: components["responses"]["problem-payload-too-large"];
             503: components["responses"]["problem-unavailable"];
         };
     };

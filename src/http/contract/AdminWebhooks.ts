@@ -177,7 +177,7 @@ export const deleteWebhookEndpoint = route({
   security: "admin",
   params: EndpointParams,
   responses: { 204: { description: "Deleted" } },
-  problems: ["not-found", ...admin]
+  problems: ["not-found", "payload-too-large", ...admin]
 })
 
 export const rotateWebhookSecret = route({

@@ -55,7 +55,7 @@ export const removeBotCheck = route({
   security: "admin",
   params: IdParams,
   responses: { 204: { description: "Removed" } },
-  problems: ["not-found", ...admin]
+  problems: ["not-found", "payload-too-large", ...admin]
 })
 
 export const botCheckRoutesContract = [setBotCheck, getBotCheck, removeBotCheck]

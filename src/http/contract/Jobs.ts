@@ -238,7 +238,7 @@ export const deleteJob = route({
   security: "admin",
   params: IdParams,
   responses: { 204: { description: "Deleted" } },
-  problems: ["not-found", "conflict", ...admin]
+  problems: ["not-found", "conflict", "payload-too-large", ...admin]
 })
 
 export const cancelJob = route({
