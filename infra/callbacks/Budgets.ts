@@ -42,6 +42,19 @@ const counts = (sql: SqlClient.SqlClient, buckets: ReadonlyArray<BudgetBucket>, 
       ${buckets.map((b) => b.name)}::text[], ${buckets.map((b) => b.limit.limit)}::int[],
       ${buckets.map((b) => Duration.toSeconds(b.limit.window))}::float8[], ${ref ?? null}::uuid)`
 
+/** How much of each bucket is spent now: the events still inside its window (one index range per bucket). */
+export const usage = (buckets: ReadonlyArray<BudgetBucket>): Effect.Effect<ReadonlyArray<{ readonly bucket: BudgetBucket; readonly used: number }>, DatabaseError, SqlClient.SqlClient> =>
+  buckets.length === 0
+    ? Effect.succeed([])
+    : Effect.flatMap(SqlClient.SqlClient, (sql) =>
+        sql<{ bucket: string; used: number }>`
+          SELECT b.bucket, (SELECT count(*)::int FROM budget_events e WHERE e.bucket = b.bucket AND e.at > now() - make_interval(secs => b.secs)) AS used
+            FROM unnest(${buckets.map((b) => b.name)}::text[], ${buckets.map((b) => Duration.toSeconds(b.limit.window))}::float8[]) AS b(bucket, secs)`
+      ).pipe(
+        Effect.map((rows) => buckets.map((bucket) => ({ bucket, used: rows.find((r) => r.bucket === bucket.name)?.used ?? 0 }))),
+        narrow("budget.usage")
+      )
+
 /** Counts one text or call (tagged `ref`, to release or hand on later) in every bucket, or, when one is full, in none. */
 export const take = (buckets: ReadonlyArray<BudgetBucket>, ref?: string): Effect.Effect<BudgetDecision, DatabaseError, SqlClient.SqlClient> =>
   buckets.length === 0

@@ -128,6 +128,7 @@ const TONE: Readonly<Record<string, string>> = {
   cancelled: "muted",
   paused: "warn",
   draining: "warn",
+  exhausted: "bad",
   active: "good",
   enabled: "good",
   disabled: "muted",

@@ -143,6 +143,11 @@ describe("the operator console in Chromium", () => {
     await expect.poll(() => dead.page.locator("#callbacks").textContent(), { timeout: 15_000 }).toContain(failing.phone)
     for (const page of [overview.page, dead.page]) expect(await page.evaluate(() => (globalThis as unknown as { __kept?: boolean }).__kept)).toBe(true)
     await shot(dead.page, "console-dead-letters")
+    // its verification text and its call were counted against the account's budgets, and the overview says so
+    const used = async (channel: string) =>
+      Number(await overview.page.locator("#budgets tbody tr", { has: overview.page.getByRole("rowheader", { name: channel }) }).first().locator("td").nth(1).textContent())
+    await expect.poll(() => used("texts")).toBeGreaterThanOrEqual(1)
+    await expect.poll(() => used("calls")).toBeGreaterThanOrEqual(1)
     expect([...overview.problems, ...dead.problems]).toEqual([])
   })
 

@@ -3,11 +3,14 @@
  * now; created, completed and failed with the success rate over the last
  * hour, day and week; completions and failures per hour for the last day as
  * a small chart; dead letters waiting (failed requests, discarded jobs); each
- * queue's depth and oldest wait; the live processes; Twilio's circuits as
- * this process sees them. Every number is in a live region.
+ * queue's depth and oldest wait; the account's text and call budgets used;
+ * the live processes; Twilio's circuits as this process sees them. Every number is in a live region.
  */
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { CallbackStatuses } from "../../../domain/callbacks/CallbackState.ts"
+import { bucketsFor, usage } from "../../../infra/callbacks/Budgets.ts"
+import { CallbackConfig } from "../../../infra/callbacks/CallbackConfig.ts"
 import { HistoryStore } from "../../../infra/callbacks/HistoryStore.ts"
 import { ProcessRegistry } from "../../../infra/jobs/ProcessRegistry.ts"
 import { Telephony } from "../../../infra/twilio/Telephony.ts"
@@ -56,7 +59,9 @@ export const overviewPage = (routes: ConsoleRoutes, engine: EngineAdmin) =>
     Effect.gen(function* () {
       const history = yield* HistoryStore
       const telephony = yield* Telephony
-      const [stats, windows, hourly, queues, processes, voice, sms] = yield* Effect.all(
+      const { budgets } = yield* CallbackConfig
+      const accountBuckets = (["sms", "call"] as const).flatMap((channel) => bucketsFor(budgets, channel, "").filter((b) => b.scope === "account").map((bucket) => ({ channel, bucket })))
+      const [stats, windows, hourly, queues, processes, voice, sms, spent] = yield* Effect.all(
         [
           Requests.stats,
           Effect.forEach(WINDOWS, ([, hours]) => history.countRecent(["callback.created", "callback.completed", "callback.failed"], hours)),
@@ -64,7 +69,8 @@ export const overviewPage = (routes: ConsoleRoutes, engine: EngineAdmin) =>
           engine.queues,
           Effect.flatMap(ProcessRegistry, (registry) => registry.list),
           telephony.circuit("voice"),
-          telephony.circuit("sms")
+          telephony.circuit("sms"),
+          usage(accountBuckets.map((b) => b.bucket))
         ],
         { concurrency: 3 }
       )
@@ -134,6 +140,20 @@ export const overviewPage = (routes: ConsoleRoutes, engine: EngineAdmin) =>
           <section id="overview-queues" data-live aria-labelledby="queues-heading">
             <h2 id="queues-heading">Queues</h2>
             <QueueTable queues={queues} />
+            <h2>Account budgets</h2>
+            <Table caption="Texts and calls counted against the account's budgets" headers={["channel", "window", "used", "limit", "share"]} empty={accountBuckets.length === 0} id="budgets">
+              {spent.map(({ bucket, used }, i) => (
+                <tr>
+                  <th scope="row">{accountBuckets[i]?.channel === "sms" ? "texts" : "calls"}</th>
+                  <td>{Duration.format(bucket.limit.window)}</td>
+                  <td class="num">{used}</td>
+                  <td class="num">{bucket.limit.limit}</td>
+                  <td class="num">
+                    {`${Math.round((used / bucket.limit.limit) * 100)} %`} {used >= bucket.limit.limit ? <Status value="exhausted" /> : null}
+                  </td>
+                </tr>
+              ))}
+            </Table>
             <h2>Processes and Twilio</h2>
             <p>
               <a href="/admin/workers">{`${processes.length} live process${processes.length === 1 ? "" : "es"}`}</a>

@@ -15,7 +15,7 @@ import * as Exit from "effect/Exit"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { beginWait, type BudgetBucket, bucketsFor, endWait, handOn, noteExhausted, release, take } from "../../../infra/callbacks/Budgets.ts"
+import { beginWait, type BudgetBucket, bucketsFor, endWait, handOn, noteExhausted, release, take, usage } from "../../../infra/callbacks/Budgets.ts"
 import { CallbackConfig, CallbackConfigLive, parseRateLimits } from "../../../infra/callbacks/CallbackConfig.ts"
 import { lockedUntil, recordFailure } from "../../../infra/callbacks/Lockout.ts"
 import { cloneDatabase, databaseLayer, query } from "../../support/database.ts"
@@ -104,6 +104,12 @@ describe("budgets in Postgres", () => {
     }
     // the hour bucket had room, but counted nothing
     expect(await used("t:all:hour")).toBe(2)
+    // what the console's overview shows: each bucket's events still in its window
+    expect((await run(usage([hour, day, bucket("t:all:never", 3, "1 hour")]))).map((u) => [u.bucket.name, u.used])).toEqual([
+      ["t:all:hour", 2],
+      ["t:all:day", 2],
+      ["t:all:never", 0]
+    ])
   })
 
   it("events that left the window free their room", async () => {
