@@ -87,7 +87,7 @@ export class AuditLog extends Effect.Service<AuditLog>()("switchboard/infra/Audi
          WHERE (${filter.operator ?? null}::text IS NULL OR operator = ${filter.operator ?? null})
            AND (${filter.action ?? null}::text IS NULL OR action = ${filter.action ?? null})
            AND (${filter.before ?? null}::bigint IS NULL OR id < ${filter.before ?? null}::bigint)
-         ORDER BY id DESC LIMIT ${filter.limit}`.pipe(narrow("operator_audit.list"), Effect.flatMap(Effect.forEach(entryOf)))
+         ORDER BY operator_audit.id DESC LIMIT ${filter.limit}`.pipe(narrow("operator_audit.list"), Effect.flatMap(Effect.forEach(entryOf)))
     }
 
     return { record, list } as const

@@ -17,7 +17,8 @@ import { CallbackConfig } from "../../infra/callbacks/CallbackConfig.ts"
 import { type Action as AuditAction, type Actor, AuditLog } from "../../infra/console/AuditLog.ts"
 import type { FieldError } from "../Failures.ts"
 import type { AnyRoute, Wire } from "../http/Contract.ts"
-import { targetOf } from "../http/Audited.ts"
+import { outcomeOf, targetOf } from "../http/Audited.ts"
+import { Catalogue, problemOf } from "../http/Problems.ts"
 import { attempt, type HttpServices } from "../http/Handler.ts"
 import { clientIp } from "../http/routes/Callbacks.ts"
 import { decodeAll } from "../http/Validate.ts"
@@ -204,7 +205,11 @@ export const action = <F,>(
       asHttp(c),
       act({ form: decoded.right, params }, c).pipe(
         Effect.tap((done) => audit(c, { ...what, detail: done.detail })),
-        Effect.tapError((error) => audit(c, { ...what, outcome: "failed", detail: { error: error instanceof Error ? error.message : String((error as { detail?: unknown })?.detail ?? error) } }).pipe(Effect.ignore))
+        // as the API's requests are: refused when nothing could change (a 4xx), failed otherwise
+        Effect.tapError((error) => {
+          const problem = problemOf(error)
+          return audit(c, { ...what, outcome: outcomeOf(Catalogue[problem.slug].status), detail: { problem: problem.slug, error: problem.detail } }).pipe(Effect.ignore)
+        })
       )
     )
     if ("response" in outcome) return problemPage(c, outcome.response)

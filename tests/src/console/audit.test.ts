@@ -89,11 +89,20 @@ describe("the audit trail", () => {
     const id = await enqueue()
     await browser.get(`/admin/jobs/${id}`)
     expect((await browser.post(`/admin/jobs/${id}/cancel`)).status).toBe(303)
+    expect((await browser.post(`/admin/jobs/${id}/cancel`)).status).toBe(409) // cancelled already: refused, as through the API
+    const twice = await query<{ outcome: string; detail: { problem?: string } }>(url, "SELECT outcome, detail FROM operator_audit WHERE via = 'console' AND target = $1 ORDER BY id", [`job:${id}`])
+    expect(twice.map((r) => [r.outcome, r.detail.problem])).toEqual([
+      ["ok", undefined],
+      ["refused", "conflict"]
+    ])
     const exported = await browser.get("/admin/audit/export?action=cancelJob")
     expect(exported.status).toBe(200)
     expect(exported.headers.get("content-disposition")).toContain("attachment")
     const body = (await exported.json()) as { items: ReadonlyArray<Entry> }
-    expect(body.items[0]).toMatchObject({ operator: "admin-token", role: "admin", via: "console", action: "cancelJob", target: `job:${id}`, outcome: "ok" })
+    expect(body.items.slice(0, 2)).toMatchObject([
+      { operator: "admin-token", role: "admin", via: "console", action: "cancelJob", target: `job:${id}`, outcome: "refused" },
+      { operator: "admin-token", role: "admin", via: "console", action: "cancelJob", target: `job:${id}`, outcome: "ok" }
+    ])
     const page = await browser.get("/admin/audit?action=cancelJob")
     expect(await page.text()).toContain(`job:${id}`)
   })
