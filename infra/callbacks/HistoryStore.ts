@@ -220,13 +220,16 @@ export class HistoryStore extends Effect.Service<HistoryStore>()("switchboard/in
       )
     }
 
-    /** The cursor after the last event readers can see now: where a stream that wants only new events starts. */
+    /**
+     * The cursor after the last event readers can see now: where a stream that wants only new events starts.
+     * Ordered by `last.tx`, the numbers: a bare `tx` would be the output's text column ("999" > "1000").
+     */
     const head = sql<{ tx: string; position: string }>`
       SELECT tx::text AS tx, position::text AS position FROM (
         (SELECT tx, position FROM callback_events WHERE tx < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY tx DESC, position DESC LIMIT 1)
         UNION ALL
         (SELECT tx, position FROM operational_events WHERE tx < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY tx DESC, position DESC LIMIT 1)
-      ) last ORDER BY tx DESC, position DESC LIMIT 1`.pipe(
+      ) last ORDER BY last.tx DESC, last.position DESC LIMIT 1`.pipe(
       narrow("history.head"),
       Effect.map(([row]): Cursor => row ?? START)
     )
