@@ -54,6 +54,23 @@ const BulkForm = Schema.Struct({
   ids: Schema.optional(Schema.String)
 })
 
+/** A choice of bulk action, and the button that goes to its review (disabled for a viewer). */
+const ActionChoice = ({ label, page: context }: { label: string; page: PageContext }) => (
+  <>
+    <label>
+      {label}
+      <select name="action">
+        {BulkAction.literals.map((a) => (
+          <option value={a}>{VERBS[a]}</option>
+        ))}
+      </select>
+    </label>
+    <button type="submit" disabled={context.session.role !== "admin"}>
+      Review…
+    </button>
+  </>
+)
+
 /** The jobs page's bulk controls: an action on everything the filter matches (`selection` names the form its row checkboxes belong to). */
 export const BulkControls = ({ filter, page: context, selection }: { filter: BulkJobFilter; page: PageContext; selection: string }) => (
   <>
@@ -61,30 +78,10 @@ export const BulkControls = ({ filter, page: context, selection }: { filter: Bul
       {Object.entries(fieldsOf(filter)).map(([name, value]) => (
         <input type="hidden" name={name} value={value} />
       ))}
-      <label>
-        Every job matching this filter
-        <select name="action">
-          {BulkAction.literals.map((a) => (
-            <option value={a}>{VERBS[a]}</option>
-          ))}
-        </select>
-      </label>
-      <button type="submit" disabled={context.session.role !== "admin"}>
-        Review…
-      </button>
+      <ActionChoice label="Every job matching this filter" page={context} />
     </form>
     <form method="get" action="/admin/jobs/bulk" id={selection} class="filters" aria-label="Act on the jobs selected below">
-      <label>
-        The jobs selected below
-        <select name="action">
-          {BulkAction.literals.map((a) => (
-            <option value={a}>{VERBS[a]}</option>
-          ))}
-        </select>
-      </label>
-      <button type="submit" disabled={context.session.role !== "admin"}>
-        Review…
-      </button>
+      <ActionChoice label="The jobs selected below" page={context} />
     </form>
   </>
 )
