@@ -13,14 +13,14 @@ import type { Hono } from "hono"
 import type { Child } from "hono/jsx"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import { CallbackConfig } from "../../infra/callbacks/CallbackConfig.ts"
+import type { CallbackConfig } from "../../infra/callbacks/CallbackConfig.ts"
 import { type Action as AuditAction, type Actor, AuditLog } from "../../infra/console/AuditLog.ts"
 import type { FieldError } from "../Failures.ts"
 import type { AnyRoute, Wire } from "../http/Contract.ts"
 import { outcomeOf, targetOf } from "../http/Audited.ts"
 import { Catalogue, problemOf } from "../http/Problems.ts"
 import { attempt, type HttpServices } from "../http/Handler.ts"
-import { clientIp } from "../http/routes/Callbacks.ts"
+import { clientOf } from "../http/ClientAddress.ts"
 import { decodeAll } from "../http/Validate.ts"
 import { CONSOLE_CSP } from "./Assets.ts"
 import { Head, type PageContext } from "./Components.tsx"
@@ -52,46 +52,54 @@ export const html = (c: ConsoleContext, body: Child, status = 200, headers: Read
   c.html(String(body), status as 200, { ...consoleHeaders, ...headers })
 
 /** The page for a problem response of the HTTP layer: its status and Retry-After, its title and detail as text. */
-const problemPage = async (c: ConsoleContext, problem: Response): Promise<Response> => {
-  const body = (await problem.json().catch(() => ({}))) as { title?: string; detail?: string; requestId?: string; errors?: ReadonlyArray<FieldError> }
-  const retryAfter = problem.headers.get("retry-after")
-  return html(
+interface Failure {
+  readonly title: string
+  readonly detail?: string | undefined
+  readonly errors?: ReadonlyArray<FieldError> | undefined
+  readonly retryAfter?: string | undefined
+  readonly requestId?: string | undefined
+  /** Where to go from here: the overview unless given. */
+  readonly back?: { readonly href: string; readonly label: string } | undefined
+}
+
+/** A page that says what went wrong, with the status (and Retry-After) the API would have answered. */
+const failurePage = (c: ConsoleContext, status: number, failure: Failure): Response =>
+  html(
     c,
-    <Bare title={body.title ?? "Something went wrong"}>
-      <p class="error" role="alert">
-        {body.detail ?? "The request failed."}
-      </p>
-      {body.errors === undefined ? null : (
-        <ul>
-          {body.errors.map((e) => (
+    <Bare title={failure.title}>
+      {failure.detail === undefined ? null : (
+        <p class="error" role="alert">
+          {failure.detail}
+        </p>
+      )}
+      {failure.errors === undefined ? null : (
+        <ul class={failure.detail === undefined ? "error" : undefined} role={failure.detail === undefined ? "alert" : undefined}>
+          {failure.errors.map((e) => (
             <li>{`${e.path === "" ? e.in : e.path.slice(1)}: ${e.message}`}</li>
           ))}
         </ul>
       )}
-      {retryAfter === null ? null : <p>{`Try again in ${retryAfter} s.`}</p>}
-      {body.requestId === undefined ? null : <p class="hint">{`Request id: ${body.requestId}`}</p>}
+      {failure.retryAfter === undefined ? null : <p>{`Try again in ${failure.retryAfter} s.`}</p>}
+      {failure.requestId === undefined ? null : <p class="hint">{`Request id: ${failure.requestId}`}</p>}
       <p>
-        <a href="/admin">Back to the overview</a>
+        <a href={failure.back?.href ?? "/admin"}>{failure.back?.label ?? "Back to the overview"}</a>
       </p>
     </Bare>,
-    problem.status,
-    retryAfter === null ? {} : { "Retry-After": retryAfter }
+    status,
+    failure.retryAfter === undefined ? {} : { "Retry-After": failure.retryAfter }
   )
-}
 
-const failurePage = (c: ConsoleContext, status: number, title: string, detail: string): Response =>
-  html(
-    c,
-    <Bare title={title}>
-      <p class="error" role="alert">
-        {detail}
-      </p>
-      <p>
-        <a href="/admin">Back to the overview</a>
-      </p>
-    </Bare>,
-    status
-  )
+/** The page for a problem response of the HTTP layer. */
+const problemPage = async (c: ConsoleContext, problem: Response): Promise<Response> => {
+  const body = (await problem.json().catch(() => ({}))) as { title?: string; detail?: string; requestId?: string; errors?: ReadonlyArray<FieldError> }
+  return failurePage(c, problem.status, {
+    title: body.title ?? "Something went wrong",
+    detail: body.detail ?? "The request failed.",
+    errors: body.errors,
+    retryAfter: problem.headers.get("retry-after") ?? undefined,
+    requestId: body.requestId
+  })
+}
 
 /** A path of this console to come back to (`back`), or the fallback: never another site. */
 export const backTo = (back: string | undefined, fallback: string): string =>
@@ -106,11 +114,11 @@ const withNotice = (path: string, notice: string): string => {
 
 /** Who is acting, from where. */
 const actorOf = (c: ConsoleContext): Effect.Effect<Actor, never, CallbackConfig> =>
-  Effect.map(CallbackConfig, (settings) => ({
+  Effect.map(clientOf(asHttp(c)), (ip) => ({
     name: c.get("session")?.name ?? "anonymous",
     role: c.get("session")?.role,
     via: "console" as const,
-    ip: clientIp(asHttp(c), settings.trustProxy),
+    ip,
     userAgent: c.req.header("user-agent")
   }))
 
@@ -127,20 +135,7 @@ const decodeOr = <A,>(schema: Wire<A> | undefined, input: unknown, where: "query
   schema === undefined ? Either.right(input as A) : decodeAll(schema, input, where, "ignore")
 
 const validationPage = (c: ConsoleContext, errors: ReadonlyArray<FieldError>): Response =>
-  html(
-    c,
-    <Bare title="Some values are not valid">
-      <ul class="error" role="alert">
-        {errors.map((e) => (
-          <li>{`${e.path === "" ? e.in : e.path.slice(1)}: ${e.message}`}</li>
-        ))}
-      </ul>
-      <p>
-        <a href={c.req.path}>Start again</a>
-      </p>
-    </Bare>,
-    400
-  )
+  failurePage(c, 400, { title: "Some values are not valid", errors, back: { href: c.req.path, label: "Start again" } })
 
 /** `GET path`: a page for a signed-in operator; without a session, the sign-in form (and back here after). */
 export const page = <Q,>(
@@ -186,8 +181,8 @@ export const action = <F,>(
 ): void => {
   router.post(path, loadSession(settings), async (c) => {
     const session = c.get("session")
-    if (!sameOrigin(c)) return failurePage(c, 403, "Refused", "This change came from a page of another site; nothing was changed.")
-    if (session === undefined) return failurePage(c, 401, "Signed out", "Your session has ended; sign in again. Nothing was changed.")
+    if (!sameOrigin(c)) return failurePage(c, 403, { title: "Refused", detail: "This change came from a page of another site; nothing was changed." })
+    if (session === undefined) return failurePage(c, 401, { title: "Signed out", detail: "Your session has ended; sign in again. Nothing was changed." })
     const raw = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>)
     const fields: Record<string, string> = {}
     for (const [name, value] of Object.entries(raw)) if (typeof value === "string") fields[name] = value
@@ -196,7 +191,7 @@ export const action = <F,>(
     const what = { action: spec.route.operationId, target: targetOf(spec.route.path, params) }
     const refuse = async (status: number, title: string, detail: string) => {
       await attempt(asHttp(c), audit(c, { ...what, outcome: "refused", detail: { reason: detail } }))
-      return failurePage(c, status, title, detail)
+      return failurePage(c, status, { title, detail })
     }
     if (!csrfMatches(c, fields["_csrf"] ?? c.req.header("x-csrf-token"))) return refuse(403, "Refused", "The form's security token is missing or out of date; reload the page and try again. Nothing was changed.")
     if (session.role !== "admin") return refuse(403, "Read-only", "Your account is read-only: it can see everything and change nothing.")

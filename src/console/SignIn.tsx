@@ -6,22 +6,20 @@
  * Postgres so every process shares the count); a successful one takes its own
  * count back. Every attempt is audited, with the name it gave.
  */
-import { createHash, randomUUID, timingSafeEqual } from "node:crypto"
+import { randomUUID } from "node:crypto"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Redacted from "effect/Redacted"
+import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { type Operator, TOKEN_OPERATOR } from "../../domain/console/Operator.ts"
-import { CallbackConfig } from "../../infra/callbacks/CallbackConfig.ts"
 import { hit, release } from "../../infra/callbacks/RateLimiter.ts"
 import { Operators } from "../../infra/console/Operators.ts"
 import { attempt } from "../http/Handler.ts"
-import { clientIp } from "../http/routes/Callbacks.ts"
+import { matchesToken } from "../http/Tokens.ts"
+import { clientOf } from "../http/ClientAddress.ts"
 import { audit, backTo, Bare, type ConsoleRoutes, html } from "./ConsoleRouter.tsx"
 import { asHttp, type ConsoleContext, csrfMatches, endSession, loadSession, sameOrigin, startSession } from "./Session.ts"
-
-const digest = (text: string): Buffer => createHash("sha256").update(text, "utf8").digest()
 
 const SignInForm = Schema.Struct({
   name: Schema.optionalWith(Schema.String.pipe(Schema.maxLength(200)), { default: () => "" }),
@@ -52,7 +50,7 @@ const Form = ({ next, name, error }: { next: string; name?: string | undefined; 
 
 export const signInRoutes = (routes: ConsoleRoutes, adminToken: Redacted.Redacted<string>) => {
   const { router, settings } = routes
-  const admin = digest(Redacted.value(adminToken))
+  const isAdminToken = matchesToken(adminToken)
   const limit = { limit: settings.signInLimit, window: settings.signInWindow }
 
   router.get("/admin/sign-in", loadSession(settings), (c) => {
@@ -64,7 +62,7 @@ export const signInRoutes = (routes: ConsoleRoutes, adminToken: Redacted.Redacte
   /** The operator these credentials name, or none. */
   const authenticate = (name: string, password: string): Effect.Effect<Option.Option<Operator>, unknown, Operators> =>
     name === ""
-      ? Effect.succeed(timingSafeEqual(digest(password), admin) ? Option.some({ name: TOKEN_OPERATOR, role: "admin" as const }) : Option.none())
+      ? Effect.succeed(isAdminToken(password) ? Option.some({ name: TOKEN_OPERATOR, role: "admin" as const }) : Option.none())
       : Effect.flatMap(Operators, (operators) => operators.authenticate(name, password))
 
   router.post("/admin/sign-in", async (c: ConsoleContext) => {
@@ -78,8 +76,7 @@ export const signInRoutes = (routes: ConsoleRoutes, adminToken: Redacted.Redacte
     const outcome = await attempt(
       asHttp(c),
       Effect.gen(function* () {
-        const settingsOf = yield* CallbackConfig
-        const ip = clientIp(asHttp(c), settingsOf.trustProxy)
+        const ip = yield* clientOf(asHttp(c))
         for (const bucket of [`console-sign-in:ip:${ip}`, `console-sign-in:name:${name.trim().toLowerCase()}`]) {
           const decision = yield* hit(bucket, limit, ref)
           if (!decision.allowed) {

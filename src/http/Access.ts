@@ -20,12 +20,11 @@
  *
  * `ownCallbacks` keeps a key to its own business's callback requests.
  */
-import { createHash, timingSafeEqual } from "node:crypto"
 import type { Context as HonoContext } from "hono"
 import { createMiddleware } from "hono/factory"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Redacted from "effect/Redacted"
+import type * as Redacted from "effect/Redacted"
 import { type KeyKind, kindOf } from "../../domain/callbacks/Keys.ts"
 import { isUuid } from "../../domain/Ids.ts"
 import { BusinessKeys } from "../../infra/callbacks/BusinessKeys.ts"
@@ -35,11 +34,10 @@ import type { Security } from "./Contract.ts"
 import { attempt, type HttpEnv, type HttpServices, problemResponse } from "./Handler.ts"
 import { NotFound, type ValidationFailed, validationFailedAt } from "../Failures.ts"
 import { Forbidden, Unauthorized } from "./Problems.ts"
+import { matchesToken } from "./Tokens.ts"
 
 /** Who is calling: a business's key, or an operator with the admin token. */
 export type Principal = { readonly kind: "admin" } | { readonly kind: KeyKind; readonly businessId: string; readonly keyId: string }
-
-const digest = (text: string): Buffer => createHash("sha256").update(text, "utf8").digest()
 
 /** The credential a request carries: `?key=`, else a bearer token that is not a stream token. */
 const credentialOf = (c: HonoContext<HttpEnv>): string | undefined => {
@@ -51,7 +49,7 @@ const credentialOf = (c: HonoContext<HttpEnv>): string | undefined => {
 
 /** Sets `principal` from the request's credential, or answers 401 for one that is not valid. */
 export const principal = (adminToken: Redacted.Redacted<string>) => {
-  const admin = digest(Redacted.value(adminToken))
+  const isAdmin = matchesToken(adminToken)
   return createMiddleware<HttpEnv>(async (c, next) => {
     c.set("principal", undefined)
     const credential = credentialOf(c)
@@ -61,7 +59,7 @@ export const principal = (adminToken: Redacted.Redacted<string>) => {
       return problemResponse(c, new Unauthorized({ detail: "a secret key goes in Authorization: Bearer, never in the URL; revoke this one if the URL was logged or shared" }))
     }
     if (kindOf(credential) === undefined) {
-      if (timingSafeEqual(digest(credential), admin)) {
+      if (isAdmin(credential)) {
         c.set("principal", { kind: "admin" })
         return next()
       }

@@ -13,11 +13,10 @@ import { createMiddleware } from "hono/factory"
 import { routePath } from "hono/route"
 import * as Effect from "effect/Effect"
 import { TOKEN_OPERATOR } from "../../domain/console/Operator.ts"
-import { CallbackConfig } from "../../infra/callbacks/CallbackConfig.ts"
 import { type Actor, AuditLog } from "../../infra/console/AuditLog.ts"
 import { type AnyRoute, honoPath } from "./Contract.ts"
 import { attempt, type HttpEnv } from "./Handler.ts"
-import { clientIp } from "./routes/Callbacks.ts"
+import { clientOf } from "./ClientAddress.ts"
 
 /** `/admin/api/jobs/{id}/retry` with `{ id: "42" }` -> `job:42`: the resource the path names first, and its first parameter. */
 export const targetOf = (path: string, params: Readonly<Record<string, string>>): string | undefined => {
@@ -34,13 +33,7 @@ export const outcomeOf = (status: number): "ok" | "refused" | "failed" => (statu
 
 /** The operator behind an admin API request: the admin token's, from the client's address. */
 const actorOf = (c: HonoContext<HttpEnv>) =>
-  Effect.map(CallbackConfig, (settings): Actor => ({
-    name: TOKEN_OPERATOR,
-    role: "admin",
-    via: "api",
-    ip: clientIp(c, settings.trustProxy),
-    userAgent: c.req.header("user-agent")
-  }))
+  Effect.map(clientOf(c), (ip): Actor => ({ name: TOKEN_OPERATOR, role: "admin", via: "api", ip, userAgent: c.req.header("user-agent") }))
 
 /** Records the admin API's changes (see the module's comment); `routes` is the route table. */
 export const auditChanges = (routes: ReadonlyArray<AnyRoute>) => {

@@ -3,7 +3,7 @@
  * and HTTP metrics, the body size limit, bearer-token auth and Twilio's
  * request signature.
  */
-import { createHash, randomUUID, timingSafeEqual } from "node:crypto"
+import { randomUUID } from "node:crypto"
 import { createMiddleware } from "hono/factory"
 import { bodyLimit } from "hono/body-limit"
 import { routePath } from "hono/route"
@@ -11,13 +11,14 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
-import * as Redacted from "effect/Redacted"
+import type * as Redacted from "effect/Redacted"
 import * as Runtime from "effect/Runtime"
 import type { Metrics } from "../../infra/observability/Metrics.ts"
 import { parentFrom } from "../../infra/observability/TraceContext.ts"
 import { TwilioGateway } from "../../infra/twilio/TwilioGateway.ts"
 import { type HttpEnv, type HttpServices, problemResponse } from "./Handler.ts"
 import { Forbidden, MalformedBody, PayloadTooLarge, Unauthorized } from "./Problems.ts"
+import { matchesToken } from "./Tokens.ts"
 
 export const BODY_LIMIT_BYTES = 64 * 1024
 
@@ -81,22 +82,20 @@ export const limitBody = () =>
     onError: (c) => problemResponse(c, new PayloadTooLarge({ detail: `the body is over ${BODY_LIMIT_BYTES} bytes` }))
   })
 
-const digest = (text: string): Buffer => createHash("sha256").update(text, "utf8").digest()
-
 /**
  * `Authorization: Bearer <token>`: 401 when missing or malformed, 403 when
  * wrong. Tokens are compared as SHA-256 digests with a timing-safe compare, so
  * neither their content nor their length leaks through timing.
  */
 export const bearer = (token: Redacted.Redacted<string>, realm: string) => {
-  const expected = digest(Redacted.value(token))
+  const matches = matchesToken(token)
   return createMiddleware(async (c, next) => {
     const header = c.req.header("authorization")
     const match = header === undefined ? null : /^Bearer +([\x21-\x7e]+) *$/i.exec(header)
     if (match === null || match[1] === undefined) {
       return problemResponse(c, new Unauthorized({ detail: `${realm} needs an Authorization: Bearer <token> header` }))
     }
-    if (!timingSafeEqual(digest(match[1]), expected)) return problemResponse(c, new Forbidden({ detail: `the token is not valid for ${realm}` }))
+    if (!matches(match[1])) return problemResponse(c, new Forbidden({ detail: `the token is not valid for ${realm}` }))
     await next()
   })
 }

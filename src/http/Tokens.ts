@@ -4,7 +4,7 @@
  * it once, so a developer can use the admin API at once; in production a
  * process that serves the admin API refuses to start without it.
  */
-import { randomBytes } from "node:crypto"
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
@@ -43,3 +43,14 @@ export const adminToken: Effect.Effect<Redacted.Redacted<string>, ConfigError.Co
 
 /** The optional token protecting `/metrics`. */
 export const metricsToken = token("METRICS_TOKEN", "bearer token required by /metrics when set")
+
+const digest = (text: string): Buffer => createHash("sha256").update(text, "utf8").digest()
+
+/**
+ * Whether a presented credential is `token`: compared as SHA-256 digests with a timing-safe compare, so neither
+ * the token's content nor its length leaks through timing.
+ */
+export const matchesToken = (token: Redacted.Redacted<string>): ((candidate: string) => boolean) => {
+  const expected = digest(Redacted.value(token))
+  return (candidate) => timingSafeEqual(digest(candidate), expected)
+}

@@ -116,16 +116,27 @@ export const AdminCallbackView = Schema.Struct({
 const LATEST_MICROS = BigInt(Date.UTC(9999, 11, 31, 23, 59, 59, 999)) * 1000n + 999n
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
-/** `<created, microseconds since the epoch>.<id>` of the last item shown. */
-const RequestCursor = Schema.String.pipe(
-  Schema.filter(
-    (text) => {
-      const match = /^(\d{1,18})\.([0-9a-f-]{36})$/i.exec(text)
-      return match !== null && UUID.test(match[2] ?? "") && BigInt(match[1] ?? "0") <= LATEST_MICROS
+/** `<created, microseconds since the epoch>.<id>` of the last item shown, decoded into its two parts. */
+const RequestCursor = Schema.transform(
+  Schema.String.pipe(
+    Schema.filter(
+      (text) => {
+        const match = /^(\d{1,18})\.([0-9a-f-]{36})$/i.exec(text)
+        return match !== null && UUID.test(match[2] ?? "") && BigInt(match[1] ?? "0") <= LATEST_MICROS
+      },
+      { message: () => "is not a cursor this API returned" }
+    )
+  ).annotations({ description: "`nextCursor` of the previous page" }),
+  Schema.Struct({ createdMicros: Schema.String, id: Schema.String }),
+  {
+    strict: true,
+    decode: (text) => {
+      const [createdMicros = "0", id = ""] = text.split(".")
+      return { createdMicros, id }
     },
-    { message: () => "is not a cursor this API returned" }
-  )
-).annotations({ description: "`nextCursor` of the previous page" })
+    encode: ({ createdMicros, id }) => `${createdMicros}.${id}`
+  }
+)
 
 /** A visitor's phone in E.164 (the form requests store it in). */
 const PhoneQuery = Schema.transformOrFail(Schema.String, E164, {

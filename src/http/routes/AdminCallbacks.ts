@@ -41,10 +41,8 @@ const merged = (patch: Record<string, unknown>) => (current: Business) => {
 }
 
 /** A page of callback requests, as an operator (or a business's secret key) sees them. */
-export const callbackPage = (query: typeof CallbacksQuery.Type) => {
-  const [createdMicros = "0", id = ""] = query.cursor?.split(".") ?? []
-  return Requests.list({ ...query, text: query.q, before: query.cursor === undefined ? undefined : { createdMicros, id } }).pipe(Effect.flatMap((page) => reply(AdminCallbackPage, page)))
-}
+export const callbackPage = (query: typeof CallbacksQuery.Type) =>
+  Requests.list({ ...query, text: query.q, before: query.cursor }).pipe(Effect.flatMap((page) => reply(AdminCallbackPage, page)))
 
 export const adminCallbackRoutes = () => {
   const router = new Hono<HttpEnv>()

@@ -4,28 +4,15 @@
  * Each handler is decode (the contract's schemas, Validate.ts) -> one use case
  * (src/callbacks/Requests.ts) -> encode (the response's schema).
  */
-import type { Context as HonoContext } from "hono"
 import { Hono } from "hono"
 import * as Effect from "effect/Effect"
 import { PendingCallback } from "../../../domain/callbacks/Verification.ts"
-import { CallbackConfig } from "../../../infra/callbacks/CallbackConfig.ts"
-import { remoteAddress } from "../../../infra/http/Listener.ts"
 import * as Requests from "../../callbacks/Requests.ts"
 import { CallbackEvents, CallbackView, createCallback, getCallback, listCallbackEvents, resendCode, VerifiedCallback, verifyCallback } from "../contract/Callbacks.ts"
 import { businessFor } from "../Access.ts"
+import { clientOf } from "../ClientAddress.ts"
 import type { HttpEnv } from "../Handler.ts"
 import { implement, reply } from "../Validate.ts"
-
-/** The client's address: the socket's, or with TRUST_PROXY hops, the one that many hops back in X-Forwarded-For. */
-export const clientIp = (c: HonoContext<HttpEnv>, trustProxy: number): string => {
-  const socket = remoteAddress(c.env) ?? "unknown"
-  if (trustProxy === 0) return socket
-  const forwarded = (c.req.header("x-forwarded-for") ?? "").split(",").map((s) => s.trim()).filter((s) => s.length > 0)
-  const hops = [...forwarded, socket]
-  return hops[Math.max(0, hops.length - 1 - trustProxy)] ?? socket
-}
-
-const clientOf = (c: HonoContext<HttpEnv>) => Effect.map(CallbackConfig, (settings) => clientIp(c, settings.trustProxy))
 
 export const callbackRoutes = () => {
   const router = new Hono<HttpEnv>()
