@@ -38,7 +38,7 @@ h2 { font-size: 1.1rem; margin: 1.5rem 0 .5rem }
 .banner { background: var(--warn-bg); color: var(--warn); padding: .5rem 1rem; border-bottom: 1px solid var(--line) }
 .notice { background: var(--info-bg); color: var(--info); padding: .5rem 1rem; margin: 0 }
 .error { background: var(--bad-bg); color: var(--bad); padding: .5rem 1rem }
-.scroll { overflow-x: auto }
+.scroll { overflow-x: auto; position: relative }
 table { border-collapse: collapse; width: 100%; margin: .25rem 0 1rem }
 th, td { border-bottom: 1px solid var(--line); padding: .35rem .5rem; text-align: left; vertical-align: top; font-variant-numeric: tabular-nums }
 th { background: var(--panel); font-weight: 600 }
@@ -72,6 +72,36 @@ pre { background: var(--panel); padding: .6rem; overflow-x: auto; border: 1px so
 .signin input { width: 100% }
 .signin button { margin-top: 1rem }
 .hint { color: var(--muted); font-size: .9em }
+form.edit { max-width: 48rem }
+form.edit .field, form.inline .field { display: flex; flex-direction: column; gap: .15rem; margin: 0 0 .8rem }
+form.inline .plain { display: flex; flex-wrap: wrap; gap: 0 1rem; align-items: flex-end }
+form.inline .submit { margin: 0 0 .8rem }
+form.action .field { display: inline-flex; flex-direction: column; margin-right: .4rem }
+form.action .plain { display: inline-flex; align-items: flex-end; gap: .4rem }
+form.action .submit { display: inline; margin: 0 }
+.field label { font-weight: 600 }
+.field.check label { font-weight: normal; display: flex; gap: .4rem; align-items: baseline }
+.field.invalid input, .field.invalid textarea, .field.invalid select { border: 2px solid var(--bad) }
+.field-error { color: var(--bad); font-weight: 600 }
+fieldset { border: 1px solid var(--line); border-radius: .4rem; margin: 0 0 1rem; padding: .5rem .8rem; min-width: 0 }
+fieldset.plain { border: 0; padding: 0; margin: 0 }
+fieldset.invalid { border: 2px solid var(--bad) }
+legend { font-weight: 600; padding: 0 .3rem }
+.week { display: grid; grid-template-columns: repeat(auto-fill, minmax(14rem, 1fr)); gap: 0 1rem }
+.checks { display: grid; grid-template-columns: repeat(auto-fill, minmax(15rem, 1fr)); gap: 0 1rem }
+.checks .field { margin: 0 0 .3rem }
+.row { display: flex; flex-wrap: wrap; gap: 0 1.5rem }
+textarea { font: inherit; font-family: ui-monospace, monospace; width: 100%; padding: .3rem .4rem; border: 1px solid #8c959f; border-radius: .3rem; color: var(--fg); background: var(--bg) }
+form.edit input:not([type="checkbox"]), form.inline input, select { max-width: 100% }
+form.inline .field { min-width: 0; max-width: 100% }
+a.button { display: inline-block; padding: .25rem .7rem; border: 1px solid #8c959f; border-radius: .35rem; background: #f6f8fa; color: var(--fg); text-decoration: none }
+a.button:hover { background: #eaeef2 }
+.summary { margin: 0 0 1rem }
+.summary h2 { margin: 0 0 .3rem; font-size: 1rem }
+form.action .field label { font-weight: normal; font-size: .85em; color: var(--muted) }
+.summary ul { margin: 0; padding-left: 1.2rem }
+.summary a { color: var(--bad) }
+input.secret { font-family: ui-monospace, monospace; max-width: 100% }
 @media (max-width: 40rem) { body { font-size: 14px } .who { margin-left: 0 } main { padding: .6rem } th, td { padding: .3rem } }
 `
 
@@ -85,6 +115,9 @@ const js = String.raw`
     }
   }
   local(document)
+  // a form drawn again with errors: its summary first, so it is read out and each link leads to its field
+  const summary = document.getElementById("errors")
+  if (summary) summary.focus()
   document.addEventListener("submit", (event) => {
     const form = event.target
     const question = form instanceof HTMLFormElement ? form.dataset.confirm : undefined

@@ -161,11 +161,41 @@ export const page = <Q,>(
   })
 }
 
+/** What an action gets: its decoded form, the path's parameters, and the page it was sent from (to draw a page in reply). */
+export interface ActionInput<F> {
+  readonly form: F
+  readonly params: Readonly<Record<string, string>>
+  readonly page: PageContext
+}
+
+/** What an action did: a notice for the page the browser goes back to (or `to`), or a page to show in reply (a secret shown once). */
+export interface ActionDone {
+  readonly notice: string
+  readonly detail?: Readonly<Record<string, unknown>>
+  readonly to?: string
+  /** Shown instead of going back: what must be seen once and never again (a key, a secret), so never put in a URL. */
+  readonly show?: Child
+}
+
+/** The form again, as it was sent, with what is wrong with it. */
+export interface Retry {
+  readonly fields: Readonly<Record<string, string>>
+  readonly errors: ReadonlyArray<FieldError>
+  readonly params: Readonly<Record<string, string>>
+  readonly page: PageContext
+}
+
 export interface ActionSpec<F> {
   /** The admin API operation this action is: the audit trail names it by its operation id and target, as the API's own requests. */
   readonly route: AnyRoute
   /** The form's schema (beyond `_csrf` and `back`, which every action takes). */
   readonly form?: Wire<F> | undefined
+  /**
+   * For a form worth keeping (a business's settings): when its values are not valid, by the form's schema or
+   * by the use case's (a `ValidationFailed`), the form is drawn again with what was sent and each error at its
+   * field, instead of a page that only lists them.
+   */
+  readonly retry?: ((retry: Retry, c: ConsoleContext) => Effect.Effect<Child, unknown, HttpServices>) | undefined
 }
 
 /**
@@ -177,10 +207,11 @@ export const action = <F,>(
   { router, settings }: ConsoleRoutes,
   path: string,
   spec: ActionSpec<F>,
-  act: (input: { readonly form: F; readonly params: Readonly<Record<string, string>> }, c: ConsoleContext) => Effect.Effect<{ readonly notice: string; readonly detail?: Readonly<Record<string, unknown>>; readonly to?: string }, unknown, HttpServices>
+  act: (input: ActionInput<F>, c: ConsoleContext) => Effect.Effect<ActionDone, unknown, HttpServices>
 ): void => {
   router.post(path, loadSession(settings), async (c) => {
     const session = c.get("session")
+    const csrf = c.get("csrf")
     if (!sameOrigin(c)) return failurePage(c, 403, { title: "Refused", detail: "This change came from a page of another site; nothing was changed." })
     if (session === undefined) return failurePage(c, 401, { title: "Signed out", detail: "Your session has ended; sign in again. Nothing was changed." })
     const raw = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>)
@@ -194,11 +225,20 @@ export const action = <F,>(
       return failurePage(c, status, { title, detail })
     }
     if (!csrfMatches(c, fields["_csrf"] ?? c.req.header("x-csrf-token"))) return refuse(403, "Refused", "The form's security token is missing or out of date; reload the page and try again. Nothing was changed.")
-    if (session.role !== "admin") return refuse(403, "Read-only", "Your account is read-only: it can see everything and change nothing.")
-    if (Either.isLeft(decoded)) return validationPage(c, decoded.left)
+    if (session.role !== "admin" || csrf === undefined) return refuse(403, "Read-only", "Your account is read-only: it can see everything and change nothing.")
+    const context: PageContext = { session, csrf, here: backTo(fields["back"], c.req.path) }
+    const retry = async (errors: ReadonlyArray<FieldError>): Promise<Response> => {
+      if (spec.retry === undefined) return validationPage(c, errors)
+      const drawn = await attempt(asHttp(c), spec.retry({ fields, errors, params, page: context }, c))
+      return "response" in drawn ? problemPage(c, drawn.response) : html(c, drawn.value, 400)
+    }
+    if (Either.isLeft(decoded)) {
+      await attempt(asHttp(c), audit(c, { ...what, outcome: "refused", detail: { problem: "validation", errors: decoded.left.map((e) => e.path) } }))
+      return retry(decoded.left)
+    }
     const outcome = await attempt(
       asHttp(c),
-      act({ form: decoded.right, params }, c).pipe(
+      act({ form: decoded.right, params, page: context }, c).pipe(
         Effect.tap((done) => audit(c, { ...what, detail: done.detail })),
         // as the API's requests are: refused when nothing could change (a 4xx), failed otherwise
         Effect.tapError((error) => {
@@ -207,7 +247,11 @@ export const action = <F,>(
         })
       )
     )
-    if ("response" in outcome) return problemPage(c, outcome.response)
+    if ("response" in outcome) {
+      const problem = (await outcome.response.clone().json().catch(() => ({}))) as { type?: string; errors?: ReadonlyArray<FieldError> }
+      return spec.retry !== undefined && problem.type === "/problems/validation" && problem.errors !== undefined ? retry(problem.errors) : problemPage(c, outcome.response)
+    }
+    if (outcome.value.show !== undefined) return html(c, outcome.value.show)
     return c.redirect(withNotice(outcome.value.to ?? backTo(fields["back"], "/admin"), outcome.value.notice), 303)
   })
 }

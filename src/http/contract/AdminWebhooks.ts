@@ -112,7 +112,7 @@ const cursorOf = (pattern: RegExp) =>
   Schema.optional(Schema.String.pipe(Schema.pattern(pattern, { message: () => "is not a cursor this API returned" })).annotations({ description: "`nextCursor` of the previous page" }))
 
 const EndpointPageQuery = Schema.Struct({ limit: Limit(50, MAX_LIMIT), cursor: cursorOf(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i) })
-const DeliveryPageQuery = Schema.Struct({ limit: Limit(50, MAX_LIMIT), cursor: cursorOf(/^[1-9]\d{0,17}$/) })
+export const DeliveryPageQuery = Schema.Struct({ limit: Limit(50, MAX_LIMIT), cursor: cursorOf(/^[1-9]\d{0,17}$/) })
 
 const admin = ["unauthorized", "forbidden", "unavailable"] as const
 const tags = ["webhooks"]

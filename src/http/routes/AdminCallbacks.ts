@@ -34,8 +34,8 @@ import {
 import type { HttpEnv } from "../Handler.ts"
 import { decodeAll, implement, reply } from "../Validate.ts"
 
-/** The stored business with `patch` laid over it, decoded as a whole: errors point into the patch. */
-const merged = (patch: Record<string, unknown>) => (current: Business) => {
+/** The stored business with `patch` laid over it, decoded as a whole: errors point into the patch (the console's settings form is a PATCH too). */
+export const merged = (patch: Record<string, unknown>) => (current: Business) => {
   const { id: _id, createdAt: _c, updatedAt: _u, ...stored } = Schema.encodeSync(BusinessView)(current)
   return Either.match(decodeAll(BusinessBody, { ...stored, ...patch }, "body", "error"), { onLeft: (errors) => Effect.fail(validationFailed(errors)), onRight: Effect.succeed })
 }
