@@ -1,17 +1,25 @@
 /**
  * The metrics read at scrape time: actor restarts and heartbeat ages from the
  * health registry, queue depth and the oldest due job's age from Postgres (one
- * statement), and which queues operators paused. Gauges are reset first, so a
+ * statement), which queues operators paused, the runners each queue has across
+ * the live processes and the oldest process heartbeat, and this process's
+ * database pool usage. Gauges are reset first, so a
  * queue or actor that is gone stops being reported instead of keeping its last
  * value; the application's own queues are always reported, as 0 when empty.
  * Queue depth and pauses are facts about the database that every replica
  * reports: aggregate them with `max by (queue)`.
  */
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import { DatabasePool } from "../infra/db/Database.ts"
 import { EngineControls } from "../infra/jobs/EngineControls.ts"
 import { JobStore } from "../infra/jobs/JobStore.ts"
+import { ProcessRegistry } from "../infra/jobs/ProcessRegistry.ts"
 import { Metrics } from "../infra/observability/Metrics.ts"
+import { EngineConfig, EngineConfigLive } from "./EngineConfig.ts"
 import { HealthRegistry } from "./HealthRegistry.ts"
 
 const DEPTH_STATES = ["available", "scheduled", "running", "retryable", "discarded"] as const
@@ -23,6 +31,7 @@ export const MetricSourcesLive = (queues: ReadonlyArray<string>) => Layer.scoped
     const registry = yield* HealthRegistry
     const store = yield* JobStore
     const controls = yield* EngineControls
+    const processes = yield* ProcessRegistry
 
     yield* metrics.addSource(
       "actors",
@@ -53,6 +62,33 @@ export const MetricSourcesLive = (queues: ReadonlyArray<string>) => Layer.scoped
       })
     )
 
+    const pool = yield* Effect.serviceOption(DatabasePool)
+    if (Option.isSome(pool)) {
+      yield* metrics.addSource(
+        "db-pool",
+        Effect.map(pool.value.usage, (usage) => {
+          metrics.dbPoolConnections.set({ state: "in_use" }, usage.inUse)
+          metrics.dbPoolConnections.set({ state: "idle" }, usage.idle)
+          metrics.dbPoolConnections.set({ state: "waiting" }, usage.waiting)
+          metrics.dbPoolConnections.set({ state: "max" }, usage.max)
+        })
+      )
+    }
+
+    const { staleAfter } = yield* EngineConfig
+    yield* metrics.addSource(
+      "processes",
+      Effect.map(Effect.zip(processes.list, Clock.currentTimeMillis), ([rows, now]) => {
+        const live = rows.filter((row) => now - row.heartbeatAt.getTime() <= Duration.toMillis(staleAfter))
+        metrics.queueRunners.reset()
+        for (const queue of queues) metrics.queueRunners.set({ queue }, 0)
+        const runners = new Map<string, number>()
+        for (const row of live) for (const [queue, load] of Object.entries(row.queues)) runners.set(queue, (runners.get(queue) ?? 0) + load.concurrency)
+        for (const [queue, n] of runners) metrics.queueRunners.set({ queue }, n)
+        metrics.processHeartbeatAge.set(rows.reduce((oldest, row) => Math.max(oldest, (now - row.heartbeatAt.getTime()) / 1000), 0))
+      })
+    )
+
     yield* metrics.addSource(
       "paused-queues",
       Effect.map(controls.pausedQueues, (paused) => {
@@ -62,4 +98,4 @@ export const MetricSourcesLive = (queues: ReadonlyArray<string>) => Layer.scoped
       })
     )
   })
-)
+).pipe(Layer.provide(EngineConfigLive))

@@ -5,7 +5,9 @@
  * their own (the LISTEN connection), and `DatabaseOutage`, which logs each
  * outage once.
  */
+import { SqlError } from "@effect/sql/SqlError"
 import { PgClient } from "@effect/sql-pg"
+import Pg from "pg"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
@@ -59,18 +61,58 @@ export const DatabaseUrlLive: Layer.Layer<DatabaseUrl, DatabaseError | ConfigErr
     })
   )
 
-/** SqlClient + PgClient over the URL in `DatabaseUrl`. */
-export const SqlLive = Layer.unwrapEffect(
+/** The shared pool's connections right now: checked out, idle, and requests waiting for one. */
+export interface PoolUsage {
+  readonly inUse: number
+  readonly idle: number
+  readonly waiting: number
+  readonly max: number
+}
+
+/** Reads the shared pool's usage (for the metrics: `switchboard_db_pool_connections`). */
+export class DatabasePool extends Context.Tag("switchboard/infra/DatabasePool")<DatabasePool, { readonly usage: Effect.Effect<PoolUsage> }>() {}
+
+const CONNECT_TIMEOUT = Duration.seconds(10)
+
+/**
+ * The shared `pg` pool, made here rather than inside PgClient so its usage can be read; checked with one
+ * `SELECT 1` (as PgClient's own constructor does) and ended with the scope.
+ */
+const pool = (url: Redacted.Redacted<string>, size: number) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const made = new Pg.Pool({
+        connectionString: Redacted.value(url),
+        max: size,
+        idleTimeoutMillis: 30_000,
+        connectionTimeoutMillis: Duration.toMillis(CONNECT_TIMEOUT),
+        application_name: "switchboard"
+      })
+      made.on("error", () => {}) // an idle connection's error: the next checkout gets a fresh one
+      return made
+    }),
+    (made) => Effect.promise(() => made.end()).pipe(Effect.timeoutOption(Duration.seconds(1)))
+  ).pipe(
+    Effect.tap((made) =>
+      Effect.tryPromise({ try: () => made.query("SELECT 1"), catch: (cause) => new SqlError({ cause, message: "PgClient: Failed to connect" }) }).pipe(
+        Effect.timeoutFail({ duration: CONNECT_TIMEOUT, onTimeout: () => new SqlError({ cause: new Error("Connection timed out"), message: "PgClient: Connection timed out" }) })
+      )
+    )
+  )
+
+/** SqlClient + PgClient over the URL in `DatabaseUrl`, and `DatabasePool` for the pool's usage. */
+export const SqlLive = Layer.unwrapScoped(
   Effect.gen(function* () {
     const url = yield* DatabaseUrl
     const { poolSize } = yield* DatabaseConfig
-    return PgClient.layer({
-      url,
-      maxConnections: poolSize,
-      idleTimeout: Duration.seconds(30),
-      connectTimeout: Duration.seconds(10),
-      applicationName: "switchboard"
-    })
+    const shared = yield* pool(url, poolSize)
+    const usage = Effect.sync(
+      (): PoolUsage => ({ inUse: shared.totalCount - shared.idleCount, idle: shared.idleCount, waiting: shared.waitingCount, max: poolSize })
+    )
+    return Layer.merge(
+      PgClient.layerFromPool({ acquire: Effect.succeed(shared), applicationName: "switchboard" }),
+      Layer.succeed(DatabasePool, { usage })
+    )
   })
 ).pipe(Layer.mapError((error) => (error._tag === "SqlError" ? new DatabaseError({ operation: "connect", message: `could not connect to PostgreSQL: ${detailOf(error)}`, cause: error }) : error)))
 

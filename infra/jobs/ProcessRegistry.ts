@@ -7,6 +7,7 @@
 import { SqlClient } from "@effect/sql"
 import * as Effect from "effect/Effect"
 import { type DatabaseError, narrow } from "../db/DatabaseError.ts"
+import { BUILD } from "../observability/Build.ts"
 
 export interface QueueLoad {
   readonly concurrency: number
@@ -27,6 +28,10 @@ export interface ProcessRecord extends ProcessInfo {
   /** When an operator asked this process to drain (it shuts down gracefully), and who. */
   readonly drainRequestedAt: Date | null
   readonly drainRequestedBy: string | null
+  /** What it runs (infra/observability/Build.ts); null for a row written before that was recorded. */
+  readonly version: string | null
+  readonly revision: string | null
+  readonly runtime: string | null
 }
 
 /** What a heartbeat found: whether the row was still there, and whether an operator asked this process to drain. */
@@ -45,6 +50,9 @@ interface ProcessRow {
   readonly heartbeat_at: Date
   readonly drain_requested_at: Date | null
   readonly drain_requested_by: string | null
+  readonly version: string | null
+  readonly revision: string | null
+  readonly runtime: string | null
 }
 
 export class ProcessRegistry extends Effect.Service<ProcessRegistry>()("switchboard/infra/ProcessRegistry", {
@@ -54,8 +62,8 @@ export class ProcessRegistry extends Effect.Service<ProcessRegistry>()("switchbo
     /** Inserts (or refreshes) this process's row. */
     const register = (info: ProcessInfo): Effect.Effect<void, DatabaseError> =>
       sql`
-        INSERT INTO processes (id, role, hostname, pid, queues)
-        VALUES (${info.id}::uuid, ${info.role}, ${info.hostname}, ${info.pid}, ${JSON.stringify(info.queues)}::jsonb)
+        INSERT INTO processes (id, role, hostname, pid, queues, version, revision, runtime)
+        VALUES (${info.id}::uuid, ${info.role}, ${info.hostname}, ${info.pid}, ${JSON.stringify(info.queues)}::jsonb, ${BUILD.version}, ${BUILD.revision}, ${BUILD.runtime})
         ON CONFLICT (id) DO UPDATE SET heartbeat_at = now(), queues = EXCLUDED.queues`.pipe(
         Effect.asVoid,
         narrow("processes.register")
@@ -85,7 +93,10 @@ export class ProcessRegistry extends Effect.Service<ProcessRegistry>()("switchbo
           startedAt: row.started_at,
           heartbeatAt: row.heartbeat_at,
           drainRequestedAt: row.drain_requested_at,
-          drainRequestedBy: row.drain_requested_by
+          drainRequestedBy: row.drain_requested_by,
+          version: row.version,
+          revision: row.revision,
+          runtime: row.runtime
         }))
       ),
       narrow("processes.list")

@@ -12,6 +12,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as client from "prom-client"
+import { BUILD } from "./Build.ts"
 
 export const PREFIX = "switchboard_"
 
@@ -29,6 +30,9 @@ const make = () => {
     new client.Gauge<L>({ name: PREFIX + name, help, labelNames, registers: [registry] })
   const histogram = <L extends string>(name: string, help: string, labelNames: ReadonlyArray<L>, buckets: Array<number>) =>
     new client.Histogram<L>({ name: PREFIX + name, help, labelNames, buckets, registers: [registry] })
+
+  const buildInfo = gauge("build_info", "Always 1: what this process runs (package version, source revision, runtime and its version).", ["version", "revision", "runtime"])
+  buildInfo.set({ version: BUILD.version, revision: BUILD.revision, runtime: BUILD.runtime }, 1)
 
   const metrics = {
     registry,
@@ -66,6 +70,12 @@ const make = () => {
     sseEventsSent: counter("sse_events_sent_total", "Events written to live event streams, by kind.", ["kind"]),
     sseRefused: counter("sse_refused_total", "Live event streams refused, by kind and reason (full, unauthorized, forbidden, not_found).", ["kind", "reason"]),
     jobsRescued: counter("jobs_rescued_total", "Jobs taken back from processes presumed dead.", []),
+    twilioDuration: histogram(
+      "twilio_request_duration_seconds",
+      "Time a request to Twilio took, from sending to its answer (or its failure or timeout); circuit-open refusals are not timed.",
+      ["op"],
+      [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15]
+    ),
     twilioRequests: counter("twilio_requests_total", "Requests to Twilio by operation and outcome (ok, permanent, retryable, ambiguous, circuit_open).", ["op", "outcome"]),
     twilioWebhookRetries: counter(
       "twilio_webhook_retries_total",
@@ -107,6 +117,23 @@ const make = () => {
     ),
     webhookEndpointsDisabled: counter("webhook_endpoints_disabled_total", "Webhook endpoints disabled after a run of failed deliveries.", []),
     webhookOutboxPending: gauge("webhook_outbox_pending", "Outbound webhook deliveries not yet delivered or dead, read at scrape time; aggregate with max.", []),
+    dbPoolConnections: gauge(
+      "db_pool_connections",
+      "This process's shared database pool: connections checked out (in_use), idle, and requests waiting for one (waiting); max is the pool's size.",
+      ["state"]
+    ),
+    databaseUp: gauge("database_up", "1 while this process's database probe (the readiness check's) answers, 0 while it fails; read at scrape time.", []),
+    ready: gauge("ready", "1 while this process is ready (what /readyz answers), 0 while it is not (draining, database down, migrations missing); read at scrape time.", []),
+    queueRunners: gauge(
+      "queue_runners",
+      "Runners for the queue across the live processes (heartbeat within PROCESS_STALE_AFTER), from the database at scrape time; every replica reports it, aggregate with max.",
+      ["queue"]
+    ),
+    processHeartbeatAge: gauge(
+      "process_heartbeat_age_seconds",
+      "The oldest heartbeat among the registered processes, in seconds, from the database at scrape time (a process silent past PROCESS_STALE_AFTER is presumed dead and pruned); aggregate with max.",
+      []
+    ),
     actorRestarts: counter("actor_restarts_total", "Times a supervised actor died and was started again.", ["actor"]),
     actorHeartbeatAge: gauge("actor_heartbeat_age_seconds", "Seconds a busy actor has gone without a heartbeat (0 while it waits as declared).", ["actor"])
   }

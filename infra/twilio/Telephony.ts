@@ -145,6 +145,7 @@ export const make = (options: TelephonyOptions): TelephonyService => {
         options.metrics.twilioRequests.inc({ op, outcome: "circuit_open" })
         return Effect.fail(new CircuitOpen({ channel, retryAfter: Duration.millis(retryAfter(breakers[channel], now, policy)) }))
       }
+      const started = performance.now()
       return Effect.tryPromise({ try: request, catch: classify }).pipe(
         Effect.timeoutFail({
           duration: timeout,
@@ -162,6 +163,7 @@ export const make = (options: TelephonyOptions): TelephonyService => {
             publish(channel)
             const outcome = failure === undefined ? "ok" : failure.ambiguous ? "ambiguous" : failure.kind
             options.metrics.twilioRequests.inc({ op, outcome })
+            options.metrics.twilioDuration.observe({ op }, (performance.now() - started) / 1000)
           })
         ),
         Effect.mapError((failure) => new TelephonyError({ ...failure, channel })),

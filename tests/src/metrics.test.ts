@@ -6,6 +6,7 @@
  * as the database records it. The checker is tested too: it refuses each kind
  * of malformed exposition.
  */
+import { readFileSync } from "node:fs"
 import { Counter, Gauge, Histogram, Registry, Summary } from "prom-client"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type RunningApp, startApp } from "../support/app.ts"
@@ -75,6 +76,26 @@ describe("/metrics", () => {
     expect(valueOf(metrics, "switchboard_actor_heartbeat_age_seconds", { actor: "pool:default" })).toBeGreaterThanOrEqual(0)
 
     expect(expositionProblems(text)).toEqual([])
+  })
+
+  it("tells what runs, how ready it is, its database pool, and each queue's runners across the live processes", async () => {
+    const metrics = parseExposition(await (await app.request("/metrics")).text())
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }
+    expect(valueOf(metrics, "switchboard_build_info", { version: pkg.version, revision: "unknown", runtime: `node/${process.versions.node}` })).toBe(1)
+    expect(valueOf(metrics, "switchboard_ready")).toBe(1)
+    expect(valueOf(metrics, "switchboard_database_up")).toBe(1)
+    const pool = (state: string) => valueOf(metrics, "switchboard_db_pool_connections", { state }) ?? -1
+    expect(pool("max")).toBe(20) // DATABASE_POOL_SIZE's default
+    expect(pool("in_use")).toBeGreaterThanOrEqual(0)
+    expect(pool("in_use") + pool("idle")).toBeLessThanOrEqual(pool("max"))
+    expect(pool("waiting")).toBeGreaterThanOrEqual(0)
+    // the runners each queue has, as the live processes registered them
+    const [row] = await query<{ queues: Record<string, { concurrency: number }> }>(url, "SELECT queues FROM processes")
+    for (const [queue, load] of Object.entries(row?.queues ?? {})) expect(valueOf(metrics, "switchboard_queue_runners", { queue }), queue).toBe(load.concurrency)
+    expect(Object.keys(row?.queues ?? {})).toContain("default")
+    const age = valueOf(metrics, "switchboard_process_heartbeat_age_seconds") ?? -1
+    expect(age).toBeGreaterThanOrEqual(0)
+    expect(age).toBeLessThan(10)
   })
 
   it("answers 401 without and 403 with a wrong METRICS_TOKEN, and serves the right one", async () => {

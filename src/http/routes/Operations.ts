@@ -58,7 +58,18 @@ export const operationsRoutes = ({ health: probes, metrics, metricsToken, server
   implement(
     router,
     metricsRoute,
-    () => Effect.map(metrics.scrape, (text) => new Response(text, { status: 200, headers: { "Content-Type": metrics.contentType } })),
+    () =>
+      // readiness as /readyz would answer it now, and the database's part of it
+      Effect.all([probes.draining, probes.database]).pipe(
+        Effect.tap(([draining, { database, migrations }]) =>
+          Effect.sync(() => {
+            metrics.databaseUp.set(database.status === "failing" ? 0 : 1)
+            metrics.ready.set([draining, database, migrations].some((check) => check.status === "failing") ? 0 : 1)
+          })
+        ),
+        Effect.zipRight(metrics.scrape),
+        Effect.map((text) => new Response(text, { status: 200, headers: { "Content-Type": metrics.contentType } }))
+      ),
     Option.isSome(metricsToken) ? [bearer(metricsToken.value, "/metrics")] : []
   )
 

@@ -69,6 +69,10 @@ describe("the voice circuit during a Twilio outage", () => {
     expect(refused).toBeGreaterThanOrEqual(3)
     // every refused create reached the simulator after the fault was set: none was counted twice or invented
     expect(refused).toBeLessThanOrEqual((await stats()).requests.calls - before)
+    // every create that was sent was timed; the ones the open circuit refused were not sent
+    const sent = [...metrics.matchAll(/switchboard_twilio_requests_total\{op="calls.create",outcome="(\w+)"\} (\d+)/g)].filter(([, outcome]) => outcome !== "circuit_open")
+    const timed = Number(/switchboard_twilio_request_duration_seconds_count\{op="calls.create"\} (\d+)/.exec(metrics)?.[1])
+    expect(timed).toBe(sent.reduce((n, [, , value]) => n + Number(value), 0))
   })
 
   it("an ambiguous create (the call rang, the API answered 500) is reconciled: one call, completed", async () => {
