@@ -65,7 +65,7 @@ export const outcomeOf = (exit: Exit.Exit<void, JobFailure | AttemptTimeout>, fa
       case "Permanent":
         return { _tag: "Discard", error: errorOf(facts, "permanent", error.message, stackOf(error.cause)) }
       case "Snooze":
-        return { _tag: "Snooze", delayMs: snoozeMillis(error.delay) }
+        return { _tag: "Snooze", delayMs: snoozeMillis(error.delay), kind: error.kind ?? "other" }
       case "AttemptTimeout":
         return retryOrDiscard(facts, errorOf(facts, "timeout", `timed out after ${Duration.format(error.after)}`))
     }

@@ -55,11 +55,14 @@ export const CompleterLive = Layer.scoped(
     let pending: Array<Recorded> = []
 
     /** Counts the outcomes that were written (`changed`: the ids whose row moved; undefined: all of them). */
-    const count = (batch: ReadonlyArray<Recorded>, changed: ReadonlySet<string> | undefined) =>
+    const count = (batch: ReadonlyArray<Recorded>, changed: ReadonlySet<string> | undefined) => {
+      const written = (f: Recorded) => changed === undefined || changed.has(f.id)
       incGrouped(metrics.jobsFinished, batch, (f) => {
         const outcome = labelOf[f.outcome._tag]
-        return outcome === undefined || (changed !== undefined && !changed.has(f.id)) ? undefined : { queue: f.queue, kind: f.kind, outcome }
+        return outcome === undefined || !written(f) ? undefined : { queue: f.queue, kind: f.kind, outcome }
       })
+      incGrouped(metrics.jobSnoozes, batch, (f) => (f.outcome._tag === "Snooze" && written(f) ? { queue: f.queue, reason: f.outcome.kind ?? "other" } : undefined))
+    }
     const signal = yield* Effect.makeLatch(false)
 
     /** One write of a batch: both statements, never cut off half-way. */

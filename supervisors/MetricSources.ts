@@ -51,13 +51,16 @@ export const MetricSourcesLive = (queues: ReadonlyArray<string>) => Layer.scoped
       Effect.map(store.queueStats, (stats) => {
         metrics.jobQueueDepth.reset()
         metrics.jobOldestAvailableAge.reset()
+        metrics.jobsWaitingForSlot.reset()
         for (const queue of queues) {
           for (const state of DEPTH_STATES) metrics.jobQueueDepth.set({ queue, state }, 0)
           metrics.jobOldestAvailableAge.set({ queue }, 0)
+          metrics.jobsWaitingForSlot.set({ queue }, 0)
         }
         for (const queue of stats) {
           for (const state of DEPTH_STATES) metrics.jobQueueDepth.set({ queue: queue.queue, state }, queue.counts[state] ?? 0)
           metrics.jobOldestAvailableAge.set({ queue: queue.queue }, queue.oldestAvailableAgeSeconds)
+          metrics.jobsWaitingForSlot.set({ queue: queue.queue }, queue.waitingForSlot)
         }
       })
     )

@@ -117,6 +117,7 @@ export const makePool = <R>(config: QueueConfig, handlers: ReadonlyMap<string, J
       }
       if (room <= 0) return 0
       const jobs = yield* store.claim(queue, kinds, room, self.id, slotRecheck)
+      metrics.claims.inc({ queue, result: jobs.length === room ? "full" : jobs.length === 0 ? "empty" : "partial" })
       held += jobs.length
       if (pauses.isPaused(queue)) {
         // the pause was heard of while this claim was in flight

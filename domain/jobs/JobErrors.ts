@@ -17,12 +17,20 @@ export class Permanent extends Data.TaggedError("Permanent")<{
   readonly cause?: unknown
 }> {}
 
+/**
+ * Why a job waits, as the metrics group it (`switchboard_job_snoozes_total{reason}`): a rate limit, a spent
+ * budget, a concurrency limit or an ordering it must wait its turn in, an open circuit, a time it is not due
+ * or not allowed before (a closed business), or anything else.
+ */
+export type SnoozeKind = "rate_limit" | "budget" | "concurrency" | "circuit" | "schedule" | "other"
+
 export class Snooze extends Data.TaggedError("Snooze")<{
   readonly delay: Duration.Duration
   readonly reason?: string
+  readonly kind?: SnoozeKind
 }> {
-  static for(delay: Duration.DurationInput, reason?: string): Snooze {
-    return new Snooze({ delay: Duration.decode(delay), ...(reason === undefined ? {} : { reason }) })
+  static for(delay: Duration.DurationInput, reason?: string, kind?: SnoozeKind): Snooze {
+    return new Snooze({ delay: Duration.decode(delay), ...(reason === undefined ? {} : { reason }), ...(kind === undefined ? {} : { kind }) })
   }
 }
 

@@ -1,5 +1,5 @@
 /** The shapes the job store reads and writes. Ids and leases are bigint, kept as strings. */
-import type { AttemptError } from "../../domain/jobs/JobErrors.ts"
+import type { AttemptError, SnoozeKind } from "../../domain/jobs/JobErrors.ts"
 import * as Schema from "effect/Schema"
 import { AttemptErrorSchema, Job, JobStateSchema } from "../../domain/jobs/Job.ts"
 import type { JobState } from "../../domain/jobs/JobState.ts"
@@ -50,7 +50,7 @@ export type Outcome =
   | { readonly _tag: "Completed" }
   | { readonly _tag: "Retry"; readonly delayMs: number; readonly error: AttemptError }
   | { readonly _tag: "Discard"; readonly error: AttemptError }
-  | { readonly _tag: "Snooze"; readonly delayMs: number }
+  | { readonly _tag: "Snooze"; readonly delayMs: number; readonly kind?: SnoozeKind | undefined }
   /** Returned unstarted or interrupted at shutdown: back to available, attempt refunded. */
   | { readonly _tag: "HandBack"; readonly error?: AttemptError | undefined }
 
@@ -147,6 +147,8 @@ export interface QueueStats {
   readonly queue: string
   readonly counts: Partial<Record<JobState, number>>
   readonly oldestAvailableAgeSeconds: number
+  /** Scheduled jobs set aside because their concurrency key was full when they were claimed. */
+  readonly waitingForSlot: number
 }
 
 export interface ListFilter {

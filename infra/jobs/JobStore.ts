@@ -360,17 +360,20 @@ export class JobStore extends Effect.Service<JobStore>()("switchboard/infra/JobS
       state: JobState
       n: string
       oldest_age: number | null
+      slot_waiting: string
     }>`
       SELECT queue, state, count(*) AS n,
-             extract(epoch FROM now() - min(run_at) FILTER (WHERE state = 'available' AND run_at <= now()))::float8 AS oldest_age
+             extract(epoch FROM now() - min(run_at) FILTER (WHERE state = 'available' AND run_at <= now()))::float8 AS oldest_age,
+             count(*) FILTER (WHERE waiting_for_slot) AS slot_waiting
         FROM jobs
        WHERE state = 'available' OR state = 'scheduled' OR state = 'retryable' OR state = 'running' OR state = 'discarded'
        GROUP BY queue, state`.pipe(
       Effect.map((rows) => {
-        const byQueue = new Map<string, { counts: Partial<Record<JobState, number>>; oldestAvailableAgeSeconds: number }>()
+        const byQueue = new Map<string, { counts: Partial<Record<JobState, number>>; oldestAvailableAgeSeconds: number; waitingForSlot: number }>()
         for (const row of rows) {
-          const entry = byQueue.get(row.queue) ?? { counts: {}, oldestAvailableAgeSeconds: 0 }
+          const entry = byQueue.get(row.queue) ?? { counts: {}, oldestAvailableAgeSeconds: 0, waitingForSlot: 0 }
           entry.counts[row.state] = Number(row.n)
+          entry.waitingForSlot += Number(row.slot_waiting)
           if (row.oldest_age !== null) entry.oldestAvailableAgeSeconds = Math.max(0, row.oldest_age)
           byQueue.set(row.queue, entry)
         }

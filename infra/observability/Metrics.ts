@@ -55,6 +55,21 @@ const make = () => {
       ["queue", "kind"],
       [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300]
     ),
+    jobSnoozes: counter(
+      "job_snoozes_total",
+      "Job attempts that snoozed (waited without spending an attempt), by why: rate_limit, budget, concurrency, circuit, schedule, other.",
+      ["queue", "reason"]
+    ),
+    claims: counter(
+      "claims_total",
+      "Claim statements a worker pool ran, by result: full (as many jobs as it had room for), partial, or empty. Many empty or partial claims while jobs are available mean pools contend for the same rows.",
+      ["queue", "result"]
+    ),
+    jobsWaitingForSlot: gauge(
+      "jobs_waiting_for_slot",
+      "Jobs set aside because their concurrency key was at its limit when claimed, waiting for a slot; read at scrape time, aggregate with max.",
+      ["queue"]
+    ),
     jobQueueDepth: gauge(
       "job_queue_depth",
       "Jobs per queue and state in the database (completed and cancelled not counted), read at scrape time; every replica reports it, aggregate with max.",

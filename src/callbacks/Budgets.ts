@@ -103,7 +103,7 @@ export const deferForBudget = (callbackId: string, refused: BudgetRefused) =>
         if (yield* beginWait(callbackId, channel)) yield* history.append(callbackId, "callback.budget_exhausted", { channel, scope: bucket.scope, retryAt })
       })
     )
-    return yield* Snooze.for(Duration.max(refused.retryAfter, Duration.seconds(1)), `the ${bucket.scope}'s ${channel} budget is spent`)
+    return yield* Snooze.for(Duration.max(refused.retryAfter, Duration.seconds(1)), `the ${bucket.scope}'s ${channel} budget is spent`, "budget")
   })
 
 /** Refuses (429) while `phone` is locked after failed verifications. */

@@ -318,27 +318,27 @@ export const dial = (callbackId: string, generation?: number) =>
     if (Option.isNone(business)) return
     const now = new Date(yield* Clock.currentTimeMillis)
     const due = request.value.nextAttemptAt
-    if (due !== undefined && due.getTime() > now.getTime() + 1_000) return yield* Snooze.for(Duration.millis(due.getTime() - now.getTime()), "not due yet")
+    if (due !== undefined && due.getTime() > now.getTime() + 1_000) return yield* Snooze.for(Duration.millis(due.getTime() - now.getTime()), "not due yet", "schedule")
     const hours = closedUntil(business.value, now)
     if (hours.closed && hours.opensAt !== undefined) {
       yield* requests.setScheduledFor(callbackId, hours.opensAt)
-      return yield* Snooze.for(Duration.millis(hours.opensAt.getTime() - now.getTime()), "the business is closed")
+      return yield* Snooze.for(Duration.millis(hours.opensAt.getTime() - now.getTime()), "the business is closed", "schedule")
     }
     const refusing = yield* telephony.refusingFor("voice")
     if (Duration.greaterThan(refusing, Duration.zero)) {
       yield* noticeOnce(request.value)
-      return yield* Snooze.for(Duration.max(refusing, Duration.seconds(1)), "the voice circuit is open")
+      return yield* Snooze.for(Duration.max(refusing, Duration.seconds(1)), "the voice circuit is open", "circuit")
     }
     const begun = yield* begin(request.value, business.value)
     if (begun._tag === "Nothing") return
-    if (begun._tag === "Unresolved") return yield* Snooze.for(UNRESOLVED_RETRY, "another create to this number has no answer yet")
-    if (begun._tag === "Limited") return yield* Snooze.for(Duration.max(begun.retryAfter, Duration.seconds(1)), "per-destination limit")
+    if (begun._tag === "Unresolved") return yield* Snooze.for(UNRESOLVED_RETRY, "another create to this number has no answer yet", "concurrency")
+    if (begun._tag === "Limited") return yield* Snooze.for(Duration.max(begun.retryAfter, Duration.seconds(1)), "per-destination limit", "rate_limit")
     if (begun._tag === "Budget") return yield* deferForBudget(request.value.id, begun.refused)
     const placed = yield* place(begun.attempt)
     switch (placed._tag) {
       case "CircuitOpen":
         yield* noticeOnce(request.value)
-        return yield* Snooze.for(Duration.max(placed.retryAfter, Duration.seconds(1)), "the voice circuit is open")
+        return yield* Snooze.for(Duration.max(placed.retryAfter, Duration.seconds(1)), "the voice circuit is open", "circuit")
       case "NotPlaced":
         return yield* Snooze.for(REFUSED_RETRY, `Twilio did not place the call: ${placed.message}`)
       case "Refused":

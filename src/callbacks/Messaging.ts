@@ -48,7 +48,7 @@ import { enqueueDial } from "./Settlement.ts"
 /** A failed send as the job engine should treat it. */
 const sendFailure = (error: TelephonyError | CircuitOpen) =>
   error._tag === "CircuitOpen"
-    ? Snooze.for(Duration.max(error.retryAfter, Duration.seconds(1)), "the sms circuit is open")
+    ? Snooze.for(Duration.max(error.retryAfter, Duration.seconds(1)), "the sms circuit is open", "circuit")
     : error.kind === "permanent"
       ? new Permanent({ message: `Twilio refused the text (${error.code ?? error.status}): ${error.message}` })
       : new Retryable({ message: `Twilio did not take the text: ${error.message}` })

@@ -78,7 +78,7 @@ export const deliver = (outboxId: string, context: Pick<JobContext, "attempt" | 
     if (endpoint === undefined) return
     if (!endpoint.enabled) return yield* Snooze.for(DISABLED_RECHECK, "the endpoint is disabled")
     const blocker = yield* outbox.blocker(delivery)
-    if (blocker !== undefined) return yield* Snooze.for(waitBehind(blocker, yield* Clock.currentTimeMillis), `event ${blocker.seq} of the request goes first`)
+    if (blocker !== undefined) return yield* Snooze.for(waitBehind(blocker, yield* Clock.currentTimeMillis), `event ${blocker.seq} of the request goes first`, "concurrency")
 
     const [event] = yield* history.ofRequest(delivery.callbackId, delivery.seq - 1, 1)
     if (event === undefined || event.id !== delivery.eventId) {

@@ -93,6 +93,10 @@ describe("/metrics", () => {
     const [row] = await query<{ queues: Record<string, { concurrency: number }> }>(url, "SELECT queues FROM processes")
     for (const [queue, load] of Object.entries(row?.queues ?? {})) expect(valueOf(metrics, "switchboard_queue_runners", { queue }), queue).toBe(load.concurrency)
     expect(Object.keys(row?.queues ?? {})).toContain("default")
+    // the claims the default queue's pool made, by how full they came back, and no job waits for a concurrency slot
+    const claims = ["full", "partial", "empty"].map((result) => valueOf(metrics, "switchboard_claims_total", { queue: "default", result }) ?? 0)
+    expect(claims.reduce((a, b) => a + b, 0)).toBeGreaterThan(0)
+    expect(valueOf(metrics, "switchboard_jobs_waiting_for_slot", { queue: "default" })).toBe(0)
     const age = valueOf(metrics, "switchboard_process_heartbeat_age_seconds") ?? -1
     expect(age).toBeGreaterThanOrEqual(0)
     expect(age).toBeLessThan(10)

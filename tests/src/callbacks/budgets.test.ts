@@ -31,10 +31,10 @@ interface HistoryItem {
 
 const post = (app: CallbackApp, path: string, body: unknown) => app.request(path, { method: "POST", admin: true, body: JSON.stringify(body) })
 
-const metric = async (app: CallbackApp, labels: string) => {
+const metric = async (app: CallbackApp, labels: string, name = "switchboard_budget_exhausted_total") => {
   const text = await (await app.request("/metrics")).text()
   const escaped = labels.replace(/[{}"]/g, (c) => `\\${c}`)
-  return Number(new RegExp(`^switchboard_budget_exhausted_total${escaped} (\\d+)$`, "m").exec(text)?.[1] ?? 0)
+  return Number(new RegExp(`^${name}${escaped} (\\d+)$`, "m").exec(text)?.[1] ?? 0)
 }
 
 const eventsOf = async (app: CallbackApp, id: string): Promise<ReadonlyArray<HistoryItem>> => {
@@ -144,6 +144,7 @@ describe("budgets at job time", () => {
     await app.script(business.phone, "busy", { afterMs: 50 })
     await app.script(backup, "answered", { afterMs: 50, talkMs: 50 })
     const deferredBefore = await metric(app, '{scope="business",channel="call"}')
+    const snoozedBefore = await metric(app, '{queue="calls",reason="budget"}', "switchboard_job_snoozes_total")
     const verifiedAt = Date.now()
     const request = await app.verified(business.id)
     // the first call (counted at verify) was busy; the escalation's call finds the 1-per-3s budget spent
@@ -166,6 +167,8 @@ describe("budgets at job time", () => {
     expect(events.filter((e) => e.type === "callback.budget_exhausted")).toHaveLength(1)
     expect(events.map((e) => e.type).indexOf("callback.budget_exhausted")).toBeLessThan(events.map((e) => e.type).lastIndexOf("callback.dialing"))
     expect(await metric(app, '{scope="business",channel="call"}')).toBeGreaterThanOrEqual(deferredBefore + 2)
+    // each wait was a snooze of the dial job, counted as the budget's
+    expect(await metric(app, '{queue="calls",reason="budget"}', "switchboard_job_snoozes_total")).toBeGreaterThanOrEqual(snoozedBefore + 2)
     const jobs = await query<{ attempt: number; state: string }>(url, "SELECT attempt, state FROM jobs WHERE kind = 'callback.dial' AND args ->> 'callbackId' = $1", [request.id])
     expect(jobs.map((j) => j.state).sort()).toEqual(["completed", "completed"])
     for (const job of jobs) expect(job.attempt).toBe(1)
