@@ -254,6 +254,13 @@ export class HistoryStore extends Effect.Service<HistoryStore>()("switchboard/in
         Effect.map((rows) => rows.map((row) => ({ hour: row.hour, type: row.type as HistoryEventType, n: row.n })))
       )
 
-    return { append, ofRequest, after, everythingAfter, hiddenAfter, head, countRecent, hourly }
+    /** When the request was verified (its first `callback.verified` event), if it was. */
+    const verifiedAt = (callbackId: string) =>
+      sql<{ at: Date }>`SELECT at FROM callback_events WHERE callback_id = ${callbackId} AND type = 'callback.verified' ORDER BY seq LIMIT 1`.pipe(
+        Effect.map(([row]) => (row === undefined ? undefined : new Date(row.at))),
+        narrow("history.verifiedAt")
+      )
+
+    return { append, ofRequest, after, everythingAfter, hiddenAfter, head, countRecent, hourly, verifiedAt }
   })
 }) {}

@@ -105,6 +105,12 @@ const make = () => {
       "Calls placed, by how they ended (answered, busy, no-answer, failed, canceled) or not_placed when Twilio refused them.",
       ["outcome"]
     ),
+    verifyToFirstDial: histogram(
+      "verify_to_first_dial_seconds",
+      "From a request's verification to the first call's create sent to Twilio (counted once Twilio placed it); requests that waited for their business to open are left out.",
+      [],
+      [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300]
+    ),
     escalations: counter("escalations_total", "Requests moved on to a backup number, by the level (1 = first backup) they moved to.", ["level"]),
     verificationChecks: counter("verification_checks_total", "Verification codes entered, by result (verified, wrong, expired, exhausted, used).", ["result"]),
     smsSent: counter("sms_sent_total", "Text messages accepted by Twilio, by kind (verification, circuit_notice, fallback).", ["kind"]),

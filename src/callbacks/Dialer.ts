@@ -85,6 +85,7 @@ import { inTransaction } from "../../infra/db/Transaction.ts"
 import { enqueue } from "../../infra/jobs/Jobs.ts"
 import { Notifier } from "../../infra/jobs/Notifier.ts"
 import { Metrics } from "../../infra/observability/Metrics.ts"
+import { HistoryStore } from "../../infra/callbacks/HistoryStore.ts"
 import { Telephony } from "../../infra/twilio/Telephony.ts"
 import { TwilioGateway } from "../../infra/twilio/TwilioGateway.ts"
 import { handle } from "../../supervisors/JobRegistry.ts"
@@ -265,6 +266,18 @@ const begin = (request: CallbackRequest, business: Business) =>
     ).pipe(Effect.catchTag("BudgetRefused", (refused) => Effect.succeed({ _tag: "Budget" as const, refused })))
   })
 
+/**
+ * `switchboard_verify_to_first_dial_seconds`: from the request's verification to `issuedAt`, when its first call's
+ * create was sent; not for a request verified while its business was closed (`scheduledFor`, its opening, came later).
+ */
+const firstDialPlaced = (callbackId: string, issuedAt: number, scheduledFor: Date | undefined) =>
+  Effect.gen(function* () {
+    const verified = yield* Effect.flatMap(HistoryStore, (history) => history.verifiedAt(callbackId))
+    if (verified === undefined || (scheduledFor !== undefined && scheduledFor.getTime() > verified.getTime() + 1_000)) return
+    const metrics = yield* Metrics
+    metrics.verifyToFirstDial.observe(Math.max(0, issuedAt - verified.getTime()) / 1000)
+  }).pipe(Effect.catchAll((error) => Effect.logWarning(`verify-to-first-dial of ${callbackId} not measured: ${error.message}`)))
+
 const place = (attempt: CallAttempt) =>
   Effect.gen(function* () {
     const attempts = yield* AttemptStore
@@ -334,7 +347,9 @@ export const dial = (callbackId: string, generation?: number) =>
     if (begun._tag === "Unresolved") return yield* Snooze.for(UNRESOLVED_RETRY, "another create to this number has no answer yet", "concurrency")
     if (begun._tag === "Limited") return yield* Snooze.for(Duration.max(begun.retryAfter, Duration.seconds(1)), "per-destination limit", "rate_limit")
     if (begun._tag === "Budget") return yield* deferForBudget(request.value.id, begun.refused)
+    const issuedAt = yield* Clock.currentTimeMillis
     const placed = yield* place(begun.attempt)
+    if (placed._tag === "Placed" && begun.attempt.n === 1) yield* firstDialPlaced(callbackId, issuedAt, request.value.scheduledFor)
     switch (placed._tag) {
       case "CircuitOpen":
         yield* noticeOnce(request.value)

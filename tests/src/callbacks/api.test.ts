@@ -182,6 +182,12 @@ describe("the callback API", () => {
     expect(value(/switchboard_verification_checks_total\{result="verified"\} (\d+)/)).toBeGreaterThan(0)
     expect(value(/switchboard_dial_attempts_total\{outcome="answered"\} (\d+)/)).toBeGreaterThan(0)
     expect(value(/switchboard_circuit_state\{channel="voice"\} (\d+)/)).toBe(0)
+    // verify to first dial: measured once per request whose first call was placed, never more
+    const [firsts] = await query<{ n: string }>(url, "SELECT count(*) AS n FROM call_attempts WHERE n = 1 AND call_sid IS NOT NULL")
+    const measured = value(/switchboard_verify_to_first_dial_seconds_count (\d+)/)
+    expect(measured).toBeGreaterThan(0)
+    expect(measured).toBeLessThanOrEqual(Number(firsts?.n))
+    expect(value(/switchboard_verify_to_first_dial_seconds_sum ([\d.e+-]+)/) / measured).toBeLessThan(30)
   })
 
   it("retry refuses a request that was never verified, and one whose visitor has another active request (409, nothing changes)", async () => {
