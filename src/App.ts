@@ -106,7 +106,7 @@ export const appFor = (role: Role, options: AppOptions, tracing: Layer.Layer<nev
     Layer.provideMerge(MigrationsLive),
     Layer.provideMerge(SelfUrlLive),
     Layer.provideMerge(http),
-    Layer.provideMerge(Layer.mergeAll(MetricSourcesLive([...new Set(options.handlers.map((h) => h.definition.queue))]), CallbackMetricsLive)),
+    Layer.provideMerge(Layer.mergeAll(MetricSourcesLive([...new Set(options.handlers.map((h) => h.definition.queue))], options.crons), CallbackMetricsLive)),
     Layer.provideMerge(TwilioLive),
     Layer.provideMerge(LiveEvents.Default),
     Layer.provideMerge(NotifierLive),

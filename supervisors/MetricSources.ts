@@ -14,6 +14,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import { type CronDefinition, latestSlot, slotKey } from "../domain/jobs/CronDefinition.ts"
 import { DatabasePool } from "../infra/db/Database.ts"
 import { EngineControls } from "../infra/jobs/EngineControls.ts"
 import { JobStore } from "../infra/jobs/JobStore.ts"
@@ -24,8 +25,8 @@ import { HealthRegistry } from "./HealthRegistry.ts"
 
 const DEPTH_STATES = ["available", "scheduled", "running", "retryable", "discarded"] as const
 
-/** `queues`: the queues this application knows, reported (as 0) even while empty. */
-export const MetricSourcesLive = (queues: ReadonlyArray<string>) => Layer.scopedDiscard(
+/** `queues`: the queues this application knows, reported (as 0) even while empty; `crons`: its schedules. */
+export const MetricSourcesLive = (queues: ReadonlyArray<string>, crons: ReadonlyArray<CronDefinition> = []) => Layer.scopedDiscard(
   Effect.gen(function* () {
     const metrics = yield* Metrics
     const registry = yield* HealthRegistry
@@ -78,7 +79,7 @@ export const MetricSourcesLive = (queues: ReadonlyArray<string>) => Layer.scoped
       )
     }
 
-    const { staleAfter } = yield* EngineConfig
+    const { staleAfter, retention } = yield* EngineConfig
     yield* metrics.addSource(
       "processes",
       Effect.map(Effect.zip(processes.list, Clock.currentTimeMillis), ([rows, now]) => {
@@ -91,6 +92,26 @@ export const MetricSourcesLive = (queues: ReadonlyArray<string>) => Layer.scoped
         metrics.processHeartbeatAge.set(rows.reduce((oldest, row) => Math.max(oldest, (now - row.heartbeatAt.getTime()) / 1000), 0))
       })
     )
+
+    if (crons.length > 0) {
+      yield* metrics.addSource(
+        "crons",
+        Effect.gen(function* () {
+          const now = new Date(yield* Clock.currentTimeMillis)
+          const slots = crons.map((cron) => ({ cron, slot: latestSlot(cron.schedule, now) }))
+          const [states, enqueued] = yield* Effect.all([controls.cronControls, controls.enqueuedKeys(slots.map(({ cron, slot }) => slotKey(cron.name, slot)))], { concurrency: 2 })
+          for (const { cron, slot } of slots) {
+            const enabled = states.get(cron.name)?.enabled ?? true
+            // a slot that came while the schedule was disabled was skipped on purpose
+            const skipped = states.get(cron.name)?.updatedAt.getTime() ?? 0
+            // a slot's job older than JOB_RETENTION may be deleted already: no verdict
+            const known = now.getTime() - slot.getTime() < Duration.toMillis(retention)
+            const missed = enabled && known && slot.getTime() >= skipped && !enqueued.has(slotKey(cron.name, slot))
+            metrics.cronOverdue.set({ cron: cron.name }, missed ? (now.getTime() - slot.getTime()) / 1000 : 0)
+          }
+        })
+      )
+    }
 
     yield* metrics.addSource(
       "paused-queues",

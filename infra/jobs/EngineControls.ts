@@ -147,6 +147,15 @@ export class EngineControls extends Effect.Service<EngineControls>()("switchboar
             narrow("controls.requestDrain")
           )
 
-    return { pauseQueue, resumeQueue, pausedQueues, cronControls, cronControl, setCronEnabled, lastCronRuns, requestDrain } as const
+    /** Which of these unique keys (cron slots: `slotKey`) some job holds. */
+    const enqueuedKeys = (keys: ReadonlyArray<string>): Effect.Effect<ReadonlySet<string>, DatabaseError> =>
+      keys.length === 0
+        ? Effect.succeed(new Set())
+        : sql<{ unique_key: string }>`SELECT unique_key FROM jobs WHERE unique_key = ANY(${[...keys]}::text[])`.pipe(
+            Effect.map((rows) => new Set(rows.map((r) => r.unique_key))),
+            narrow("controls.enqueuedKeys")
+          )
+
+    return { pauseQueue, resumeQueue, pausedQueues, cronControls, cronControl, setCronEnabled, lastCronRuns, enqueuedKeys, requestDrain } as const
   })
 }) {}

@@ -155,6 +155,11 @@ const make = () => {
       "The oldest heartbeat among the registered processes, in seconds, from the database at scrape time (a process silent past PROCESS_STALE_AFTER is presumed dead and pruned); aggregate with max.",
       []
     ),
+    cronOverdue: gauge(
+      "cron_overdue_seconds",
+      "Seconds since an enabled schedule's latest slot when no job was enqueued for that slot (0 when it was, or while the schedule is disabled); from the database at scrape time, aggregate with max.",
+      ["cron"]
+    ),
     actorRestarts: counter("actor_restarts_total", "Times a supervised actor died and was started again.", ["actor"]),
     actorHeartbeatAge: gauge("actor_heartbeat_age_seconds", "Seconds a busy actor has gone without a heartbeat (0 while it waits as declared).", ["actor"])
   }

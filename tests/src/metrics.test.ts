@@ -9,11 +9,12 @@
 import { readFileSync } from "node:fs"
 import { Counter, Gauge, Histogram, Registry, Summary } from "prom-client"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { type CronDefinition, defineCron } from "../../domain/jobs/CronDefinition.ts"
 import { type RunningApp, startApp } from "../support/app.ts"
 import { cloneDatabase, query } from "../support/database.ts"
 import { count, countReaches } from "../support/ledger.ts"
 import { expositionProblems, parseExposition, valueOf } from "../support/prometheus.ts"
-import { LEDGER_SQL } from "../support/testJobs.ts"
+import { LEDGER_SQL, Tick } from "../support/testJobs.ts"
 
 const CATALOGUE = [
   "switchboard_http_requests_total",
@@ -181,5 +182,32 @@ describe("the exposition checker (support/prometheus.ts)", () => {
   ])("refuses %s", (_, exposition, problem) => {
     const problems = expositionProblems(exposition)
     expect(problems.some((p) => problem.test(p)), problems.join("\n")).toBe(true)
+  })
+})
+
+describe("/metrics: cron slots", () => {
+  let app: RunningApp
+  const minutely = defineCron({ name: "test.minutely", schedule: "* * * * *", job: Tick, args: {} }) as CronDefinition
+  const everySecond = defineCron({ name: "test.second", schedule: "* * * * * *", job: Tick, args: {} }) as CronDefinition
+  beforeAll(async () => {
+    // no catch-up: the minute slot before the start is missed, as if everything had been down through it
+    app = await startApp({ databaseUrl: await cloneDatabase(), crons: [minutely, everySecond], env: { CRON_CATCHUP_WINDOW: "0 seconds" } })
+  })
+  afterAll(() => app.dispose())
+
+  const overdue = async (cron: string) => valueOf(parseExposition(await (await app.request("/metrics")).text()), "switchboard_cron_overdue_seconds", { cron }) ?? -1
+
+  it("says how long ago an enabled schedule's latest slot was missed, and 0 for one that ran or is disabled", async () => {
+    const before = Date.now()
+    const seconds = await overdue("test.minutely")
+    const slot = Math.floor(before / 60_000) * 60_000
+    if (before - slot > 2_000) {
+      // the slot of this minute came before the app started and was not caught up
+      expect(seconds).toBeGreaterThanOrEqual((before - slot) / 1000 - 1)
+      expect(seconds).toBeLessThanOrEqual((Date.now() - slot) / 1000 + 1)
+    }
+    expect(await overdue("test.second")).toBeLessThan(2) // each second's slot is enqueued as it comes
+    expect((await app.request("/admin/api/crons/test.minutely/disable", { method: "POST", admin: true })).status).toBe(200)
+    expect(await overdue("test.minutely")).toBe(0)
   })
 })
