@@ -1020,6 +1020,63 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/api/callback-bulk-operations/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * How many callback requests a filter matches now, and how many of them are in a status an action applies to.
+         * @description The filter is the callbacks list's (`GET /admin/api/callbacks`), or `ids`, the requests an operator selected.
+         */
+        post: operations["previewCallbackBulkOperation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/callback-bulk-operations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retry or cancel every callback request a filter matches, in batches, by a job.
+         * @description Each request changes exactly as `POST /admin/api/callbacks/{id}/retry` or `/cancel` would change it (its history event, the dial a retry enqueues), and only if that action would be accepted when its batch comes: the others are left as they are and not counted. Only requests that exist now are affected (later ones are not swept up). Batches of 50, each its own transaction. Follow it with `GET /admin/api/callback-bulk-operations/{id}`.
+         */
+        post: operations["startCallbackBulkOperation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/callback-bulk-operations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A bulk operation on callback requests and how far it got. */
+        get: operations["getCallbackBulkOperation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/callbacks/{id}/stream": {
         parameters: {
             query?: never;
@@ -2349,7 +2406,7 @@ export interface components {
         BulkPreview: {
             /**
              * int
-             * @description the jobs the filter matches now
+             * @description the jobs (or callback requests) the filter matches now
              */
             matched: number;
             /**
@@ -2415,6 +2472,69 @@ export interface components {
              */
             action: "retry" | "cancel" | "delete";
             filter: components["schemas"]["BulkJobFilter"];
+            /**
+             * nonNegative
+             * @description the `matched` count the operator confirmed: a different count now is refused (409), nothing is changed
+             */
+            expectedCount?: components["schemas"]["Int"];
+        };
+        CallbackBulkPreviewRequest: {
+            action: components["schemas"]["CallbackBulkAction"];
+            filter: components["schemas"]["BulkCallbackFilter"];
+        };
+        /**
+         * @description retry (failed or cancelled requests are queued again, from the business's own number; not one never verified, nor one whose visitor has another active request), cancel (requests not finished)
+         * @enum {string}
+         */
+        CallbackBulkAction: "retry" | "cancel";
+        BulkCallbackFilter: {
+            status?: components["schemas"]["CallbackStatus"];
+            /**
+             * Format: uuid
+             * @description a Universally Unique Identifier
+             */
+            businessId?: string;
+            /** @description the visitor's number, E.164 */
+            phone?: string;
+            /** Format: date-time */
+            createdFrom?: string;
+            /** Format: date-time */
+            createdBefore?: string;
+            /**
+             * maxLength(200)
+             * @description text in the visitor's name or note (case-insensitive)
+             */
+            q?: string;
+            /**
+             * maxItems(500)
+             * @description only these requests (a page's selection)
+             */
+            ids?: string[];
+        };
+        CallbackBulkOperation: {
+            id: components["schemas"]["UUID"];
+            /** @enum {string} */
+            target: "callbacks";
+            action: components["schemas"]["CallbackBulkAction"];
+            filter: components["schemas"]["BulkCallbackFilter"];
+            /**
+             * int
+             * @description the requests the filter matched when the operation was asked for (the count confirmed)
+             */
+            matched: number;
+            /**
+             * int
+             * @description the requests changed so far
+             */
+            changed: number;
+            requestedBy: string;
+            createdAt: components["schemas"]["Timestamp"];
+            /** Format: date-time */
+            finishedAt?: string;
+        };
+        CallbackBulkStartRequest: {
+            action: components["schemas"]["CallbackBulkAction"];
+            filter: components["schemas"]["BulkCallbackFilter"];
             /**
              * nonNegative
              * @description the `matched` count the operator confirmed: a different count now is refused (409), nothing is changed
@@ -4816,6 +4936,110 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["BulkOperation"];
+                };
+            };
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
+            404: components["responses"]["problem-not-found"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
+    previewCallbackBulkOperation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CallbackBulkPreviewRequest"];
+            };
+        };
+        responses: {
+            /** @description The counts */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkPreview"];
+                };
+            };
+            /** @description `/problems/validation` (Validation failed): The request's fields did not pass validation; `errors` lists each field's path and message. `/problems/malformed-body` (Malformed body): The body is not the JSON the route expects (it could not be parsed, or is not an object). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
+            413: components["responses"]["problem-payload-too-large"];
+            415: components["responses"]["problem-unsupported-media-type"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
+    startCallbackBulkOperation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CallbackBulkStartRequest"];
+            };
+        };
+        responses: {
+            /** @description Started */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallbackBulkOperation"];
+                };
+            };
+            /** @description `/problems/validation` (Validation failed): The request's fields did not pass validation; `errors` lists each field's path and message. `/problems/malformed-body` (Malformed body): The body is not the JSON the route expects (it could not be parsed, or is not an object). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
+            409: components["responses"]["problem-conflict"];
+            413: components["responses"]["problem-payload-too-large"];
+            415: components["responses"]["problem-unsupported-media-type"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
+    getCallbackBulkOperation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the resource's id (a UUID) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The operation */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallbackBulkOperation"];
                 };
             };
             401: components["responses"]["problem-unauthorized"];

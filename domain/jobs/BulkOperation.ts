@@ -2,8 +2,11 @@
  * An operator's action on every job a filter matches: the filter (the jobs
  * list's, or the ids of a page's selected rows), what to do, and how far it
  * got. Which states each action applies to comes from the job state machine.
+ * A bulk operation targets jobs or callback requests
+ * (domain/callbacks/BulkCallbacks.ts); both are carried out alike.
  */
 import * as Schema from "effect/Schema"
+import { CallbackBulkOperation } from "../callbacks/BulkCallbacks.ts"
 import { Timestamp } from "../Timestamp.ts"
 import { JobId, JobStateSchema } from "./Job.ts"
 import { type JobState, sourcesOf, TerminalStates } from "./JobState.ts"
@@ -45,3 +48,11 @@ export const BulkOperation = Schema.Struct({
   finishedAt: Schema.optional(Timestamp.annotations({ description: "absent while batches remain" }))
 }).annotations({ identifier: "BulkOperation" })
 export type BulkOperation = typeof BulkOperation.Type
+
+/** What a bulk operation acts on. */
+export const BulkTarget = Schema.Literal("jobs", "callbacks")
+export type BulkTarget = typeof BulkTarget.Type
+
+/** A bulk operation of either target, told apart by `target`. */
+export const AnyBulkOperation = Schema.Union(BulkOperation, CallbackBulkOperation)
+export type AnyBulkOperation = typeof AnyBulkOperation.Type

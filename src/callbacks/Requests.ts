@@ -281,14 +281,17 @@ export const list = (filter: RequestFilter) =>
 
 /**
  * An operator's retry (failed or cancelled -> queued, from the business's own
- * number again, with a new generation) or cancel. A request cancelled before
- * its phone was verified is never called: the visitor must ask again.
+ * number again, with a new generation) or cancel, in one transaction (a
+ * savepoint inside the caller's): the request moved, or `Conflict` when it may
+ * not move and nothing changed. A request cancelled before its phone was
+ * verified is never called: the visitor must ask again. A bulk operation's
+ * batch applies it to each of its requests (src/jobs/BulkOperations.ts).
  */
-export const operatorChange = (id: string, event: "adminRetry" | "cancel") =>
+export const applyOperatorChange = (id: string, event: "adminRetry" | "cancel") =>
   Effect.gen(function* () {
     const requests = yield* RequestStore
     const verifications = yield* VerificationStore
-    const updated = yield* inTransaction(
+    return yield* inTransaction(
       Effect.gen(function* () {
         const request = yield* lockRequest(id)
         const refuse = (detail: string) => new Conflict({ detail, extra: { id: request.id, callbackStatus: request.status } })
@@ -306,8 +309,10 @@ export const operatorChange = (id: string, event: "adminRetry" | "cancel") =>
         return moved.value
       })
     )
-    return yield* withAttempts(updated)
   })
+
+/** {@link applyOperatorChange} to one request, answered with its attempts. */
+export const operatorChange = (id: string, event: "adminRetry" | "cancel") => Effect.flatMap(applyOperatorChange(id, event), withAttempts)
 
 export interface Stats {
   readonly callbacks: Readonly<Record<CallbackStatus, number>>

@@ -1,12 +1,15 @@
 /**
  * `GET /admin/callbacks` and `/admin/callbacks/{id}`: callback requests by
  * status, business, phone, creation date and text (the admin API's filters,
- * each in the URL), newest first a page at a time; one request with its
- * timeline (the request's history), its attempts with Twilio's call sids and
- * errors, the texts sent, its trace id; retry and cancel where its status
- * allows them.
+ * each in the URL), newest first a page at a time, with bulk retry and cancel
+ * of everything the filter matches or the rows selected (Bulk.tsx); one
+ * request with its timeline (the request's history), its attempts with
+ * Twilio's call sids and errors, the texts sent, its trace id; retry and
+ * cancel where its status allows them.
  */
 import * as Effect from "effect/Effect"
+import { statusesFor } from "../../../domain/callbacks/BulkCallbacks.ts"
+import type { CallbackStatus } from "../../../domain/callbacks/CallbackState.ts"
 import { CallbackStatuses } from "../../../domain/callbacks/CallbackState.ts"
 import { MessageStore } from "../../../infra/callbacks/MessageStore.ts"
 import * as Businesses from "../../callbacks/Businesses.ts"
@@ -14,14 +17,13 @@ import * as Requests from "../../callbacks/Requests.ts"
 import { CallbacksQuery, cancelCallback, retryCallback } from "../../http/contract/AdminCallbacks.ts"
 import { Action, Choice, Facts, href, Layout, type PageContext, Pager, Status, Table, Time } from "../Components.tsx"
 import { action, type ConsoleRoutes, page } from "../ConsoleRouter.tsx"
+import { CallbackBulkControls, callbackBulkPages } from "./Bulk.tsx"
 
-const RETRYABLE: ReadonlyArray<string> = ["failed", "cancelled"]
-const CANCELLABLE: ReadonlyArray<string> = ["pending_verification", "queued", "retry_scheduled", "escalated", "dialing"]
-
-const CallbackActions = ({ id, status, page: context }: { id: string; status: string; page: PageContext }) => (
+/** The operator's actions a request's status allows (the transition table's, as the bulk actions read it). */
+const CallbackActions = ({ id, status, page: context }: { id: string; status: CallbackStatus; page: PageContext }) => (
   <>
-    {RETRYABLE.includes(status) ? <Action page={context} action={`/admin/callbacks/${id}/retry`} label="Retry" /> : null}
-    {CANCELLABLE.includes(status) ? <Action page={context} action={`/admin/callbacks/${id}/cancel`} label="Cancel" danger confirm="Cancel this callback request?" /> : null}
+    {statusesFor("retry").includes(status) ? <Action page={context} action={`/admin/callbacks/${id}/retry`} label="Retry" /> : null}
+    {statusesFor("cancel").includes(status) ? <Action page={context} action={`/admin/callbacks/${id}/cancel`} label="Cancel" danger confirm="Cancel this callback request?" /> : null}
   </>
 )
 
@@ -29,6 +31,7 @@ const CallbackActions = ({ id, status, page: context }: { id: string; status: st
 const localDate = (at: Date | undefined): string => (at === undefined ? "" : at.toISOString().slice(0, 16))
 
 export const callbackPages = (routes: ConsoleRoutes) => {
+  callbackBulkPages(routes) // first: /admin/callbacks/bulk is not a request's id
   page(routes, "/admin/callbacks", CallbacksQuery, ({ query, page: context }) =>
     Effect.gen(function* () {
       const [found, businesses] = yield* Effect.all([
@@ -67,12 +70,20 @@ export const callbackPages = (routes: ConsoleRoutes) => {
             </label>
             <button type="submit">Filter</button>
           </form>
+          <CallbackBulkControls
+            filter={{ status: query.status, businessId: query.businessId, phone: query.phone, createdFrom: query.createdFrom, createdBefore: query.createdBefore, q: query.q }}
+            page={context}
+            selection="callback-selection"
+          />
           <div id="callbacks-list" data-live>
-            <Table caption="Callback requests, newest first" headers={["created", "business", "visitor", "status", "attempts", "last attempt", ""]} empty={found.items.length === 0} id="callbacks">
+            <Table caption="Callback requests, newest first" headers={["select", "created", "business", "visitor", "status", "attempts", "last attempt", ""]} empty={found.items.length === 0} id="callbacks">
               {found.items.map((r) => {
                 const last = r.attempts.at(-1)
                 return (
                   <tr>
+                    <td>
+                      <input type="checkbox" name="ids" value={r.id} form="callback-selection" aria-label={`select the request of ${r.name ?? r.phone}, created ${r.createdAt.toISOString()}`} />
+                    </td>
                     <td>
                       <a href={`/admin/callbacks/${r.id}`}>
                         <Time at={r.createdAt} />
