@@ -10,12 +10,11 @@
  * the batch's transaction (src/jobs/BulkOperations.ts).
  */
 import type { SqlClient } from "@effect/sql"
-import type { Fragment } from "@effect/sql/Statement"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { BulkCallbackFilter, type CallbackBulkAction, statusesFor } from "../../domain/callbacks/BulkCallbacks.ts"
-import { containsPattern } from "../db/Patterns.ts"
+import { matchingCallbacks } from "./CallbackFilter.ts"
 
 /** A request's place in the walk: its creation to the microsecond, and its id. */
 export interface CallbackPosition {
@@ -28,18 +27,6 @@ export interface CallbackBatch {
   readonly action: CallbackBulkAction
   readonly requests: ReadonlyArray<CallbackPosition>
 }
-
-/** Every field given must hold, as the callbacks list (RequestStore.list) reads it, on `callback_requests` named `c`; none given: every request. */
-export const matchingCallbacks = (sql: SqlClient.SqlClient, filter: BulkCallbackFilter): Fragment =>
-  sql.and([
-    ...(filter.status === undefined ? [] : [sql`c.status = ${filter.status}`]),
-    ...(filter.businessId === undefined ? [] : [sql`c.business_id = ${filter.businessId}::uuid`]),
-    ...(filter.phone === undefined ? [] : [sql`c.phone = ${filter.phone}`]),
-    ...(filter.createdFrom === undefined ? [] : [sql`c.created_at >= ${filter.createdFrom.toISOString()}::timestamptz`]),
-    ...(filter.createdBefore === undefined ? [] : [sql`c.created_at < ${filter.createdBefore.toISOString()}::timestamptz`]),
-    ...(filter.q === undefined ? [] : [sql`(coalesce(c.name, '') || ' ' || coalesce(c.note, '')) ILIKE ${containsPattern(filter.q)}`]),
-    ...(filter.ids === undefined ? [] : [sql`c.id = ANY(${[...filter.ids]}::uuid[])`])
-  ])
 
 const microsOf = (sql: SqlClient.SqlClient, column: string) => sql`(extract(epoch FROM ${sql(column)}) * 1000000)::bigint::text`
 const instantOf = (sql: SqlClient.SqlClient, micros: string) => sql`(timestamptz 'epoch' + ${micros}::bigint * interval '1 microsecond')`

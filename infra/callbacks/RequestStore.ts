@@ -21,7 +21,7 @@ import type { CallbackPriority, CallbackRequest } from "../../domain/callbacks/B
 import { type CallbackEvent, CallbackStatus, sourcesOf, targetsOf, TerminalStatuses } from "../../domain/callbacks/CallbackState.ts"
 import { MoveTypes } from "../../domain/callbacks/History.ts"
 import { type DatabaseError, narrow } from "../db/DatabaseError.ts"
-import { containsPattern } from "../db/Patterns.ts"
+import { matchingCallbacks } from "./CallbackFilter.ts"
 import { Metrics } from "../observability/Metrics.ts"
 import { nextSeq, recordFrom } from "./HistoryStore.ts"
 import { decodeFirst, decodeRow, decodeRows, RequestRow } from "./Rows.ts"
@@ -48,7 +48,7 @@ export interface RequestFilter {
   /** Created before this instant. */
   readonly createdBefore?: Date | undefined
   /** Text found in the visitor's name or note, case-insensitively. */
-  readonly text?: string | undefined
+  readonly q?: string | undefined
   /** The cursor: list what was created before this request (its creation in microseconds since the epoch, as text, and its id). */
   readonly before?: { readonly createdMicros: string; readonly id: string } | undefined
   readonly limit: number
@@ -147,19 +147,14 @@ export class RequestStore extends Effect.Service<RequestStore>()("switchboard/in
     /** Requests newest first, each with its cursor (creation to the microsecond, then id: the order's own key). */
     const list = (filter: RequestFilter) =>
       sql<{ id: string; created_micros: string }>`
-        SELECT *, (extract(epoch FROM created_at) * 1000000)::bigint::text AS created_micros FROM callback_requests
-         WHERE ${filter.status === undefined ? sql`true` : sql`status = ${filter.status}`}
-           AND ${filter.businessId === undefined ? sql`true` : sql`business_id = ${filter.businessId}`}
-           AND ${filter.phone === undefined ? sql`true` : sql`phone = ${filter.phone}`}
-           AND ${filter.createdFrom === undefined ? sql`true` : sql`created_at >= ${filter.createdFrom.toISOString()}::timestamptz`}
-           AND ${filter.createdBefore === undefined ? sql`true` : sql`created_at < ${filter.createdBefore.toISOString()}::timestamptz`}
-           AND ${filter.text === undefined ? sql`true` : sql`(coalesce(name, '') || ' ' || coalesce(note, '')) ILIKE ${containsPattern(filter.text)}`}
+        SELECT *, (extract(epoch FROM created_at) * 1000000)::bigint::text AS created_micros FROM callback_requests c
+         WHERE ${matchingCallbacks(sql, filter)}
            AND ${
              filter.before === undefined
                ? sql`true`
-               : sql`(created_at, id) < (timestamptz 'epoch' + ${filter.before.createdMicros}::bigint * interval '1 microsecond', ${filter.before.id}::uuid)`
+               : sql`(c.created_at, c.id) < (timestamptz 'epoch' + ${filter.before.createdMicros}::bigint * interval '1 microsecond', ${filter.before.id}::uuid)`
            }
-         ORDER BY created_at DESC, id DESC
+         ORDER BY c.created_at DESC, c.id DESC
          LIMIT ${filter.limit}`.pipe(
         narrow("callbacks.list"),
         Effect.flatMap((rows) =>

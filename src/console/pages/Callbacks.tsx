@@ -35,7 +35,7 @@ export const callbackPages = (routes: ConsoleRoutes) => {
   page(routes, "/admin/callbacks", CallbacksQuery, ({ query, page: context }) =>
     Effect.gen(function* () {
       const [found, businesses] = yield* Effect.all([
-        Requests.list({ ...query, text: query.q, before: query.cursor }),
+        Requests.list({ ...query, before: query.cursor }),
         Businesses.list(500, undefined)
       ])
       const names = new Map(businesses.items.map((b) => [b.id, b.name]))

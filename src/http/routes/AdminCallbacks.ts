@@ -42,7 +42,7 @@ export const merged = (patch: Record<string, unknown>) => (current: Business) =>
 
 /** A page of callback requests, as an operator (or a business's secret key) sees them. */
 export const callbackPage = (query: typeof CallbacksQuery.Type) =>
-  Requests.list({ ...query, text: query.q, before: query.cursor }).pipe(Effect.flatMap((page) => reply(AdminCallbackPage, page)))
+  Requests.list({ ...query, before: query.cursor }).pipe(Effect.flatMap((page) => reply(AdminCallbackPage, page)))
 
 export const adminCallbackRoutes = () => {
   const router = new Hono<HttpEnv>()

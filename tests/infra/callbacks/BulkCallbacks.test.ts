@@ -85,7 +85,7 @@ const listed = (filter: BulkCallbackFilter) =>
     const ids: Array<string> = []
     let before: { createdMicros: string; id: string } | undefined
     for (;;) {
-      const page = yield* store.list({ ...filter, text: filter.q, before, limit: 7 })
+      const page = yield* store.list({ ...filter, before, limit: 7 })
       ids.push(...page.map((r) => r.request.id))
       const last = page.at(-1)
       if (page.length < 7 || last === undefined) return filter.ids === undefined ? ids : ids.filter((id) => filter.ids?.includes(id))
