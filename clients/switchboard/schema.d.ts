@@ -2488,23 +2488,24 @@ export interface components {
          */
         CallbackBulkAction: "retry" | "cancel";
         BulkCallbackFilter: {
-            status?: components["schemas"]["CallbackStatus"];
+            /** @enum {string} */
+            status?: "pending_verification" | "queued" | "dialing" | "retry_scheduled" | "escalated" | "connected" | "completed" | "failed" | "cancelled" | "expired";
             /**
              * Format: uuid
              * @description a Universally Unique Identifier
              */
             businessId?: string;
-            /** @description the visitor's number, E.164 */
-            phone?: string;
             /** Format: date-time */
             createdFrom?: string;
             /** Format: date-time */
             createdBefore?: string;
             /**
              * maxLength(200)
-             * @description text in the visitor's name or note (case-insensitive)
+             * @description only requests whose visitor's name or note contains this text (case-insensitive)
              */
             q?: string;
+            /** @description the visitor's number, E.164 */
+            phone?: string;
             /**
              * maxItems(500)
              * @description only these requests (a page's selection)
@@ -2876,14 +2877,14 @@ export interface operations {
         parameters: {
             query?: {
                 status?: "pending_verification" | "queued" | "dialing" | "retry_scheduled" | "escalated" | "connected" | "completed" | "failed" | "cancelled" | "expired";
-                /** @description a string */
-                phone?: string;
                 /** @description a string to be decoded into a Date */
                 createdFrom?: string;
                 /** @description a string to be decoded into a Date */
                 createdBefore?: string;
                 /** @description only requests whose visitor's name or note contains this text (case-insensitive) */
                 q?: string;
+                /** @description a string */
+                phone?: string;
                 /** @description page size, 1 to 500 (default 50) */
                 limit?: string;
                 /** @description `nextCursor` of the previous page */
@@ -3768,14 +3769,14 @@ export interface operations {
                 status?: "pending_verification" | "queued" | "dialing" | "retry_scheduled" | "escalated" | "connected" | "completed" | "failed" | "cancelled" | "expired";
                 /** @description a Universally Unique Identifier */
                 businessId?: string;
-                /** @description a string */
-                phone?: string;
                 /** @description a string to be decoded into a Date */
                 createdFrom?: string;
                 /** @description a string to be decoded into a Date */
                 createdBefore?: string;
                 /** @description only requests whose visitor's name or note contains this text (case-insensitive) */
                 q?: string;
+                /** @description a string */
+                phone?: string;
                 /** @description page size, 1 to 500 (default 50) */
                 limit?: string;
                 /** @description `nextCursor` of the previous page */

@@ -24,17 +24,22 @@ export const eventOf = (action: CallbackBulkAction): Extract<CallbackEvent, "adm
 export const statusesFor = (action: CallbackBulkAction): ReadonlyArray<CallbackStatus> => sourcesOf(eventOf(action))
 
 /** Which requests: every one matching all the given fields (none given: every request), as the callbacks list filters them. */
-export const BulkCallbackFilter = Schema.Struct({
-  status: Schema.optional(CallbackStatus),
+/** The filters of the callbacks list that bulk operations take as they are (the list reads its phone in any format). */
+export const CallbackFilterFields = {
+  status: Schema.optional(CallbackStatus.annotations({ message: () => `must be one of ${CallbackStatus.literals.join(", ")}` })),
   businessId: Schema.optional(Schema.UUID.annotations({ message: () => "must be a business id" })),
-  phone: Schema.optional(E164.annotations({ description: "the visitor's number, E.164" })),
   createdFrom: Schema.optional(Timestamp.annotations({ description: "only requests created at or after this instant" })),
   createdBefore: Schema.optional(Timestamp.annotations({ description: "only requests created before this instant" })),
   q: Schema.optional(
     Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200, { message: () => "must be 1 to 200 characters" })).annotations({
-      description: "text in the visitor's name or note (case-insensitive)"
+      description: "only requests whose visitor's name or note contains this text (case-insensitive)"
     })
-  ),
+  )
+}
+
+export const BulkCallbackFilter = Schema.Struct({
+  ...CallbackFilterFields,
+  phone: Schema.optional(E164.annotations({ description: "the visitor's number, E.164" })),
   ids: Schema.optional(
     Schema.Array(Schema.UUID.annotations({ message: () => "must be a callback request id" }))
       .pipe(Schema.minItems(1), Schema.maxItems(500))

@@ -7,6 +7,7 @@ import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { Business, BusinessInput, CallbackRequest, E164, Hours, RingSeconds } from "../../../domain/callbacks/Business.ts"
+import { CallbackFilterFields } from "../../../domain/callbacks/BulkCallbacks.ts"
 import { CallbackStatus } from "../../../domain/callbacks/CallbackState.ts"
 import { HistoryEvent } from "../../../domain/callbacks/History.ts"
 import { Origin } from "../../../domain/callbacks/Keys.ts"
@@ -16,7 +17,6 @@ import { isPhoneCountry, normalizePhone } from "../../../infra/phone/PhoneNumber
 import { route } from "../Contract.ts"
 import { CallbackView } from "./Callbacks.ts"
 import { IdParams, Limit, Optional, Page, PlainText } from "./Fields.ts"
-import { Timestamp } from "../../../domain/Timestamp.ts"
 
 const MAX_LIMIT = 500
 
@@ -150,16 +150,8 @@ const PhoneQuery = Schema.transformOrFail(Schema.String, E164, {
 }).annotations({ description: "the visitor's number, E.164" })
 
 export const CallbacksQuery = Schema.Struct({
-  status: Schema.optional(CallbackStatus.annotations({ message: () => `must be one of ${CallbackStatus.literals.join(", ")}` })),
-  businessId: Schema.optional(Schema.UUID.annotations({ message: () => "must be a business id" })),
+  ...CallbackFilterFields,
   phone: Schema.optional(PhoneQuery),
-  createdFrom: Schema.optional(Timestamp.annotations({ description: "only requests created at or after this instant" })),
-  createdBefore: Schema.optional(Timestamp.annotations({ description: "only requests created before this instant" })),
-  q: Schema.optional(
-    Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200, { message: () => "must be 1 to 200 characters" })).annotations({
-      description: "only requests whose visitor's name or note contains this text (case-insensitive)"
-    })
-  ),
   limit: Limit(50, MAX_LIMIT),
   cursor: Schema.optional(RequestCursor)
 })
