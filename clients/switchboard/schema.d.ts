@@ -2402,6 +2402,12 @@ export interface components {
             drainRequestedAt: components["schemas"]["Timestamp"] | null;
             /** @description who asked it to drain */
             drainRequestedBy: string | null;
+            /** @description the package version it runs (null: registered by a version that did not say) */
+            version: string | null;
+            /** @description the source revision of its image (SWITCHBOARD_REVISION), or unknown */
+            revision: string | null;
+            /** @description its runtime and version, such as node/22.11.0 */
+            runtime: string | null;
         };
         BulkPreview: {
             /**

@@ -73,7 +73,10 @@ export const ProcessView = Schema.Struct({
   drainRequestedAt: Schema.NullOr(Timestamp).annotations({
     description: "when an operator asked it to drain: it shuts down gracefully, as on SIGTERM, at its next heartbeat"
   }),
-  drainRequestedBy: Schema.NullOr(Schema.String).annotations({ description: "who asked it to drain" })
+  drainRequestedBy: Schema.NullOr(Schema.String).annotations({ description: "who asked it to drain" }),
+  version: Schema.NullOr(Schema.String).annotations({ description: "the package version it runs (null: registered by a version that did not say)" }),
+  revision: Schema.NullOr(Schema.String).annotations({ description: "the source revision of its image (SWITCHBOARD_REVISION), or unknown" }),
+  runtime: Schema.NullOr(Schema.String).annotations({ description: "its runtime and version, such as node/22.11.0" })
 }).annotations({ identifier: "Process" })
 
 export const ProcessList = Schema.Array(ProcessView)

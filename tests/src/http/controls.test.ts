@@ -4,6 +4,7 @@
  * enabling and disabling schedules, and asking a process to drain. Every
  * response is checked against the OpenAPI document (tests/support/app.ts).
  */
+import { readFileSync } from "node:fs"
 import { randomUUID } from "node:crypto"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type CronDefinition, defineCron, nextSlot } from "../../../domain/jobs/CronDefinition.ts"
@@ -167,7 +168,10 @@ describe("the admin API's engine controls", () => {
     expect(drained.drainRequestedAt).toMatch(ISO)
     const processes = await json<ReadonlyArray<{ id: string; drainRequestedAt: string | null }>>(await app.request("/admin/api/processes", { admin: true }), 200)
     expect(processes.find((p) => p.id === id)?.drainRequestedAt).toBe(drained.drainRequestedAt)
-    // this process itself: not asked
+    // this process itself: not asked; it says what it runs, the row written by hand does not
     expect(processes.find((p) => p.id !== id)?.drainRequestedAt).toBeNull()
+    const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string }
+    expect(processes.find((p) => p.id !== id)).toMatchObject({ version: pkg.version, revision: "unknown", runtime: `node/${process.versions.node}` })
+    expect(processes.find((p) => p.id === id)).toMatchObject({ version: null, revision: null, runtime: null })
   })
 })
