@@ -10,8 +10,13 @@
  * in every `[data-live]` region, so lists and counters change without a
  * reload and without losing what the operator is typing elsewhere (a page
  * with work in progress looks again every second until it is done). When the
- * stream drops, a banner says so until it is back (EventSource reconnects by
- * itself and resumes after the last event it saw).
+ * stream drops, a banner says so until it is back: EventSource reconnects by
+ * itself after a lost connection and resumes after the last event it saw, but
+ * gives up on an answer that is not a stream (a 503 from a process shutting
+ * down, a proxy's error page), so then the script opens a new one, backing off
+ * to 15 s; once back it fetches the page at once, since a new stream does not
+ * replay what was missed. A swap keeps keyboard focus: the control that had
+ * it takes it back in the fresh region.
  */
 import { createHash } from "node:crypto"
 
@@ -23,6 +28,8 @@ const css = String.raw`
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: var(--fg); background: var(--bg) }
 a { color: #0550ae }
 :focus-visible { outline: 3px solid var(--focus); outline-offset: 2px }
+/* date and time fields take focus in their inner parts: the field itself matches neither :focus nor :focus-visible, only :focus-within */
+input:focus-within { outline: 3px solid var(--focus); outline-offset: 2px }
 .skip { position: absolute; left: -999px; top: 0; background: var(--bg); padding: .5rem }
 .skip:focus { left: .5rem }
 .top { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: center; padding: .6rem 1rem; border-bottom: 1px solid var(--line); background: var(--panel) }
@@ -67,6 +74,14 @@ pre { background: var(--panel); padding: .6rem; overflow-x: auto; border: 1px so
 .none, .empty { color: var(--muted) }
 .chart { width: 100%; max-width: 36rem; height: auto }
 .chart .bar { fill: #0969da } .chart .bar.bad { fill: #cf222e } .chart .axis { stroke: var(--line) }
+.chart .bar.wait { fill: #8250df }
+h3 { font-size: 1rem; margin: .75rem 0 .4rem }
+.pair { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 24rem), 1fr)); gap: 0 2rem; align-items: start }
+.pair figure { margin: .5rem 0 1rem }
+.spark { display: inline-flex; align-items: center; gap: .5rem; white-space: nowrap }
+.spark svg { display: block; width: 7.5rem; height: 1.6rem }
+.spark .bar { fill: #0969da } .spark .bar.bad { fill: #cf222e } .spark .axis { stroke: var(--line) }
+main:focus { outline: none }
 .signin { max-width: 24rem; margin: 3rem auto; padding: 1.5rem; border: 1px solid var(--line); border-radius: .5rem }
 .signin label { display: block; margin: .75rem 0 .25rem }
 .signin input { width: 100% }
@@ -123,6 +138,9 @@ const js = String.raw`
     const question = form instanceof HTMLFormElement ? form.dataset.confirm : undefined
     if (question && !window.confirm(question)) event.preventDefault()
   })
+  // the control that has keyboard focus, told apart from the others of its region by what it is and does
+  const FOCUSABLE = "a[href], button, input:not([type=hidden]), select, textarea, [tabindex]"
+  const focusKey = (el) => el.id ? "#" + el.id : [el.tagName, el.getAttribute("href"), el.closest("form") ? el.closest("form").getAttribute("action") : "", el.getAttribute("aria-label"), el.textContent.trim()].join("|")
   const main = document.getElementById("main")
   const banner = document.getElementById("live")
   if (!main || !banner || !window.EventSource || document.querySelectorAll("[data-live]").length === 0) return
@@ -135,7 +153,18 @@ const js = String.raw`
       const next = new DOMParser().parseFromString(await response.text(), "text/html")
       for (const region of document.querySelectorAll("[data-live]")) {
         const fresh = region.id ? next.getElementById(region.id) : null
-        if (fresh && fresh.outerHTML !== region.outerHTML) { local(fresh); region.replaceWith(document.adoptNode(fresh)) }
+        if (fresh) local(fresh) // first, so a region whose only difference is how its times are written stays as it is
+        if (fresh && fresh.outerHTML !== region.outerHTML) {
+          const active = document.activeElement
+          const had = active && active !== document.body && region.contains(active) ? [...region.querySelectorAll(FOCUSABLE)].indexOf(active) : -1
+          const key = had >= 0 ? focusKey(active) : ""
+          region.replaceWith(document.adoptNode(fresh))
+          if (had >= 0) {
+            const candidates = [...fresh.querySelectorAll(FOCUSABLE)]
+            const again = candidates.find((el) => focusKey(el) === key) || candidates[Math.min(had, candidates.length - 1)]
+            if (again) again.focus({ preventScroll: true })
+          }
+        }
       }
       document.body.dataset.refreshed = String(Date.now())
     } catch { /* the next event tries again */ }
@@ -143,14 +172,29 @@ const js = String.raw`
   // a page with work in progress (a bulk operation) also looks again every second until it is done
   const pending = () => document.querySelector('[data-live][data-finished="no"]') !== null
   if (pending()) { const poll = window.setInterval(() => { if (pending()) { if (timer === 0) refresh() } else window.clearInterval(poll) }, 1000) }
-  const stream = new EventSource("/admin/live")
-  stream.onopen = () => { banner.hidden = true; banner.textContent = ""; document.body.dataset.live = "open" }
-  stream.onmessage = () => { if (timer === 0) timer = window.setTimeout(refresh, 400) }
-  stream.onerror = () => {
-    document.body.dataset.live = "lost"
-    banner.textContent = "Live updates are interrupted; reconnecting… (the page shows what it had)"
-    banner.hidden = false
+  let lost = false
+  let failures = 0
+  let retry = 0
+  const follow = () => {
+    retry = 0
+    const stream = new EventSource("/admin/live")
+    stream.onopen = () => {
+      failures = 0
+      banner.hidden = true; banner.textContent = ""; document.body.dataset.live = "open"
+      // what changed while it was down: a new stream does not replay it, so look again now
+      if (lost) { lost = false; window.clearTimeout(timer); timer = window.setTimeout(refresh, 0) }
+    }
+    stream.onmessage = () => { if (timer === 0) timer = window.setTimeout(refresh, 400) }
+    stream.onerror = () => {
+      lost = true
+      document.body.dataset.live = "lost"
+      banner.textContent = "Live updates are interrupted; reconnecting… (the page shows what it had)"
+      banner.hidden = false
+      // a lost connection EventSource retries by itself; an answer that is not a stream closes it for good
+      if (stream.readyState === EventSource.CLOSED && retry === 0) retry = window.setTimeout(follow, Math.min(1000 * 2 ** failures++, 15000))
+    }
   }
+  follow()
 })()
 `
 

@@ -98,7 +98,8 @@ export const Layout: FC<PropsWithChildren<{ title: string; page: PageContext }>>
           {page.notice}
         </p>
       )}
-      <main id="main" data-csrf={page.csrf}>
+      {/* focusable from the skip link (not by Tab), so focus lands in the content and Tab goes on from there */}
+      <main id="main" data-csrf={page.csrf} tabindex={-1}>
         <h1>{title}</h1>
         {children}
       </main>

@@ -1,8 +1,9 @@
 /**
  * What an operator does to the job engine, whichever way they ask (the admin
  * API, src/http/routes/AdminJobs.ts, or the console, src/console/pages):
- * read the queues, pause and resume one, retry or cancel a job, read, run,
- * enable and disable the cron schedules, list the processes and drain one.
+ * read the queues (and what each finished in the last hour), pause and resume
+ * one, retry or cancel a job, read, run, enable and disable the cron
+ * schedules, list the processes and drain one.
  * `by` names who asked (the admin token, or a console operator). Names the
  * deployment does not run are `NotFound`; a job whose state does not allow the
  * change is a `Conflict`.
@@ -13,6 +14,7 @@ import { type CronDefinition, nextSlot } from "../../domain/jobs/CronDefinition.
 import type { OperatorAction } from "../../domain/jobs/BulkOperation.ts"
 import type { JobDefinition } from "../../domain/jobs/JobDefinition.ts"
 import { isTerminal } from "../../domain/jobs/JobState.ts"
+import { jobsFinishedPerMinute, type MinuteCount } from "../../infra/console/ConsoleStats.ts"
 import { EngineControls } from "../../infra/jobs/EngineControls.ts"
 import { JobStore } from "../../infra/jobs/JobStore.ts"
 import { ProcessRegistry } from "../../infra/jobs/ProcessRegistry.ts"
@@ -30,16 +32,19 @@ export const engineAdmin = (definitions: ReadonlyArray<AnyDefinition>, crons: Re
   const byName = new Map(crons.map((c) => [c.name, c]))
   const sortedCrons = [...crons].sort((a, b) => a.name.localeCompare(b.name))
 
-  /** Every queue: those with jobs, those live processes run, and those the job kinds name; each with its depth, capacity and pause. */
+  /**
+   * Every queue: those with jobs, those live processes run, and those the job kinds name; each with its depth,
+   * capacity (summed, and each live process's, largest first) and pause.
+   */
   const queues = Effect.gen(function* () {
     const store = yield* JobStore
     const [stats, processes, paused] = yield* Effect.all(
       [store.queueStats, Effect.flatMap(ProcessRegistry, (r) => r.list), Effect.flatMap(EngineControls, (c) => c.pausedQueues)],
       { concurrency: 3 }
     )
-    const concurrency = new Map<string, number>()
-    for (const p of processes) for (const [queue, load] of Object.entries(p.queues)) concurrency.set(queue, (concurrency.get(queue) ?? 0) + load.concurrency)
-    const names = new Set([...stats.map((s) => s.queue), ...concurrency.keys(), ...knownQueues])
+    const perProcess = new Map<string, Array<number>>()
+    for (const p of processes) for (const [queue, load] of Object.entries(p.queues)) perProcess.set(queue, [...(perProcess.get(queue) ?? []), load.concurrency])
+    const names = new Set([...stats.map((s) => s.queue), ...perProcess.keys(), ...knownQueues])
     return [...names].sort().map((queue) => {
       const s = stats.find((x) => x.queue === queue)
       const pause = paused.get(queue)
@@ -51,11 +56,29 @@ export const engineAdmin = (definitions: ReadonlyArray<AnyDefinition>, crons: Re
         retryable: s?.counts.retryable ?? 0,
         discarded: s?.counts.discarded ?? 0,
         oldestAvailableAgeSeconds: s?.oldestAvailableAgeSeconds ?? 0,
-        concurrency: concurrency.get(queue) ?? 0,
+        concurrency: (perProcess.get(queue) ?? []).reduce((sum, n) => sum + n, 0),
+        perProcess: [...(perProcess.get(queue) ?? [])].sort((a, b) => b - a),
         paused: pause !== undefined,
         ...(pause === undefined ? {} : { pausedAt: pause.pausedAt, pausedBy: pause.pausedBy })
       }
     })
+  })
+
+  /**
+   * What each queue finished in each minute of the last hour (oldest first, the current minute last),
+   * with the hour's totals and its busiest minute; queues that finished nothing are absent.
+   */
+  const throughput = Effect.map(jobsFinishedPerMinute(60), (byQueue) => {
+    const views = new Map<string, QueueThroughput>()
+    for (const [queue, minutes] of byQueue) {
+      views.set(queue, {
+        minutes,
+        completed: minutes.reduce((sum, m) => sum + m.completed, 0),
+        discarded: minutes.reduce((sum, m) => sum + m.discarded, 0),
+        peak: Math.max(0, ...minutes.map((m) => m.completed + m.discarded))
+      })
+    }
+    return views as ReadonlyMap<string, QueueThroughput>
   })
 
   /** Pauses or resumes a queue some job kind runs on; the queue as it is then. */
@@ -142,7 +165,15 @@ export const engineAdmin = (definitions: ReadonlyArray<AnyDefinition>, crons: Re
       return record
     })
 
-  return { queues, setPaused, operate, cronViews, runCron, setCronEnabled, processes, drain } as const
+  return { queues, throughput, setPaused, operate, cronViews, runCron, setCronEnabled, processes, drain } as const
 }
 
 export type EngineAdmin = ReturnType<typeof engineAdmin>
+
+/** A queue's last hour: jobs finished per minute (oldest first), the totals, and the most in one minute. */
+export interface QueueThroughput {
+  readonly minutes: ReadonlyArray<MinuteCount>
+  readonly completed: number
+  readonly discarded: number
+  readonly peak: number
+}

@@ -1,14 +1,15 @@
 /**
  * The job engine's controls: `GET /admin/queues` (depth, oldest wait,
- * capacity, pause and resume), `GET /admin/crons` (each schedule's next and
- * last run, run now, enable and disable) and `GET /admin/workers` (the live
- * processes, their heartbeat age and runners busy per queue, drain). Each
- * control is the admin API's operation (src/jobs/EngineAdmin.ts), done as the
- * signed-in operator.
+ * capacity in all and per process, jobs finished per minute over the last
+ * hour as a sparkline, pause and resume), `GET /admin/crons` (each
+ * schedule's next and last run, run now, enable and disable) and
+ * `GET /admin/workers` (the live processes, their heartbeat age and runners
+ * busy per queue, drain). Each control is the admin API's operation
+ * (src/jobs/EngineAdmin.ts), done as the signed-in operator.
  */
 import * as Effect from "effect/Effect"
 import { disableCron, drainProcess, enableCron, pauseQueue, resumeQueue, runCron } from "../../http/contract/Jobs.ts"
-import type { EngineAdmin } from "../../jobs/EngineAdmin.ts"
+import type { EngineAdmin, QueueThroughput } from "../../jobs/EngineAdmin.ts"
 import { Action, href, Layout, type PageContext, Status, Table, Time } from "../Components.tsx"
 import { action, type ConsoleRoutes, page } from "../ConsoleRouter.tsx"
 
@@ -17,11 +18,73 @@ const age = (seconds: number): string => (seconds < 120 ? `${Math.round(seconds)
 
 type QueueView = Effect.Effect.Success<EngineAdmin["queues"]>[number]
 
-/** Each queue's state, depth, oldest wait and runners; with pause and resume when `page` is given. */
-export const QueueTable = ({ queues, page: context }: { queues: ReadonlyArray<QueueView>; page?: PageContext }) => (
+/** `20`, `2 × 10`, `10 + 5`: each live process's runners of a queue; `none` without a process. */
+const perProcess = (counts: ReadonlyArray<number>): string => {
+  const [first] = counts
+  if (first === undefined) return "none"
+  return counts.length > 1 && counts.every((n) => n === first) ? `${counts.length} × ${first}` : counts.join(" + ")
+}
+
+const SPARK_WIDTH = 120
+const SPARK_HEIGHT = 24
+
+/**
+ * Jobs finished per minute over the last hour as a tiny bar chart (completed, with discarded on top
+ * in red), scaled to its own busiest minute; its text alternative and the line under it say it in words.
+ */
+const Sparkline = ({ queue, throughput }: { queue: string; throughput: QueueThroughput | undefined }) => {
+  const minutes = throughput?.minutes ?? []
+  const total = (throughput?.completed ?? 0) + (throughput?.discarded ?? 0)
+  const peak = throughput?.peak ?? 0
+  const words =
+    total === 0
+      ? "no jobs finished in the last hour"
+      : `${total} job${total === 1 ? "" : "s"} finished in the last hour${throughput?.discarded ? `, ${throughput.discarded} of them discarded` : ""}, peak ${peak}/min`
+  const bar = SPARK_WIDTH / 60
+  const scale = (n: number) => (n / Math.max(1, peak)) * SPARK_HEIGHT
+  return (
+    <span class="spark">
+      <svg viewBox={`0 0 ${SPARK_WIDTH} ${SPARK_HEIGHT + 1}`} role="img" aria-label={`${queue}: ${words}`} preserveAspectRatio="none">
+        <title>{`${queue}: ${words}, oldest minute on the left`}</title>
+        <line class="axis" x1="0" y1={SPARK_HEIGHT + 0.5} x2={SPARK_WIDTH} y2={SPARK_HEIGHT + 0.5} />
+        {minutes.map((m, i) => {
+          const done = scale(m.completed)
+          const bad = scale(m.discarded)
+          return m.completed + m.discarded === 0 ? null : (
+            <g>
+              {done > 0 ? <rect class="bar" x={i * bar} y={SPARK_HEIGHT - done} width={bar * 0.8} height={done} /> : null}
+              {bad > 0 ? <rect class="bar bad" x={i * bar} y={SPARK_HEIGHT - done - bad} width={bar * 0.8} height={bad} /> : null}
+            </g>
+          )
+        })}
+      </svg>
+      <span class="hint" aria-hidden="true">
+        {total === 0 ? "none" : `${total}, peak ${peak}/min`}
+      </span>
+    </span>
+  )
+}
+
+/**
+ * Each queue's state, depth, oldest wait and runners; with each process's runners and the last hour's
+ * throughput when `throughput` is given, and pause and resume when `page` is given.
+ */
+export const QueueTable = ({ queues, page: context, throughput }: { queues: ReadonlyArray<QueueView>; page?: PageContext; throughput?: ReadonlyMap<string, QueueThroughput> }) => (
   <Table
     caption="Queues"
-    headers={["queue", "state", "available", "scheduled", "running", "retryable", "discarded", "oldest wait", "runners", ...(context === undefined ? [] : [""])]}
+    headers={[
+      "queue",
+      "state",
+      "available",
+      "scheduled",
+      "running",
+      "retryable",
+      "discarded",
+      "oldest wait",
+      "runners",
+      ...(throughput === undefined ? [] : ["per process", "finished, last hour"]),
+      ...(context === undefined ? [] : [""])
+    ]}
     empty={queues.length === 0}
     id="queues"
   >
@@ -46,6 +109,14 @@ export const QueueTable = ({ queues, page: context }: { queues: ReadonlyArray<Qu
         <td class="num">{q.discarded}</td>
         <td class="num">{age(q.oldestAvailableAgeSeconds)}</td>
         <td class="num">{q.concurrency}</td>
+        {throughput === undefined ? null : (
+          <>
+            <td class="num">{perProcess(q.perProcess)}</td>
+            <td>
+              <Sparkline queue={q.queue} throughput={throughput.get(q.queue)} />
+            </td>
+          </>
+        )}
         {context === undefined ? null : (
           <td>
             {q.paused ? (
@@ -64,11 +135,15 @@ export const enginePages = (routes: ConsoleRoutes, engine: EngineAdmin) => {
   const operator = (c: { get(key: "session"): { readonly name: string } | undefined }) => c.get("session")?.name ?? "console"
 
   page(routes, "/admin/queues", undefined, ({ page: context }) =>
-    Effect.map(engine.queues, (queues) => (
+    Effect.map(Effect.all([engine.queues, engine.throughput], { concurrency: 2 }), ([queues, throughput]) => (
       <Layout title="Queues" page={context}>
         <div id="queues-list" data-live>
-          <QueueTable queues={queues} page={context} />
-          <p class="hint">Runners: jobs of the queue the live processes run at once, summed. A pause holds in every process within a second; running jobs finish.</p>
+          <QueueTable queues={queues} page={context} throughput={throughput} />
+          <p class="hint">
+            Runners: jobs of the queue the live processes run at once, summed; per process, each live process's share. Finished: jobs completed (blue) and discarded (red) in
+            each minute of the last hour, oldest on the left, scaled to the busiest minute; cancelled jobs are not counted. A pause holds in every process within a second;
+            running jobs finish.
+          </p>
         </div>
       </Layout>
     ))

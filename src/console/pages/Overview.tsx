@@ -2,9 +2,12 @@
  * `GET /admin`: how the platform is doing at a glance. Callbacks by status
  * now; created, completed and failed with the success rate over the last
  * hour, day and week; completions and failures per hour for the last day as
- * a small chart; dead letters waiting (failed requests, discarded jobs); each
- * queue's depth and oldest wait; the account's text and call budgets used;
- * the live processes; Twilio's circuits as this process sees them. Every number is in a live region.
+ * a small chart; beside them, the wait from verification to the first call
+ * (median and 90th percentile) over the same windows, and its median per hour
+ * for the last day as a chart (infra/console/ConsoleStats.ts); dead letters
+ * waiting (failed requests, discarded jobs); each queue's depth and oldest
+ * wait; the account's text and call budgets used; the live processes;
+ * Twilio's circuits as this process sees them. Every number is in a live region.
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -12,6 +15,7 @@ import { CallbackStatuses } from "../../../domain/callbacks/CallbackState.ts"
 import { bucketsFor, usage } from "../../../infra/callbacks/Budgets.ts"
 import { CallbackConfig } from "../../../infra/callbacks/CallbackConfig.ts"
 import { HistoryStore } from "../../../infra/callbacks/HistoryStore.ts"
+import { dialLatency, hourlyDialLatency, type HourlyDialLatency } from "../../../infra/console/ConsoleStats.ts"
 import { ProcessRegistry } from "../../../infra/jobs/ProcessRegistry.ts"
 import { Telephony } from "../../../infra/twilio/Telephony.ts"
 import * as Requests from "../../callbacks/Requests.ts"
@@ -25,6 +29,16 @@ const WINDOWS = [
   ["last 24 hours", 24],
   ["last 7 days", 168]
 ] as const
+
+/** `850 ms`, `4.2 s`, `42 s`, `12 min`, `3.5 h`: a wait at a glance; `—` for none. */
+const wait = (seconds: number | null): string => {
+  if (seconds === null) return "—"
+  if (seconds < 1) return `${Math.round(seconds * 1000)} ms`
+  if (seconds < 10) return `${Math.round(seconds * 10) / 10} s`
+  if (seconds < 120) return `${Math.round(seconds)} s`
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min`
+  return `${Math.round(seconds / 360) / 10} h`
+}
 
 const percent = (completed: number, failed: number): string => (completed + failed === 0 ? "—" : `${Math.round((completed / (completed + failed)) * 1000) / 10} %`)
 
@@ -54,6 +68,34 @@ const HourlyChart = ({ hours }: { hours: ReadonlyArray<{ hour: Date; completed: 
   )
 }
 
+/** The median wait to the first call per hour, as bars (hours without a first call have none); its title and caption say it in words. */
+const LatencyChart = ({ hours }: { hours: ReadonlyArray<HourlyDialLatency> }) => {
+  const width = 24 * 14
+  const height = 80
+  const slowest = hours.reduce<{ p50: number; hour: number } | undefined>((top, h, i) => (h.p50Seconds !== null && (top === undefined || h.p50Seconds > top.p50) ? { p50: h.p50Seconds, hour: i } : top), undefined)
+  const max = Math.max(slowest?.p50 ?? 0, 0.001)
+  const dialed = hours.reduce((sum, h) => sum + h.dialed, 0)
+  const summary =
+    slowest === undefined
+      ? "No first calls in the last 24 hours."
+      : `${dialed} first call${dialed === 1 ? "" : "s"}; the slowest hour's median was ${wait(slowest.p50)}, ${23 - slowest.hour === 0 ? "this hour" : `${23 - slowest.hour} h ago`}.`
+  return (
+    <figure>
+      <svg class="chart" viewBox={`0 0 ${width} ${height + 2}`} role="img" aria-labelledby="latency-title">
+        <title id="latency-title">{`Median wait from verification to the first call, per hour, last 24 hours. ${summary}`}</title>
+        <line class="axis" x1="0" y1={height + 1} x2={width} y2={height + 1} />
+        {hours.map((h, i) => {
+          if (h.p50Seconds === null) return null
+          // a bar of at least 2 units, so an hour of instant calls still shows it had calls
+          const tall = Math.max(2, (h.p50Seconds / max) * height)
+          return <rect class="bar wait" x={i * 14 + 2} y={height - tall} width="10" height={tall} />
+        })}
+      </svg>
+      <figcaption class="hint">Median wait per hour, oldest on the left, scaled to the slowest hour. {summary}</figcaption>
+    </figure>
+  )
+}
+
 export const overviewPage = (routes: ConsoleRoutes, engine: EngineAdmin) =>
   page(routes, "/admin", undefined, ({ page: context }) =>
     Effect.gen(function* () {
@@ -61,11 +103,13 @@ export const overviewPage = (routes: ConsoleRoutes, engine: EngineAdmin) =>
       const telephony = yield* Telephony
       const { budgets } = yield* CallbackConfig
       const accountBuckets = (["sms", "call"] as const).flatMap((channel) => bucketsFor(budgets, channel, "").filter((b) => b.scope === "account").map((bucket) => ({ channel, bucket })))
-      const [stats, windows, hourly, queues, processes, voice, sms, spent] = yield* Effect.all(
+      const [stats, windows, hourly, latency, hourlyLatency, queues, processes, voice, sms, spent] = yield* Effect.all(
         [
           Requests.stats,
           Effect.forEach(WINDOWS, ([, hours]) => history.countRecent(["callback.created", "callback.completed", "callback.failed"], hours)),
           history.hourly(["callback.completed", "callback.failed"], 24),
+          dialLatency(WINDOWS.map(([, hours]) => hours)),
+          hourlyDialLatency(24),
           engine.queues,
           Effect.flatMap(ProcessRegistry, (registry) => registry.list),
           telephony.circuit("voice"),
@@ -119,23 +163,49 @@ export const overviewPage = (routes: ConsoleRoutes, engine: EngineAdmin) =>
           </section>
           <section id="overview-rates" data-live aria-labelledby="rates-heading">
             <h2 id="rates-heading">Outcomes</h2>
-            <Table caption="Callbacks created and finished by window" headers={["window", "created", "completed", "failed", "success rate"]} empty={false}>
-              {WINDOWS.map(([label], i) => {
-                const counts = windows[i] ?? new Map()
-                const completed = counts.get("callback.completed") ?? 0
-                const failed = counts.get("callback.failed") ?? 0
-                return (
-                  <tr>
-                    <th scope="row">{label}</th>
-                    <td class="num">{counts.get("callback.created") ?? 0}</td>
-                    <td class="num">{completed}</td>
-                    <td class="num">{failed}</td>
-                    <td class="num">{percent(completed, failed)}</td>
-                  </tr>
-                )
-              })}
-            </Table>
-            <HourlyChart hours={hours} />
+            <div class="pair">
+              <div>
+                <h3>Created and finished</h3>
+                <Table caption="Callbacks created and finished by window" headers={["window", "created", "completed", "failed", "success rate"]} empty={false}>
+                  {WINDOWS.map(([label], i) => {
+                    const counts = windows[i] ?? new Map()
+                    const completed = counts.get("callback.completed") ?? 0
+                    const failed = counts.get("callback.failed") ?? 0
+                    return (
+                      <tr>
+                        <th scope="row">{label}</th>
+                        <td class="num">{counts.get("callback.created") ?? 0}</td>
+                        <td class="num">{completed}</td>
+                        <td class="num">{failed}</td>
+                        <td class="num">{percent(completed, failed)}</td>
+                      </tr>
+                    )
+                  })}
+                </Table>
+                <HourlyChart hours={hours} />
+              </div>
+              <div>
+                <h3>Verification to first call</h3>
+                <Table caption="Wait from verification to the first call by window" headers={["window", "first calls", "median (p50)", "p90"]} empty={false} id="dial-latency">
+                  {WINDOWS.map(([label], i) => {
+                    const row = latency[i]
+                    return (
+                      <tr>
+                        <th scope="row">{label}</th>
+                        <td class="num">{row?.dialed ?? 0}</td>
+                        <td class="num">{wait(row?.p50Seconds ?? null)}</td>
+                        <td class="num">{wait(row?.p90Seconds ?? null)}</td>
+                      </tr>
+                    )
+                  })}
+                </Table>
+                <LatencyChart hours={hourlyLatency} />
+                <p class="hint">
+                  From when a request was verified (for one verified while its business was closed, from its opening) to the start of its first call. A request still
+                  waiting counts once it is called.
+                </p>
+              </div>
+            </div>
           </section>
           <section id="overview-queues" data-live aria-labelledby="queues-heading">
             <h2 id="queues-heading">Queues</h2>
