@@ -91,6 +91,11 @@ const make = () => {
       ["op"],
       [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15]
     ),
+    configurationError: gauge(
+      "configuration_error",
+      "1 while Twilio refuses this process's requests for how the deployment is configured (reason: twilio_auth, twilio_account_suspended, twilio_from_number, twilio_callback_url): dialing and texting stop for every business until a probe succeeds; 0 otherwise.",
+      ["reason"]
+    ),
     twilioRequests: counter("twilio_requests_total", "Requests to Twilio by operation and outcome (ok, permanent, retryable, ambiguous, circuit_open).", ["op", "outcome"]),
     twilioWebhookRetries: counter(
       "twilio_webhook_retries_total",

@@ -11,6 +11,16 @@
  * and marked `ambiguous` when it may have taken effect: the caller reconciles
  * such a call, it does not re-send it. Every request is a client span and is
  * counted in `switchboard_twilio_requests_total{op,outcome}`.
+ *
+ * A refusal that says the deployment itself is misconfigured (TwilioErrors.ts
+ * `configurationReason`: wrong credentials, an inactive account, a `From` or
+ * webhook URL Twilio rejects) stops the channel at once, for every business:
+ * its requests fail with `CircuitOpen` without reaching Twilio, `refusingFor`
+ * says how long (so dials and texts snooze rather than retry hot),
+ * `switchboard_configuration_error{reason}` is 1 and `/healthz` fails naming
+ * the reason. Every TWILIO_CONFIGURATION_PROBE one request goes through as a probe:
+ * an answer clears it, the same refusal keeps it. Credentials and an inactive
+ * account stop both channels; a `From` or URL refusal the channel it came on.
  */
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
@@ -21,7 +31,7 @@ import type { Twilio } from "twilio"
 import type { CallInstance } from "twilio/lib/rest/api/v2010/account/call.js"
 import { admit, type Breaker, type BreakerPolicy, type CircuitStatus, closedBreaker, defaultBreakerPolicy, record, retryAfter } from "../../domain/callbacks/CircuitBreaker.ts"
 import type { Metrics } from "../observability/Metrics.ts"
-import { classify, isTwilioUnwell, type TwilioFailure } from "./TwilioErrors.ts"
+import { classify, type ConfigurationReason, ConfigurationReasons, configurationReason, isTwilioUnwell, REASON_TEXT, type TwilioFailure } from "./TwilioErrors.ts"
 
 export type Channel = "voice" | "sms"
 
@@ -69,6 +79,19 @@ export interface CallListing {
   readonly complete: boolean
 }
 
+/** A channel stopped because Twilio refuses this deployment's configuration. */
+export interface Misconfiguration {
+  readonly channel: Channel
+  readonly reason: ConfigurationReason
+  /** Twilio's code and message, as refused. */
+  readonly code: string | undefined
+  readonly message: string
+  readonly since: Date
+}
+
+/** How long a misconfigured channel waits, by default, before it lets one request through to see whether it was fixed. */
+export const CONFIGURATION_PROBE = Duration.seconds(60)
+
 export interface TelephonyService {
   readonly placeCall: (request: CallRequest) => Effect.Effect<{ readonly sid: string }, TelephonyError | CircuitOpen>
   /** The call with this SID; undefined when Twilio does not know it (404). */
@@ -86,6 +109,8 @@ export interface TelephonyService {
    * must still go on to make the request, or no probe would ever close the circuit.
    */
   readonly refusingFor: (channel: Channel) => Effect.Effect<Duration.Duration>
+  /** The channels stopped because Twilio refuses how this deployment is configured (none when all is well). */
+  readonly misconfigured: Effect.Effect<ReadonlyArray<Misconfiguration>>
 }
 
 export class Telephony extends Context.Tag("switchboard/infra/Telephony")<Telephony, TelephonyService>() {}
@@ -98,6 +123,8 @@ export interface TelephonyOptions {
   readonly breaker?: BreakerPolicy | undefined
   /** A request with no answer by then fails as retryable and ambiguous. */
   readonly timeout?: Duration.DurationInput | undefined
+  /** How often a channel stopped for its configuration lets one request through (CONFIGURATION_PROBE by default). */
+  readonly configurationProbe?: Duration.DurationInput | undefined
 }
 
 const CIRCUIT_GAUGE: Record<CircuitStatus, number> = { closed: 0, half_open: 1, open: 2 }
@@ -124,10 +151,48 @@ const DEFAULT_LIST_LIMIT = 2000
 export const make = (options: TelephonyOptions): TelephonyService => {
   const policy = options.breaker ?? defaultBreakerPolicy
   const timeout = Duration.decode(options.timeout ?? "15 seconds")
+  const probeMillis = Duration.toMillis(Duration.decode(options.configurationProbe ?? CONFIGURATION_PROBE))
   const breakers: Record<Channel, Breaker> = { voice: closedBreaker, sms: closedBreaker }
   const publish = (channel: Channel) => options.metrics.circuitState.set({ channel }, CIRCUIT_GAUGE[breakers[channel].status])
   publish("voice")
   publish("sms")
+
+  /** Per channel: why it is stopped, when the next probe may go, and whether one is out. */
+  const latches: Record<Channel, (Misconfiguration & { readonly probeAt: number; readonly probing: boolean }) | undefined> = { voice: undefined, sms: undefined }
+  const publishConfiguration = () => {
+    const active = new Set(Object.values(latches).flatMap((latch) => (latch === undefined ? [] : [latch.reason])))
+    for (const reason of ConfigurationReasons) options.metrics.configurationError.set({ reason }, active.has(reason) ? 1 : 0)
+  }
+  publishConfiguration()
+  const probeIn = (latch: { readonly probeAt: number; readonly probing: boolean } | undefined, now: number): number =>
+    latch === undefined ? 0 : latch.probing ? probeMillis : Math.max(0, latch.probeAt - now)
+  /**
+   * After a request on `channel` ended: a configuration refusal stops its channels, an answer clears the channel,
+   * anything else leaves it. What changed, to log.
+   */
+  const settle = (channel: Channel, failure: TwilioFailure | undefined, now: number): Effect.Effect<void> => {
+    let said: Effect.Effect<void> = Effect.void
+    const reason = failure === undefined ? undefined : configurationReason(failure)
+    if (reason !== undefined && failure !== undefined) {
+      const stopped: ReadonlyArray<Channel> = reason === "twilio_auth" || reason === "twilio_account_suspended" ? ["voice", "sms"] : [channel]
+      for (const c of stopped) {
+        const since = latches[c]?.reason === reason ? (latches[c]?.since ?? new Date(now)) : new Date(now)
+        latches[c] = { channel: c, reason, code: failure.code, message: failure.message, since, probeAt: now + probeMillis, probing: false }
+      }
+      if (latches[channel]?.since.getTime() === now) {
+        said = Effect.logError(
+          `Twilio refused this deployment's configuration: ${REASON_TEXT[reason]} (${failure.code ?? failure.status ?? "?"}: ${failure.message}); ${stopped.join(" and ")} stopped for every business, probing every ${Duration.format(Duration.millis(probeMillis))}`
+        )
+      }
+    } else if (failure === undefined) {
+      if (latches[channel] !== undefined) said = Effect.logInfo(`Twilio accepted a ${channel} request again: the ${latches[channel]?.reason} stop is lifted`)
+      latches[channel] = undefined
+    } else if (latches[channel] !== undefined) {
+      latches[channel] = { ...(latches[channel] as NonNullable<(typeof latches)[Channel]>), probing: false, probeAt: now + probeMillis }
+    }
+    publishConfiguration()
+    return said
+  }
 
   /** One request through the channel's breaker: refused while open, counted, classified. */
   const guarded = <A>(
@@ -138,6 +203,15 @@ export const make = (options: TelephonyOptions): TelephonyService => {
   ): Effect.Effect<A, TelephonyError | CircuitOpen> =>
     Effect.suspend((): Effect.Effect<A, TelephonyError | CircuitOpen> => {
       const now = Date.now()
+      const latch = latches[channel]
+      if (latch !== undefined) {
+        const wait = probeIn(latch, now)
+        if (wait > 0) {
+          options.metrics.twilioRequests.inc({ op, outcome: "circuit_open" })
+          return Effect.fail(new CircuitOpen({ channel, retryAfter: Duration.millis(wait) }))
+        }
+        latches[channel] = { ...latch, probing: true } // this request is the probe
+      }
       const decision = admit(breakers[channel], now, policy)
       breakers[channel] = decision.breaker
       publish(channel)
@@ -152,18 +226,22 @@ export const make = (options: TelephonyOptions): TelephonyService => {
           onTimeout: (): TwilioFailure => ({ kind: "retryable", ambiguous: true, code: "TIMEOUT", status: undefined, message: `no answer within ${Duration.format(timeout)}` })
         }),
         Effect.onExit((exit) =>
-          Effect.sync(() => {
+          Effect.suspend(() => {
             if (Exit.isInterrupted(exit)) {
-              // no verdict on Twilio's health: free the probe slot and leave the rest as it was
+              // no verdict on Twilio's health: free the probe slots and leave the rest as it was
               breakers[channel] = { ...breakers[channel], probing: false }
-              return
+              const held = latches[channel]
+              if (held !== undefined) latches[channel] = { ...held, probing: false }
+              return Effect.void
             }
             const failure = exit._tag === "Failure" && exit.cause._tag === "Fail" ? exit.cause.error : undefined
+            const said = settle(channel, failure, Date.now())
             breakers[channel] = record(breakers[channel], failure === undefined || !isTwilioUnwell(failure), Date.now(), policy)
             publish(channel)
             const outcome = failure === undefined ? "ok" : failure.ambiguous ? "ambiguous" : failure.kind
             options.metrics.twilioRequests.inc({ op, outcome })
             options.metrics.twilioDuration.observe({ op }, (performance.now() - started) / 1000)
+            return said
           })
         ),
         Effect.mapError((failure) => new TelephonyError({ ...failure, channel })),
@@ -217,9 +295,14 @@ export const make = (options: TelephonyOptions): TelephonyService => {
     circuit: (channel) => Effect.sync(() => breakers[channel].status),
     refusingFor: (channel) =>
       Effect.sync(() => {
+        const now = Date.now()
         const breaker = breakers[channel]
-        if (breaker.status === "open") return Duration.millis(retryAfter(breaker, Date.now(), policy))
-        return breaker.status === "half_open" && breaker.probing ? Duration.seconds(1) : Duration.zero
-      })
+        const configured = probeIn(latches[channel], now)
+        if (breaker.status === "open") return Duration.millis(Math.max(configured, retryAfter(breaker, now, policy)))
+        return Duration.millis(Math.max(configured, breaker.status === "half_open" && breaker.probing ? 1_000 : 0))
+      }),
+    misconfigured: Effect.sync(() =>
+      Object.values(latches).flatMap((latch) => (latch === undefined ? [] : [{ channel: latch.channel, reason: latch.reason, code: latch.code, message: latch.message, since: latch.since }]))
+    )
   }
 }

@@ -59,6 +59,41 @@ export const classify = (error: unknown): TwilioFailure => {
   return { kind: "retryable", ambiguous: network === undefined || !NOT_SENT.has(network), code: network, status: undefined, message }
 }
 
+/**
+ * What a refusal says is wrong with this deployment, for every request alike (not with the one request):
+ * its credentials (20003, a 401), an inactive account (20005, 10001), its `From` number (21210, 21212,
+ * 21606, 21659) or the webhook URLs it gives Twilio (21205, 21609). None for anything else, including a
+ * 404 of one resource (20404), which a lookup may meet for good reasons.
+ */
+export type ConfigurationReason = "twilio_auth" | "twilio_account_suspended" | "twilio_from_number" | "twilio_callback_url"
+export const ConfigurationReasons: ReadonlyArray<ConfigurationReason> = ["twilio_auth", "twilio_account_suspended", "twilio_from_number", "twilio_callback_url"]
+
+const REASON_OF_CODE: ReadonlyMap<number, ConfigurationReason> = new Map([
+  [20003, "twilio_auth"],
+  [20005, "twilio_account_suspended"],
+  [10001, "twilio_account_suspended"],
+  [21210, "twilio_from_number"],
+  [21212, "twilio_from_number"],
+  [21606, "twilio_from_number"],
+  [21659, "twilio_from_number"],
+  [21205, "twilio_callback_url"],
+  [21609, "twilio_callback_url"]
+])
+
+export const configurationReason = (failure: TwilioFailure): ConfigurationReason | undefined => {
+  const code = failure.code === undefined ? undefined : Number(failure.code)
+  if (code !== undefined && REASON_OF_CODE.has(code)) return REASON_OF_CODE.get(code)
+  return failure.status === 401 && (code === undefined || Number.isNaN(code)) ? "twilio_auth" : undefined
+}
+
+/** What an operator reads about a reason: what Twilio refused, and which setting to look at. */
+export const REASON_TEXT: Readonly<Record<ConfigurationReason, string>> = {
+  twilio_auth: "Twilio refused this deployment's credentials (check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN)",
+  twilio_account_suspended: "the Twilio account is not active (suspended, or out of funds)",
+  twilio_from_number: "Twilio refused TWILIO_FROM as the sender (not a number of this account, or not able to send texts)",
+  twilio_callback_url: "Twilio refused the webhook URLs it was given (check PUBLIC_BASE_URL)"
+}
+
 /** Whether the failure says Twilio (or the way to it) is unwell: what a circuit breaker counts. */
 export const isTwilioUnwell = (failure: TwilioFailure): boolean => failure.kind === "retryable"
 

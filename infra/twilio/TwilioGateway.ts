@@ -45,7 +45,13 @@ const fromEnvironment = Config.all({
   ),
   simulatorUrl: Config.option(Config.url("TWILIO_SIMULATOR_URL").pipe(Config.withDescription("a shared simulator to use instead of starting one"))),
   publicBaseUrl: Config.option(Config.url("PUBLIC_BASE_URL").pipe(Config.withDescription("the URL Twilio reaches this app at"))),
-  timeout: duration("TWILIO_TIMEOUT", "15 seconds", "a Twilio request with no answer by then fails (as ambiguous)", { min: "1 second", max: "2 minutes" })
+  timeout: duration("TWILIO_TIMEOUT", "15 seconds", "a Twilio request with no answer by then fails (as ambiguous)", { min: "1 second", max: "2 minutes" }),
+  configurationProbe: duration(
+    "TWILIO_CONFIGURATION_PROBE",
+    "60 seconds",
+    "after Twilio refuses this deployment's configuration (credentials, account, From, webhook URLs), how often one request goes through to see whether it was fixed",
+    { min: "1 second", max: "1 hour" }
+  )
 })
 
 export interface TwilioGatewayService {
@@ -146,7 +152,7 @@ export const TwilioLive = Layer.scopedContext(
             }),
       listeningAt: (url) => Deferred.succeed(ownUrl, url).pipe(Effect.asVoid)
     }
-    const telephony = make({ client, from, metrics, breaker: breakerPolicyOf(settings), timeout: env.timeout })
+    const telephony = make({ client, from, metrics, breaker: breakerPolicyOf(settings), timeout: env.timeout, configurationProbe: env.configurationProbe })
     return Context.make(TwilioGateway, gateway).pipe(Context.add(Telephony, telephony))
   })
 )

@@ -74,7 +74,7 @@ import { planOf } from "../../domain/callbacks/EscalationPlan.ts"
 import { blockingHorizonMs, reconcileCreate, windowOf } from "../../domain/callbacks/Reconciliation.ts"
 import { CallbackDial, CallbackSmsFallback } from "../../domain/callbacks/Jobs.ts"
 import { closedUntil } from "../../domain/callbacks/OpeningHours.ts"
-import { Retryable, Snooze } from "../../domain/jobs/JobErrors.ts"
+import { Permanent, Retryable, Snooze } from "../../domain/jobs/JobErrors.ts"
 import { CallbackConfig } from "../../infra/callbacks/CallbackConfig.ts"
 import { AttemptStore } from "../../infra/callbacks/AttemptStore.ts"
 import { BusinessStore } from "../../infra/callbacks/BusinessStore.ts"
@@ -328,7 +328,8 @@ export const dial = (callbackId: string, generation?: number) =>
     }
     if (status !== "queued" && status !== "retry_scheduled" && status !== "escalated") return
     const business = yield* Effect.flatMap(BusinessStore, (businesses) => businesses.find(request.value.businessId))
-    if (Option.isNone(business)) return
+    // not a silent return: the dial is discarded with the reason, where operators look for dead letters
+    if (Option.isNone(business)) return yield* new Permanent({ message: `business ${request.value.businessId} of callback request ${callbackId} no longer exists: nothing to dial` })
     const now = new Date(yield* Clock.currentTimeMillis)
     const due = request.value.nextAttemptAt
     if (due !== undefined && due.getTime() > now.getTime() + 1_000) return yield* Snooze.for(Duration.millis(due.getTime() - now.getTime()), "not due yet", "schedule")
@@ -354,8 +355,12 @@ export const dial = (callbackId: string, generation?: number) =>
       case "CircuitOpen":
         yield* noticeOnce(request.value)
         return yield* Snooze.for(Duration.max(placed.retryAfter, Duration.seconds(1)), "the voice circuit is open", "circuit")
-      case "NotPlaced":
-        return yield* Snooze.for(REFUSED_RETRY, `Twilio did not place the call: ${placed.message}`)
+      case "NotPlaced": {
+        // refused for this deployment's configuration: the channel is stopped until its next probe, so wait for that
+        const stopped = yield* telephony.refusingFor("voice")
+        const kind = Duration.greaterThan(stopped, Duration.zero) ? "circuit" : "other"
+        return yield* Snooze.for(Duration.max(REFUSED_RETRY, stopped), `Twilio did not place the call: ${placed.message}`, kind)
+      }
       case "Refused":
         return
       default:

@@ -18,6 +18,7 @@ import { isUnavailable } from "../../infra/db/DatabaseError.ts"
 import { DatabaseOutage } from "../../infra/db/DatabaseOutage.ts"
 import { loadMigrations, pendingAmong } from "../../infra/db/Migrator.ts"
 import { Telephony } from "../../infra/twilio/Telephony.ts"
+import { REASON_TEXT } from "../../infra/twilio/TwilioErrors.ts"
 import { TwilioGateway } from "../../infra/twilio/TwilioGateway.ts"
 import { HealthRegistry } from "../../supervisors/HealthRegistry.ts"
 import { Lifecycle } from "../../supervisors/Lifecycle.ts"
@@ -78,11 +79,19 @@ export class Health extends Effect.Service<Health>()("switchboard/src/http/Healt
 
     const gateway = yield* TwilioGateway
     const telephony = yield* Telephony
-    /** Which Twilio is used, and whether its circuits let requests through (an open voice circuit fails the check). */
-    const twilio: Effect.Effect<Check> = Effect.map(Effect.all([telephony.circuit("voice"), telephony.circuit("sms")]), ([voice, sms]) => {
+    /**
+     * Which Twilio is used, and whether it lets requests through: an open circuit fails the check, and so does a
+     * configuration Twilio refuses (named first: it is what an operator must fix).
+     */
+    const twilio: Effect.Effect<Check> = Effect.map(Effect.all([telephony.circuit("voice"), telephony.circuit("sms"), telephony.misconfigured]), ([voice, sms, misconfigured]) => {
       const where = gateway.mode === "twilio" ? "Twilio" : `the simulator at ${gateway.simulatorUrl ?? "?"}`
-      const detail = `${where}; voice circuit ${voice}, sms circuit ${sms}`
-      return voice === "open" || sms === "open" ? { status: "failing", detail } : { status: "ok", detail }
+      const reasons = [...new Set(misconfigured.map((m) => m.reason))].map((reason) => {
+        const first = misconfigured.find((m) => m.reason === reason)
+        const channels = misconfigured.filter((m) => m.reason === reason).map((m) => m.channel)
+        return `misconfigured: ${reason}: ${REASON_TEXT[reason]} (${first?.code ?? "?"}: ${first?.message ?? ""}) since ${first?.since.toISOString() ?? "?"}; ${channels.join(" and ")} stopped`
+      })
+      const detail = [...reasons, `${where}; voice circuit ${voice}, sms circuit ${sms}`].join("; ")
+      return voice === "open" || sms === "open" || reasons.length > 0 ? { status: "failing", detail } : { status: "ok", detail }
     })
 
     const draining: Effect.Effect<Check> = Effect.map(lifecycle.draining, (yes) => (yes ? { status: "failing", detail: "shutting down" } : { status: "ok" }))

@@ -72,7 +72,9 @@ export interface SimMessage {
 }
 
 export interface Fault {
-  readonly status: 500 | 503 | 429
+  /** 500, 503, 429; or a refusal of this account's configuration (400, 401, 403) with its Twilio `code`. */
+  readonly status: 500 | 503 | 429 | 400 | 401 | 403
+  readonly code?: number | undefined
   remaining: number | undefined
   /** Whether GETs of calls fail too (500 and 503 only); otherwise only creates do. */
   readonly reads: boolean
@@ -172,6 +174,6 @@ export const faultFor = (state: SimulatorState, kind: "calls" | "messages", requ
   return fault
 }
 
-export const faultResponse = (fault: Fault) => restError(fault.status, fault.status === 429 ? 20429 : 20500, "Simulated fault")
+export const faultResponse = (fault: Fault) => restError(fault.status, fault.code ?? (fault.status === 429 ? 20429 : 20500), "Simulated fault")
 
 export const form = async (request: Request): Promise<URLSearchParams> => new URLSearchParams(await request.text())

@@ -3,7 +3,7 @@ import * as net from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type RunningSimulator, startSimulator } from "../../../infra/twilio/Simulator.ts"
 import { simulatedTwilio } from "../../../infra/twilio/SimulatorClient.ts"
-import { classify, classifyReported, isTwilioUnwell, reportedErrorText } from "../../../infra/twilio/TwilioErrors.ts"
+import { classify, classifyReported, configurationReason, isTwilioUnwell, reportedErrorText } from "../../../infra/twilio/TwilioErrors.ts"
 
 const ACCOUNT = "AC" + "1".repeat(32)
 const TOKEN = "errors-test-auth-token"
@@ -77,6 +77,25 @@ describe("classify", () => {
     }
     // a refusal of this request alone is not: the circuit stays closed for everyone else
     expect(isTwilioUnwell(classify({ status: 400, code: 21211, message: "x" }))).toBe(false)
+  })
+
+  it("names what is wrong with the deployment for the refusals that say so, and nothing for the rest", async () => {
+    expect(configurationReason(await failureOf(call(simulatedTwilio(sim.url, ACCOUNT, "not-the-token"))))).toBe("twilio_auth")
+    const cases = [
+      [401, undefined, "twilio_auth"],
+      [401, 20003, "twilio_auth"],
+      [403, 20005, "twilio_account_suspended"],
+      [403, 10001, "twilio_account_suspended"],
+      [400, 21212, "twilio_from_number"],
+      [400, 21606, "twilio_from_number"],
+      [400, 21205, "twilio_callback_url"],
+      [400, 21609, "twilio_callback_url"],
+      [404, 20404, undefined], // one resource missing: a lookup's answer
+      [400, 21211, undefined], // this request's number
+      [503, 20503, undefined],
+      [429, 20429, undefined]
+    ] as const
+    for (const [status, code, reason] of cases) expect(configurationReason(classify({ status, code, message: "x" })), `${status} ${code}`).toBe(reason)
   })
 
   it("of the 5xx statuses only 503 is certain", () => {
