@@ -222,13 +222,17 @@ export const enginePages = (routes: ConsoleRoutes, engine: EngineAdmin) => {
       return (
         <Layout title="Workers" page={context}>
           <div id="workers-list" data-live>
-            <Table caption="Live processes" headers={["process", "role", "host", "started", "heartbeat", "runners busy", ""]} empty={processes.length === 0} id="workers">
+            <Table caption="Live processes" headers={["process", "role", "version", "host", "started", "heartbeat", "runners busy", ""]} empty={processes.length === 0} id="workers">
               {processes.map((p) => (
                 <tr>
                   <td>
                     <code>{p.id.slice(0, 8)}</code>
                   </td>
                   <td>{p.role}</td>
+                  <td title={[p.revision === null ? undefined : `revision ${p.revision}`, p.runtime ?? undefined].filter((x) => x !== undefined).join(", ") || undefined}>
+                    {p.version ?? "—"}
+                    {p.runtime === null ? null : <span class="hint">{` ${p.runtime}`}</span>}
+                  </td>
                   <td>{`${p.hostname} (pid ${p.pid})`}</td>
                   <td>
                     <Time at={p.startedAt} />

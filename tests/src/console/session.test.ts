@@ -5,6 +5,7 @@
  * the audit rows all of it leaves. A form that is refused changes nothing.
  */
 import * as Effect from "effect/Effect"
+import { readFileSync } from "node:fs"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Operators } from "../../../infra/console/Operators.ts"
 import { ADMIN_TOKEN, type RunningApp, startApp } from "../../support/app.ts"
@@ -163,7 +164,7 @@ describe("the console's sessions", () => {
   it("serves every page with a CSP that allows no inline code", async () => {
     const b = browser()
     await b.signIn("", ADMIN_TOKEN)
-    for (const path of ["/admin", "/admin/callbacks", "/admin/jobs", "/admin/businesses", "/admin/audit"]) {
+    for (const path of ["/admin", "/admin/callbacks", "/admin/jobs", "/admin/queues", "/admin/crons", "/admin/workers", "/admin/businesses", "/admin/businesses/new", "/admin/audit"]) {
       const response = await b.get(path)
       expect(response.status, path).toBe(200)
       const csp = response.headers.get("content-security-policy") ?? ""
@@ -173,5 +174,13 @@ describe("the console's sessions", () => {
       expect(html, path).not.toMatch(/<script>(?!<\/script>)|<script(?![^>]*\bsrc=)[^>]*>/)
       expect(html, path).not.toMatch(/\sstyle="/)
     }
+  })
+
+  it("shows each worker with the version and runtime it runs", async () => {
+    const b = browser()
+    await b.signIn("", ADMIN_TOKEN)
+    const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string }
+    const html = await (await b.get("/admin/workers")).text()
+    expect(html).toContain(`${pkg.version}<span class="hint"> node/${process.versions.node}</span>`)
   })
 })
