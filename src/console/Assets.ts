@@ -158,7 +158,10 @@ const js = String.raw`
           const active = document.activeElement
           const had = active && active !== document.body && region.contains(active) ? [...region.querySelectorAll(FOCUSABLE)].indexOf(active) : -1
           const key = had >= 0 ? focusKey(active) : ""
+          // the rows an operator ticked stay ticked (a checkbox's state is not in the markup)
+          const ticked = new Set([...region.querySelectorAll("input[type=checkbox]")].filter((el) => el.checked).map((el) => el.name + "=" + el.value))
           region.replaceWith(document.adoptNode(fresh))
+          for (const el of fresh.querySelectorAll("input[type=checkbox]")) if (ticked.has(el.name + "=" + el.value)) el.checked = true
           if (had >= 0) {
             const candidates = [...fresh.querySelectorAll(FOCUSABLE)]
             const again = candidates.find((el) => focusKey(el) === key) || candidates[Math.min(had, candidates.length - 1)]

@@ -12,21 +12,16 @@
  * callback's retry, a queue's pause and resume) with focus always visible.
  * Screenshots go to tests/browser/screenshots/ (the README's come from here).
  */
-import { readFileSync } from "node:fs"
-import { createRequire } from "node:module"
 import * as Effect from "effect/Effect"
-import type { Browser, BrowserContext, Page } from "playwright-core"
+import type { Browser, Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Operators } from "../../infra/console/Operators.ts"
 import { ADMIN_TOKEN } from "../support/app.ts"
 import { type CallbackApp, startCallbackApp } from "../support/callbacks.ts"
 import { cloneDatabase, eventually, query } from "../support/database.ts"
 import { startProxy } from "../support/proxy.ts"
-import { launchChromium, shot, watch } from "./support.ts"
-
-const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8")
-const DESKTOP = { width: 1280, height: 900 }
-const NARROW = { width: 360, height: 740 }
+import { consolePages, DESKTOP, NARROW, pageWidth, seriousFindings, signIn as signInAs } from "./consoleSupport.ts"
+import { launchChromium, shot } from "./support.ts"
 
 /** What the keyboard test reads of the focused element (the project compiles without the DOM library). */
 interface FocusedElement {
@@ -60,39 +55,14 @@ interface Focus {
   readonly detail: string
 }
 
-interface AxeResult {
-  readonly violations: ReadonlyArray<{ readonly id: string; readonly impact: string | null; readonly nodes: ReadonlyArray<{ readonly target: ReadonlyArray<string> }> }>
-}
-
 describe("the operator console in Chromium", () => {
   let app: CallbackApp
   let other: CallbackApp
   let databaseUrl: string
   let browser: Browser
-  const contexts: Array<BrowserContext> = []
-
-  const open = async (viewport = DESKTOP): Promise<{ page: Page; problems: Array<string> }> => {
-    const context = await browser.newContext({ viewport, locale: "en-GB", timezoneId: "Europe/Paris" })
-    contexts.push(context)
-    const page = await context.newPage()
-    const { problems } = await watch(page)
-    return { page, problems }
-  }
-
-  const signIn = async (page: Page, name: string, password: string, base = app.baseUrl) => {
-    await page.goto(`${base}/admin`)
-    await page.getByLabel("Account").fill(name)
-    await page.getByLabel("Password or admin token").fill(password)
-    await page.getByRole("button", { name: "Sign in" }).click()
-    await page.waitForLoadState("load")
-  }
-
-  /** axe-core's serious and critical findings on the page (its source is evaluated over the DevTools protocol: the page's CSP stays as it is). */
-  const seriousFindings = async (page: Page) => {
-    await page.evaluate(AXE)
-    const result = await page.evaluate(() => (globalThis as unknown as { axe: { run(): Promise<AxeResult> } }).axe.run())
-    return result.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)
-  }
+  const pages = consolePages(() => browser)
+  const open = pages.open
+  const signIn = (page: Page, name: string, password: string, base = app.baseUrl) => signInAs(page, base, name, password)
 
   const jobStates = async (ids: ReadonlyArray<string>) =>
     (await query<{ state: string }>(databaseUrl, "SELECT state FROM jobs WHERE id = ANY($1::bigint[])", [ids])).map((r) => r.state)
@@ -106,7 +76,7 @@ describe("the operator console in Chromium", () => {
   })
 
   afterAll(async () => {
-    for (const context of contexts) await context.close()
+    await pages.close()
     await browser?.close()
     await other?.dispose()
     await app?.dispose()
@@ -138,7 +108,7 @@ describe("the operator console in Chromium", () => {
         expect(response?.status(), path).toBe(200)
         expect(await seriousFindings(page), `${path} at ${viewport.width} px`).toEqual([])
         // the page itself never scrolls sideways: wide tables scroll inside their own box
-        expect(await page.evaluate(() => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth), path).toBeLessThanOrEqual(viewport.width)
+        expect(await pageWidth(page), path).toBeLessThanOrEqual(viewport.width)
         // times are shown in the operator's zone, with UTC on hover
         const time = page.locator("time").first()
         if ((await time.count()) > 0) expect(await time.getAttribute("title")).toMatch(/UTC$/)
@@ -404,6 +374,25 @@ describe("the operator console in Chromium", () => {
       { action: "pauseQueue", target: "queue:default" },
       { action: "resumeQueue", target: "queue:default" }
     ])
+    expect(problems).toEqual([])
+  })
+
+  it("keeps the rows an operator ticked when the list changes live", async () => {
+    const enqueue = async () => {
+      const response = await app.request("/admin/api/jobs", { method: "POST", admin: true, body: JSON.stringify({ kind: "diagnostics.ping", delaySeconds: 3600 }) })
+      expect(response.status).toBe(201)
+      return ((await response.json()) as { id: string }).id
+    }
+    const [kept, gone] = [await enqueue(), await enqueue()]
+    const { page, problems } = await open()
+    await signIn(page, "", ADMIN_TOKEN)
+    await page.goto(`${app.baseUrl}/admin/jobs?state=scheduled&kind=diagnostics.ping`)
+    await expect.poll(() => page.evaluate(() => (globalThis as unknown as { document: { body: { dataset: Record<string, string> } } }).document.body.dataset["live"])).toBe("open")
+    await page.getByLabel(`select job ${kept}`).check()
+    // another operator cancels the other job: the list changes under the tick
+    expect((await app.request(`/admin/api/jobs/${gone}/cancel`, { method: "POST", admin: true })).status).toBe(200)
+    await expect.poll(() => page.getByLabel(`select job ${gone}`).count(), { timeout: 15_000 }).toBe(0)
+    expect(await page.getByLabel(`select job ${kept}`).isChecked()).toBe(true)
     expect(problems).toEqual([])
   })
 
