@@ -21,7 +21,7 @@ import type { CallbackPriority, CallbackRequest } from "../../domain/callbacks/B
 import { type CallbackEvent, CallbackStatus, sourcesOf, targetsOf, TerminalStatuses } from "../../domain/callbacks/CallbackState.ts"
 import { MoveTypes } from "../../domain/callbacks/History.ts"
 import { type DatabaseError, narrow } from "../db/DatabaseError.ts"
-import { matchingCallbacks } from "./CallbackFilter.ts"
+import { type CallbackMatch, matchingCallbacks } from "./CallbackFilter.ts"
 import { Metrics } from "../observability/Metrics.ts"
 import { nextSeq, recordFrom } from "./HistoryStore.ts"
 import { decodeFirst, decodeRow, decodeRows, RequestRow } from "./Rows.ts"
@@ -39,16 +39,8 @@ export interface NewRequest {
   readonly streamTokenHash?: string | undefined
 }
 
-export interface RequestFilter {
-  readonly status?: CallbackStatus | undefined
-  readonly businessId?: string | undefined
-  readonly phone?: string | undefined
-  /** Created at or after this instant. */
-  readonly createdFrom?: Date | undefined
-  /** Created before this instant. */
-  readonly createdBefore?: Date | undefined
-  /** Text found in the visitor's name or note, case-insensitively. */
-  readonly q?: string | undefined
+/** The callbacks list's filter (CallbackFilter.ts) and a page of it. */
+export interface RequestFilter extends CallbackMatch {
   /** The cursor: list what was created before this request (its creation in microseconds since the epoch, as text, and its id). */
   readonly before?: { readonly createdMicros: string; readonly id: string } | undefined
   readonly limit: number
