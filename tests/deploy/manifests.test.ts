@@ -425,7 +425,7 @@ describe("deploy/ files", () => {
 
   it("kustomization lists every manifest but the secret template", () => {
     const kustomization = readYaml<{ resources?: Array<string> }>(path.join(deploy, "k8s", "kustomization.yaml"))
-    expect([...(kustomization.resources ?? [])].sort()).toEqual(["configmap.yaml", "web.yaml", "worker.yaml"])
+    expect([...(kustomization.resources ?? [])].sort()).toEqual(["configmap.yaml", "prometheusrule.yaml", "web.yaml", "worker.yaml"])
   })
 })
 
