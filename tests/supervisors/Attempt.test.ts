@@ -17,10 +17,10 @@ const facts = (attempt: number, maxAttempts = 3) => ({
 describe("attempt outcomes", () => {
   it("stores a snooze as whole milliseconds, bounded (a fractional or infinite delay would be unstorable)", () => {
     const snooze = (delay: Duration.Duration) => outcomeOf(Exit.fail(Snooze.for(delay)), facts(1))
-    expect(snooze(Duration.millis(529_061.801))).toEqual({ _tag: "Snooze", delayMs: 529_062 })
-    expect(snooze(Duration.nanos(1n))).toEqual({ _tag: "Snooze", delayMs: 1 })
-    expect(snooze(Duration.infinity)).toEqual({ _tag: "Snooze", delayMs: 100 * 365 * 86_400_000 })
-    expect(snooze(Duration.zero)).toEqual({ _tag: "Snooze", delayMs: 0 })
+    expect(snooze(Duration.millis(529_061.801))).toEqual({ _tag: "Snooze", delayMs: 529_062, kind: "other" })
+    expect(snooze(Duration.nanos(1n))).toEqual({ _tag: "Snooze", delayMs: 1, kind: "other" })
+    expect(snooze(Duration.infinity)).toEqual({ _tag: "Snooze", delayMs: 100 * 365 * 86_400_000, kind: "other" })
+    expect(snooze(Duration.zero)).toEqual({ _tag: "Snooze", delayMs: 0, kind: "other" })
   })
 
   it("completes on success", () => {
@@ -50,7 +50,9 @@ describe("attempt outcomes", () => {
       _tag: "Discard",
       error: { kind: "permanent", message: "invalid number" }
     })
-    expect(outcomeOf(Exit.fail(Snooze.for("30 seconds")), facts(1))).toEqual({ _tag: "Snooze", delayMs: 30_000 })
+    expect(outcomeOf(Exit.fail(Snooze.for("30 seconds")), facts(1))).toEqual({ _tag: "Snooze", delayMs: 30_000, kind: "other" })
+    // why it waits, as the snooze said it (switchboard_job_snoozes_total{reason})
+    expect(outcomeOf(Exit.fail(Snooze.for("30 seconds", "budget spent", "budget")), facts(1))).toEqual({ _tag: "Snooze", delayMs: 30_000, kind: "budget" })
   })
 
   it("treats timeouts and defects as retryable, keeping what happened", () => {
