@@ -160,7 +160,7 @@ export const enqueue = <A, I>(
   Effect.flatMap(prepare(job, args, options), (row) =>
     Effect.flatMap(JobStore, (store) => Effect.flatMap(traced([row]), ([traced]) => store.insert(traced ?? row)))
   ).pipe(
-    Effect.withSpan("switchboard.enqueue", { attributes: { "job.kind": job.kind, "job.queue": job.queue } })
+    Effect.withSpan("switchboard.enqueue", { kind: "producer", attributes: { "job.kind": job.kind, "job.queue": job.queue } })
   )
 
 /** Enqueues many jobs in one statement; returns how many were inserted. */
@@ -170,5 +170,5 @@ export const enqueueMany = <A, I>(
 ): Effect.Effect<number, InvalidJob | DatabaseError, JobStore> =>
   Effect.forEach(items, (item) => prepare(job, item.args, item.options)).pipe(
     Effect.flatMap((rows) => Effect.flatMap(JobStore, (store) => Effect.flatMap(traced(rows), store.insertMany))),
-    Effect.withSpan("switchboard.enqueueMany", { attributes: { "job.kind": job.kind, "job.queue": job.queue, "job.count": items.length } })
+    Effect.withSpan("switchboard.enqueueMany", { kind: "producer", attributes: { "job.kind": job.kind, "job.queue": job.queue, "job.count": items.length } })
   )

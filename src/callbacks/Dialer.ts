@@ -86,6 +86,8 @@ import { enqueue } from "../../infra/jobs/Jobs.ts"
 import { Notifier } from "../../infra/jobs/Notifier.ts"
 import { Metrics } from "../../infra/observability/Metrics.ts"
 import { HistoryStore } from "../../infra/callbacks/HistoryStore.ts"
+import { currentTraceparent } from "../../infra/observability/TraceContext.ts"
+import { TraceExport } from "../../infra/observability/Tracing.ts"
 import { Telephony } from "../../infra/twilio/Telephony.ts"
 import { TwilioGateway } from "../../infra/twilio/TwilioGateway.ts"
 import { handle } from "../../supervisors/JobRegistry.ts"
@@ -283,11 +285,15 @@ const place = (attempt: CallAttempt) =>
     const attempts = yield* AttemptStore
     const telephony = yield* Telephony
     const base = yield* Effect.flatMap(TwilioGateway, (g) => g.publicBaseUrl)
+    // the call's webhooks continue this attempt's trace: Twilio sends no traceparent, so it rides in their URLs (which it signs)
+    const { exporting } = yield* TraceExport
+    const traceparent = exporting ? yield* currentTraceparent : undefined
+    const carried = traceparent === undefined ? "" : `?traceparent=${encodeURIComponent(traceparent)}`
     const placed = yield* telephony
       .placeCall({
         to: attempt.to,
-        voiceUrl: `${base}/twilio/voice/${attempt.id}`,
-        statusCallback: `${base}/twilio/status/call/${attempt.id}`,
+        voiceUrl: `${base}/twilio/voice/${attempt.id}${carried}`,
+        statusCallback: `${base}/twilio/status/call/${attempt.id}${carried}`,
         ringSeconds: attempt.ringSeconds
       })
       .pipe(Effect.either)

@@ -56,7 +56,8 @@ export const observe = (metrics: Metrics, untraced: ReadonlySet<string>) =>
       const span = runSync(
         Effect.makeSpan(route === "unmatched" ? method : `${method} ${route}`, {
           kind: "server",
-          parent: Option.getOrUndefined(parentFrom(c.req.header("traceparent"))),
+          // Twilio's webhooks carry the call attempt's trace in their URL (src/callbacks/Dialer.ts), not in a header
+          parent: Option.getOrUndefined(parentFrom(c.req.header("traceparent") ?? (c.req.path.startsWith("/twilio/") ? c.req.query("traceparent") : undefined))),
           captureStackTrace: false,
           attributes: { "http.request.method": method, "http.route": route, "url.path": c.req.path, "request.id": c.get("requestId") }
         })

@@ -33,7 +33,9 @@ describe("TracingLive", () => {
   const runWith = (env: Record<string, string>) =>
     Effect.runPromise(
       Effect.gen(function* () {
-        yield* Effect.void.pipe(Effect.withSpan("exported.span", { attributes: { "test.marker": "m-1" } }))
+        // a request's span: traces start at requests (background work makes none)
+        yield* Effect.void.pipe(Effect.withSpan("exported.span", { kind: "server", attributes: { "test.marker": "m-1" } }))
+        yield* Effect.void.pipe(Effect.withSpan("background.span", { attributes: { "test.marker": "m-2" } }))
         return (yield* TraceExport).exporting
       }).pipe(
         Effect.provide(TracingLive("worker").pipe(Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))))))
@@ -49,6 +51,7 @@ describe("TracingLive", () => {
     expect(body).toContain("exported.span")
     expect(body).toContain("switchboard-test")
     expect(body).toContain("m-1")
+    expect(body).not.toContain("background.span")
   })
 
   it("sends nothing without an endpoint", async () => {
