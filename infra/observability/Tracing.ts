@@ -2,7 +2,10 @@
  * Trace export. With `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (used as it is) or
  * `OTEL_EXPORTER_OTLP_ENDPOINT` (traces go to `<endpoint>/v1/traces`) set,
  * spans (HTTP requests, enqueues, job attempts, Twilio requests, SQL
- * statements) are exported over OTLP/HTTP in batches, flushed at shutdown.
+ * statements) are exported over OTLP/HTTP in batches, flushed at shutdown, as
+ * `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` or `OTEL_EXPORTER_OTLP_PROTOCOL` says:
+ * `http/protobuf` (the specification's default) or `http/json`; `grpc` is
+ * refused at start-up with a clear message.
  * Without either, Effect's own tracer still gives log lines their trace and
  * span ids, and nothing is exported.
  *
@@ -23,7 +26,8 @@
  * costs more than running a small job).
  */
 import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http"
+import { OTLPTraceExporter as JsonExporter } from "@opentelemetry/exporter-trace-otlp-http"
+import { OTLPTraceExporter as ProtobufExporter } from "@opentelemetry/exporter-trace-otlp-proto"
 import { SpanKind } from "@opentelemetry/api"
 import { BatchSpanProcessor, ParentBasedSampler, type Sampler, SamplingDecision, type SpanProcessor } from "@opentelemetry/sdk-trace-base"
 import * as Config from "effect/Config"
@@ -45,7 +49,14 @@ const TracingConfig = Config.all({
     Config.withDefault(""),
     Config.withDescription("more resource attributes, key=value,... (values percent-encoded)")
   ),
-  environment: Config.string("NODE_ENV").pipe(Config.withDefault("development"))
+  environment: Config.string("NODE_ENV").pipe(Config.withDefault("development")),
+  protocol: Config.option(Config.string("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")).pipe(
+    Config.zipWith(Config.option(Config.string("OTEL_EXPORTER_OTLP_PROTOCOL")), (traces, any) => Option.getOrElse(Option.orElse(traces, () => any), () => "http/protobuf")),
+    Config.validate({
+      message: "OTEL_EXPORTER_OTLP_PROTOCOL must be http/protobuf or http/json (grpc is not supported: point it at the collector's OTLP/HTTP port, 4318)",
+      validation: (protocol): protocol is "http/protobuf" | "http/json" => protocol === "http/protobuf" || protocol === "http/json"
+    })
+  )
 })
 
 /** Whether spans are exported (false unless a tracing layer says so). */
@@ -95,7 +106,7 @@ export const tracingWith = (spanProcessor: SpanProcessor, serviceName = "switchb
 /** OTLP export when configured, else nothing; `role` is recorded on every span's resource. */
 export const TracingLive = (role: string) =>
   Layer.unwrapEffect(
-    Effect.map(TracingConfig, ({ tracesEndpoint, endpoint, serviceName, resourceAttributes, environment }) => {
+    Effect.map(TracingConfig, ({ tracesEndpoint, endpoint, serviceName, resourceAttributes, environment, protocol }) => {
       const url = Option.orElse(
         Option.map(tracesEndpoint, (u) => u.href),
         () => Option.map(endpoint, (u) => `${u.href.replace(/\/+$/, "")}/v1/traces`)
@@ -103,7 +114,7 @@ export const TracingLive = (role: string) =>
       return Option.match(url, {
         onNone: () => Layer.empty,
         onSome: (tracesUrl) =>
-          tracingWith(new BatchSpanProcessor(new OTLPTraceExporter({ url: tracesUrl })), serviceName, {
+          tracingWith(new BatchSpanProcessor(protocol === "http/json" ? new JsonExporter({ url: tracesUrl }) : new ProtobufExporter({ url: tracesUrl })), serviceName, {
             "deployment.environment": environment,
             ...parseResourceAttributes(resourceAttributes),
             "switchboard.role": role

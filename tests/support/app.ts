@@ -5,6 +5,7 @@
  * `request` and the typed clients receive is checked against the OpenAPI
  * document (conformance.ts): a response that drifts from it throws.
  */
+import type * as ConfigError from "effect/ConfigError"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
@@ -24,7 +25,7 @@ export interface AppOptions {
   readonly role?: Role
   readonly env?: Record<string, string>
   /** Replaces OTLP export (for an in-memory span exporter). */
-  readonly tracing?: Layer.Layer<never>
+  readonly tracing?: Layer.Layer<never, ConfigError.ConfigError>
   /** The job kinds the app runs: the test kinds by default. */
   readonly handlers?: ReadonlyArray<JobHandler<HandlerServices>>
   readonly crons?: ReadonlyArray<CronDefinition>

@@ -6,6 +6,7 @@
  * call the API through the typed client (clients/switchboard), whose
  * responses are checked against the OpenAPI document (conformance.ts).
  */
+import type * as ConfigError from "effect/ConfigError"
 import type * as Layer from "effect/Layer"
 import type { Middleware } from "openapi-fetch"
 import type { Schemas } from "../../clients/switchboard/index.ts"
@@ -57,7 +58,7 @@ export const freshNumber = (): string => `+1415555${String(1000 + ((process.pid 
 export const startCallbackApp = async (options: {
   readonly databaseUrl: string
   readonly env?: Record<string, string>
-  readonly tracing?: Layer.Layer<never>
+  readonly tracing?: Layer.Layer<never, ConfigError.ConfigError>
   /** The job kinds, when a test changes one (a shorter retry policy); the application's own by default. */
   readonly handlers?: ReadonlyArray<JobHandler<HandlerServices>>
 }) => {

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { TraceExport, TracingLive } from "../../../infra/observability/Tracing.ts"
 
 describe("TracingLive", () => {
-  const received: Array<{ path: string; body: string }> = []
+  const received: Array<{ path: string; body: string; type: string }> = []
   let server: Server
   let endpoint: string
   beforeAll(async () => {
@@ -20,7 +20,7 @@ describe("TracingLive", () => {
       let body = ""
       request.on("data", (chunk: Buffer) => (body += chunk.toString("latin1")))
       request.on("end", () => {
-        received.push({ path: request.url ?? "", body })
+        received.push({ path: request.url ?? "", body, type: request.headers["content-type"] ?? "" })
         response.writeHead(200, { "content-type": "application/json" }).end("{}")
       })
     })
@@ -43,7 +43,7 @@ describe("TracingLive", () => {
     )
 
   it("sends spans to <endpoint>/v1/traces with the service name, and says it exports", async () => {
-    const exporting = await runWith({ OTEL_EXPORTER_OTLP_ENDPOINT: `${endpoint}/`, OTEL_SERVICE_NAME: "switchboard-test" })
+    const exporting = await runWith({ OTEL_EXPORTER_OTLP_ENDPOINT: `${endpoint}/`, OTEL_SERVICE_NAME: "switchboard-test", OTEL_EXPORTER_OTLP_PROTOCOL: "http/json" })
     expect(exporting).toBe(true)
     const sent = received.filter((r) => r.path === "/v1/traces")
     expect(sent.length).toBeGreaterThan(0)
@@ -52,6 +52,25 @@ describe("TracingLive", () => {
     expect(body).toContain("switchboard-test")
     expect(body).toContain("m-1")
     expect(body).not.toContain("background.span")
+  })
+
+  it("speaks http/protobuf unless told http/json, and sends to OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as it is", async () => {
+    received.length = 0
+    await runWith({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint })
+    expect(received.map((r) => [r.path, r.type])).toContainEqual(["/v1/traces", "application/x-protobuf"])
+    received.length = 0
+    await runWith({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${endpoint}/elsewhere`, OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: "http/json" })
+    expect(received.map((r) => r.path)).toEqual(received.map(() => "/elsewhere"))
+    expect(received[0]?.type).toBe("application/json")
+    expect(JSON.parse(received[0]?.body ?? "{}")).toHaveProperty("resourceSpans")
+    // the signal's own setting wins over the general one
+    received.length = 0
+    await runWith({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: "http/json", OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "http/protobuf" })
+    expect(received[0]?.type).toBe("application/x-protobuf")
+  })
+
+  it("refuses grpc at start-up, saying what to do", async () => {
+    await expect(runWith({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" })).rejects.toThrow(/http\/protobuf or http\/json.*4318/)
   })
 
   it("sends nothing without an endpoint", async () => {
