@@ -25,7 +25,7 @@ import { fileURLToPath } from "node:url"
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 const commands = {
   deno: [path.join(root, "node_modules/deno/deno"), ["run", "--allow-all", "src/main.ts"]],
-  dist: [process.execPath, ["dist/src/main.js"]],
+  dist: [process.execPath, ["--enable-source-maps", "dist/src/main.js"]],
   node: [process.execPath, ["--import", "tsx", "src/main.ts"]]
 }
 const args = process.argv.slice(2)

