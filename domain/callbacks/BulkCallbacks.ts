@@ -5,6 +5,7 @@
  * state machine, so the statuses it applies to come from the transition table.
  */
 import * as Schema from "effect/Schema"
+import { bulkOperationOf } from "../BulkOperationShape.ts"
 import { Timestamp } from "../Timestamp.ts"
 import { E164 } from "./Business.ts"
 import { type CallbackEvent, CallbackStatus, sourcesOf } from "./CallbackState.ts"
@@ -48,15 +49,5 @@ export const BulkCallbackFilter = Schema.Struct({
 }).annotations({ identifier: "BulkCallbackFilter" })
 export type BulkCallbackFilter = typeof BulkCallbackFilter.Type
 
-export const CallbackBulkOperation = Schema.Struct({
-  id: Schema.UUID,
-  target: Schema.Literal("callbacks"),
-  action: CallbackBulkAction,
-  filter: BulkCallbackFilter,
-  matched: Schema.Int.annotations({ description: "the requests the filter matched when the operation was asked for (the count confirmed)" }),
-  changed: Schema.Int.annotations({ description: "the requests changed so far" }),
-  requestedBy: Schema.String,
-  createdAt: Timestamp,
-  finishedAt: Schema.optional(Timestamp.annotations({ description: "absent while batches remain" }))
-}).annotations({ identifier: "CallbackBulkOperation" })
+export const CallbackBulkOperation = bulkOperationOf("callbacks", CallbackBulkAction, BulkCallbackFilter, "requests", "CallbackBulkOperation")
 export type CallbackBulkOperation = typeof CallbackBulkOperation.Type

@@ -7,7 +7,7 @@
  */
 import * as Schema from "effect/Schema"
 import { CallbackBulkOperation } from "../callbacks/BulkCallbacks.ts"
-import { Timestamp } from "../Timestamp.ts"
+import { bulkOperationOf } from "../BulkOperationShape.ts"
 import { JobId, JobStateSchema } from "./Job.ts"
 import { type JobState, sourcesOf, TerminalStates } from "./JobState.ts"
 
@@ -36,17 +36,7 @@ export const BulkJobFilter = Schema.Struct({
 }).annotations({ identifier: "BulkJobFilter" })
 export type BulkJobFilter = typeof BulkJobFilter.Type
 
-export const BulkOperation = Schema.Struct({
-  id: Schema.UUID,
-  target: Schema.Literal("jobs"),
-  action: BulkAction,
-  filter: BulkJobFilter,
-  matched: Schema.Int.annotations({ description: "the jobs the filter matched when the operation was asked for (the count confirmed)" }),
-  changed: Schema.Int.annotations({ description: "the jobs changed so far" }),
-  requestedBy: Schema.String,
-  createdAt: Timestamp,
-  finishedAt: Schema.optional(Timestamp.annotations({ description: "absent while batches remain" }))
-}).annotations({ identifier: "BulkOperation" })
+export const BulkOperation = bulkOperationOf("jobs", BulkAction, BulkJobFilter, "jobs", "BulkOperation")
 export type BulkOperation = typeof BulkOperation.Type
 
 /** What a bulk operation acts on. */
