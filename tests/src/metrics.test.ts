@@ -11,6 +11,7 @@ import { Counter, Gauge, Histogram, Registry, Summary } from "prom-client"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type CronDefinition, defineCron } from "../../domain/jobs/CronDefinition.ts"
 import { type RunningApp, startApp } from "../support/app.ts"
+import { thisRuntime } from "../support/runtime.ts"
 import { cloneDatabase, query } from "../support/database.ts"
 import { count, countReaches } from "../support/ledger.ts"
 import { expositionProblems, parseExposition, valueOf } from "../support/prometheus.ts"
@@ -82,7 +83,7 @@ describe("/metrics", () => {
   it("tells what runs, how ready it is, its database pool, and each queue's runners across the live processes", async () => {
     const metrics = parseExposition(await (await app.request("/metrics")).text())
     const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }
-    expect(valueOf(metrics, "switchboard_build_info", { version: pkg.version, revision: "unknown", runtime: `node/${process.versions.node}` })).toBe(1)
+    expect(valueOf(metrics, "switchboard_build_info", { version: pkg.version, revision: "unknown", runtime: thisRuntime })).toBe(1)
     expect(valueOf(metrics, "switchboard_ready")).toBe(1)
     expect(valueOf(metrics, "switchboard_database_up")).toBe(1)
     const pool = (state: string) => valueOf(metrics, "switchboard_db_pool_connections", { state }) ?? -1

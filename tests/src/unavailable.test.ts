@@ -9,7 +9,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { isUnavailable } from "../../infra/db/DatabaseError.ts"
 import { JobStore } from "../../infra/jobs/JobStore.ts"
 import { type CallbackApp, freshNumber, startCallbackApp } from "../support/callbacks.ts"
@@ -21,7 +21,8 @@ const MARGIN_MS = 1_000
 /** The app's JSON log lines, taken from stdout while the test runs (not echoed). */
 const captureLogs = () => {
   const lines: Array<Record<string, unknown>> = []
-  const spy = vi.spyOn(process.stdout, "write").mockImplementation(((chunk: unknown) => {
+  const write = process.stdout.write
+  process.stdout.write = ((chunk: unknown) => {
     for (const text of String(chunk).split("\n")) {
       if (!text.startsWith("{")) continue
       try {
@@ -31,8 +32,8 @@ const captureLogs = () => {
       }
     }
     return true
-  }) as typeof process.stdout.write)
-  return { lines: () => lines, restore: () => spy.mockRestore() }
+  }) as typeof process.stdout.write
+  return { lines: () => lines, restore: () => void (process.stdout.write = write) }
 }
 
 const outageWarnings = (lines: ReadonlyArray<Record<string, unknown>>) =>

@@ -58,5 +58,8 @@ const spawnProcess = (script: string, databaseUrl: string, env: Record<string, s
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
   }
-  return { pid: child.pid, output: () => output, baseUrl, exited, signal: (signal) => child.kill(signal) }
+  // process.kill, not child.kill: under Deno, ChildProcess.kill delivers only the first signal (SIGCONT after
+  // SIGSTOP never arrives) and then reports that signal as the exit, whatever the child's exit code
+  const pid = child.pid
+  return { pid, output: () => output, baseUrl, exited, signal: (signal) => process.kill(pid, signal) }
 }

@@ -31,6 +31,10 @@ export const startWebhookReceiver = async () => {
     base: `http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : 0}`,
     /** What it received, oldest first; empty it between tests with `received.length = 0`. */
     received,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve()))
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        server.closeAllConnections() // a test's receiver owes no request an answer; Deno's node:http would wait for keep-alive connections
+      })
   }
 }

@@ -95,7 +95,8 @@ layer(TestLayer, { timeout: 60_000, excludeTestServices: true })("JobStore", (it
       yield* enqueue(Echo, { n: 1 })
       const error = yield* claimAll(randomUUID()).pipe(Effect.flip)
       expect(error.code).toBe("SBP01")
-      expect((yield* (yield* SqlClient.SqlClient)`SELECT state FROM jobs`)[0]).toEqual({ state: "available" })
+      const sql = yield* SqlClient.SqlClient
+      expect(yield* sql`SELECT state FROM jobs`).toEqual([{ state: "available" }])
     })
   )
 

@@ -50,7 +50,7 @@ describe("switchboard simulator", () => {
     const twilio = simulatedTwilio(url, SIMULATOR_ACCOUNT_SID, SIMULATOR_AUTH_TOKEN)
     const created = await twilio.calls.create({ to: "+4930123456", from: SIMULATOR_FROM, url: "http://127.0.0.1:9/voice" })
     expect((await twilio.calls.list({ to: "+4930123456" })).map((call) => call.sid)).toEqual([created.sid])
-    sim.child.kill("SIGTERM")
+    process.kill(sim.child.pid as number, "SIGTERM") // not child.kill, which Deno reports as the exit (tests/support/processes.ts)
     expect(await sim.exited).toBe(0)
   })
 

@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Operators } from "../../../infra/console/Operators.ts"
 import { ADMIN_TOKEN, type RunningApp, startApp } from "../../support/app.ts"
+import { thisRuntime } from "../../support/runtime.ts"
 import { consoleClient } from "../../support/console.ts"
 import { cloneDatabase, query } from "../../support/database.ts"
 
@@ -181,6 +182,6 @@ describe("the console's sessions", () => {
     await b.signIn("", ADMIN_TOKEN)
     const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string }
     const html = await (await b.get("/admin/workers")).text()
-    expect(html).toContain(`${pkg.version}<span class="hint"> node/${process.versions.node}</span>`)
+    expect(html).toContain(`${pkg.version}<span class="hint"> ${thisRuntime}</span>`)
   })
 })

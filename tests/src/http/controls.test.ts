@@ -9,6 +9,7 @@ import { randomUUID } from "node:crypto"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type CronDefinition, defineCron, nextSlot } from "../../../domain/jobs/CronDefinition.ts"
 import { type RunningApp, startApp } from "../../support/app.ts"
+import { thisRuntime } from "../../support/runtime.ts"
 import { eventually, query } from "../../support/database.ts"
 import { ledgerDatabase } from "../../support/ledger.ts"
 import { Tick } from "../../support/testJobs.ts"
@@ -171,7 +172,7 @@ describe("the admin API's engine controls", () => {
     // this process itself: not asked; it says what it runs, the row written by hand does not
     expect(processes.find((p) => p.id !== id)?.drainRequestedAt).toBeNull()
     const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string }
-    expect(processes.find((p) => p.id !== id)).toMatchObject({ version: pkg.version, revision: "unknown", runtime: `node/${process.versions.node}` })
+    expect(processes.find((p) => p.id !== id)).toMatchObject({ version: pkg.version, revision: "unknown", runtime: thisRuntime })
     expect(processes.find((p) => p.id === id)).toMatchObject({ version: null, revision: null, runtime: null })
   })
 })
