@@ -88,6 +88,14 @@ await until("/livez 200", 90_000, async () => ((await get("/livez")).status === 
 await until("/readyz 200", 30_000, async () => ((await get("/readyz")).status === 200 ? true : undefined))
 console.log(`smoke (${runtime}): live and ready after ${Date.now() - started} ms`)
 
+// the runtime the server says it runs on (switchboard_build_info) is the one asked for
+const served = /switchboard_build_info\{[^}]*runtime="([^"]+)"/.exec(await (await get("/metrics")).text())?.[1]
+const expected = runtime === "deno" ? "deno/" : `node/${process.versions.node}`
+if (served === undefined || !(runtime === "deno" ? served.startsWith(expected) : served === expected)) {
+  fail(`switchboard_build_info says runtime ${served ?? "(missing)"}, expected ${expected}${runtime === "deno" ? "…" : ""}`)
+}
+console.log(`smoke (${runtime}): the server runs on ${served}`)
+
 // a chunked body (no content-length), which the body limit copies: Deno warns when that reads its request.signal
 const chunked = new Blob([JSON.stringify({ kind: "diagnostics.ping", args: { message: `smoke test under ${runtime}` } })]).stream()
 const created = await fetch(`${base}/admin/api/jobs`, {
