@@ -8,7 +8,9 @@ import { createServer, type Server } from "node:http"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { parentFrom } from "../../../infra/observability/TraceContext.ts"
 import { TraceExport, TracingLive } from "../../../infra/observability/Tracing.ts"
 
 describe("TracingLive", () => {
@@ -67,6 +69,29 @@ describe("TracingLive", () => {
     received.length = 0
     await runWith({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: "http/json", OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "http/protobuf" })
     expect(received[0]?.type).toBe("application/x-protobuf")
+  })
+
+  it("continues a stored or received traceparent only when it says sampled", async () => {
+    received.length = 0
+    const sampled = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    const notSampled = "00-1bf7651916cd43dd8448eb211c80319c-c7ad6b7169203331-00"
+    await Effect.runPromise(
+      Effect.gen(function* () {
+        // as a job's attempt does with its row's traceparent (supervisors/WorkerPool.ts)
+        for (const [name, traceparent] of [["under.sampled", sampled], ["under.not.sampled", notSampled]] as const) {
+          yield* Effect.void.pipe(Effect.withSpan(name, { kind: "consumer", parent: Option.getOrUndefined(parentFrom(traceparent)) }))
+        }
+      }).pipe(
+        Effect.provide(
+          TracingLive("worker").pipe(
+            Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["OTEL_EXPORTER_OTLP_ENDPOINT", endpoint], ["OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"]]))))
+          )
+        )
+      )
+    )
+    const body = received.map((r) => r.body).join("")
+    expect(body).toContain("under.sampled")
+    expect(body).not.toContain("under.not.sampled")
   })
 
   it("refuses grpc at start-up, saying what to do", async () => {
