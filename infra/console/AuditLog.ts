@@ -68,6 +68,14 @@ const entryOf = (row: unknown): Effect.Effect<AuditEntry> =>
     )
   )
 
+/**
+ * Text as PostgreSQL keeps it: text and jsonb refuse NUL, which a request may carry
+ * (`/admin/api/jobs/a%00b/retry`), so it is written as U+FFFD and the action is still
+ * recorded, as what it was given, legibly.
+ */
+const storable = (text: string): string => text.replaceAll("\u0000", "\uFFFD")
+const nullable = (text: string | undefined): string | null => (text === undefined ? null : storable(text))
+
 export class AuditLog extends Effect.Service<AuditLog>()("switchboard/infra/AuditLog", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
@@ -75,8 +83,9 @@ export class AuditLog extends Effect.Service<AuditLog>()("switchboard/infra/Audi
     const record = (actor: Actor, action: Action): Effect.Effect<void, DatabaseError> =>
       sql`
         INSERT INTO operator_audit (operator, role, via, action, target, outcome, detail, ip, user_agent)
-        VALUES (${actor.name}, ${actor.role ?? null}, ${actor.via}, ${action.action}, ${action.target ?? null}, ${action.outcome ?? "ok"},
-                ${JSON.stringify(action.detail ?? {})}::jsonb, ${actor.ip ?? null}, ${actor.userAgent?.slice(0, 512) ?? null})`.pipe(
+        VALUES (${storable(actor.name)}, ${nullable(actor.role)}, ${storable(actor.via)}, ${storable(action.action)}, ${nullable(action.target)},
+                ${storable(action.outcome ?? "ok")}, ${JSON.stringify(action.detail ?? {}, (_, value: unknown) => (typeof value === "string" ? storable(value) : value))}::jsonb,
+                ${nullable(actor.ip)}, ${nullable(actor.userAgent?.slice(0, 512))})`.pipe(
         Effect.asVoid,
         narrow("operator_audit.record")
       )

@@ -51,6 +51,14 @@ describe("the audit trail", () => {
     expect(targetOf("/admin/api/jobs", {})).toBeUndefined()
   })
 
+  it("records an action whatever its request carried: a NUL in the path is kept as U+FFFD, not a lost row (found by the fuzz suite)", async () => {
+    const response = await app.request("/admin/api/jobs/a%00b/retry", { method: "POST", admin: true })
+    expect(response.status).toBe(404)
+    expect(response.headers.get("warning")).toBeNull()
+    const [entry] = (await list("?action=retryJob")).items
+    expect(entry).toMatchObject({ action: "retryJob", target: "job:a\uFFFDb", outcome: "refused", detail: { status: 404 } })
+  })
+
   it("records each admin API change once it is answered, refusals included; reads and requests without the token are not actions", async () => {
     const id = await enqueue()
     expect((await app.request(`/admin/api/jobs/${id}/cancel`, { method: "POST", admin: true })).status).toBe(200)
