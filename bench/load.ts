@@ -255,8 +255,9 @@ runBench(async (adminUrl) => {
       json(await send(simulator.url, "PUT", `/sim/numbers/${encodeURIComponent(phone)}`, {}, { outcome: "answered", afterMs: RING_MS, talkMs: TALK_MS }), 200, "script")
     }
 
-    const pendingTexts = async () =>
-      Number((await db.query<{ n: string }>("SELECT count(*) AS n FROM jobs WHERE kind = 'verification.send' AND state NOT IN ('completed', 'discarded', 'cancelled')")).rows[0]?.n ?? 0)
+    /** The count a `SELECT count(*) AS n ...` finds. */
+    const count = async (text: string, values: ReadonlyArray<unknown> = []) => Number((await db.query<{ n: string }>(text, [...values])).rows[0]?.n ?? 0)
+    const pendingTexts = () => count("SELECT count(*) AS n FROM jobs WHERE kind = 'verification.send' AND state NOT IN ('completed', 'discarded', 'cancelled')")
     /** Waits for the verification texts to be sent; returns how many were sent per second since `from`. */
     const textsDrained = async (from: number, sent: number) => {
       while ((await pendingTexts()) > 0) await sleep(100)
@@ -320,8 +321,7 @@ runBench(async (adminUrl) => {
       })
     )
     const firstVerified = Math.min(...verifiedAt.values())
-    const terminal = async () =>
-      Number((await db.query<{ n: string }>("SELECT count(*) AS n FROM callback_requests WHERE status IN ('completed', 'failed') AND id = ANY($1)", [[...verifiedAt.keys()]])).rows[0]?.n ?? 0)
+    const terminal = () => count("SELECT count(*) AS n FROM callback_requests WHERE status IN ('completed', 'failed') AND id = ANY($1)", [[...verifiedAt.keys()]])
     const deadline = Date.now() + 300_000
     while ((await terminal()) < verifiedAt.size && Date.now() < deadline) await sleep(100)
     const rows = (

@@ -21,13 +21,15 @@ const deno = path.join(root, "node_modules", "deno", "deno")
  * The suites that stay on Node, and why (docs/runtimes.md says the same). Every
  * other file under tests/ runs under Deno.
  */
-export const nodeOnly = {
+const nodeOnly = {
   "tests/browser": "drives Chromium through playwright-core; it has its own step (npm run test:browser)",
   "tests/src/main.test.ts": "runs `npm start`, which is Node by definition"
 }
 
+const excluded = Object.keys(nodeOnly)
+
 const documented = fs.readFileSync(path.join(root, "docs", "runtimes.md"), "utf8")
-const undocumented = Object.keys(nodeOnly).filter((suite) => !documented.includes(`| \`${suite}\` |`))
+const undocumented = excluded.filter((suite) => !documented.includes(`| \`${suite}\` |`))
 if (undocumented.length > 0) {
   console.error(`docs/runtimes.md does not say why these stay on Node: ${undocumented.join(", ")}`)
   process.exit(1)
@@ -40,7 +42,7 @@ const selection =
     : fs
         .readdirSync(path.join(root, "tests"), { recursive: true })
         .map((file) => path.posix.join("tests", String(file).split(path.sep).join("/")))
-        .filter((file) => file.endsWith(".test.ts") && !Object.keys(nodeOnly).some((suite) => file === suite || file.startsWith(`${suite}/`)))
+        .filter((file) => file.endsWith(".test.ts") && !excluded.some((suite) => file === suite || file.startsWith(`${suite}/`)))
         .sort()
 
 /** Runs deno with `args` in the project root; resolves with its exit code. */
