@@ -3,9 +3,12 @@
  * API, the CLI): create, verify, resend the code, show, list, and an
  * operator's retry and cancel.
  *
- * Every write is one transaction: the lookups, the rate limits, the status
- * change and the jobs it enqueues commit together or not at all, so a refused
- * request counts toward no limit and leaves nothing behind. Status changes go
+ * Every write is one transaction: the lookups, the status change and the jobs
+ * it enqueues commit together or not at all, so a refused request leaves
+ * nothing behind. A create's rate limits are counted just before its
+ * transaction, in one statement of their own (so one client's creates do not
+ * wait for each other's commits), and given back when the create creates
+ * nothing: a refused request counts toward no limit. Status changes go
  * through the request store's `applyEvent`, which applies the domain's transition
  * table (domain/callbacks/CallbackState.ts).
  */
@@ -27,7 +30,7 @@ import { type ActiveRequestExists, type RequestFilter, RequestStore } from "../.
 import { VerificationStore } from "../../infra/callbacks/VerificationStore.ts"
 import { hashCode, hashStreamToken, newStreamToken } from "../../infra/callbacks/Codes.ts"
 import { hashBody, remember, reserve, wouldReplay } from "../../infra/callbacks/Idempotency.ts"
-import { hit } from "../../infra/callbacks/RateLimiter.ts"
+import { release, take } from "../../infra/callbacks/RateLimiter.ts"
 import { ServerSecrets } from "../../infra/callbacks/ServerSecrets.ts"
 import { inTransaction } from "../../infra/db/Transaction.ts"
 import { enqueue } from "../../infra/jobs/Jobs.ts"
@@ -44,13 +47,19 @@ import { enqueueDial } from "./Settlement.ts"
 
 const seconds = (d: Duration.Duration) => Math.max(1, Math.ceil(Duration.toSeconds(d)))
 
-/** Checks and records one event against `limit`; `RateLimited` when the bucket is full. */
-export const limited = (bucket: string, limit: RateLimit, what: string) =>
-  Effect.flatMap(hit(bucket, limit), (decision) =>
-    decision.allowed
-      ? Effect.void
-      : Effect.fail(new RateLimited({ detail: `too many ${what}; at most ${limit.limit} per ${Duration.format(limit.window)}`, retryAfterSeconds: seconds(decision.retryAfter) }))
-  )
+/**
+ * Checks and records one event in each bucket (tagged `ref`, to give them back), in one statement of
+ * its own; `RateLimited`, naming the first full one, when any is full (and nothing is recorded).
+ */
+export const limitedAll = (limits: ReadonlyArray<{ readonly bucket: string; readonly limit: RateLimit; readonly what: string }>, ref?: string) =>
+  Effect.flatMap(take(limits, ref), (decision) => {
+    if (decision.allowed) return Effect.void
+    const { limit, what } = limits.find((l) => l.bucket === decision.bucket) ?? limits[0]!
+    return Effect.fail(new RateLimited({ detail: `too many ${what}; at most ${limit.limit} per ${Duration.format(limit.window)}`, retryAfterSeconds: seconds(decision.retryAfter) }))
+  })
+
+/** {@link limitedAll} for one bucket. */
+export const limited = (bucket: string, limit: RateLimit, what: string) => limitedAll([{ bucket, limit, what }])
 
 const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
@@ -96,24 +105,43 @@ export const create = (command: CreateCommand) =>
         yield* BotChecks.pass(command.businessId, setting.value, { token: command.botCheck.token, clientIp: command.clientIp })
       }
     }
-    return yield* refusedByBudget(inTransaction(
+    // the business first: its country reads the phone, and the phone names a limit's bucket
+    const business = yield* Businesses.find(command.businessId)
+    const normalized = normalizePhone(command.phone, business.country, true)
+    if (normalized._tag !== "E164") {
+      const message = normalized._tag === "NotMobile" ? "must be a mobile number that can receive a text message" : "is not a valid phone number (use +<country code><number>)"
+      return yield* validationFailedAt("body", "/phone", message)
+    }
+    const phone = normalized.e164
+    const id = randomUUID()
+    // the limits, counted in one statement of their own before the transaction (tagged with the new
+    // request's id), so creates from one address never wait for each other's commits; whatever then
+    // creates nothing (a replay, a conflict, a lockout, a budget, an outage) gives them back below
+    const refusedButAnswered = yield* limitedAll([
+      { bucket: `create:phone:${phone}`, limit: settings.createPerPhone, what: "callback requests for this phone" },
+      { bucket: `create:ip:${command.clientIp}`, limit: settings.createPerIp, what: "callback requests from this address" }
+    ], id).pipe(
+      Effect.as(undefined),
+      // a repeat of a create that was answered is replayed, full limits or not (and counts nothing)
+      Effect.catchTag("RateLimited", (refused) =>
+        key === undefined ? Effect.fail(refused) : Effect.flatMap(wouldReplay(key, bodyHash), (replay) => (replay ? Effect.succeed(refused) : Effect.fail(refused)))
+      )
+    )
+    const giveBack = refusedButAnswered === undefined
+      ? Effect.catchAll(release(id), (error) => Effect.logWarning(`could not give back the rate-limit events of a create that created nothing (${id}); they count until their window ends`, error))
+      : Effect.void
+    const outcome = yield* refusedByBudget(inTransaction(
       Effect.gen(function* () {
         if (key !== undefined) {
           const reservation = yield* reserve(key, bodyHash)
           if (reservation._tag === "Mismatch") return yield* new Unprocessable({ detail: "this Idempotency-Key was used with a different body within 24 hours" })
           if (reservation._tag === "Replay") return { pending: yield* Effect.orDie(Schema.decodeUnknown(PendingCallback)(reservation.body)), replayed: true }
         }
-        const business = yield* Businesses.find(command.businessId)
-        const normalized = normalizePhone(command.phone, business.country, true)
-        if (normalized._tag !== "E164") {
-          const message = normalized._tag === "NotMobile" ? "must be a mobile number that can receive a text message" : "is not a valid phone number (use +<country code><number>)"
-          return yield* validationFailedAt("body", "/phone", message)
-        }
-        const phone = normalized.e164
+        if (refusedButAnswered !== undefined) return yield* refusedButAnswered
         const streamToken = newStreamToken()
         const request = yield* requests
           .create({
-            id: randomUUID(),
+            id,
             businessId: business.id,
             phone,
             name: command.name,
@@ -124,12 +152,7 @@ export const create = (command: CreateCommand) =>
           })
           .pipe(Effect.catchTag("ActiveRequestExists", (e: ActiveRequestExists) => new Conflict({ detail: "an active callback request for this phone and business exists", extra: { id: e.id } })))
         yield* enqueue(VerificationSend, { callbackId: request.id }, { traceparent })
-        // the limits last: each holds its bucket's lock until this transaction ends, so the
-        // requests of one client (or of every client behind one proxy) wait for each other only
-        // this long; a refusal rolls the request and its job back, and nothing counts
         yield* refuseLocked(phone)
-        yield* limited(`create:phone:${phone}`, settings.createPerPhone, "callback requests for this phone")
-        yield* limited(`create:ip:${command.clientIp}`, settings.createPerIp, "callback requests from this address")
         // the code's text, against the business's and the account's budgets: the very last, their locks are the widest
         yield* spend("sms", business.id, "create", request.id)
         const pending: PendingCallback = {
@@ -141,7 +164,9 @@ export const create = (command: CreateCommand) =>
         if (key !== undefined) yield* remember(key, 202, Schema.encodeSync(PendingCallback)(pending))
         return { pending, replayed: false }
       })
-    ))
+    )).pipe(Effect.tapError(() => giveBack))
+    if (outcome.replayed) yield* giveBack
+    return outcome
   })
 
 /**

@@ -2,6 +2,8 @@
  * The sliding-window limiter against real Postgres: concurrent hits from many
  * connections never overshoot the limit, the wait it reports is when the
  * oldest counted event leaves the window, and released events free room.
+ * Several buckets are taken all or nothing, in one statement that locks them
+ * in name order, so overlapping sets taken in any order never deadlock.
  */
 import * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
@@ -9,7 +11,7 @@ import * as Either from "effect/Either"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { parseRateLimit } from "../../../infra/callbacks/CallbackConfig.ts"
-import { hit, release } from "../../../infra/callbacks/RateLimiter.ts"
+import { hit, release, take } from "../../../infra/callbacks/RateLimiter.ts"
 import { cloneDatabase, databaseLayer, query } from "../../support/database.ts"
 
 describe("rate limits", () => {
@@ -38,6 +40,38 @@ describe("rate limits", () => {
       expect(wait).toBeGreaterThan(590_000)
       expect(wait).toBeLessThanOrEqual(600_000)
     }
+  })
+
+  it("several buckets: all or nothing; a full one is named and the wait is the longest of the full ones", async () => {
+    const short = { limit: 1, window: Duration.minutes(1) }
+    const long = { limit: 1, window: Duration.minutes(10) }
+    expect((await runtime.runPromise(take([{ bucket: "test:many:b", limit: long }])))).toEqual({ allowed: true })
+    const refused = await runtime.runPromise(take([{ bucket: "test:many:a", limit: short }, { bucket: "test:many:b", limit: long }]))
+    expect(refused.allowed).toBe(false)
+    if (refused.allowed) return
+    expect(refused.bucket).toBe("test:many:b")
+    expect(Duration.toMillis(refused.retryAfter)).toBeGreaterThan(590_000)
+    // nothing was counted in the bucket that had room
+    const [row] = await query<{ n: string }>(url, "SELECT count(*) AS n FROM rate_events WHERE bucket = 'test:many:a'")
+    expect(Number(row?.n)).toBe(0)
+    expect((await runtime.runPromise(take([{ bucket: "test:many:a", limit: short }]))).allowed).toBe(true)
+    const both = await runtime.runPromise(take([{ bucket: "test:many:a", limit: short }, { bucket: "test:many:b", limit: long }]))
+    expect(both.allowed === false && Duration.toMillis(both.retryAfter)).toBeGreaterThan(590_000)
+  })
+
+  it("60 concurrent takes of overlapping bucket pairs, in both orders, admit exactly each limit and never deadlock", async () => {
+    const limit = { limit: 5, window: Duration.minutes(10) }
+    const pairs = [["test:pair:x", "test:pair:y"], ["test:pair:y", "test:pair:x"], ["test:pair:y", "test:pair:z"]] as const
+    const decisions = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => runtime.runPromise(take(pairs[i % 3]!.map((bucket) => ({ bucket, limit })))).then((d) => ({ d, pair: pairs[i % 3]! })))
+    )
+    const rows = await query<{ bucket: string; n: string }>(url, "SELECT bucket, count(*) AS n FROM rate_events WHERE bucket LIKE 'test:pair:%' GROUP BY bucket")
+    const counted = Object.fromEntries(rows.map((r) => [r.bucket, Number(r.n)]))
+    // y is in every pair: exactly its limit were admitted, and each admitted take counted in both of its buckets
+    expect(decisions.filter(({ d }) => d.allowed)).toHaveLength(5)
+    expect(counted["test:pair:y"]).toBe(5)
+    const admitted = decisions.filter(({ d }) => d.allowed).flatMap(({ pair }) => pair)
+    for (const bucket of ["test:pair:x", "test:pair:z"]) expect(counted[bucket] ?? 0).toBe(admitted.filter((b) => b === bucket).length)
   })
 
   it("a released event frees its room; other buckets are not affected", async () => {

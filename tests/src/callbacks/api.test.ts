@@ -84,6 +84,12 @@ describe("the callback API", () => {
     expect(await app.messagesTo(phone)).toHaveLength(1)
     const [count] = await query<{ n: string }>(url, "SELECT count(*) AS n FROM callback_requests WHERE phone = $1", [phone])
     expect(Number(count?.n)).toBe(1)
+    // past its 24 hours the key is free again: another body is a new request
+    await query(url, "UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = $1", [`create:${key["Idempotency-Key"]}`])
+    const later = await post(app, "/v1/callbacks", { businessId: business.id, phone: freshNumber() }, key)
+    expect(later.status).toBe(202)
+    expect(later.headers.get("idempotent-replayed")).toBeNull()
+    expect(((await later.json()) as { id: string }).id).not.toBe((firstBody as { id: string }).id)
   })
 
   it("per phone: the third accepted request within the hour is 429 with Retry-After; refused and replayed ones do not count", async () => {
@@ -102,6 +108,15 @@ describe("the callback API", () => {
     expect(retryAfter).toBeLessThanOrEqual(3_600)
     const [count] = await query<{ n: string }>(url, "SELECT count(*) AS n FROM callback_requests WHERE phone = $1", [phone])
     expect(Number(count?.n)).toBe(2)
+    // counted before the create's transaction, given back by whatever created nothing
+    const [events] = await query<{ n: string }>(url, "SELECT count(*) AS n FROM rate_events WHERE bucket = $1", [`create:phone:${phone}`])
+    expect(Number(events?.n)).toBe(2)
+    // the limit reached, a repeat of the first create is still its replay, and counts nothing
+    const again = await post(app, "/v1/callbacks", { businessId: businesses[0]!.id, phone }, key)
+    expect(again.status).toBe(202)
+    expect(again.headers.get("idempotent-replayed")).toBe("true")
+    const [after] = await query<{ n: string }>(url, "SELECT count(*) AS n FROM rate_events WHERE bucket = $1", [`create:phone:${phone}`])
+    expect(Number(after?.n)).toBe(2)
   })
 
   it("VIP phones are high priority: with the only slot busy, a VIP verified later is called first", async () => {
