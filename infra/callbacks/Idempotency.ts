@@ -31,11 +31,12 @@ export const hashBody = (value: unknown): string => {
 export const reserve = (key: string, requestHash: string) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    // a key past its 24 hours is free again
-    yield* sql`DELETE FROM idempotency_keys WHERE key = ${key} AND created_at < now() - make_interval(hours => ${IDEMPOTENCY_TTL_HOURS})`
+    // a key past its 24 hours is free again: taken over in the same statement
     const inserted = yield* sql`
       INSERT INTO idempotency_keys (key, request_hash, status, body) VALUES (${key}, ${requestHash}, 0, 'null'::jsonb)
-      ON CONFLICT (key) DO NOTHING RETURNING key`
+      ON CONFLICT (key) DO UPDATE SET request_hash = EXCLUDED.request_hash, status = 0, body = EXCLUDED.body, created_at = now()
+       WHERE idempotency_keys.created_at < now() - make_interval(hours => ${IDEMPOTENCY_TTL_HOURS})
+      RETURNING key`
     if (inserted.length > 0) return { _tag: "Fresh" } as Reservation
     const [existing] = yield* sql<{ request_hash: string; status: number; body: unknown }>`
       SELECT request_hash, status, body FROM idempotency_keys WHERE key = ${key}`
