@@ -15,6 +15,7 @@ import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import type { CronDefinition } from "../domain/jobs/CronDefinition.ts"
 import { type CallbackConfig, CallbackConfigLive } from "../infra/callbacks/CallbackConfig.ts"
 import { type CallbackTables, CallbackTablesLive } from "../infra/callbacks/CallbackTables.ts"
@@ -58,7 +59,11 @@ export const RoleConfig = Config.literal("all", "web", "worker")("ROLE").pipe(
 
 /** Applies pending migrations (under an advisory lock, so replicas starting together are safe). */
 export const MigrationsLive = Layer.effectDiscard(
-  migrate.pipe(Effect.tap((applied) => (applied.length > 0 ? Effect.logInfo(`applied migrations: ${applied.map((m) => m.label).join(", ")}`) : Effect.void)))
+  migrate.pipe(
+    Effect.tap((applied) => (applied.length > 0 ? Effect.logInfo(`applied migrations: ${applied.map((m) => m.label).join(", ")}`) : Effect.void)),
+    // a serving process's API waits for this (Middleware.ts `untilMigrated`); commands have no lifecycle
+    Effect.zipRight(Effect.flatMap(Effect.serviceOption(Lifecycle), Option.match({ onNone: () => Effect.void, onSome: (lifecycle) => lifecycle.markMigrated })))
+  )
 )
 
 /** The database, migrated before anything uses it (for commands without an HTTP server). */

@@ -20,7 +20,7 @@ import { type HttpEnv, type HttpServices, problemResponse } from "./Handler.ts"
 import { Health } from "./Health.ts"
 import { cors, ownCallbacks, principal } from "./Access.ts"
 import { PUBLIC_API } from "./Contract.ts"
-import { bearer, limitBody, observe, requestId } from "./Middleware.ts"
+import { bearer, limitBody, observe, requestId, untilMigrated } from "./Middleware.ts"
 import { NotFound } from "./Problems.ts"
 import { adminCallbackRoutes } from "./routes/AdminCallbacks.ts"
 import { businessApiRoutes } from "./routes/BusinessApi.ts"
@@ -54,6 +54,9 @@ const documentServerUrl = Config.option(Config.url("PUBLIC_BASE_URL")).pipe(
   Config.map(Option.match({ onNone: () => "/", onSome: (url) => url.toString().replace(/\/+$/, "") }))
 )
 
+/** What a process serves before its migrations have run (Middleware.ts `untilMigrated`). */
+const OPERATIONS: ReadonlySet<string> = new Set(Object.values(OperationPaths))
+
 /** Probes and scrapes are not traced: they would bury the traces that matter. */
 const UNTRACED: ReadonlySet<string> = new Set([OperationPaths.liveness, OperationPaths.readiness, OperationPaths.metrics])
 
@@ -66,6 +69,7 @@ export const makeHttpApp = (options: HttpAppOptions) =>
     app.use("*", requestId(runtime))
     app.use("*", observe(metrics, UNTRACED))
     app.use("*", limitBody())
+    app.use("*", untilMigrated((path) => OPERATIONS.has(path) || path.startsWith("/problems/")))
     app.route("/", operationsRoutes({ health, metrics, metricsToken: yield* metricsToken, serverUrl: yield* documentServerUrl }))
     // every role takes Twilio's webhooks: without PUBLIC_BASE_URL, calls report back to the process that placed them
     app.route("/", twilioRoutes())

@@ -8,6 +8,7 @@ import { createMiddleware } from "hono/factory"
 import { bodyLimit } from "hono/body-limit"
 import { routePath } from "hono/route"
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
@@ -16,8 +17,9 @@ import * as Runtime from "effect/Runtime"
 import type { Metrics } from "../../infra/observability/Metrics.ts"
 import { parentFrom } from "../../infra/observability/TraceContext.ts"
 import { TwilioGateway } from "../../infra/twilio/TwilioGateway.ts"
+import { Lifecycle } from "../../supervisors/Lifecycle.ts"
 import { type HttpEnv, type HttpServices, problemResponse } from "./Handler.ts"
-import { Forbidden, MalformedBody, PayloadTooLarge, Unauthorized } from "./Problems.ts"
+import { Forbidden, MalformedBody, PayloadTooLarge, Unauthorized, Unavailable } from "./Problems.ts"
 import { matchesToken } from "./Tokens.ts"
 
 export const BODY_LIMIT_BYTES = 64 * 1024
@@ -75,6 +77,23 @@ export const observe = (metrics: Metrics, untraced: ReadonlySet<string>) =>
     metrics.httpRequests.inc(labels)
     metrics.httpDuration.observe(labels, (performance.now() - started) / 1000)
   })
+
+/**
+ * Until this build's migrations have run, everything but the paths `exempt` names (the probes,
+ * metrics and documents) is a 503 with `Retry-After`: the server listens for the probes from the
+ * start, and a request that reached it early would otherwise meet tables that do not exist yet.
+ */
+export const untilMigrated = (exempt: (path: string) => boolean) => {
+  let migrated = false // once true, for good: no effect run per request after that
+  return createMiddleware<HttpEnv>(async (c, next) => {
+    if (!migrated && !exempt(c.req.path)) {
+      const lifecycle = Context.getOption(c.get("runtime").context, Lifecycle)
+      migrated = Option.isNone(lifecycle) || Runtime.runSync(c.get("runtime"))(lifecycle.value.migrated)
+      if (!migrated) return problemResponse(c, new Unavailable({ detail: "starting: the database's migrations have not been applied yet", retryAfterSeconds: 2 }))
+    }
+    await next()
+  })
+}
 
 /** Bodies over 64 KiB are refused with a 413 problem before a handler reads them. */
 export const limitBody = () =>
