@@ -46,9 +46,16 @@ export const oncePerDelivery = <A, E, R>(delivery: WebhookDelivery | undefined, 
     : inTransaction(
         Effect.gen(function* () {
           if (yield* recordDelivery(delivery.token, delivery.route)) return Option.some(yield* apply)
-          const metrics = yield* Metrics
-          metrics.twilioWebhookRetries.inc({ route: delivery.route })
-          yield* Effect.logDebug(`Twilio webhook retry on ${delivery.route} (token applied already): ignored`)
+          yield* retryIgnored(delivery)
           return Option.none<A>()
         })
       )
+
+/** A delivery whose token was applied already: counted in `switchboard_twilio_webhook_retries_total`, logged at debug. */
+export const retryIgnored = (delivery: WebhookDelivery) =>
+  Effect.flatMap(Metrics, (metrics) =>
+    Effect.zipRight(
+      Effect.sync(() => metrics.twilioWebhookRetries.inc({ route: delivery.route })),
+      Effect.logDebug(`Twilio webhook retry on ${delivery.route} (token applied already): ignored`)
+    )
+  )
