@@ -81,9 +81,8 @@ const platform = (simulator: RunningSimulator, databaseUrl: () => string) => {
     },
     start: async (talkMs: number) => {
       web = spawnApp(databaseUrl(), { ...environment(simulator), ROLE: "web" })
-      webUrl = await web.baseUrl()
-      // it listens for the probes at once and is ready once the database has every migration
-      await eventually(async () => ((await fetch(`${webUrl}/readyz`)).status === 200 ? true : undefined), 60_000, "the web process to be ready")
+      // it listens for the probes at once and serves once the database has every migration
+      webUrl = await web.ready()
       businesses.length = 0
       for (let b = 0; b < BUSINESSES; b++) {
         const phone = freshNumber()
@@ -169,7 +168,7 @@ describe("dials under process faults", () => {
     const app = platform(simulator, () => url)
     await app.start(15_000)
     const first = spawnApp(url, environment(simulator))
-    await first.baseUrl()
+    await first.ready()
     const ids = await app.verified(50)
     await eventually(async () => ((await app.countIn(ids, ["dialing", "connected"])) === 50 ? true : undefined), 60_000, "all 50 calls to be placed")
     const killedAt = Date.now()
@@ -187,12 +186,12 @@ describe("dials under process faults", () => {
     const app = platform(simulator, () => url)
     await app.start(12_000)
     const first = spawnApp(url, environment(simulator))
-    await first.baseUrl()
+    await first.ready()
     const ids = await app.verified(20)
     await eventually(async () => ((await app.countIn(ids, ["dialing", "connected"])) === 20 ? true : undefined), 60_000, "all 20 calls to be placed")
     first.signal("SIGSTOP")
     const second = spawnApp(url, environment(simulator))
-    await second.baseUrl()
+    await second.ready()
     // the paused process's row goes stale (PROCESS_STALE_AFTER 2 s) and is pruned, and its dial jobs are rescued
     await eventually(
       async () => Number((await query<{ n: string }>(url, "SELECT count(*) AS n FROM processes WHERE pid = $1", [first.pid]))[0]?.n) === 0 ? true : undefined,
@@ -229,8 +228,7 @@ describe("PostgreSQL crashes during a burst of dials", () => {
     const app = platform(simulator, () => server.url)
     await app.start(1_500)
     const worker = spawnApp(server.url, environment(simulator))
-    const base = await worker.baseUrl()
-    await eventually(async () => ((await fetch(`${base}/readyz`)).status === 200 ? true : undefined), 30_000, "/readyz 200")
+    const base = await worker.ready()
     const ids = await app.verified(40)
 
     const probes: Array<{ at: number; livez: number; readyz: number }> = []

@@ -11,6 +11,11 @@ export interface WorkerProcess {
   readonly output: () => string
   /** `http://127.0.0.1:<port>` once the process's HTTP server listens (it binds an ephemeral port). */
   readonly baseUrl: () => Promise<string>
+  /**
+   * `baseUrl` once `/readyz` answers 200: its migrations are in (until then the API answers 503, see
+   * Middleware.ts `untilMigrated`), so requests sent now are served.
+   */
+  readonly ready: () => Promise<string>
   readonly exited: Promise<number | null>
   readonly signal: (signal: NodeJS.Signals) => void
 }
@@ -61,5 +66,14 @@ const spawnProcess = (script: string, databaseUrl: string, env: Record<string, s
   // process.kill, not child.kill: under Deno, ChildProcess.kill delivers only the first signal (SIGCONT after
   // SIGSTOP never arrives) and then reports that signal as the exit, whatever the child's exit code
   const pid = child.pid
-  return { pid, output: () => output, baseUrl, exited, signal: (signal) => process.kill(pid, signal) }
+  const ready = async () => {
+    const base = await baseUrl()
+    const deadline = Date.now() + 30_000
+    while ((await fetch(`${base}/readyz`).then((r) => r.status, () => 0)) !== 200) {
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the process did not become ready:\n${output}`)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    return base
+  }
+  return { pid, output: () => output, baseUrl, ready, exited, signal: (signal) => process.kill(pid, signal) }
 }

@@ -42,7 +42,7 @@ describe("budgets and the lockout across two processes", () => {
       VERIFY_LOCKOUT_DURATION: "1h"
     }
     const processes = [spawnApp(url, { ...env, ROLE: "all" }), spawnApp(url, { ...env, ROLE: "web" })]
-    urls = await Promise.all(processes.map((p) => p.baseUrl()))
+    urls = await Promise.all(processes.map((p) => p.ready()))
 
     // 50 creates at once, alternating between the processes, against 20 texts per business per hour
     const shop = await business()

@@ -42,8 +42,8 @@ describe("web and worker processes sharing one simulator", () => {
     web = spawnApp(url, { ...env, ROLE: "web" })
     workers.length = 0
     workers.push(spawnApp(url, { ...env, ROLE: "worker" }))
-    webUrl = await web.baseUrl()
-    await workers[0]?.baseUrl()
+    webUrl = await web.ready()
+    await workers[0]?.ready()
   }
 
   const request = (path: string, init: RequestInit & { admin?: boolean } = {}) =>

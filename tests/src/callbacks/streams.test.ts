@@ -235,8 +235,8 @@ describe("live events across processes", () => {
       const env = { TWILIO_SIMULATOR_URL: simulator.url, ADMIN_TOKEN, QUEUES: "default:2,calls:4,sms:2", CALL_POLL_INTERVAL: "50ms", LOG_LEVEL: "info" }
       const web = spawnApp(url, { ...env, ROLE: "web" })
       const worker = spawnApp(url, { ...env, ROLE: "worker" })
-      const webUrl = await web.baseUrl()
-      await worker.baseUrl()
+      const webUrl = await web.ready()
+      await worker.ready()
       const post = async (path: string, body: unknown, admin = false) =>
         (await fetch(webUrl + path, { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json", ...(admin ? { authorization: `Bearer ${ADMIN_TOKEN}` } : {}) } })).json() as Promise<Record<string, string>>
       const line = freshNumber()

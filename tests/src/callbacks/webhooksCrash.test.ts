@@ -41,7 +41,7 @@ describe("a worker killed mid-delivery", () => {
   it("loses nothing: a new worker delivers every event, the in-flight ones again under the same webhook-id", { timeout: 90_000 }, async () => {
     const env = { QUEUES: "webhooks:4", WEBHOOK_TIMEOUT: "30s", LOG_LEVEL: "info" }
     const first = spawnApp(url, env)
-    await first.baseUrl()
+    await first.ready()
 
     const secret = newSecret()
     const { endpointId, ids } = await stores.runPromise(
@@ -70,7 +70,7 @@ describe("a worker killed mid-delivery", () => {
     receiver.behave(() => ({ status: 204 }))
 
     const second = spawnApp(url, env)
-    await second.baseUrl()
+    await second.ready()
     await eventually(
       async () => ((await query(url, "SELECT 1 FROM webhook_outbox WHERE endpoint_id = $1 AND state = 'pending'", [endpointId])).length === 0 ? true : undefined),
       45_000,
