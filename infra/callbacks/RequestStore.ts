@@ -25,7 +25,7 @@ import { type CallbackMatch, matchingCallbacks } from "./CallbackFilter.ts"
 import { Metrics } from "../observability/Metrics.ts"
 import { nextSeq, recordFrom } from "./HistoryStore.ts"
 import { decodeFirst, decodeRow, decodeRows, RequestRow } from "./Rows.ts"
-import { VerificationStore } from "./VerificationStore.ts"
+import { openFrom } from "./VerificationStore.ts"
 
 export interface NewRequest {
   readonly id: string
@@ -86,7 +86,6 @@ export class RequestStore extends Effect.Service<RequestStore>()("switchboard/in
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const metrics = yield* Metrics
-    const verifications = yield* VerificationStore
     const terminal: ReadonlyArray<string> = TerminalStatuses
 
     /** What each move's history event records from the updated row (`r`), besides the caller's details. */
@@ -115,7 +114,8 @@ export class RequestStore extends Effect.Service<RequestStore>()("switchboard/in
             -- the index's own predicate (migrations/0002), written out so Postgres can infer the index
             ON CONFLICT (business_id, phone) WHERE status NOT IN (${sql.literal(terminal.map((s) => `'${s}'`).join(", "))}) DO NOTHING
             RETURNING *),
-          e AS (${recordFrom(sql, "r", "callback.created", sql`jsonb_build_object('priority', r.priority)`)})
+          e AS (${recordFrom(sql, "r", "callback.created", sql`jsonb_build_object('priority', r.priority)`)}),
+          v AS (${openFrom(sql, "r")})
           SELECT * FROM r`
         if (row === undefined) {
           const [active] = yield* sql<{ id: string }>`
@@ -125,7 +125,6 @@ export class RequestStore extends Effect.Service<RequestStore>()("switchboard/in
           if (active === undefined) return yield* create(request)
           return yield* new ActiveRequestExists({ id: active.id })
         }
-        yield* verifications.open(request.id)
         metrics.callbacks.inc({ status: "pending_verification" })
         return yield* decodeRow(RequestRow)(row)
       }).pipe(narrow("callbacks.create"))
@@ -230,6 +229,5 @@ export class RequestStore extends Effect.Service<RequestStore>()("switchboard/in
     )
 
     return { create, find, lock, list, applyEvent, streamAccess, setScheduledFor, claimCircuitNotice, countByStatus }
-  }),
-  dependencies: [VerificationStore.Default]
+  })
 }) {}

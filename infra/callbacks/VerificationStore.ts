@@ -14,13 +14,16 @@ export type { VerificationRecord } from "./Rows.ts"
 
 const Issued = Schema.Struct({ issued_at: Schema.DateFromSelf })
 
+/**
+ * The verification rows of new requests, as a statement to put in a CTE over `rows` (a CTE of
+ * inserted `callback_requests`: RequestStore.create): no code yet, the first send recorded now.
+ */
+export const openFrom = (sql: SqlClient.SqlClient, rows: string) => sql`
+  INSERT INTO verifications (callback_id, sends) SELECT ${sql(rows)}.id, ARRAY[now()] FROM ${sql(rows)}`
+
 export class VerificationStore extends Effect.Service<VerificationStore>()("switchboard/infra/VerificationStore", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-
-    /** The row of a new request: no code yet, its first send recorded now. */
-    const open = (callbackId: string) =>
-      sql`INSERT INTO verifications (callback_id, sends) VALUES (${callbackId}, ARRAY[now()])`.pipe(Effect.asVoid, narrow("verifications.open"))
 
     /** The request's verification, locked until the transaction ends. */
     const lock = (callbackId: string) =>
@@ -48,6 +51,6 @@ export class VerificationStore extends Effect.Service<VerificationStore>()("swit
         Effect.map(Option.match({ onNone: () => new Date(), onSome: (row) => row.issued_at }))
       )
 
-    return { open, lock, setCodeHash, countCheck, markVerified, reissue }
+    return { lock, setCodeHash, countCheck, markVerified, reissue }
   })
 }) {}
