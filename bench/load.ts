@@ -4,6 +4,10 @@
  * the Twilio simulator as a third (`switchboard simulator`), over a throwaway
  * embedded PostgreSQL.
  *
+ * First, what one request costs: BENCH_SEQUENTIAL (300) of each kind (a probe,
+ * a lookup, a refused create, a create from each kind of client) sent one at
+ * a time, with the app's CPU per request (for a create, its text too).
+ *
  * Creates: for each rate of BENCH_RATES (250,500,1000 per second), for
  * BENCH_SECONDS (10), `POST /v1/callbacks` is sent on schedule whatever the
  * answers (open loop: a slow answer does not slow the sender, and latency
@@ -45,6 +49,7 @@ const TALK_MS = env("BENCH_TALK_MS", 50)
 const BUSINESSES = env("BENCH_BUSINESSES", 20)
 const WARMUP_RATE = env("BENCH_WARMUP_RATE", 100)
 const WARMUP_SECONDS = env("BENCH_WARMUP_SECONDS", 5)
+const SEQUENTIAL = env("BENCH_SEQUENTIAL", 300)
 const TOKEN = "bench-admin-token-0123456789"
 const ORIGIN = "https://shop.example"
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
@@ -84,7 +89,7 @@ const stop = async (child: ChildProcess) => {
 }
 
 /** The app's CPU (fraction of one core) and largest RSS while `work` runs; undefined where /proc is missing. */
-const measured = async <A>(pid: number, work: () => Promise<A>): Promise<{ result: A; cpu?: number; rssMb?: number }> => {
+const measured = async <A>(pid: number, work: () => Promise<A>): Promise<{ result: A; cpu?: number; cpuSeconds?: number; rssMb?: number }> => {
   const ticks = () => {
     const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? []
     return Number(fields[11]) + Number(fields[12]) // utime + stime, in clock ticks (100 per second on Linux)
@@ -97,7 +102,8 @@ const measured = async <A>(pid: number, work: () => Promise<A>): Promise<{ resul
   const c0 = ticks()
   try {
     const result = await work()
-    return { result, cpu: (ticks() - c0) / 100 / ((performance.now() - t0) / 1000), rssMb: maxRss }
+    const cpuSeconds = (ticks() - c0) / 100
+    return { result, cpu: cpuSeconds / ((performance.now() - t0) / 1000), cpuSeconds, rssMb: maxRss }
   } finally {
     clearInterval(sampler)
   }
@@ -282,6 +288,39 @@ runBench(async (adminUrl) => {
     await textsDrained(warm.start, 0)
 
     console.log(`app ${app.url} (pid ${pid}), simulator ${simulator.url}; ${BUSINESSES} businesses; ${SECONDS} s per rate after ${WARMUP_SECONDS} s at ${WARMUP_RATE}/s unreported`)
+    console.log("")
+
+    // what one request costs the app, sent one at a time (no queue, no contention): CPU per request
+    // from /proc, and for creates the text each one sends (its job and its status reports) too
+    console.log(`| one at a time (${SEQUENTIAL} each) | status | latency p50 ms | app CPU per request ms |`)
+    console.log("|---|---|---|---|")
+    const first = businesses[0] as (typeof businesses)[number]
+    const sequential: Array<[string, () => Promise<number>]> = [
+      ["GET /livez", async () => (await send(app.url, "GET", "/livez", {})).status],
+      ["GET /v1/callbacks/{unknown id} (secret key)", async () => (await send(app.url, "GET", `/v1/callbacks/${randomUUID()}`, { authorization: `Bearer ${first.sk}` })).status],
+      ["POST /v1/callbacks, a phone refused (secret key)", async () => (await send(app.url, "POST", "/v1/callbacks", { authorization: `Bearer ${first.sk}` }, { phone: "12", name: "Load" })).status],
+      ["POST /v1/callbacks and its text (secret key)", async () => (await send(app.url, "POST", "/v1/callbacks", { authorization: `Bearer ${first.sk}` }, { phone: nextPhone(), name: "Load" })).status],
+      [
+        "POST /v1/callbacks and its text (publishable key, origin)",
+        async () => (await send(app.url, "POST", `/v1/callbacks?key=${first.pk}`, { origin: ORIGIN, "x-forwarded-for": nextAddress() }, { phone: nextPhone(), name: "Load" })).status
+      ]
+    ]
+    for (const [what, request] of sequential) {
+      for (let i = 0; i < 30; i++) await request()
+      await textsDrained(performance.now(), 0)
+      const statuses = new Set<number>()
+      const latencies: Array<number> = []
+      const run = await measured(pid, async () => {
+        for (let i = 0; i < SEQUENTIAL; i++) {
+          const t0 = performance.now()
+          statuses.add(await request())
+          latencies.push(performance.now() - t0)
+        }
+        await textsDrained(performance.now(), 0)
+      })
+      const perRequest = run.cpuSeconds === undefined ? "n/a" : ((run.cpuSeconds * 1000) / SEQUENTIAL).toFixed(2)
+      console.log(`| ${what} | ${[...statuses].join(", ")} | ${ms(percentile(latencies, 50))} | ${perRequest} |`)
+    }
     console.log("")
     console.log("| creates | offered/s | achieved/s | p50 ms | p90 ms | p99 ms | max ms | errors | app CPU | app RSS MB | texts sent/s |")
     console.log("|---|---|---|---|---|---|---|---|---|---|---|")

@@ -34,6 +34,8 @@ const environment = (simulator: RunningSimulator): Record<string, string> => ({
   ADMIN_TOKEN,
   QUEUES: "default:2,calls:60,sms:8,webhooks:1",
   CALL_STATUS_TIMEOUT: "2s",
+  // a create without a definite answer (cut off by a crash) is reconciled once its window closes: keep it short
+  TWILIO_TIMEOUT: "5s",
   CALL_POLL_INTERVAL: "100ms",
   CALLBACK_RETRY_DELAYS: "300ms",
   DIAL_LIMIT_PER_DESTINATION: "1000/15m",
