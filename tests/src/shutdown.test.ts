@@ -28,8 +28,7 @@ const startWith = async (url: string, sleepMs: number, grace: string) => {
   await runtime.runPromise(enqueueMany(Ledger, Array.from({ length: JOBS }, () => ({ args: { sleepMs } }))))
   await runtime.dispose()
   const app = spawnWorker(url, { ROLE: "all", QUEUES: `default:${JOBS}:0`, SHUTDOWN_GRACE: grace })
-  const base = await app.baseUrl()
-  expect((await fetch(`${base}/readyz`)).status).toBe(200)
+  const base = await app.ready()
   await countReaches(url, "SELECT count(*) AS n FROM ledger_starts", JOBS, 30_000)
   return { app, base }
 }
