@@ -7,7 +7,9 @@
  * with the slot held; waiting for a slot runs nothing and records nothing.
  * In order:
  * 1. A request already dialing (a rescued or retried job) resumes waiting for
- *    its current call: a second call is never placed for one attempt.
+ *    its current call: a second call is never placed for one attempt. Its
+ *    reports may have been lost meanwhile, so Twilio is asked about a placed
+ *    call at once.
  * 2. Outside opening hours the job snoozes until the next opening.
  * 3. While the voice circuit is open it snoozes (no attempt spent) and the
  *    visitor gets one SMS notice.
@@ -145,11 +147,21 @@ const unplace = (attempt: CallAttempt, reason: string) =>
  * Waits for the attempt's call to end, reconciling with Twilio when its reports go quiet:
  * `ended`, or `unplaced` when reconciliation found no call and took the attempt back.
  */
-const awaitCall = (attemptId: string) =>
+const awaitCall = (attemptId: string, resumed = false) =>
   Effect.gen(function* () {
     const attempts = yield* AttemptStore
     const settings = yield* CallbackConfig
     const quiet = Duration.toMillis(settings.callStatusTimeout)
+    if (resumed) {
+      // a wait taken over (a rescued or retried job): the call's reports may have been lost while no one
+      // waited (a crash, a database outage), so Twilio is asked once now rather than after the ring time
+      const known = yield* attempts.find(attemptId)
+      if (Option.isSome(known) && known.value.callSid !== undefined && !isEnded(known.value.status)) {
+        yield* reconcile(known.value).pipe(
+          Effect.catchAll((error) => Effect.logWarning(`could not ask Twilio about call attempt ${attemptId} on resuming; will ask again`, error))
+        )
+      }
+    }
     // woken at once when a report about this call is settled in any process (NOTIFY); the poll is the safety net
     const wake = yield* Effect.makeLatch(false)
     const notifier = yield* Effect.serviceOption(Notifier)
@@ -330,7 +342,7 @@ export const dial = (callbackId: string, generation?: number) =>
     const { status } = request.value
     if (status === "dialing" || status === "connected") {
       if (request.value.currentAttemptId === undefined) return
-      return yield* afterCall(yield* awaitCall(request.value.currentAttemptId))
+      return yield* afterCall(yield* awaitCall(request.value.currentAttemptId, true))
     }
     if (status !== "queued" && status !== "retry_scheduled" && status !== "escalated") return
     const business = yield* Effect.flatMap(BusinessStore, (businesses) => businesses.find(request.value.businessId))

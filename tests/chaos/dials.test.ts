@@ -81,7 +81,8 @@ const platform = (simulator: RunningSimulator, databaseUrl: () => string) => {
     get web() {
       return web
     },
-    start: async (talkMs: number) => {
+    /** Five businesses whose numbers answer after 100 ms and talk `talkMs`; calls ring for at most `ringSeconds`. */
+    start: async (talkMs: number, ringSeconds = 30) => {
       web = spawnApp(databaseUrl(), { ...environment(simulator), ROLE: "web" })
       // it listens for the probes at once and serves once the database has every migration
       webUrl = await web.ready()
@@ -92,7 +93,7 @@ const platform = (simulator: RunningSimulator, databaseUrl: () => string) => {
         const created = await request("/admin/api/businesses", {
           method: "POST",
           admin: true,
-          body: JSON.stringify({ name: `Chaos ${b}`, phone, timezone: "UTC", maxConcurrentCalls: MAX_CONCURRENT })
+          body: JSON.stringify({ name: `Chaos ${b}`, phone, timezone: "UTC", maxConcurrentCalls: MAX_CONCURRENT, ringSeconds })
         })
         expect(created.status).toBe(201)
         businesses.push({ id: ((await created.json()) as { id: string }).id, phone })
@@ -226,9 +227,10 @@ describe("PostgreSQL crashes during a burst of dials", () => {
     await fs.rm(root, { recursive: true, force: true })
   })
 
-  it("an immediate shutdown mid-burst: liveness holds, readiness flips and recovers, every request ends once with one call per attempt", { timeout: 240_000 }, async () => {
+  it("an immediate shutdown mid-burst: liveness holds, readiness flips and recovers, the resumed dials ask Twilio at once, every request ends once with one call per attempt", { timeout: 240_000 }, async () => {
     const app = platform(simulator, () => server.url)
-    await app.start(1_500)
+    // a long ring time: a call whose reports were lost is only asked about after it, unless its dial asks on resuming
+    await app.start(1_500, 120)
     const worker = spawnApp(server.url, environment(simulator))
     const base = await worker.ready()
     const ids = await app.verified(40)
@@ -263,6 +265,8 @@ describe("PostgreSQL crashes during a burst of dials", () => {
       `PostgreSQL immediate shutdown for ${((restartingAt - crashedAt) / 1000).toFixed(1)} s: /readyz back ${((lastNotReady - restartingAt) / 1000).toFixed(1)} s after the restart began, all ${ids.length} requests finished ${((finished - restartingAt) / 1000).toFixed(1)} s after it`
     )
     expect(probes.filter((p) => p.livez !== 200)).toEqual([])
+    // the dials resumed after the outage asked Twilio about their calls at once, not after the 120 s ring time
+    expect(finished - restartingAt).toBeLessThan(60_000)
     expect(probes.some((p) => p.at > crashedAt && p.at < restartingAt && p.readyz === 503)).toBe(true)
     expect(probes.some((p) => p.at > restartingAt && p.readyz === 200)).toBe(true)
     expect((await app.totalCheck(ids)).calls).toBe(ids.length)
