@@ -167,31 +167,33 @@ describe("dials under process faults", () => {
   }, 60_000)
   afterAll(() => simulator.close())
 
-  it("a worker holding 50 calls in progress is SIGKILLed: a new worker takes them over, each ends once, with no second call", { timeout: 180_000 }, async () => {
+  it("a worker holding 50 dials (at least 45 calls in progress) is SIGKILLed: a new worker takes them over, each ends once, with no second call", { timeout: 180_000 }, async () => {
     const app = platform(simulator, () => url)
-    await app.start(15_000)
+    await app.start(30_000)
     const first = spawnApp(url, environment(simulator))
     await first.ready()
     const ids = await app.verified(50)
-    await eventually(async () => ((await app.countIn(ids, ["dialing", "connected"])) === 50 ? true : undefined), 60_000, "all 50 calls to be placed")
+    // on a loaded machine the first calls may end before the last are placed: most in progress is enough
+    await eventually(async () => ((await app.countIn(ids, ["dialing", "connected"])) >= 45 ? true : undefined), 90_000, "45 of the 50 calls to be in progress")
+    const inProgress = await app.countIn(ids, ["dialing", "connected"])
     const killedAt = Date.now()
     first.signal("SIGKILL")
     await first.exited
     // the calls go on at Twilio; their status callbacks go to the dead worker's address and are lost
     const second = spawnApp(url, environment(simulator))
     await eventually(async () => ((await app.countIn(ids, ["completed", "failed"])) === 50 ? true : undefined), 120_000, "all 50 to finish after the crash")
-    console.log(`SIGKILL with 50 calls in progress: all 50 completed ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill (calls talk 15 s)`)
+    console.log(`SIGKILL with ${inProgress} of 50 calls in progress: all 50 completed ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill (calls talk 30 s)`)
     expect((await app.totalCheck(ids)).calls).toBe(50)
     void second
   })
 
-  it("a worker paused past its lease while holding 20 calls: a new worker rescues them; resumed, the old one changes nothing and calls no one", { timeout: 180_000 }, async () => {
+  it("a worker paused past its lease while holding 20 dials: a new worker rescues them; resumed, the old one changes nothing and calls no one", { timeout: 180_000 }, async () => {
     const app = platform(simulator, () => url)
-    await app.start(12_000)
+    await app.start(20_000)
     const first = spawnApp(url, environment(simulator))
     await first.ready()
     const ids = await app.verified(20)
-    await eventually(async () => ((await app.countIn(ids, ["dialing", "connected"])) === 20 ? true : undefined), 60_000, "all 20 calls to be placed")
+    await eventually(async () => ((await app.countIn(ids, ["dialing", "connected"])) >= 18 ? true : undefined), 90_000, "18 of the 20 calls to be in progress")
     first.signal("SIGSTOP")
     const second = spawnApp(url, environment(simulator))
     await second.ready()
