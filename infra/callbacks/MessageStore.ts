@@ -7,6 +7,7 @@
  * connection, so inside `inTransaction` they join the caller's transaction.
  */
 import { SqlClient } from "@effect/sql"
+import type { Fragment } from "@effect/sql/Statement"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { SmsMessage, type SmsKind, type SmsStatus } from "../../domain/callbacks/Business.ts"
@@ -59,34 +60,19 @@ export class MessageStore extends Effect.Service<MessageStore>()("switchboard/in
 
     const remove = (id: string) => sql`DELETE FROM sms_messages WHERE id = ${id}`.pipe(Effect.asVoid, narrow("messages.delete"))
 
-    /** Applies a message status report, with Twilio's error when it names one, if it ranks above what is stored (reports arrive out of order). */
     /**
-     * Applies a status report, only forward. With the webhook `delivery` it came in, the delivery's token is
-     * recorded in the same statement (webhook_deliveries, as WebhookDeliveries.ts does in a transaction): a
-     * retry of the delivery applies nothing. Whether the delivery was new (true without one).
+     * The statement that applies a message status report, with Twilio's error when it names one, if it ranks
+     * above what is stored (reports arrive out of order) and `guard` holds (WebhookDeliveries.ts
+     * `oncePerDeliveryStatement` makes it the delivery's first arrival).
      */
-    const report = (id: string, status: string, sequence: number, error?: string, delivery?: { readonly token: string; readonly route: string }) => {
-      const apply = sql`
+    const report = (id: string, status: string, sequence: number, error?: string, guard: Fragment = sql`true`) =>
+      sql`
         UPDATE sms_messages SET status = ${status}, last_sequence = greatest(last_sequence, ${sequence}),
                error = coalesce(${error ?? null}, error), updated_at = now()
          WHERE id = ${id}
            AND ${reportedMessageRank(status)}::int
-             > coalesce((SELECT ranked.rank FROM unnest(${RANKED}::text[], ${RANKS}::int[]) AS ranked (status, rank) WHERE ranked.status = sms_messages.status), 0)`
-      const applied =
-        delivery === undefined
-          ? Effect.as(apply, true)
-          : // one round trip, atomic without a transaction: the token and the report commit together or not at all
-            Effect.map(
-              sql<{ fresh: boolean }>`
-                WITH delivered AS (
-                  INSERT INTO webhook_deliveries (token, route) VALUES (${delivery.token}, ${delivery.route})
-                  ON CONFLICT (token) DO NOTHING RETURNING token
-                ), applied AS (${apply} AND EXISTS (SELECT 1 FROM delivered) RETURNING 1)
-                SELECT EXISTS (SELECT 1 FROM delivered) AS fresh`,
-              ([row]) => row?.fresh === true
-            )
-      return applied.pipe(narrow("messages.report"))
-    }
+             > coalesce((SELECT ranked.rank FROM unnest(${RANKED}::text[], ${RANKS}::int[]) AS ranked (status, rank) WHERE ranked.status = sms_messages.status), 0)
+           AND ${guard}`
 
     /** The texts of one request, oldest first. */
     const ofRequest = (callbackId: string) =>

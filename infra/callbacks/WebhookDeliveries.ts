@@ -10,6 +10,7 @@
  * (CallbackRetention.ts).
  */
 import { SqlClient } from "@effect/sql"
+import type { Fragment, Statement } from "@effect/sql/Statement"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { type DatabaseError, narrow } from "../db/DatabaseError.ts"
@@ -19,12 +20,13 @@ import { Metrics } from "../observability/Metrics.ts"
 /** How long a token is kept: Twilio gives up retrying long before. */
 export const WEBHOOK_TOKEN_TTL_HOURS = 24
 
+/** The statement that records a delivery's token: it returns the token the first time, nothing for a retry. */
+const recordToken = (sql: SqlClient.SqlClient, token: string, route: string) =>
+  sql`INSERT INTO webhook_deliveries (token, route) VALUES (${token}, ${route}) ON CONFLICT (token) DO NOTHING RETURNING token`
+
 /** Records `token` as delivered to `route`; true the first time, false for a retry (the token was recorded already). */
 export const recordDelivery = (token: string, route: string): Effect.Effect<boolean, DatabaseError, SqlClient.SqlClient> =>
-  Effect.flatMap(
-    SqlClient.SqlClient,
-    (sql) => sql`INSERT INTO webhook_deliveries (token, route) VALUES (${token}, ${route}) ON CONFLICT (token) DO NOTHING RETURNING token`
-  ).pipe(
+  Effect.flatMap(SqlClient.SqlClient, (sql) => recordToken(sql, token, route)).pipe(
     Effect.map((rows) => rows.length > 0),
     narrow("webhooks.recordDelivery")
   )
@@ -51,8 +53,31 @@ export const oncePerDelivery = <A, E, R>(delivery: WebhookDelivery | undefined, 
         })
       )
 
+/**
+ * {@link oncePerDelivery} for a change that is one statement, in one round trip and no transaction:
+ * `statement(guard)` must require `guard` in its WHERE clause, and the token is recorded by the same
+ * statement (a CTE), so the two commit together or not at all. Whether it was applied; a retry applies
+ * nothing and is counted. `operation` names the statement in logs and metrics.
+ */
+export const oncePerDeliveryStatement = (
+  delivery: WebhookDelivery | undefined,
+  operation: string,
+  statement: (guard: Fragment) => Statement<unknown>
+): Effect.Effect<boolean, DatabaseError, SqlClient.SqlClient | Metrics> =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    if (delivery === undefined) return yield* Effect.as(statement(sql`true`), true).pipe(narrow(operation))
+    const [row] = yield* sql<{ fresh: boolean }>`
+      WITH delivered AS (${recordToken(sql, delivery.token, delivery.route)}),
+           applied AS (${statement(sql`EXISTS (SELECT 1 FROM delivered)`)} RETURNING 1)
+      SELECT EXISTS (SELECT 1 FROM delivered) AS fresh`.pipe(narrow(operation))
+    if (row?.fresh === true) return true
+    yield* retryIgnored(delivery)
+    return false
+  })
+
 /** A delivery whose token was applied already: counted in `switchboard_twilio_webhook_retries_total`, logged at debug. */
-export const retryIgnored = (delivery: WebhookDelivery) =>
+const retryIgnored = (delivery: WebhookDelivery) =>
   Effect.flatMap(Metrics, (metrics) =>
     Effect.zipRight(
       Effect.sync(() => metrics.twilioWebhookRetries.inc({ route: delivery.route })),

@@ -32,7 +32,7 @@ import { MessageStore } from "../../infra/callbacks/MessageStore.ts"
 import { RequestStore } from "../../infra/callbacks/RequestStore.ts"
 import { ServerSecrets } from "../../infra/callbacks/ServerSecrets.ts"
 import { VerificationStore } from "../../infra/callbacks/VerificationStore.ts"
-import { retryIgnored, type WebhookDelivery } from "../../infra/callbacks/WebhookDeliveries.ts"
+import { oncePerDeliveryStatement, type WebhookDelivery } from "../../infra/callbacks/WebhookDeliveries.ts"
 import { hashCode, newCode } from "../../infra/callbacks/Codes.ts"
 import { inTransaction } from "../../infra/db/Transaction.ts"
 import { Metrics } from "../../infra/observability/Metrics.ts"
@@ -184,7 +184,5 @@ export const reportMessage = (messageId: string, report: MessageStatusReport, de
     if (status === undefined) return
     const error = report.errorCode === undefined ? undefined : reportedErrorText(classifyReported(report.errorCode))
     const messages = yield* MessageStore
-    // the report is one statement, with the delivery's token recorded in it (no transaction)
-    const fresh = yield* messages.report(messageId, status, report.sequence ?? 0, error, delivery)
-    if (!fresh && delivery !== undefined) yield* retryIgnored(delivery)
+    yield* oncePerDeliveryStatement(delivery, "messages.report", (guard) => messages.report(messageId, status, report.sequence ?? 0, error, guard))
   })
