@@ -152,22 +152,15 @@ const awaitCall = (attemptId: string, resumed = false) =>
     const attempts = yield* AttemptStore
     const settings = yield* CallbackConfig
     const quiet = Duration.toMillis(settings.callStatusTimeout)
-    if (resumed) {
-      // a wait taken over (a rescued or retried job): the call's reports may have been lost while no one
-      // waited (a crash, a database outage), so Twilio is asked once now rather than after the ring time
-      const known = yield* attempts.find(attemptId)
-      if (Option.isSome(known) && known.value.callSid !== undefined && !isEnded(known.value.status)) {
-        yield* reconcile(known.value).pipe(
-          Effect.catchAll((error) => Effect.logWarning(`could not ask Twilio about call attempt ${attemptId} on resuming; will ask again`, error))
-        )
-      }
-    }
     // woken at once when a report about this call is settled in any process (NOTIFY); the poll is the safety net
     const wake = yield* Effect.makeLatch(false)
     const notifier = yield* Effect.serviceOption(Notifier)
     if (Option.isSome(notifier)) yield* notifier.value.subscribe(callWakeup(attemptId), () => wake.unsafeOpen())
     let lastChange = yield* Clock.currentTimeMillis
     let lastStatus = ""
+    // a wait taken over (a rescued or retried job): the call's reports may have been lost while no one
+    // waited (a crash, a database outage), so Twilio is asked about a placed call at once, not after the ring time
+    let askNow = resumed
     for (;;) {
       const found = yield* attempts.find(attemptId)
       if (Option.isNone(found)) return "unplaced" as const
@@ -180,7 +173,9 @@ const awaitCall = (attemptId: string, resumed = false) =>
       }
       // a placed call reports nothing more while it rings; an ambiguous create of a real call reports within seconds
       const ringing = ["queued", "initiated", "ringing"].includes(attempt.status) ? attempt.ringSeconds * 1000 : 0
-      if (now - lastChange > ringing + quiet) {
+      const asking = now - lastChange > ringing + quiet || (askNow && attempt.callSid !== undefined)
+      askNow = false
+      if (asking) {
         lastChange = now
         yield* reconcile(attempt).pipe(
           Effect.catchAll((error) => Effect.logWarning(`could not reconcile call attempt ${attemptId} with Twilio; will ask again`, error))
