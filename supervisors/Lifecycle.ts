@@ -1,7 +1,8 @@
 /**
  * The process's lifecycle as readiness sees it: starting (the HTTP server
  * listens for the probes before the migrations have run, and the API answers
- * 503 until they have), serving, or draining after a shutdown signal. `DrainOnShutdownLive` sits on top of the application's
+ * 503 until they have), serving, or draining after a shutdown signal.
+ * `DrainOnShutdownLive` sits on top of the application's
  * layers, so its finalizer is the first to run when the main fiber is
  * interrupted: readiness turns 503 and live event streams end before pools
  * stop claiming and long before the HTTP server closes.

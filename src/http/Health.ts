@@ -56,18 +56,7 @@ export class Health extends Effect.Service<Health>()("switchboard/src/http/Healt
     const answered = Option.match(outage, { onNone: () => Effect.void, onSome: (o) => o.answered })
     const unanswered = (reason: string) => Option.match(outage, { onNone: () => Effect.void, onSome: (o) => o.failed(reason) })
 
-    /**
-     * Whether the database answers, and whether it has every migration of this build and this process has
-     * finished its migration step (until then its API answers 503: Middleware.ts `untilMigrated`).
-     */
-    const database: Effect.Effect<{ readonly database: Check; readonly migrations: Check }> = Effect.suspend(() => checkDatabase).pipe(
-      Effect.flatMap((checks) =>
-        Effect.map(lifecycle.migrated, (migrated) =>
-          migrated || checks.migrations.status !== "ok" ? checks : { ...checks, migrations: { status: "failing" as const, detail: "starting: this process has not finished its migration step" } }
-        )
-      )
-    )
-
+    /** Whether the database answers, and whether it has every migration of this build. */
     const checkDatabase: Effect.Effect<{ readonly database: Check; readonly migrations: Check }> = pendingAmong(known).pipe(
       Effect.provide(context),
       // a hung query must not hold the answer past the deadline: it is interrupted in the background
@@ -85,6 +74,18 @@ export class Health extends Effect.Service<Health>()("switchboard/src/http/Healt
           database: { status: "failing" as const, detail: error.message },
           migrations: { status: "failing" as const, detail: "unknown while the database does not answer" }
         })
+      )
+    )
+
+    /**
+     * Whether the database answers, and whether it has every migration of this build and this process has
+     * finished its migration step (until then its API answers 503: Middleware.ts `untilMigrated`).
+     */
+    const database: Effect.Effect<{ readonly database: Check; readonly migrations: Check }> = checkDatabase.pipe(
+      Effect.flatMap((checks) =>
+        Effect.map(lifecycle.migrated, (migrated) =>
+          migrated || checks.migrations.status !== "ok" ? checks : { ...checks, migrations: { status: "failing" as const, detail: "starting: this process has not finished its migration step" } }
+        )
       )
     )
 
