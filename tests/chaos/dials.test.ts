@@ -76,11 +76,11 @@ const platform = (simulator: RunningSimulator, databaseUrl: () => string) => {
   const request = (target: string, init: RequestInit & { admin?: boolean } = {}) =>
     fetch(webUrl + target, { ...init, headers: { "content-type": "application/json", ...(init.admin === true ? { authorization: `Bearer ${ADMIN_TOKEN}` } : {}) } })
   const sim = (target: string, init: RequestInit = {}) => fetch(simulator.url + target, { ...init, headers: { "content-type": "application/json" } })
+  /** How many of `ids` are in one of `statuses`. */
+  const countIn = async (ids: ReadonlyArray<string>, statuses: ReadonlyArray<string>) =>
+    Number((await query<{ n: string }>(databaseUrl(), "SELECT count(*) AS n FROM callback_requests WHERE id = ANY($1) AND status = ANY($2)", [ids, statuses]))[0]?.n)
 
   return {
-    get web() {
-      return web
-    },
     /** Five businesses whose numbers answer after 100 ms and talk `talkMs`; calls ring for at most `ringSeconds`. */
     start: async (talkMs: number, ringSeconds = 30) => {
       web = spawnApp(databaseUrl(), { ...environment(simulator), ROLE: "web" })
@@ -126,9 +126,10 @@ const platform = (simulator: RunningSimulator, databaseUrl: () => string) => {
         })
       )
     },
-    /** How many of `ids` are in `status`. */
-    countIn: async (ids: ReadonlyArray<string>, statuses: ReadonlyArray<string>) =>
-      Number((await query<{ n: string }>(databaseUrl(), "SELECT count(*) AS n FROM callback_requests WHERE id = ANY($1) AND status = ANY($2)", [ids, statuses]))[0]?.n),
+    countIn,
+    /** Waits until every one of `ids` has finished (completed or failed). */
+    finished: (ids: ReadonlyArray<string>) =>
+      eventually(async () => ((await countIn(ids, ["completed", "failed"])) === ids.length ? true : undefined), 180_000, `all ${ids.length} requests to finish`),
     /** The total check (see the module's comment). */
     totalCheck: async (ids: ReadonlyArray<string>) => {
       const url = databaseUrl()
@@ -167,36 +168,38 @@ describe("dials under process faults", () => {
   }, 60_000)
   afterAll(() => simulator.close())
 
+  /**
+   * A worker that holds `n` dials: they are verified once it is ready, and it is handed over once at least
+   * `atLeast` calls are in progress (on a loaded machine the first calls may end before the last are placed).
+   */
+  const workerHolding = async (app: ReturnType<typeof platform>, n: number, atLeast: number) => {
+    const worker = spawnApp(url, environment(simulator))
+    await worker.ready()
+    const ids = await app.verified(n)
+    await eventually(async () => ((await app.countIn(ids, ["dialing", "connected"])) >= atLeast ? true : undefined), 90_000, `${atLeast} of the ${n} calls to be in progress`)
+    return { worker, ids, inProgress: await app.countIn(ids, ["dialing", "connected"]) }
+  }
+
   it("a worker holding 50 dials (at least 45 calls in progress) is SIGKILLed: a new worker takes them over, each ends once, with no second call", { timeout: 180_000 }, async () => {
     const app = platform(simulator, () => url)
     await app.start(30_000)
-    const first = spawnApp(url, environment(simulator))
-    await first.ready()
-    const ids = await app.verified(50)
-    // on a loaded machine the first calls may end before the last are placed: most in progress is enough
-    await eventually(async () => ((await app.countIn(ids, ["dialing", "connected"])) >= 45 ? true : undefined), 90_000, "45 of the 50 calls to be in progress")
-    const inProgress = await app.countIn(ids, ["dialing", "connected"])
+    const { worker: first, ids, inProgress } = await workerHolding(app, 50, 45)
     const killedAt = Date.now()
     first.signal("SIGKILL")
     await first.exited
     // the calls go on at Twilio; their status callbacks go to the dead worker's address and are lost
-    const second = spawnApp(url, environment(simulator))
-    await eventually(async () => ((await app.countIn(ids, ["completed", "failed"])) === 50 ? true : undefined), 120_000, "all 50 to finish after the crash")
+    spawnApp(url, environment(simulator))
+    await app.finished(ids)
     console.log(`SIGKILL with ${inProgress} of 50 calls in progress: all 50 completed ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill (calls talk 30 s)`)
     expect((await app.totalCheck(ids)).calls).toBe(50)
-    void second
   })
 
   it("a worker paused past its lease while holding 20 dials: a new worker rescues them; resumed, the old one changes nothing and calls no one", { timeout: 180_000 }, async () => {
     const app = platform(simulator, () => url)
     await app.start(20_000)
-    const first = spawnApp(url, environment(simulator))
-    await first.ready()
-    const ids = await app.verified(20)
-    await eventually(async () => ((await app.countIn(ids, ["dialing", "connected"])) >= 18 ? true : undefined), 90_000, "18 of the 20 calls to be in progress")
+    const { worker: first, ids } = await workerHolding(app, 20, 18)
     first.signal("SIGSTOP")
-    const second = spawnApp(url, environment(simulator))
-    await second.ready()
+    await spawnApp(url, environment(simulator)).ready()
     // the paused process's row goes stale (PROCESS_STALE_AFTER 2 s) and is pruned, and its dial jobs are rescued
     await eventually(
       async () => Number((await query<{ n: string }>(url, "SELECT count(*) AS n FROM processes WHERE pid = $1", [first.pid]))[0]?.n) === 0 ? true : undefined,
@@ -205,9 +208,8 @@ describe("dials under process faults", () => {
     )
     first.signal("SIGCONT")
     await eventually(async () => (first.output().includes("presumed dead") ? true : undefined), 30_000, "the resumed process to learn it was presumed dead")
-    await eventually(async () => ((await app.countIn(ids, ["completed", "failed"])) === 20 ? true : undefined), 120_000, "all 20 to finish")
+    await app.finished(ids)
     expect((await app.totalCheck(ids)).calls).toBe(20)
-    void second
   })
 })
 
@@ -258,7 +260,7 @@ describe("PostgreSQL crashes during a burst of dials", () => {
     const restartingAt = Date.now()
     server = await startEmbedded({ root, database: "crash", log: () => {}, port })
 
-    await eventually(async () => ((await app.countIn(ids, ["completed", "failed"])) === ids.length ? true : undefined), 180_000, "every request to finish after the crash")
+    await app.finished(ids)
     probing = false
     await prober
     const finished = Date.now()
@@ -272,6 +274,5 @@ describe("PostgreSQL crashes during a burst of dials", () => {
     expect(probes.some((p) => p.at > crashedAt && p.at < restartingAt && p.readyz === 503)).toBe(true)
     expect(probes.some((p) => p.at > restartingAt && p.readyz === 200)).toBe(true)
     expect((await app.totalCheck(ids)).calls).toBe(ids.length)
-    void app.web
   })
 })
