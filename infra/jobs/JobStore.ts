@@ -103,6 +103,24 @@ export class JobStore extends Effect.Service<JobStore>()("switchboard/infra/JobS
             narrow("jobs.wake")
           )
 
+    /**
+     * Holds one slot of concurrency key `key` for `holder` past the job that took it (migrations/0020_slot_leases.sql):
+     * written by a job admitted under `key` while it runs, it keeps the slot taken once the job has ended, until
+     * `releaseSlot(holder)`. Writing it again changes nothing. On the ambient connection (joins a transaction).
+     */
+    const holdSlot = (key: string, holder: string): Effect.Effect<void, DatabaseError> =>
+      sql`INSERT INTO job_slot_leases (holder, concurrency_key) VALUES (${holder}, ${key}) ON CONFLICT (holder) DO NOTHING`.pipe(
+        Effect.asVoid,
+        narrow("jobs.holdSlot")
+      )
+
+    /** Gives back the slot `holder` held, waking its key's next waiting job; whether it held one. */
+    const releaseSlot = (holder: string): Effect.Effect<boolean, DatabaseError> =>
+      sql`DELETE FROM job_slot_leases WHERE holder = ${holder} RETURNING holder`.pipe(
+        Effect.map((rows) => rows.length > 0),
+        narrow("jobs.releaseSlot")
+      )
+
     const retryTransient = <A, R>(effect: Effect.Effect<A, DatabaseError, R>) =>
       Effect.retry(effect, { while: isTransient, times: 10 })
 
@@ -385,6 +403,6 @@ export class JobStore extends Effect.Service<JobStore>()("switchboard/infra/JobS
     /** A round trip, to tell whether the database answers. */
     const ping = sql`SELECT 1`.pipe(Effect.asVoid, narrow("jobs.ping"))
 
-    return { ping, insert, insertMany, claim, complete, finish, promoteDue, rescue, releaseHeld, get, list, operate, prune, queueStats, wake } as const
+    return { ping, insert, insertMany, claim, complete, finish, promoteDue, rescue, releaseHeld, get, list, operate, prune, queueStats, wake, holdSlot, releaseSlot } as const
   })
 }) {}

@@ -215,6 +215,39 @@ layer(TestLayer, { timeout: 60_000, excludeTestServices: true })("JobStore", (it
     })
   )
 
+  it.effect("a slot lease outlives its job: it counts against the key's limit until released, and its release wakes the next waiting job", () =>
+    Effect.gen(function* () {
+      yield* reset
+      const sql = yield* SqlClient.SqlClient
+      yield* sql`TRUNCATE job_slot_leases`
+      const store = yield* JobStore
+      const me = yield* registered
+      const n = (jobs: ReadonlyArray<ClaimedJob>) => jobs.map((j) => (j.args as { n: number }).n).sort()
+      yield* Effect.forEach([1, 2, 3, 4], (n) => enqueue(Echo, { n }, { concurrencyKey: "calls-1", concurrencyLimit: 2 }))
+      const first = yield* claimAll(me)
+      expect(n(first)).toEqual([1, 2])
+      const [one, two] = first as [ClaimedJob, ClaimedJob]
+      // job 1 hands its slot to a lease (written twice: once is what counts) and ends: the slot stays taken
+      yield* store.holdSlot("calls-1", "call-a")
+      yield* store.holdSlot("calls-1", "call-a")
+      yield* store.complete([ref(one)])
+      expect(yield* claimAll(me)).toEqual([])
+      // job 2 ends without a lease: one slot frees, and job 3 is woken into it
+      yield* store.complete([ref(two)])
+      const third = yield* claimAll(me)
+      expect(n(third)).toEqual([3])
+      // a lease of another key changes nothing here
+      yield* store.holdSlot("calls-2", "call-b")
+      expect(yield* claimAll(me)).toEqual([])
+      // the lease's release wakes job 4 at once (it is available, no promoter needed)
+      expect(yield* store.releaseSlot("call-a")).toBe(true)
+      expect(yield* store.releaseSlot("call-a")).toBe(false)
+      const waiting = yield* sql<{ n: number; state: string }>`SELECT (args->>'n')::int AS n, state FROM jobs WHERE (args->>'n')::int = 4`
+      expect(waiting).toEqual([{ n: 4, state: "available" }])
+      expect(n(yield* claimAll(me))).toEqual([4])
+    })
+  )
+
   it.effect("cancels and revives jobs only from the states the table allows", () =>
     Effect.gen(function* () {
       yield* reset
