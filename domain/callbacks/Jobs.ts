@@ -2,9 +2,14 @@
  * The job kinds of the callback domain, as data (handlers: src/callbacks/).
  *
  * - `verification.send` texts a fresh code to a request awaiting verification.
- * - `callback.dial` places the next call of a request and holds the business's
- *   concurrency slot (`business:<id>`, limit maxConcurrentCalls) until the call
- *   ends, so the slot count is the number of calls in progress.
+ * - `callback.dial` places the next call of a request, admitted under the
+ *   business's concurrency key (`business:<id>`, limit maxConcurrentCalls). It
+ *   hands its slot to a lease owned by the call attempt and ends: the lease
+ *   holds the slot until the call ends, so a business's slots in use are its
+ *   calls in progress, and no runner waits through a call.
+ * - `callback.watch` looks after one call in progress: when its status reports
+ *   go quiet it asks Twilio, and it gives back the slot of a call that ended
+ *   by any path.
  * - `callback.escalate` moves a request on to the next number of its plan.
  * - `callback.sms_fallback` texts the visitor once: a notice while calls cannot
  *   be placed, or the final word when every number failed.
@@ -20,6 +25,9 @@ import { backoff } from "../jobs/RetryPolicy.ts"
 const CallbackId = Schema.UUID
 
 export const CallbackQueues = { calls: "calls", sms: "sms", maintenance: "default", webhooks: "webhooks" } as const
+
+/** The concurrency key of a business's calls: its dial jobs are admitted under it, its calls in progress hold its slots. */
+export const businessSlot = (businessId: string): string => `business:${businessId}`
 
 export const VerificationSend = defineJob({
   kind: "verification.send",
@@ -37,8 +45,18 @@ export const CallbackDial = defineJob({
   args: Schema.Struct({ callbackId: CallbackId, generation: Schema.optional(Schema.Int.pipe(Schema.nonNegative())) }),
   // an attempt of this job is not a call attempt: circuit and rate-limit waits snooze without spending either
   maxAttempts: 50,
-  // the handler waits for the call to end while holding the business's slot
-  timeout: "4 hours"
+  // setting up and placing one call (Twilio's create), not the call itself
+  timeout: "5 minutes"
+})
+
+export const CallbackWatch = defineJob({
+  kind: "callback.watch",
+  queue: CallbackQueues.calls,
+  args: Schema.Struct({ attemptId: Schema.UUID }),
+  // every wait and every failure snoozes (no attempt spent): only crashes while it runs spend attempts
+  maxAttempts: 100,
+  // one question to Twilio (a listing of calls, at worst)
+  timeout: "5 minutes"
 })
 
 export const CallbackEscalate = defineJob({

@@ -10,6 +10,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import type { AttemptStatus } from "../../domain/callbacks/Business.ts"
 import type { CallbackStatus } from "../../domain/callbacks/CallbackState.ts"
 import { isEnded, UnplacedAttemptStatuses } from "../../domain/callbacks/CallProgress.ts"
@@ -63,6 +64,18 @@ export class AttemptStore extends Effect.Service<AttemptStore>()("switchboard/in
 
     const find = (id: string) => sql`SELECT * FROM call_attempts WHERE id = ${id}`.pipe(narrow("attempts.find"), Effect.flatMap(decodeFirst(AttemptRow)))
 
+    /** The attempt and how long (by the database's clock) since its status last changed: how long its call has been silent. */
+    const findWithSilence = (id: string) =>
+      sql<{ silent_ms: number }>`
+        SELECT *, (extract(epoch FROM now() - status_at) * 1000)::float8 AS silent_ms FROM call_attempts WHERE id = ${id}`.pipe(
+        narrow("attempts.findWithSilence"),
+        Effect.flatMap((rows) =>
+          rows[0] === undefined
+            ? Effect.succeed(Option.none())
+            : Effect.map(decodeRow(AttemptRow)(rows[0]), (attempt) => Option.some({ attempt, silentMs: Number(rows[0]?.silent_ms) }))
+        )
+      )
+
     /** The attempt, with the status it started from, locked until the transaction ends. */
     const lock = (id: string) =>
       sql`SELECT * FROM call_attempts WHERE id = ${id} FOR UPDATE`.pipe(narrow("attempts.lock"), Effect.flatMap(decodeFirst(AttemptWithOriginRow)))
@@ -115,6 +128,7 @@ export class AttemptStore extends Effect.Service<AttemptStore>()("switchboard/in
       sql`
         UPDATE call_attempts
            SET status = ${report.status}, answered = ${report.answered},
+               status_at = CASE WHEN status = ${report.status} THEN status_at ELSE now() END,
                call_sid = coalesce(call_sid, ${unownedSid(id, report.callSid)}),
                last_sequence = greatest(last_sequence, ${report.sequence ?? -1}),
                error = coalesce(${report.error ?? null}, error),
@@ -133,7 +147,8 @@ export class AttemptStore extends Effect.Service<AttemptStore>()("switchboard/in
       sql`
         WITH a AS (
           UPDATE call_attempts SET call_sid = coalesce(call_sid, ${unownedSid(id, callSid)}),
-                 status = CASE WHEN status = ANY(${UNPLACED}::text[]) THEN ${PLACED} ELSE status END
+                 status = CASE WHEN status = ANY(${UNPLACED}::text[]) THEN ${PLACED} ELSE status END,
+                 status_at = CASE WHEN status = ANY(${UNPLACED}::text[]) THEN now() ELSE status_at END
            WHERE id = ${id} AND call_sid IS NULL
           RETURNING id, callback_id, call_sid),
         r AS (
@@ -147,7 +162,7 @@ export class AttemptStore extends Effect.Service<AttemptStore>()("switchboard/in
 
     /** Twilio's answer to the create was lost: the call may or may not exist. */
     const markUnknown = (id: string, error: string) =>
-      sql`UPDATE call_attempts SET status = ${UNKNOWN}, error = ${error} WHERE id = ${id} AND status = ${PLACING}`.pipe(Effect.asVoid, narrow("attempts.unknown"))
+      sql`UPDATE call_attempts SET status = ${UNKNOWN}, status_at = now(), error = ${error} WHERE id = ${id} AND status = ${PLACING}`.pipe(Effect.asVoid, narrow("attempts.unknown"))
 
     /** Deletes an attempt whose call was never placed (only while no status report has come for it); what it was. */
     const deleteUnplaced = (id: string) =>
@@ -156,6 +171,6 @@ export class AttemptStore extends Effect.Service<AttemptStore>()("switchboard/in
         Effect.flatMap(decodeFirst(AttemptWithOriginRow))
       )
 
-    return { insert, find, lock, isCallKnown, ownedSids, mayCreateTo, listOf, update, markPlaced, markUnknown, deleteUnplaced }
+    return { insert, find, findWithSilence, lock, isCallKnown, ownedSids, mayCreateTo, listOf, update, markPlaced, markUnknown, deleteUnplaced }
   })
 }) {}

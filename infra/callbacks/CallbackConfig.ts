@@ -96,8 +96,7 @@ const fromEnvironment = Config.all({
   createPerIp: rateLimit("RATE_LIMIT_CREATE_PER_IP", "20/10m", "accepted callback requests per client IP"),
   verifyPerIp: rateLimit("RATE_LIMIT_VERIFY_PER_IP", "30/10m", "verification checks and resends per client IP"),
   dialPerDestination: rateLimit("DIAL_LIMIT_PER_DESTINATION", "3/15m", "calls placed to one number (checked once the business's slot is held)"),
-  callStatusTimeout: duration("CALL_STATUS_TIMEOUT", "60 seconds", "silence after a call's ring time before Twilio is asked for its status", { min: "1 second", max: "1 hour" }),
-  callPollInterval: duration("CALL_POLL_INTERVAL", "1 second", "how often a dial job looks at its call's progress when no notification woke it", { min: "10 millis", max: "1 minute" }),
+  callStatusTimeout: duration("CALL_STATUS_TIMEOUT", "60 seconds", "how long a call's status may stay unchanged before its watcher asks Twilio for it", { min: "1 second", max: "1 hour" }),
   retention: duration("CALLBACK_RETENTION", "90 days", "finished callback requests are deleted after this", { min: "1 second", max: "3660 days" }),
   budgets: Config.all({
     sms: budget("BUDGET_SMS", "texts (codes at create and resend, notices and fallbacks when sent)", "200/1h,1000/1d", "2000/1h,10000/1d"),

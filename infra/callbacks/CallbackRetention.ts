@@ -12,6 +12,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { type CallbackStatus, sourcesOf, targetsOf, TerminalStatuses } from "../../domain/callbacks/CallbackState.ts"
 import { MoveTypes } from "../../domain/callbacks/History.ts"
+import { businessSlot } from "../../domain/callbacks/Jobs.ts"
 import { type DatabaseError, narrow } from "../db/DatabaseError.ts"
 import { nextSeq, recordFrom } from "./HistoryStore.ts"
 
@@ -70,6 +71,21 @@ const purgeOlderThan = (operation: string, table: string, column: string, age: D
       WITH gone AS (DELETE FROM ${sql(table)} WHERE ${sql(column)} < now() - make_interval(secs => ${seconds(age)}) RETURNING 1)
       SELECT count(*)::int AS n FROM gone`
   )
+
+/**
+ * Gives back the slots of calls that no longer need them: leases of businesses' calls whose attempt has ended
+ * or is gone. Each call's watcher does this itself; this is the safety net for one that was lost. How many.
+ */
+export const releaseEndedCallSlots: Effect.Effect<number, DatabaseError, SqlClient.SqlClient> = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+  sql`
+    DELETE FROM job_slot_leases l
+     WHERE l.concurrency_key LIKE ${businessSlot("") + "%"}
+       AND NOT EXISTS (SELECT 1 FROM call_attempts a WHERE a.id::text = l.holder AND a.ended_at IS NULL)
+    RETURNING l.holder`.pipe(
+    Effect.map((rows) => rows.length),
+    narrow("leases.releaseEnded")
+  )
+)
 
 /** Drops rate-limit events older than `window` (the longest window any limit looks back over); how many. */
 export const purgeRateEvents = (window: Duration.DurationInput): Effect.Effect<number, DatabaseError, SqlClient.SqlClient> =>

@@ -1,15 +1,20 @@
 /**
- * `callback.dial`: places a request's next call and holds the business's
- * concurrency slot until that call ends.
+ * `callback.dial`: places a request's next call; `callback.watch`: looks
+ * after that call until it ends.
  *
- * The job only runs once the engine has admitted it under the business's key
- * (`business:<id>`, limit maxConcurrentCalls), so everything below happens
- * with the slot held; waiting for a slot runs nothing and records nothing.
+ * The dial job only runs once the engine has admitted it under the business's
+ * key (`business:<id>`, limit maxConcurrentCalls), so everything below happens
+ * with a slot held; waiting for a slot runs nothing and records nothing. The
+ * call keeps that slot through a lease the attempt owns (migrations/
+ * 0020_slot_leases.sql), written with the attempt, so the job ends as soon as
+ * Twilio has answered the create: no runner waits through a call. The lease
+ * is given back when the call ends (`settle`), or when the attempt is taken
+ * back; that wakes the business's next waiting dial.
  * In order:
- * 1. A request already dialing (a rescued or retried job) resumes waiting for
- *    its current call: a second call is never placed for one attempt. Its
- *    reports may have been lost meanwhile, so Twilio is asked about a placed
- *    call at once.
+ * 1. A request already dialing (a rescued or retried job) keeps its current
+ *    call: a second call is never placed for one attempt. The job makes sure
+ *    the call has its lease and watcher and, as the call's reports may have
+ *    been lost meanwhile, asks Twilio about it at once.
  * 2. Outside opening hours the job snoozes until the next opening.
  * 3. While the voice circuit is open it snoozes (no attempt spent) and the
  *    visitor gets one SMS notice.
@@ -18,14 +23,16 @@
  *    answer, the job snoozes; otherwise the per-destination limit is checked
  *    and recorded, the call is counted against the business's and the
  *    account's budgets (a spent budget rolls all this back and snoozes until
- *    it has room: src/callbacks/Budgets.ts), the attempt row is written and
- *    the request moves to `dialing`.
+ *    it has room: src/callbacks/Budgets.ts), the attempt row, its lease and
+ *    its watcher job are written and the request moves to `dialing`.
  * 5. Twilio is asked to call. A refusal that says nothing was placed puts the
- *    request back as it was (attempt and rate event taken back); a permanent
- *    refusal of the number counts as a failed attempt; an ambiguous failure is
- *    reconciled (status callbacks, then Twilio's call list), never re-POSTed.
- * 6. It waits for the call to end, asking Twilio for the call's status when
- *    the status callbacks go quiet for longer than CALL_STATUS_TIMEOUT.
+ *    request back as it was (attempt, rate event and lease taken back); a
+ *    permanent refusal of the number counts as a failed attempt; an ambiguous
+ *    failure is left to the watcher to reconcile (status callbacks, then
+ *    Twilio's call list), never re-POSTed. The job ends.
+ * 6. The status callbacks settle the call. The watcher asks Twilio for the
+ *    call's status when they go quiet for longer than CALL_STATUS_TIMEOUT,
+ *    and gives the slot back once the call ended, by whatever path.
  *
  * Why an ambiguous create is never dialed twice
  * ---------------------------------------------
@@ -57,12 +64,13 @@
  *   the first call, not a second.
  * - Crashes. Dying after the row is written and before Twilio is asked, or
  *   while the create is in flight, leaves a `placing` row: the request is
- *   `dialing`, the rescued job resumes waiting (step 1) and reconciles it like
- *   an `unknown` one, while other dials to the number snooze. Dying after the
- *   answer but before `markPlaced` leaves the same, and the listing finds the
- *   call in the window. Dying during reconciliation changes nothing or commits
- *   one adoption or one take-back (each one statement or transaction), and the
- *   rescued job starts over from what was committed.
+ *   `dialing`, the rescued job keeps the attempt (step 1) and it is
+ *   reconciled like an `unknown` one, while other dials to the number snooze.
+ *   Dying after the answer but before `markPlaced` leaves the same, and the
+ *   listing finds the call in the window. Dying during reconciliation changes
+ *   nothing or commits one adoption or one take-back (each one statement or
+ *   transaction, the take-back with the dial that tries again), and the
+ *   watcher (rescued in turn) starts over from what was committed.
  */
 import { randomUUID } from "node:crypto"
 import * as Clock from "effect/Clock"
@@ -74,7 +82,7 @@ import type { Business, CallAttempt, CallbackRequest } from "../../domain/callba
 import { isEnded } from "../../domain/callbacks/CallProgress.ts"
 import { planOf } from "../../domain/callbacks/EscalationPlan.ts"
 import { blockingHorizonMs, reconcileCreate, windowOf } from "../../domain/callbacks/Reconciliation.ts"
-import { CallbackDial, CallbackSmsFallback } from "../../domain/callbacks/Jobs.ts"
+import { businessSlot, CallbackDial, CallbackSmsFallback, CallbackWatch } from "../../domain/callbacks/Jobs.ts"
 import { closedUntil } from "../../domain/callbacks/OpeningHours.ts"
 import { Permanent, Retryable, Snooze } from "../../domain/jobs/JobErrors.ts"
 import { CallbackConfig } from "../../infra/callbacks/CallbackConfig.ts"
@@ -85,7 +93,7 @@ import { RequestStore } from "../../infra/callbacks/RequestStore.ts"
 import { hit, release } from "../../infra/callbacks/RateLimiter.ts"
 import { inTransaction } from "../../infra/db/Transaction.ts"
 import { enqueue } from "../../infra/jobs/Jobs.ts"
-import { Notifier } from "../../infra/jobs/Notifier.ts"
+import { JobStore } from "../../infra/jobs/JobStore.ts"
 import { Metrics } from "../../infra/observability/Metrics.ts"
 import { HistoryStore } from "../../infra/callbacks/HistoryStore.ts"
 import { currentTraceparent } from "../../infra/observability/TraceContext.ts"
@@ -95,13 +103,16 @@ import { TwilioGateway } from "../../infra/twilio/TwilioGateway.ts"
 import { handle } from "../../supervisors/JobRegistry.ts"
 import { deferForBudget, spendOnDial } from "./Budgets.ts"
 import { asJobFailure } from "./JobFailures.ts"
-import { callWakeup, settle } from "./Settlement.ts"
+import { enqueueDial, settle } from "./Settlement.ts"
 
 /** A dial that found nothing placeable waits this long before trying again (Twilio refused without placing). */
 const REFUSED_RETRY = Duration.seconds(5)
 
 /** A dial to a number with a create still unresolved looks again this soon (usually resolved by its first report). */
 const UNRESOLVED_RETRY = Duration.seconds(1)
+
+/** A watcher that could not look at its call (the database or Twilio did not answer) looks again this soon. */
+const WATCH_RETRY = Duration.seconds(5)
 
 /** Sends the visitor one notice per generation that calls cannot be placed right now. */
 const noticeOnce = (request: CallbackRequest) =>
@@ -118,18 +129,21 @@ const noticeOnce = (request: CallbackRequest) =>
 
 /**
  * Takes back an attempt whose call was never placed: the request returns to the status the attempt
- * started from (the `takeBack` event, while the attempt is still its current one), the rate event is released.
+ * started from (the `takeBack` event, while the attempt is still its current one), the rate event, the
+ * budget and the business's slot are given back. With `redial` (no dial job is there to try again: the
+ * call's watcher found it), a dial is enqueued for shortly after.
  */
-const unplace = (attempt: CallAttempt, reason: string) =>
+const unplace = (attempt: CallAttempt, reason: string, redial = false) =>
   Effect.gen(function* () {
     const attempts = yield* AttemptStore
     const requests = yield* RequestStore
+    const jobs = yield* JobStore
     const metrics = yield* Metrics
     yield* inTransaction(
       Effect.gen(function* () {
         const deleted = yield* attempts.deleteUnplaced(attempt.id)
         if (Option.isNone(deleted)) return
-        yield* requests.applyEvent(
+        const moved = yield* requests.applyEvent(
           attempt.callbackId,
           "takeBack",
           { attemptOnNumber: attempt.attemptOnNumber - 1, currentAttemptId: null },
@@ -138,54 +152,87 @@ const unplace = (attempt: CallAttempt, reason: string) =>
         )
         yield* release(attempt.id)
         yield* releaseBudget(attempt.id)
+        yield* jobs.releaseSlot(attempt.id)
         metrics.dialAttempts.inc({ outcome: "not_placed" })
+        if (!redial || Option.isNone(moved)) return
+        const business = yield* Effect.flatMap(BusinessStore, (businesses) => businesses.find(moved.value.businessId))
+        if (Option.isNone(business)) return
+        const at = new Date((yield* Clock.currentTimeMillis) + Duration.toMillis(REFUSED_RETRY))
+        yield* enqueueDial(moved.value, business.value, at, attempt.id)
       })
     )
   })
 
 /**
- * Waits for the attempt's call to end, reconciling with Twilio when its reports go quiet:
- * `ended`, or `unplaced` when reconciliation found no call and took the attempt back.
+ * Puts a call attempt in the care of its lease and its watcher (both written once: doing it again changes
+ * nothing): the lease holds the business's slot for the call, the watcher (`callback.watch`, first due
+ * `firstLookAt`) asks Twilio about it when its reports go quiet and gives the slot back once it ended.
+ * Inside the caller's transaction.
  */
-const awaitCall = (attemptId: string, resumed = false) =>
+const watchOver = (attemptId: string, businessId: string, firstLookAt: Date, traceparent: string | undefined) =>
+  Effect.gen(function* () {
+    yield* Effect.flatMap(JobStore, (jobs) => jobs.holdSlot(businessSlot(businessId), attemptId))
+    yield* enqueue(CallbackWatch, { attemptId }, { runAt: firstLookAt, uniqueKey: `callback.watch:${attemptId}`, traceparent })
+  })
+
+/**
+ * A dial job that finds its request already dialing was rescued or retried after it wrote its attempt.
+ * It makes sure the call has its lease and watcher (a dial from before leases had neither), then asks
+ * Twilio about the call at once: its reports may have been lost while the job was down (a crash, a
+ * database outage). A second call is never placed for one attempt.
+ */
+const resume = (request: CallbackRequest, attemptId: string) =>
   Effect.gen(function* () {
     const attempts = yield* AttemptStore
-    const settings = yield* CallbackConfig
-    const quiet = Duration.toMillis(settings.callStatusTimeout)
-    // woken at once when a report about this call is settled in any process (NOTIFY); the poll is the safety net
-    const wake = yield* Effect.makeLatch(false)
-    const notifier = yield* Effect.serviceOption(Notifier)
-    if (Option.isSome(notifier)) yield* notifier.value.subscribe(callWakeup(attemptId), () => wake.unsafeOpen())
-    let lastChange = yield* Clock.currentTimeMillis
-    let lastStatus = ""
-    // a wait taken over (a rescued or retried job): the call's reports may have been lost while no one
-    // waited (a crash, a database outage), so Twilio is asked about a placed call at once, not after the ring time
-    let askNow = resumed
-    for (;;) {
-      const found = yield* attempts.find(attemptId)
-      if (Option.isNone(found)) return "unplaced" as const
-      const attempt = found.value
-      if (isEnded(attempt.status)) return "ended" as const
-      const now = yield* Clock.currentTimeMillis
-      if (attempt.status !== lastStatus) {
-        lastStatus = attempt.status
-        lastChange = now
-      }
-      // a placed call reports nothing more while it rings; an ambiguous create of a real call reports within seconds
-      const ringing = ["queued", "initiated", "ringing"].includes(attempt.status) ? attempt.ringSeconds * 1000 : 0
-      const asking = now - lastChange > ringing + quiet || (askNow && attempt.callSid !== undefined)
-      askNow = false
-      if (asking) {
-        lastChange = now
-        yield* reconcile(attempt).pipe(
-          Effect.catchAll((error) => Effect.logWarning(`could not reconcile call attempt ${attemptId} with Twilio; will ask again`, error))
-        )
-        continue
-      }
-      yield* Effect.ignore(Effect.timeout(wake.await, settings.callPollInterval))
-      yield* wake.close
-    }
-  }).pipe(Effect.scoped)
+    const { callStatusTimeout } = yield* CallbackConfig
+    const firstLookAt = new Date((yield* Clock.currentTimeMillis) + Duration.toMillis(callStatusTimeout))
+    // under the attempt's lock: a call that ends meanwhile (settle takes the same lock) gives its lease back after this
+    const live = yield* inTransaction(
+      Effect.gen(function* () {
+        const locked = yield* attempts.lock(attemptId)
+        if (Option.isNone(locked) || isEnded(locked.value.status)) return Option.none<CallAttempt>()
+        yield* watchOver(attemptId, request.businessId, firstLookAt, request.traceparent)
+        return Option.some<CallAttempt>(locked.value)
+      })
+    )
+    if (Option.isNone(live)) return
+    yield* reconcile(live.value, true).pipe(
+      Effect.catchAll((error) => Effect.logWarning(`could not reconcile call attempt ${attemptId} with Twilio; its watcher will ask again`, error))
+    )
+  })
+
+/**
+ * `callback.watch`: looks after one call in progress. While its status reports come, it waits; once they
+ * have been quiet for CALL_STATUS_TIMEOUT, it asks Twilio (`reconcile`) and looks again a CALL_STATUS_TIMEOUT
+ * later. When the attempt has ended (or was taken back), by whatever path, it makes sure the call's slot
+ * is given back and ends. It never fails: a question that could not be asked is asked again later.
+ */
+export const watch = (attemptId: string) =>
+  Effect.gen(function* () {
+    const attempts = yield* AttemptStore
+    const jobs = yield* JobStore
+    const { callStatusTimeout } = yield* CallbackConfig
+    const quiet = Duration.toMillis(callStatusTimeout)
+    const seen = yield* attempts.findWithSilence(attemptId)
+    if (Option.isNone(seen) || isEnded(seen.value.attempt.status)) return yield* Effect.asVoid(jobs.releaseSlot(attemptId))
+    if (seen.value.silentMs < quiet) return yield* Snooze.for(Duration.millis(quiet - seen.value.silentMs), "the call is reporting", "schedule")
+    yield* reconcile(seen.value.attempt, true)
+    const after = yield* attempts.find(attemptId)
+    if (Option.isNone(after) || isEnded(after.value.status)) return yield* Effect.asVoid(jobs.releaseSlot(attemptId))
+    return yield* Snooze.for(callStatusTimeout, "the call goes on", "schedule")
+  }).pipe(
+    Effect.catchAll((error) =>
+      error._tag === "Snooze"
+        ? Effect.fail(error)
+        : Effect.zipRight(
+            Effect.logWarning(`could not look after call attempt ${attemptId}; will look again`, error),
+            Effect.fail(Snooze.for(WATCH_RETRY, `could not look after the call: ${error.message}`))
+          )
+    ),
+    Effect.withSpan("callback.watch", { attributes: { "attempt.id": attemptId } })
+  )
+
+export const WatchHandler = handle(CallbackWatch, (args) => watch(args.attemptId))
 
 /**
  * Asks Twilio what became of an attempt: by its call sid when it has one,
@@ -194,7 +241,7 @@ const awaitCall = (attemptId: string, resumed = false) =>
  * A call found is adopted; a create that left no call is taken back; when
  * Twilio's answer cannot decide yet, nothing changes and it asks again later.
  */
-const reconcile = (attempt: CallAttempt) =>
+const reconcile = (attempt: CallAttempt, redial: boolean) =>
   Effect.gen(function* () {
     const telephony = yield* Telephony
     if (attempt.callSid !== undefined) {
@@ -223,17 +270,9 @@ const reconcile = (attempt: CallAttempt) =>
         return yield* Effect.logInfo(`call attempt ${attempt.id}: cannot reconcile the ambiguous create yet (${verdict.reason}); will ask again`)
       case "NotPlaced":
         yield* Effect.logInfo(`call attempt ${attempt.id}: Twilio has no call for the ambiguous create; it was never placed`)
-        return yield* unplace(attempt, "Twilio has no call for the create whose answer was lost")
+        return yield* unplace(attempt, "Twilio has no call for the create whose answer was lost", redial)
     }
   })
-
-/**
- * After waiting on a call that reconciliation found was never placed: the request is back where it
- * was, and this job (still holding its turn) tries again shortly instead of ending with nobody to dial.
- * A call that ended needs nothing more here: settling it enqueued whatever comes next.
- */
-const afterCall = (outcome: "ended" | "unplaced") =>
-  outcome === "unplaced" ? Effect.fail(Snooze.for(REFUSED_RETRY, "the call was never placed")) : Effect.void
 
 const begin = (request: CallbackRequest, business: Business) =>
   Effect.gen(function* () {
@@ -245,6 +284,7 @@ const begin = (request: CallbackRequest, business: Business) =>
     if (step === undefined) return { _tag: "Nothing" as const }
     const attemptId = randomUUID()
     const { requestTimeout } = yield* TwilioGateway
+    const firstLookAt = new Date((yield* Clock.currentTimeMillis) + Duration.toMillis(settings.callStatusTimeout))
     return yield* inTransaction(
       Effect.gen(function* () {
         // one create without a definite answer per number at a time (see the header): the lock is held to the commit
@@ -270,6 +310,7 @@ const begin = (request: CallbackRequest, business: Business) =>
           ringSeconds: step.ringSeconds,
           fromStatus: request.status
         })
+        yield* watchOver(attemptId, business.id, firstLookAt, request.traceparent)
         return { _tag: "Begun" as const, attempt }
       })
     ).pipe(Effect.catchTag("BudgetRefused", (refused) => Effect.succeed({ _tag: "Budget" as const, refused })))
@@ -337,7 +378,7 @@ export const dial = (callbackId: string, generation?: number) =>
     const { status } = request.value
     if (status === "dialing" || status === "connected") {
       if (request.value.currentAttemptId === undefined) return
-      return yield* afterCall(yield* awaitCall(request.value.currentAttemptId, true))
+      return yield* resume(request.value, request.value.currentAttemptId)
     }
     if (status !== "queued" && status !== "retry_scheduled" && status !== "escalated") return
     const business = yield* Effect.flatMap(BusinessStore, (businesses) => businesses.find(request.value.businessId))
@@ -374,10 +415,9 @@ export const dial = (callbackId: string, generation?: number) =>
         const kind = Duration.greaterThan(stopped, Duration.zero) ? "circuit" : "other"
         return yield* Snooze.for(Duration.max(REFUSED_RETRY, stopped), `Twilio did not place the call: ${placed.message}`, kind)
       }
-      case "Refused":
-        return
       default:
-        return yield* afterCall(yield* awaitCall(begun.attempt.id))
+        // placed, refused for good (settled) or its answer lost: the call's lease and watcher take it from here
+        return
     }
   }).pipe(
     asJobFailure,

@@ -6,7 +6,8 @@
  *   (with their attempts, code, messages and history), and operational events
  *   after the same time; spent rate-limit events,
  *   idempotency keys and Twilio's webhook tokens past their 24 hours are dropped;
- *   delivered and dead outbound webhooks and their attempt log go after WEBHOOK_RETENTION.
+ *   delivered and dead outbound webhooks and their attempt log go after WEBHOOK_RETENTION;
+ *   a business slot still held by a call that ended (its watcher was lost) is given back.
  * - `report.daily`: a summary of one UTC day (by default yesterday, by the
  *   Clock) stored in `daily_reports`, replaced if the day is summarised again.
  *
@@ -18,7 +19,7 @@ import * as Effect from "effect/Effect"
 import { MaintenanceCleanup, ReportDaily } from "../../domain/callbacks/Jobs.ts"
 import { type CronDefinition, defineCron } from "../../domain/jobs/CronDefinition.ts"
 import { CallbackConfig } from "../../infra/callbacks/CallbackConfig.ts"
-import { expireUnverified, purgeFinished, purgeIdempotencyKeys, purgeOperationalEvents, purgeRateEvents, purgeWebhookDeliveries } from "../../infra/callbacks/CallbackRetention.ts"
+import { expireUnverified, purgeFinished, purgeIdempotencyKeys, purgeOperationalEvents, purgeRateEvents, purgeWebhookDeliveries, releaseEndedCallSlots } from "../../infra/callbacks/CallbackRetention.ts"
 import { type Day, storeReport, summariseDay } from "../../infra/callbacks/DailyReports.ts"
 import { IDEMPOTENCY_TTL_HOURS } from "../../infra/callbacks/Idempotency.ts"
 import { WEBHOOK_TOKEN_TTL_HOURS } from "../../infra/callbacks/WebhookDeliveries.ts"
@@ -41,6 +42,8 @@ export const cleanup = Effect.gen(function* () {
   yield* purgeIdempotencyKeys(Duration.hours(IDEMPOTENCY_TTL_HOURS))
   yield* purgeWebhookDeliveries(Duration.hours(WEBHOOK_TOKEN_TTL_HOURS))
   yield* (yield* WebhookOutbox).purge((yield* WebhookConfig).retention)
+  const released = yield* releaseEndedCallSlots
+  if (released > 0) yield* Effect.logWarning(`cleanup: ${released} business slots were still held by calls that had ended; given back`)
   yield* Effect.logInfo(`cleanup: ${expired.length} requests expired, ${purged} past retention deleted`)
 })
 

@@ -15,7 +15,7 @@ import * as Option from "effect/Option"
 import type { Business, CallbackRequest } from "../../domain/callbacks/Business.ts"
 import { applyReport, eventsOf, isEnded, nextStep, outcomeOf } from "../../domain/callbacks/CallProgress.ts"
 import { planOf } from "../../domain/callbacks/EscalationPlan.ts"
-import { CallbackDial, CallbackEscalate, CallbackSmsFallback } from "../../domain/callbacks/Jobs.ts"
+import { businessSlot, CallbackDial, CallbackEscalate, CallbackSmsFallback } from "../../domain/callbacks/Jobs.ts"
 import { Priority } from "../../domain/jobs/JobDefinition.ts"
 import { CallbackConfig, retryPolicyOf } from "../../infra/callbacks/CallbackConfig.ts"
 import { AttemptStore } from "../../infra/callbacks/AttemptStore.ts"
@@ -33,24 +33,22 @@ import { ourId } from "../Failures.ts"
 /**
  * Enqueues the request's next dial: at `runAt` (now when absent), under the business's concurrency key.
  * The unique key names the attempt to come (generation, status, number and attempt on it), so a step
- * that runs twice (a retried escalation) still enqueues one dial.
+ * that runs twice (a retried escalation) still enqueues one dial; `after` (an attempt taken back) tells
+ * a dial again for the same attempt from the one that was taken back.
  */
-export const enqueueDial = (request: CallbackRequest, business: Pick<Business, "id" | "maxConcurrentCalls">, runAt?: Date) =>
+export const enqueueDial = (request: CallbackRequest, business: Pick<Business, "id" | "maxConcurrentCalls">, runAt?: Date, after?: string) =>
   enqueue(
     CallbackDial,
     { callbackId: request.id, generation: request.generation },
     {
       runAt,
       priority: request.priority === "high" ? Priority.high : Priority.normal,
-      concurrencyKey: `business:${business.id}`,
+      concurrencyKey: businessSlot(business.id),
       concurrencyLimit: business.maxConcurrentCalls,
-      uniqueKey: `callback.dial:${request.id}:${request.generation}:${request.status}:${request.escalationLevel}:${request.attemptOnNumber}`,
+      uniqueKey: `callback.dial:${request.id}:${request.generation}:${request.status}:${request.escalationLevel}:${request.attemptOnNumber}${after === undefined ? "" : `:after:${after}`}`,
       traceparent: request.traceparent
     }
   )
-
-/** The notification payload that wakes the dial job waiting on attempt `attemptId`. */
-export const callWakeup = (attemptId: string): string => `@call:${attemptId}`
 
 export interface CallReport {
   /** Twilio's CallStatus (or `answered`). */
@@ -86,9 +84,11 @@ export const settle = (attemptId: string, report: CallReport) =>
         }
         const updated = yield* attempts.update(attemptId, { ...next, callSid: report.callSid, sequence: report.sequence, error: report.error })
         yield* history.append(updated.callbackId, "call.status", { attemptId, callStatus: updated.status, answered: updated.answered, error: updated.error })
-        // the dial job waiting on this call, in whichever process, looks at it as soon as this commits
-        yield* jobs.wake([callWakeup(attemptId)])
-        if (isEnded(updated.status)) metrics.dialAttempts.inc({ outcome: outcomeOf(updated) })
+        if (isEnded(updated.status)) {
+          // the call no longer holds its business's slot: the next dial waiting for one runs as this commits
+          yield* jobs.releaseSlot(attemptId)
+          metrics.dialAttempts.inc({ outcome: outcomeOf(updated) })
+        }
         const request = yield* requests.lock(attempt.value.callbackId)
         if (Option.isNone(request) || request.value.currentAttemptId !== attemptId) return true
         const business = yield* businesses.find(request.value.businessId)

@@ -2,7 +2,7 @@
 import type { CronDefinition } from "../../domain/jobs/CronDefinition.ts"
 import type { JobHandler } from "../../supervisors/JobRegistry.ts"
 import type { HandlerServices } from "./HandlerServices.ts"
-import { DialHandler } from "../callbacks/Dialer.ts"
+import { DialHandler, WatchHandler } from "../callbacks/Dialer.ts"
 import { callbackCrons, CleanupHandler, ReportHandler } from "../callbacks/Maintenance.ts"
 import { EscalateHandler, SmsFallbackHandler, VerificationSendHandler } from "../callbacks/Messaging.ts"
 import { DeliverHandler } from "../callbacks/OutboundWebhooks.ts"
@@ -13,6 +13,7 @@ export const handlers: ReadonlyArray<JobHandler<HandlerServices>> = [
   PingHandler,
   VerificationSendHandler,
   DialHandler,
+  WatchHandler,
   EscalateHandler,
   SmsFallbackHandler,
   CleanupHandler,

@@ -21,7 +21,6 @@ import { eventually } from "./database.ts"
 export const fastPolicies: Record<string, string> = {
   QUEUES: "default:4,calls:20,sms:4,webhooks:4",
   CALLBACK_RETRY_DELAYS: "300ms,300ms,300ms",
-  CALL_POLL_INTERVAL: "50ms",
   CALL_STATUS_TIMEOUT: "5s",
   DIAL_LIMIT_PER_DESTINATION: "100/15m",
   RATE_LIMIT_CREATE_PER_PHONE: "100/1h",

@@ -26,7 +26,6 @@ describe("callback configuration", () => {
   })
 
   it.each([
-    ["CALL_POLL_INTERVAL", "0ms"],
     ["CALL_STATUS_TIMEOUT", "0s"],
     ["CALLBACK_RETENTION", "200000000d"],
     ["RATE_LIMIT_CREATE_PER_IP", "20/0s"],

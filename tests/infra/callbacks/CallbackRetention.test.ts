@@ -2,7 +2,8 @@
  * The cleanup's statements against real Postgres: only unverified requests past
  * the code's lifetime expire; only finished requests past retention are deleted
  * (with their attempts, code and texts); only rate events and idempotency keys
- * older than their window go, and operational events older than the retention.
+ * older than their window go, and operational events older than the retention;
+ * only the slot leases of calls that ended or are gone are given back.
  */
 import * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
@@ -10,7 +11,7 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import { randomUUID } from "node:crypto"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { TerminalStatuses } from "../../../domain/callbacks/CallbackState.ts"
-import { expireUnverified, purgeFinished, purgeIdempotencyKeys, purgeOperationalEvents, purgeRateEvents } from "../../../infra/callbacks/CallbackRetention.ts"
+import { expireUnverified, purgeFinished, purgeIdempotencyKeys, purgeOperationalEvents, purgeRateEvents, releaseEndedCallSlots } from "../../../infra/callbacks/CallbackRetention.ts"
 import { cloneDatabase, databaseLayer, query } from "../../support/database.ts"
 
 describe("callback retention", () => {
@@ -76,6 +77,34 @@ describe("callback retention", () => {
       expect(await query(url, `SELECT 1 FROM ${table} WHERE callback_id = $1`, [withChildren]), table).toEqual([])
     }
     expect(await runtime.runPromise(purgeFinished(Duration.days(30)))).toBe(0)
+  })
+
+  it("gives back only the business slots of calls that ended or are gone", async () => {
+    const callback = await request("dialing")
+    const attempt = async (ended: boolean) => {
+      const id = randomUUID()
+      await query(
+        url,
+        `INSERT INTO call_attempts (id, callback_id, n, level, attempt_on_number, to_phone, ring_seconds, from_status, status, ended_at)
+         VALUES ($1, $2, (SELECT coalesce(max(n), 0) + 1 FROM call_attempts WHERE callback_id = $2), 0, 1, '+14155550100', 20, 'queued', $3, $4)`,
+        [id, callback, ended ? "completed" : "in-progress", ended ? new Date() : null]
+      )
+      return id
+    }
+    const live = await attempt(false)
+    const ended = await attempt(true)
+    const gone = randomUUID()
+    const lease = (holder: string, key = `business:${businessId}`) => query(url, "INSERT INTO job_slot_leases (holder, concurrency_key) VALUES ($1, $2)", [holder, key])
+    await lease(live)
+    await lease(ended)
+    await lease(gone)
+    // another key's lease is not the business's to judge
+    await lease(randomUUID(), "webhook:elsewhere")
+
+    expect(await runtime.runPromise(releaseEndedCallSlots)).toBe(2)
+    const left = await query<{ holder: string }>(url, "SELECT holder FROM job_slot_leases WHERE concurrency_key LIKE 'business:%'")
+    expect(left.map((l) => l.holder)).toEqual([live])
+    expect(await runtime.runPromise(releaseEndedCallSlots)).toBe(0)
   })
 
   it("drops rate events older than the window and idempotency keys older than their time to live", async () => {

@@ -224,6 +224,30 @@ describe("concurrency and the per-destination limit", () => {
   })
 })
 
+describe("calls in progress hold their business's slot, not a runner", () => {
+  let app: CallbackApp
+  let url: string
+  beforeAll(async () => {
+    url = await cloneDatabase()
+    // two runners for every dial and watcher of the process
+    app = await startCallbackApp({ databaseUrl: url, env: { QUEUES: "default:4,calls:2,sms:4,webhooks:4", DIAL_LIMIT_PER_DESTINATION: "100/15m" } })
+  })
+  afterAll(() => app.dispose())
+
+  it("3 businesses with maxConcurrentCalls=4 and 5 requests each on 2 runners: 4 calls at once to each, never 5; all 15 complete and every slot is given back", async () => {
+    const businesses = await Promise.all([1, 2, 3].map(() => app.createBusiness({ maxConcurrentCalls: 4 })))
+    for (const business of businesses) await app.script(business.phone, "answered", { afterMs: 50, talkMs: 8_000 })
+    const requests = await Promise.all(businesses.flatMap((business) => Array.from({ length: 5 }, () => app.verified(business.id))))
+    for (const r of requests) await app.waitForStatus(r.id, "completed", 90_000)
+    const stats = (await (await app.sim("/sim/stats")).json()) as { maxConcurrentCalls: Record<string, number> }
+    // 12 calls at once on 2 runners: a runner is free again once its call is placed
+    expect(businesses.map((b) => stats.maxConcurrentCalls[b.phone])).toEqual([4, 4, 4])
+    for (const business of businesses) expect(await app.callsTo(business.phone)).toHaveLength(5)
+    const leases = await query<{ n: string }>(url, "SELECT count(*) AS n FROM job_slot_leases")
+    expect(Number(leases[0]?.n)).toBe(0)
+  }, 120_000)
+})
+
 describe("the per-destination limit when reached", () => {
   let app: CallbackApp
   let url: string

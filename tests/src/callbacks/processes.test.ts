@@ -30,7 +30,6 @@ describe("web and worker processes sharing one simulator", () => {
       QUEUES: "default:2,calls:10,sms:2",
       CALLBACK_RETRY_DELAYS: "300ms",
       CALL_STATUS_TIMEOUT: "2s",
-      CALL_POLL_INTERVAL: "50ms",
       LOG_LEVEL: "info"
     }
   }, 60_000)

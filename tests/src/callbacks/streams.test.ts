@@ -232,7 +232,7 @@ describe("live events across processes", () => {
     const url = await cloneDatabase()
     const simulator = await startSimulator({ accountSid: SIMULATOR_ACCOUNT_SID, authToken: SIMULATOR_AUTH_TOKEN, port: 0 })
     try {
-      const env = { TWILIO_SIMULATOR_URL: simulator.url, ADMIN_TOKEN, QUEUES: "default:2,calls:4,sms:2", CALL_POLL_INTERVAL: "50ms", LOG_LEVEL: "info" }
+      const env = { TWILIO_SIMULATOR_URL: simulator.url, ADMIN_TOKEN, QUEUES: "default:2,calls:4,sms:2", LOG_LEVEL: "info" }
       const web = spawnApp(url, { ...env, ROLE: "web" })
       const worker = spawnApp(url, { ...env, ROLE: "worker" })
       const webUrl = await web.ready()
