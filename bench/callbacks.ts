@@ -19,16 +19,9 @@
  * It measures the platform's own overhead around calls (queues, slots,
  * settlement, webhooks, polling), not Twilio. Prints a markdown table.
  */
-import * as ConfigProvider from "effect/ConfigProvider"
-import * as Layer from "effect/Layer"
-import * as ManagedRuntime from "effect/ManagedRuntime"
-import { TwilioGateway } from "../infra/twilio/TwilioGateway.ts"
-import { appFor } from "../src/App.ts"
-import { HttpServer } from "../src/http/Server.ts"
-import { crons, handlers } from "../src/jobs/index.ts"
 import pg from "pg"
-import { createSwitchboardClient } from "../clients/switchboard/index.ts"
 import { env, freshDatabase, median, percentile, runBench } from "./harness.ts"
+import { addBusinesses, createRequests, startProduct, verifyAll } from "./product.ts"
 
 const CALLBACKS = env("BENCH_CALLBACKS", 200)
 const BUSINESSES = env("BENCH_BUSINESSES", 20)
@@ -37,23 +30,6 @@ const ROUNDS = env("BENCH_ROUNDS", 3)
 const RING_MS = env("BENCH_RING_MS", 50)
 const TALK_MS = env("BENCH_TALK_MS", 50)
 const CREATE_PARALLEL = env("BENCH_CREATE_PARALLEL", 20)
-const TOKEN = "bench-admin-token-0123456789"
-
-
-/** Runs `work` over `items`, `parallel` at a time. */
-const pool = async <A, B>(items: ReadonlyArray<A>, parallel: number, work: (item: A, i: number) => Promise<B>): Promise<Array<B>> => {
-  const results: Array<B> = new Array(items.length)
-  let next = 0
-  await Promise.all(
-    Array.from({ length: Math.min(parallel, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++
-        results[i] = await work(items[i] as A, i)
-      }
-    })
-  )
-  return results
-}
 
 interface Round {
   readonly createP50: number
@@ -66,61 +42,11 @@ interface Round {
 
 const round = async (adminUrl: string, n: number): Promise<Round> => {
   const databaseUrl = await freshDatabase(adminUrl, `callbacks_${n}`)
-  const config = new Map(
-    Object.entries({
-      DATABASE_URL: databaseUrl,
-      PORT: "0",
-      HOST: "127.0.0.1",
-      ADMIN_TOKEN: TOKEN,
-      LOG_LEVEL: "error",
-      SIMULATOR_PORT: "0",
-      QUEUES: `default:4,calls:${BUSINESSES * SLOTS},sms:20`,
-      DIAL_LIMIT_PER_DESTINATION: "1000000/1m",
-      RATE_LIMIT_CREATE_PER_IP: "1000000/1m",
-      RATE_LIMIT_VERIFY_PER_IP: "1000000/1m",
-      ...(process.env.CALL_POLL_INTERVAL === undefined ? {} : { CALL_POLL_INTERVAL: process.env.CALL_POLL_INTERVAL })
-    })
-  )
-  const runtime = ManagedRuntime.make(appFor("all", { handlers, crons }, Layer.empty).pipe(Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(config)))))
+  const product = await startProduct(databaseUrl, { QUEUES: `default:4,calls:${BUSINESSES * SLOTS},sms:20` })
   try {
-    const { port } = await runtime.runPromise(HttpServer)
-    const simulator = (await runtime.runPromise(TwilioGateway)).simulatorUrl ?? ""
-    const base = `http://127.0.0.1:${port}`
-    const api = createSwitchboardClient({ baseUrl: base })
-    const admin = createSwitchboardClient({ baseUrl: base, adminToken: TOKEN })
-
-    const businesses = await pool(Array.from({ length: BUSINESSES }, (_, i) => i), 5, async (i) => {
-      const phone = `+1415555${String(1000 + i)}`
-      await fetch(`${simulator}/sim/numbers/${encodeURIComponent(phone)}`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ outcome: "answered", afterMs: RING_MS, talkMs: TALK_MS }) })
-      const { data, error, response } = await admin.POST("/admin/api/businesses", { body: { name: `Bench ${i}`, phone, timezone: "UTC", maxConcurrentCalls: SLOTS } })
-      if (data === undefined) throw new Error(`business answered ${response.status}: ${JSON.stringify(error)}`)
-      return data.id
-    })
-
-    const createMs: Array<number> = []
-    const createStarted = performance.now()
-    const created = await pool(Array.from({ length: CALLBACKS }, (_, i) => i), CREATE_PARALLEL, async (i) => {
-      const phone = `+1650555${String(1000 + i).padStart(4, "0")}`
-      const started = performance.now()
-      const { data, error, response } = await admin.POST("/v1/callbacks", { body: { businessId: businesses[i % BUSINESSES] ?? "", phone } })
-      createMs.push(performance.now() - started) // the whole exchange, its small JSON answer read and parsed
-      if (data === undefined) throw new Error(`create answered ${response.status}: ${JSON.stringify(error)}`)
-      return { id: data.id, phone }
-    })
-    const createsPerSecond = CALLBACKS / ((performance.now() - createStarted) / 1000)
-
-    const texts = async () => (await (await fetch(`${simulator}/sim/messages`)).json()) as ReadonlyArray<{ to: string; body: string }>
-    let codes = new Map<string, string>()
-    for (let tries = 0; codes.size < CALLBACKS; tries++) {
-      if (tries > 600) throw new Error(`only ${codes.size} of ${CALLBACKS} codes were texted`)
-      codes = new Map((await texts()).map((t) => [t.to, /\d{6}/.exec(t.body)?.[0] ?? ""]))
-      if (codes.size < CALLBACKS) await new Promise((resolve) => setTimeout(resolve, 100))
-    }
-
-    await pool(created, CREATE_PARALLEL, async ({ id, phone }) => {
-      const { data, error, response } = await api.POST("/v1/callbacks/{id}/verification", { params: { path: { id } }, body: { code: codes.get(phone) ?? "" } })
-      if (data === undefined) throw new Error(`verify answered ${response.status}: ${JSON.stringify(error)}`)
-    })
+    const businesses = await addBusinesses(product, BUSINESSES, SLOTS, RING_MS, TALK_MS)
+    const { requests, createMs, createsPerSecond } = await createRequests(product, businesses, CALLBACKS, CREATE_PARALLEL)
+    await verifyAll(product, requests, CREATE_PARALLEL)
 
     // completion is read from the rows (one query), so that watching does not load the server or lag behind it
     const client = new pg.Client({ connectionString: databaseUrl })
@@ -146,7 +72,7 @@ const round = async (adminUrl: string, n: number): Promise<Round> => {
       await client.end()
     }
   } finally {
-    await runtime.dispose()
+    await product.dispose()
   }
 }
 
@@ -155,8 +81,8 @@ const breakdown = async (client: pg.Client) => {
   const { rows } = await client.query(`
     SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM j.attempted_at - j.created_at) * 1000) AS enqueued_to_claimed,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM a.started_at - j.attempted_at) * 1000) AS claimed_to_attempt,
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM a.ended_at - a.started_at) * 1000) AS call,
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM j.finished_at - a.ended_at) * 1000) AS ended_to_job_done
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM j.finished_at - a.started_at) * 1000) AS attempt_to_job_done,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM a.ended_at - a.started_at) * 1000) AS call
       FROM call_attempts a
       JOIN jobs j ON j.kind = 'callback.dial' AND j.args->>'callbackId' = a.callback_id::text AND j.state = 'completed'`)
   console.log("breakdown (median ms):", JSON.stringify(rows[0]))
