@@ -10,7 +10,8 @@
  *
  * Printed: the most calls in progress at once (answered, not ended, read from
  * the attempts every 100 ms), how long from the first verification until
- * then, the most `calls` jobs running at once (never above the runners), and,
+ * then, the most `calls` jobs claimed at once (the runners' jobs plus as many
+ * prefetched, with outcomes written in batches: about twice the runners), and,
  * once every call has ended, that every request completed and no business
  * slot is still held. A dial holding its runner through its call would cap
  * the calls in progress at BENCH_RUNNERS.
@@ -80,7 +81,7 @@ runBench(async (adminUrl) => {
     console.log("|---|---|")
     console.log(`| calls in progress at once (most) | ${peak} of ${CALLS} |`)
     console.log(`| first verify -> that many in progress | ${(peakAt / 1000).toFixed(1)} s (the verifies took ${(verifiedIn / 1000).toFixed(1)} s) |`)
-    console.log(`| calls jobs running at once (most) | ${mostRunning} (runners: ${RUNNERS}) |`)
+    console.log(`| calls jobs claimed at once (most; running and prefetched) | ${mostRunning} (runners: ${RUNNERS}, prefetch ${RUNNERS}) |`)
     console.log(`| requests completed | ${end?.completed} of ${CALLS}, ${end?.attempts} call attempts |`)
     console.log(`| business slots still held at the end | ${end?.leases} |`)
   } finally {
