@@ -1,13 +1,13 @@
 /**
  * The metrics read at scrape time: actor restarts and heartbeat ages from the
  * health registry, queue depth and the oldest due job's age from Postgres (one
- * statement), which queues operators paused, the runners each queue has across
- * the live processes and the oldest process heartbeat, and this process's
- * database pool usage. Gauges are reset first, so a
- * queue or actor that is gone stops being reported instead of keeping its last
- * value; the application's own queues are always reported, as 0 when empty.
- * Queue depth and pauses are facts about the database that every replica
- * reports: aggregate them with `max by (queue)`.
+ * statement), the slots held by leases (one more), which queues operators
+ * paused, the runners each queue has across the live processes and the oldest
+ * process heartbeat, and this process's database pool usage. Gauges are reset
+ * first, so a queue or actor that is gone stops being reported instead of
+ * keeping its last value; the application's own queues are always reported,
+ * as 0 when empty. Queue depth, leases and pauses are facts about the
+ * database that every replica reports: aggregate them with `max`.
  */
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
@@ -64,6 +64,11 @@ export const MetricSourcesLive = (queues: ReadonlyArray<string>, crons: Readonly
           metrics.jobsWaitingForSlot.set({ queue: queue.queue }, queue.waitingForSlot)
         }
       })
+    )
+
+    yield* metrics.addSource(
+      "slot-leases",
+      Effect.map(store.slotLeases, (n) => metrics.jobSlotLeases.set(n))
     )
 
     const pool = yield* Effect.serviceOption(DatabasePool)

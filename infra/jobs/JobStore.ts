@@ -400,9 +400,15 @@ export class JobStore extends Effect.Service<JobStore>()("switchboard/infra/JobS
       narrow("jobs.queueStats")
     )
 
+    /** How many slots leases hold (JobStore.holdSlot), over all keys. */
+    const slotLeases: Effect.Effect<number, DatabaseError> = sql<{ n: string }>`SELECT count(*) AS n FROM job_slot_leases`.pipe(
+      Effect.map((rows) => Number(rows[0]?.n ?? 0)),
+      narrow("jobs.slotLeases")
+    )
+
     /** A round trip, to tell whether the database answers. */
     const ping = sql`SELECT 1`.pipe(Effect.asVoid, narrow("jobs.ping"))
 
-    return { ping, insert, insertMany, claim, complete, finish, promoteDue, rescue, releaseHeld, get, list, operate, prune, queueStats, wake, holdSlot, releaseSlot } as const
+    return { ping, insert, insertMany, claim, complete, finish, promoteDue, rescue, releaseHeld, get, list, operate, prune, queueStats, slotLeases, wake, holdSlot, releaseSlot } as const
   })
 }) {}

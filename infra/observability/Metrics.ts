@@ -70,6 +70,11 @@ const make = () => {
       "Jobs set aside because their concurrency key was at its limit when claimed, waiting for a slot; read at scrape time, aggregate with max.",
       ["queue"]
     ),
+    jobSlotLeases: gauge(
+      "job_slot_leases",
+      "Concurrency slots held by leases past the job that took them (calls in progress hold their business's slot this way), read at scrape time; every replica reports it, aggregate with max.",
+      []
+    ),
     jobQueueDepth: gauge(
       "job_queue_depth",
       "Jobs per queue and state in the database (completed and cancelled not counted), read at scrape time; every replica reports it, aggregate with max.",

@@ -741,7 +741,7 @@ const podMonitorProblems = (monitor: PodMonitor, all: ReadonlyArray<Deployment>)
 }
 
 /** Gauges every replica reports from the database: a query must take their max across replicas, never a sum. */
-const REPLICATED_GAUGES = ["switchboard_job_queue_depth", "switchboard_job_oldest_available_age_seconds", "switchboard_queue_paused", "switchboard_jobs_waiting_for_slot"]
+const REPLICATED_GAUGES = ["switchboard_job_queue_depth", "switchboard_job_oldest_available_age_seconds", "switchboard_queue_paused", "switchboard_jobs_waiting_for_slot", "switchboard_job_slot_leases"]
 
 /** What is wrong with the KEDA ScaledObject of the workers, and the component patch that hands it the replica count. */
 const scaledObjectProblems = (scaled: ScaledObject, all: ReadonlyArray<Deployment>, kustomization: Kustomization): Array<string> => {

@@ -99,6 +99,7 @@ describe("/metrics", () => {
     const claims = ["full", "partial", "empty"].map((result) => valueOf(metrics, "switchboard_claims_total", { queue: "default", result }) ?? 0)
     expect(claims.reduce((a, b) => a + b, 0)).toBeGreaterThan(0)
     expect(valueOf(metrics, "switchboard_jobs_waiting_for_slot", { queue: "default" })).toBe(0)
+    expect(valueOf(metrics, "switchboard_job_slot_leases")).toBe(0)
     const age = valueOf(metrics, "switchboard_process_heartbeat_age_seconds") ?? -1
     expect(age).toBeGreaterThanOrEqual(0)
     expect(age).toBeLessThan(10)

@@ -13,6 +13,7 @@ import { isOpenAt, nextOpeningAt, parseHours, Weekdays } from "../../../domain/c
 import { tracingWith } from "../../../infra/observability/Tracing.ts"
 import { type CallbackApp, freshNumber, startCallbackApp } from "../../support/callbacks.ts"
 import { cloneDatabase, eventually, query } from "../../support/database.ts"
+import { parseExposition, valueOf } from "../../support/prometheus.ts"
 
 const TRACE_ID = "5bf92f3577b34da6a3ce929d0e0e4736"
 
@@ -238,6 +239,12 @@ describe("calls in progress hold their business's slot, not a runner", () => {
     const businesses = await Promise.all([1, 2, 3].map(() => app.createBusiness({ maxConcurrentCalls: 4 })))
     for (const business of businesses) await app.script(business.phone, "answered", { afterMs: 50, talkMs: 8_000 })
     const requests = await Promise.all(businesses.flatMap((business) => Array.from({ length: 5 }, () => app.verified(business.id))))
+    // while 12 calls talk, each holds its business's slot by a lease, which the metric counts
+    const talking = async () => Number((await query<{ n: string }>(url, "SELECT count(*) AS n FROM call_attempts WHERE answered AND ended_at IS NULL"))[0]?.n)
+    await eventually(async () => ((await talking()) === 12 ? true : undefined), 60_000, "12 calls in progress")
+    const leased = valueOf(parseExposition(await (await app.request("/metrics")).text()), "switchboard_job_slot_leases")
+    expect(await talking()).toBe(12)
+    expect(leased).toBe(12)
     for (const r of requests) await app.waitForStatus(r.id, "completed", 90_000)
     const stats = (await (await app.sim("/sim/stats")).json()) as { maxConcurrentCalls: Record<string, number> }
     // 12 calls at once on 2 runners: a runner is free again once its call is placed
