@@ -3,8 +3,8 @@
  * a web process takes the visitor's requests, worker processes place the
  * calls, and all of them share one Twilio simulator (TWILIO_SIMULATOR_URL).
  * Then the worker is killed in the middle of a call: its status callbacks
- * are lost with it, and a new worker must finish the request by rescuing the
- * dial job and asking Twilio what became of the call, without calling twice.
+ * are lost with it, and a new worker must finish the request, the call's
+ * watcher asking Twilio what became of the call, without calling twice.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { SIMULATOR_ACCOUNT_SID, SIMULATOR_AUTH_TOKEN, startSimulator, type RunningSimulator } from "../../../infra/twilio/Simulator.ts"
@@ -75,7 +75,7 @@ describe("web and worker processes sharing one simulator", () => {
     expect(calls[0]?.statusCallback.startsWith(await workers[0]!.baseUrl())).toBe(true)
   })
 
-  it("a worker killed mid-call: a new worker rescues the dial, asks Twilio how the call ended, and completes it without a second call", { timeout: 90_000 }, async () => {
+  it("a worker killed mid-call: a new worker's call watcher asks Twilio how the call ended, and completes it without a second call", { timeout: 90_000 }, async () => {
     await start()
     const { id, phone } = await verifiedRequest({ outcome: "answered", afterMs: 50, talkMs: 3_000 })
     await eventually(async () => ((await statusOf(id)).status === "connected" ? true : undefined), 20_000, "the call to connect")
