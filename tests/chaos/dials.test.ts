@@ -25,6 +25,7 @@ import { SIMULATOR_ACCOUNT_SID, SIMULATOR_AUTH_TOKEN, startSimulator, type Runni
 import { ADMIN_TOKEN } from "../support/app.ts"
 import { freshNumber } from "../support/callbacks.ts"
 import { cloneDatabase, eventually, query } from "../support/database.ts"
+import { mostAtOnce, type SimCall } from "../support/productChecks.ts"
 import { spawnApp, type WorkerProcess } from "../support/processes.ts"
 
 const BUSINESSES = 5
@@ -47,26 +48,6 @@ const environment = (simulator: RunningSimulator): Record<string, string> => ({
   BUDGET_CALLS_ACCOUNT: "off",
   LOG_LEVEL: "info"
 })
-
-interface SimCall {
-  readonly sid: string
-  readonly to: string
-  readonly createdAt: string
-  readonly endedAt?: string
-}
-
-/** The most calls in progress at once among `calls` (created to ended; one still going counts to the end). */
-const mostAtOnce = (calls: ReadonlyArray<SimCall>): number => {
-  const edges = calls.flatMap((c) => [
-    { at: Date.parse(c.createdAt), step: 1 },
-    { at: c.endedAt === undefined ? Number.POSITIVE_INFINITY : Date.parse(c.endedAt), step: -1 }
-  ])
-  edges.sort((a, b) => a.at - b.at || a.step - b.step)
-  let now = 0
-  let most = 0
-  for (const edge of edges) most = Math.max(most, (now += edge.step))
-  return most
-}
 
 /** A web process, businesses with scripted numbers, and helpers that drive visitors through it. */
 const platform = (simulator: RunningSimulator, databaseUrl: () => string) => {
