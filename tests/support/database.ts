@@ -41,15 +41,7 @@ export const databaseLayer = (url: string, maxConnections = 10) =>
   Layer.merge(PgClient.layer({ url: Redacted.make(url), maxConnections }), Layer.succeed(DatabaseUrl, Redacted.make(url)))
 
 /** A plain pg client for assertions that should not go through the code under test. */
-export const query = async <T extends object = Record<string, unknown>>(url: string, text: string, values: ReadonlyArray<unknown> = []) => {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    return (await client.query(text, [...values])).rows as Array<T>
-  } finally {
-    await client.end()
-  }
-}
+export { query } from "./sql.ts"
 
 /** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
 export const eventually = async <A>(check: () => Promise<A | undefined>, timeoutMs: number, what: string): Promise<A> => {

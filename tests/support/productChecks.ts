@@ -21,7 +21,7 @@
  *   than 30 s aside);
  * - no concurrency slot lease is held (`job_slot_leases`, where that table exists).
  */
-import pg from "pg"
+import { query } from "./sql.ts"
 import { listen } from "../../infra/http/Listener.ts"
 
 /** The application's settings for product chaos: fast retries, limits and budgets out of the way. */
@@ -62,16 +62,7 @@ export const visitorNumber = (): string => {
   }
 }
 
-/** A plain pg client per query: the checks go around the code under test. */
-export const query = async <T extends object>(url: string, text: string, values: ReadonlyArray<unknown> = []): Promise<Array<T>> => {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    return (await client.query(text, [...values])).rows as Array<T>
-  } finally {
-    await client.end()
-  }
-}
+export { query }
 
 const countOf = async (url: string, text: string, values: ReadonlyArray<unknown> = []) => Number((await query<{ n: string }>(url, text, values))[0]?.n ?? 0)
 
