@@ -200,7 +200,7 @@ const resume = (request: CallbackRequest, attemptId: string) =>
       })
     )
     if (Option.isNone(live)) return
-    yield* reconcile(live.value, true).pipe(
+    yield* reconcile(live.value).pipe(
       Effect.catchAll((error) => Effect.logWarning(`could not reconcile call attempt ${attemptId} with Twilio; its watcher will ask again`, error))
     )
   })
@@ -220,7 +220,7 @@ export const watch = (attemptId: string) =>
     const seen = yield* attempts.findWithSilence(attemptId)
     if (Option.isNone(seen) || isEnded(seen.value.attempt.status)) return yield* Effect.asVoid(jobs.releaseSlot(attemptId))
     if (seen.value.silentMs < quiet) return yield* Snooze.for(Duration.millis(quiet - seen.value.silentMs), "the call is reporting", "schedule")
-    yield* reconcile(seen.value.attempt, true)
+    yield* reconcile(seen.value.attempt)
     const after = yield* attempts.find(attemptId)
     if (Option.isNone(after) || isEnded(after.value.status)) return yield* Effect.asVoid(jobs.releaseSlot(attemptId))
     return yield* Snooze.for(callStatusTimeout, "the call goes on", "schedule")
@@ -242,10 +242,11 @@ export const WatchHandler = handle(CallbackWatch, (args) => watch(args.attemptId
  * Asks Twilio what became of an attempt: by its call sid when it has one,
  * otherwise (an ambiguous create) by every call from our number to its number,
  * matched on creation time and ownership (domain/callbacks/Reconciliation.ts).
- * A call found is adopted; a create that left no call is taken back; when
- * Twilio's answer cannot decide yet, nothing changes and it asks again later.
+ * A call found is adopted; a create that left no call is taken back and
+ * dialed again shortly; when Twilio's answer cannot decide yet, nothing
+ * changes and it asks again later.
  */
-const reconcile = (attempt: CallAttempt, redial: boolean) =>
+const reconcile = (attempt: CallAttempt) =>
   Effect.gen(function* () {
     const telephony = yield* Telephony
     if (attempt.callSid !== undefined) {
@@ -274,7 +275,7 @@ const reconcile = (attempt: CallAttempt, redial: boolean) =>
         return yield* Effect.logInfo(`call attempt ${attempt.id}: cannot reconcile the ambiguous create yet (${verdict.reason}); will ask again`)
       case "NotPlaced":
         yield* Effect.logInfo(`call attempt ${attempt.id}: Twilio has no call for the ambiguous create; it was never placed`)
-        return yield* unplace(attempt, "Twilio has no call for the create whose answer was lost", redial)
+        return yield* unplace(attempt, "Twilio has no call for the create whose answer was lost", true)
     }
   })
 
