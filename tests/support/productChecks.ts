@@ -33,7 +33,6 @@ export const productEnvironment = (twilioUrl: string, adminToken: string): Recor
   // a create without a definite answer is reconciled once its window closes: keep it short
   TWILIO_TIMEOUT: "5s",
   CIRCUIT_OPEN_FOR: "2s",
-  CALL_POLL_INTERVAL: "100ms",
   CALLBACK_RETRY_DELAYS: "300ms",
   DIAL_LIMIT_PER_DESTINATION: "100000/15m",
   RATE_LIMIT_CREATE_PER_PHONE: "1000/1h",
