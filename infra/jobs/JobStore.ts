@@ -92,7 +92,7 @@ export class JobStore extends Effect.Service<JobStore>()("switchboard/infra/JobS
 
     /**
      * Notifies every process's listeners of these payloads on the jobs channel: a queue's name wakes
-     * its pools, other payloads whoever subscribed to them (a dial waiting on its call). Inside a
+     * its pools, other payloads whoever subscribed to them (a live event stream). Inside a
      * transaction the notification is delivered when it commits, and not at all if it rolls back.
      */
     const wake = (payloads: ReadonlyArray<string>): Effect.Effect<void, DatabaseError> =>
