@@ -17,8 +17,8 @@
  * - no attempt is left without a definite answer (`placing`, `unknown`);
  * - at no moment were more calls in progress to a business than its
  *   `maxConcurrentCalls` (from the simulator's create and end times);
- * - no job is left running (a cron job or a call watcher running for less
- *   than 30 s aside);
+ * - no job is left running (a cron job running for less than 30 s aside);
+ *   the wait before the check also waits for every call watcher to finish;
  * - no concurrency slot lease is held (`job_slot_leases`, where that table exists).
  */
 import { query } from "./sql.ts"
@@ -262,16 +262,19 @@ export const slotLeases = async (url: string): Promise<number | undefined> => {
   return table?.exists === true ? countOf(url, "SELECT count(*) AS n FROM job_slot_leases") : undefined
 }
 
+/** Jobs running now, aside from a cron job that started less than 30 s ago (one may start at any minute). */
+const RUNNING_JOBS = `FROM jobs WHERE state = 'running'
+    AND NOT (kind IN ('maintenance.cleanup', 'report.daily') AND attempted_at > now() - interval '30 seconds')`
+
+/** How many jobs are running now (a young cron job aside). */
+export const runningJobs = (url: string) => countOf(url, `SELECT count(*) AS n ${RUNNING_JOBS}`)
+
 /**
- * Jobs running now, aside from the ones that run on their own schedule and have run for less than 30 s: a
- * cron job (one may start at any minute), and a call's watcher (it looks once more after its call ended).
+ * Call watchers not finished yet. A watcher looks once more after its call has ended (its wake-up is set by the
+ * call's last status), so a run settles when they are done, not merely when every request is terminal.
  */
-export const runningJobs = (url: string) =>
-  countOf(
-    url,
-    `SELECT count(*) AS n FROM jobs WHERE state = 'running'
-        AND NOT (kind IN ('maintenance.cleanup', 'report.daily', 'callback.watch') AND attempted_at > now() - interval '30 seconds')`
-  )
+export const watchersLeft = (url: string) =>
+  countOf(url, "SELECT count(*) AS n FROM jobs WHERE kind = 'callback.watch' AND state IN ('scheduled', 'available', 'running', 'retryable')")
 
 /** Call attempts to `phones` whose create has no definite answer yet. */
 export const unresolvedAttempts = (url: string, phones: ReadonlyArray<string>) =>
@@ -283,10 +286,17 @@ export const unfinished = (url: string, ids: ReadonlyArray<string>) =>
 
 /** What the system still has to do before the total check can be read, or undefined once it has settled. */
 export const unsettled = async (url: string, ids: ReadonlyArray<string>, phones: ReadonlyArray<string>): Promise<string | undefined> => {
-  const [open, running, unresolved, leases] = await Promise.all([unfinished(url, ids), runningJobs(url), unresolvedAttempts(url, phones), slotLeases(url)])
+  const [open, running, watchers, unresolved, leases] = await Promise.all([
+    unfinished(url, ids),
+    runningJobs(url),
+    watchersLeft(url),
+    unresolvedAttempts(url, phones),
+    slotLeases(url)
+  ])
   const left = [
     open > 0 ? `${open} accepted requests not terminal` : "",
     running > 0 ? `${running} jobs running` : "",
+    watchers > 0 ? `${watchers} call watchers not finished` : "",
     unresolved > 0 ? `${unresolved} attempts unresolved` : "",
     (leases ?? 0) > 0 ? `${leases} slot leases held` : ""
   ].filter((text) => text !== "")
@@ -362,11 +372,7 @@ export const totalCheck = async (options: {
   const unresolved = await unresolvedAttempts(url, phones)
   verdict("no attempt unresolved", unresolved > 0 ? [`${unresolved} attempts placing or unknown`] : [], "none")
   verdict("never more calls at once than maxConcurrentCalls", crowded, "within every limit")
-  const running = await query<{ id: string; kind: string }>(
-    url,
-    `SELECT id, kind FROM jobs WHERE state = 'running'
-        AND NOT (kind IN ('maintenance.cleanup', 'report.daily') AND attempted_at > now() - interval '30 seconds')`
-  )
+  const running = await query<{ id: string; kind: string }>(url, `SELECT id, kind ${RUNNING_JOBS}`)
   verdict("no job running", running.map((j) => `${j.kind} #${j.id}`), "none")
   const leases = await slotLeases(url)
   verdicts.push(
