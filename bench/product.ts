@@ -46,6 +46,7 @@ export const startProduct = async (databaseUrl: string, settings: Record<string,
       DIAL_LIMIT_PER_DESTINATION: "1000000/1m",
       RATE_LIMIT_CREATE_PER_IP: "1000000/1m",
       RATE_LIMIT_VERIFY_PER_IP: "1000000/1m",
+      SMS_SENDER_RATE: "1000",
       ...settings
     })
   )
@@ -55,6 +56,8 @@ export const startProduct = async (databaseUrl: string, settings: Record<string,
   const base = `http://127.0.0.1:${port}`
   return {
     simulator,
+    /** The app's own runtime, to run its services (enqueue jobs, say) in the bench process. */
+    runtime,
     api: createSwitchboardClient({ baseUrl: base }),
     admin: createSwitchboardClient({ baseUrl: base, adminToken: TOKEN }),
     dispose: () => runtime.dispose()

@@ -2,6 +2,9 @@
  * The job kinds of the callback domain, as data (handlers: src/callbacks/).
  *
  * - `verification.send` texts a fresh code to a request awaiting verification.
+ *   Texts (this and `callback.sms_fallback`) name the number they are sent
+ *   from and are enqueued under its rate key, so each sender texts at its
+ *   pace (src/callbacks/Texts.ts).
  * - `callback.dial` places the next call of a request, admitted under the
  *   business's concurrency key (`business:<id>`, limit maxConcurrentCalls). It
  *   hands its slot to a lease owned by the call attempt and ends: the lease
@@ -21,8 +24,12 @@
 import * as Schema from "effect/Schema"
 import { defineJob, Priority } from "../jobs/JobDefinition.ts"
 import { backoff } from "../jobs/RetryPolicy.ts"
+import { E164 } from "./Business.ts"
 
 const CallbackId = Schema.UUID
+
+/** The number a text is sent from (domain/callbacks/SmsSenders.ts); absent in jobs enqueued before there was a pool of senders. */
+const SentFrom = Schema.optional(E164)
 
 export const CallbackQueues = { calls: "calls", sms: "sms", maintenance: "default", webhooks: "webhooks" } as const
 
@@ -32,7 +39,7 @@ export const businessSlot = (businessId: string): string => `business:${business
 export const VerificationSend = defineJob({
   kind: "verification.send",
   queue: CallbackQueues.sms,
-  args: Schema.Struct({ callbackId: CallbackId }),
+  args: Schema.Struct({ callbackId: CallbackId, from: SentFrom }),
   maxAttempts: 10,
   timeout: "1 minute",
   priority: Priority.high
@@ -73,7 +80,7 @@ export type SmsKind = typeof SmsKind.Type
 export const CallbackSmsFallback = defineJob({
   kind: "callback.sms_fallback",
   queue: CallbackQueues.sms,
-  args: Schema.Struct({ callbackId: CallbackId, kind: SmsKind, generation: Schema.Int.pipe(Schema.nonNegative()) }),
+  args: Schema.Struct({ callbackId: CallbackId, kind: SmsKind, generation: Schema.Int.pipe(Schema.nonNegative()), from: SentFrom }),
   maxAttempts: 25,
   timeout: "1 minute"
 })

@@ -16,6 +16,10 @@ export interface NewJob {
   readonly uniqueKey?: string | undefined
   readonly concurrencyKey?: string | undefined
   readonly concurrencyLimit?: number | undefined
+  /** With rateCount and ratePerMs: at most rateCount starts of the key in any window of ratePerMs. */
+  readonly rateKey?: string | undefined
+  readonly rateCount?: number | undefined
+  readonly ratePerMs?: number | undefined
   readonly traceparent?: string | undefined
 }
 

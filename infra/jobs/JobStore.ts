@@ -7,7 +7,8 @@
  * that lost its job to a rescue changes 0 rows. Batch methods take arrays and
  * `unnest` them, so a flush of hundreds of outcomes is one round trip.
  * Deadlocks (possible only between concurrency-key admission and release) are
- * retried at once.
+ * retried at once. Concurrency and rate keys are admitted inside `jobs_claim`
+ * (migrations/0001_jobs.sql, 0020_slot_leases.sql, 0021_rate_keys.sql).
  */
 import { SqlClient } from "@effect/sql"
 import * as Duration from "effect/Duration"
@@ -15,6 +16,7 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as Option from "effect/Option"
 import type { OperatorAction } from "../../domain/jobs/BulkOperation.ts"
+import { RateLimitRange } from "../../domain/jobs/JobDefinition.ts"
 import { type JobEvent, type JobState, sourcesOf, targetOf } from "../../domain/jobs/JobState.ts"
 import { JobId } from "../../domain/jobs/Job.ts"
 import { type DatabaseError, isTransient, narrow } from "../db/DatabaseError.ts"
@@ -133,11 +135,12 @@ export class JobStore extends Effect.Service<JobStore>()("switchboard/infra/JobS
                             now() + coalesce(${job.delayMs ?? null}::bigint, 0) * interval '1 millisecond') AS run_at
           )
           INSERT INTO jobs (queue, kind, args, state, priority, run_at, max_attempts,
-                            unique_key, concurrency_key, concurrency_limit, traceparent)
+                            unique_key, concurrency_key, concurrency_limit, rate_key, rate_count, rate_per, traceparent)
           SELECT ${job.queue}, ${job.kind}, ${JSON.stringify(job.args ?? null)}::jsonb,
                   (CASE WHEN t.run_at > now() THEN 'scheduled' ELSE 'available' END)::job_state,
                   ${job.priority}, t.run_at, ${job.maxAttempts},
                   ${job.uniqueKey ?? null}, ${job.concurrencyKey ?? null}, ${job.concurrencyLimit ?? null},
+                  ${job.rateKey ?? null}, ${job.rateCount ?? null}, ${job.ratePerMs ?? null}::float8 * interval '1 millisecond',
                   ${job.traceparent ?? null}
             FROM t
           ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL DO NOTHING
@@ -160,19 +163,23 @@ export class JobStore extends Effect.Service<JobStore>()("switchboard/infra/JobS
         ? Effect.succeed(0)
         : sql<{ queue: string; kind: string }>`
           INSERT INTO jobs (queue, kind, args, state, priority, run_at, max_attempts,
-                            unique_key, concurrency_key, concurrency_limit, traceparent)
+                            unique_key, concurrency_key, concurrency_limit, rate_key, rate_count, rate_per, traceparent)
           SELECT j.queue, j.kind, j.args::jsonb,
                  (CASE WHEN coalesce(j.run_at, now() + j.delay_ms * interval '1 millisecond') > now()
                        THEN 'scheduled' ELSE 'available' END)::job_state,
                  j.priority, coalesce(j.run_at, now() + coalesce(j.delay_ms, 0) * interval '1 millisecond'), j.max_attempts,
-                 j.unique_key, j.concurrency_key, j.concurrency_limit, j.traceparent
+                 j.unique_key, j.concurrency_key, j.concurrency_limit,
+                 j.rate_key, j.rate_count, j.rate_per_ms * interval '1 millisecond', j.traceparent
             FROM unnest(${jobs.map((j) => j.queue)}::text[], ${jobs.map((j) => j.kind)}::text[],
                         ${jobs.map((j) => JSON.stringify(j.args ?? null))}::text[], ${jobs.map((j) => j.priority)}::smallint[],
                         ${jobs.map((j) => j.runAt?.toISOString() ?? null)}::timestamptz[], ${jobs.map((j) => j.delayMs ?? null)}::bigint[],
                         ${jobs.map((j) => j.maxAttempts)}::integer[],
                         ${jobs.map((j) => j.uniqueKey ?? null)}::text[], ${jobs.map((j) => j.concurrencyKey ?? null)}::text[],
-                        ${jobs.map((j) => j.concurrencyLimit ?? null)}::integer[], ${jobs.map((j) => j.traceparent ?? null)}::text[])
-                 AS j(queue, kind, args, priority, run_at, delay_ms, max_attempts, unique_key, concurrency_key, concurrency_limit, traceparent)
+                        ${jobs.map((j) => j.concurrencyLimit ?? null)}::integer[], ${jobs.map((j) => j.rateKey ?? null)}::text[],
+                        ${jobs.map((j) => j.rateCount ?? null)}::integer[], ${jobs.map((j) => j.ratePerMs ?? null)}::float8[],
+                        ${jobs.map((j) => j.traceparent ?? null)}::text[])
+                 AS j(queue, kind, args, priority, run_at, delay_ms, max_attempts, unique_key, concurrency_key, concurrency_limit,
+                      rate_key, rate_count, rate_per_ms, traceparent)
           ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL DO NOTHING
           RETURNING queue, kind`.pipe(
             Effect.map((rows) => {
@@ -258,6 +265,7 @@ export class JobStore extends Effect.Service<JobStore>()("switchboard/infra/JobS
             SELECT id FROM jobs WHERE state = ANY(${from("promote")}::job_state[]) AND run_at <= now()
              ORDER BY run_at LIMIT ${limit} FOR UPDATE SKIP LOCKED
           ), promoted AS (
+            -- waiting_for_rate stays until the claim: it tells a job back at its turn from a newcomer (0021_rate_keys.sql)
             UPDATE jobs SET state = 'available', waiting_for_slot = false FROM due WHERE jobs.id = due.id RETURNING jobs.queue
           )
           SELECT queue, count(*) AS n, pg_notify(${JOBS_CHANNEL}, queue) FROM promoted GROUP BY queue`
@@ -352,7 +360,11 @@ export class JobStore extends Effect.Service<JobStore>()("switchboard/infra/JobS
         })
       }).pipe(retryTransient)
 
-    /** Deletes finished jobs past retention, a batch at a time; returns how many went. */
+    /**
+     * Deletes finished jobs past retention, a batch at a time; returns how many went. Also forgets the ends
+     * of rate-keyed jobs older than any rate's window (RateLimitRange.maxPer): they hold nothing back (claims
+     * delete those of the keys they admit as soon as they leave the window; these are of idle keys).
+     */
     const prune = (
       completedRetention: Duration.DurationInput,
       deadRetention: Duration.DurationInput,
@@ -365,7 +377,10 @@ export class JobStore extends Effect.Service<JobStore>()("switchboard/infra/JobS
              WHERE (state = 'completed' AND finished_at < now() - ${interval(completedRetention)}::interval)
                 OR (state IN ('discarded', 'cancelled') AND finished_at < now() - ${interval(deadRetention)}::interval)
              LIMIT ${batch})
-          RETURNING 1)
+          RETURNING 1
+        ), idle AS (
+          DELETE FROM job_rate_ends WHERE ended_at < now() - ${interval(RateLimitRange.maxPer)}::interval
+        )
         SELECT count(*) AS n FROM gone`.pipe(Effect.map((rows) => Number(rows[0]?.n ?? 0)), narrow("jobs.prune"))
 
     /**

@@ -7,9 +7,10 @@ import * as Data from "effect/Data"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { type JobDefinition, PriorityRange } from "../../domain/jobs/JobDefinition.ts"
+import { type JobDefinition, type JobRateLimit, type JobRateLimitInput, PriorityRange, rateLimitOf } from "../../domain/jobs/JobDefinition.ts"
 import type { DatabaseError } from "../db/DatabaseError.ts"
 import { currentTraceparent } from "../observability/TraceContext.ts"
 import { TraceExport } from "../observability/Tracing.ts"
@@ -67,6 +68,10 @@ export interface EnqueueOptions {
   /** Jobs sharing this key run at most `concurrencyLimit` at a time across all processes. */
   readonly concurrencyKey?: string | undefined
   readonly concurrencyLimit?: number | undefined
+  /** Jobs sharing this key start at most `rateLimit.count` times per `rateLimit.per` across all processes. */
+  readonly rateKey?: string | undefined
+  /** The key's rate, `{ count: 1, per: "1 second" }`; the job definition's when absent. */
+  readonly rateLimit?: JobRateLimitInput | undefined
   readonly maxAttempts?: number | undefined
   /** W3C traceparent stored with the job so that its attempts continue the trace; by default the enqueue span's. */
   readonly traceparent?: string | undefined
@@ -90,8 +95,13 @@ const checkOptions = (kind: string, options: EnqueueOptions): { path: string; me
   if (!integerIn(options.concurrencyLimit, 1, Limits.concurrencyLimit)) {
     return { path: "concurrencyLimit", message: `concurrencyLimit must be an integer in [1, ${Limits.concurrencyLimit}]` }
   }
-  const badKey = checkKey("uniqueKey", options.uniqueKey) ?? checkKey("concurrencyKey", options.concurrencyKey)
+  const badKey = checkKey("uniqueKey", options.uniqueKey) ?? checkKey("concurrencyKey", options.concurrencyKey) ?? checkKey("rateKey", options.rateKey)
   if (badKey !== undefined) return badKey
+  if (options.rateLimit !== undefined) {
+    if (options.rateKey === undefined) return { path: "rateKey", message: "a rateLimit needs a rateKey" }
+    const rate = rateLimitOf(options.rateLimit)
+    if (Either.isLeft(rate)) return { path: "rateLimit", message: rate.left }
+  }
   if (options.runAt !== undefined && options.delay !== undefined) return { path: "runAt", message: "give runAt or delay, not both" }
   const runAt = runAtOf(options)?.getTime()
   if (runAt !== undefined && !(runAt >= Limits.earliest && runAt <= Limits.latest)) {
@@ -108,6 +118,13 @@ const runAtOf = (options: EnqueueOptions): Date | undefined => {
   return options.runAt instanceof Date ? options.runAt : DateTime.toDate(options.runAt)
 }
 
+/** The rate of a job enqueued with a rate key: the one given (already checked), else its definition's. */
+const rateOf = (fallback: JobRateLimit | undefined, options: EnqueueOptions): JobRateLimit | undefined => {
+  if (options.rateKey === undefined) return undefined
+  if (options.rateLimit === undefined) return fallback
+  return Either.getOrUndefined(rateLimitOf(options.rateLimit))
+}
+
 /** Builds the row for a job: encodes and validates the arguments, applies the definition's defaults. */
 export const prepare = <A, I>(
   job: JobDefinition<A, I>,
@@ -117,6 +134,10 @@ export const prepare = <A, I>(
   Effect.gen(function* () {
     const problem = checkOptions(job.kind, options)
     if (problem !== undefined) return yield* new InvalidJob({ kind: job.kind, ...problem })
+    const rate = rateOf(job.rateLimit, options)
+    if (options.rateKey !== undefined && rate === undefined) {
+      return yield* new InvalidJob({ kind: job.kind, path: "rateLimit", message: `a rateKey needs a rateLimit (${job.kind} has no default rate)` })
+    }
     const encoded = yield* Schema.encode(job.args)(args).pipe(
       Effect.mapError((error) => new InvalidJob({ kind: job.kind, path: "args", message: ParseResult.TreeFormatter.formatErrorSync(error) }))
     )
@@ -135,6 +156,9 @@ export const prepare = <A, I>(
       uniqueKey: options.uniqueKey,
       concurrencyKey: options.concurrencyKey,
       concurrencyLimit: options.concurrencyKey === undefined ? undefined : (options.concurrencyLimit ?? job.concurrencyLimit),
+      rateKey: rate === undefined ? undefined : options.rateKey,
+      rateCount: rate?.count,
+      ratePerMs: rate === undefined ? undefined : Duration.toMillis(rate.per),
       traceparent: options.traceparent
     }
   })

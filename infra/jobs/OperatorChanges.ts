@@ -16,11 +16,12 @@ export const operatorChange = (sql: SqlClient.SqlClient, action: OperatorAction,
       // a discarded job gets one more attempt
       return sql<JobRow>`
         UPDATE jobs SET state = 'available', run_at = now(), finished_at = NULL, lease = NULL,
-                        waiting_for_slot = false, max_attempts = greatest(max_attempts, attempt + 1)
+                        waiting_for_slot = false, waiting_for_rate = false, max_attempts = greatest(max_attempts, attempt + 1)
          WHERE ${target} RETURNING *`
     case "runNow":
       // as if its time had come: it keeps its attempts
-      return sql<JobRow>`UPDATE jobs SET state = 'available', run_at = now(), waiting_for_slot = false WHERE ${target} RETURNING *`
+      return sql<JobRow>`UPDATE jobs SET state = 'available', run_at = now(), waiting_for_slot = false, waiting_for_rate = false
+         WHERE ${target} RETURNING *`
     case "cancel":
       return sql<JobRow>`UPDATE jobs SET state = 'cancelled', finished_at = now(), lease = NULL WHERE ${target} RETURNING *`
     case "delete":

@@ -53,6 +53,8 @@ export interface CallRequest {
 
 export interface SmsRequest {
   readonly to: string
+  /** The number it comes from (one of the gateway's SMS senders); the options' `from` when absent. */
+  readonly from?: string | undefined
   readonly body: string
   readonly statusCallback?: string | undefined
 }
@@ -117,7 +119,7 @@ export class Telephony extends Context.Tag("switchboard/infra/Telephony")<Teleph
 
 export interface TelephonyOptions {
   readonly client: Twilio
-  /** The number calls and messages come from. */
+  /** The number calls come from, and texts that name no other. */
   readonly from: string
   readonly metrics: Metrics
   readonly breaker?: BreakerPolicy | undefined
@@ -272,7 +274,7 @@ export const make = (options: TelephonyOptions): TelephonyService => {
         () =>
           options.client.messages.create({
             to: request.to,
-            from: options.from,
+            from: request.from ?? options.from,
             body: request.body,
             ...(request.statusCallback === undefined ? {} : { statusCallback: request.statusCallback })
           }),

@@ -8,6 +8,10 @@
  *   `SIMULATOR_PORT` (default 4010). Never with `NODE_ENV=production`: start-up
  *   fails instead.
  *
+ * Texts come from a pool of numbers (`TWILIO_SMS_SENDERS`, TWILIO_FROM alone by
+ * default), each paced at `SMS_SENDER_RATE` texts per second (domain/callbacks/
+ * SmsSenders.ts); calls always come from TWILIO_FROM.
+ *
  * Webhook URLs (voice, status callbacks) are built on `PUBLIC_BASE_URL`, which
  * is also the URL signatures are checked against. When it is unset (allowed
  * outside production only), the process's own HTTP address is used, so the
@@ -19,11 +23,14 @@ import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Runtime from "effect/Runtime"
 import twilio from "twilio"
+import { SenderRateRange, senderPace } from "../../domain/callbacks/SmsSenders.ts"
+import type { JobRateLimit } from "../../domain/jobs/JobDefinition.ts"
 import { breakerPolicyOf, CallbackConfig } from "../callbacks/CallbackConfig.ts"
 import { duration } from "../config/Env.ts"
 import { Metrics } from "../observability/Metrics.ts"
@@ -32,6 +39,38 @@ import { simulatedTwilio } from "./SimulatorClient.ts"
 import { make, Telephony } from "./Telephony.ts"
 
 const E164 = /^\+[1-9]\d{6,14}$/
+
+/** At most this many numbers in TWILIO_SMS_SENDERS. */
+const MAX_SENDERS = 1_000
+
+/** TWILIO_SMS_SENDERS: E.164 numbers, comma-separated, each once; or why not. */
+export const parseSenders = (text: string): Either.Either<ReadonlyArray<string>, string> => {
+  const senders = text.split(",").map((part) => part.trim())
+  const bad = senders.find((sender) => !E164.test(sender))
+  if (bad !== undefined) return Either.left(bad === "" ? `"${text}" has an empty entry` : `"${bad}" is not an E.164 number such as +14155550100`)
+  const twice = senders.find((sender, i) => senders.indexOf(sender) !== i)
+  if (twice !== undefined) return Either.left(`${twice} is listed twice`)
+  if (senders.length > MAX_SENDERS) return Either.left(`at most ${MAX_SENDERS} numbers`)
+  return Either.right(senders)
+}
+
+/** The pool texts are sent from and each number's rate (TWILIO_SMS_SENDERS, SMS_SENDER_RATE). */
+export const SmsSenderConfig = Config.all({
+  senders: Config.option(
+    Config.string("TWILIO_SMS_SENDERS").pipe(
+      Config.mapOrFail((text) => Either.mapLeft(parseSenders(text), (message) => ConfigError.InvalidData(["TWILIO_SMS_SENDERS"], `TWILIO_SMS_SENDERS: ${message}`))),
+      Config.withDescription("the numbers texts are sent from, comma-separated E.164 (default: TWILIO_FROM alone); each visitor always hears from the same one")
+    )
+  ),
+  rate: Config.number("SMS_SENDER_RATE").pipe(
+    Config.validate({
+      message: `SMS_SENDER_RATE must be a number of texts per second from ${SenderRateRange.min} to ${SenderRateRange.max} (1: a long code, 3: toll-free, 100: a short code)`,
+      validation: (rate) => Number.isFinite(rate) && rate >= SenderRateRange.min && rate <= SenderRateRange.max
+    }),
+    Config.withDefault(1),
+    Config.withDescription("texts per second from each sender (Twilio's rate for the number: 1 for a long code, 3 toll-free, 100 a short code; 0.5 is one every 2 seconds)")
+  )
+})
 
 const fromEnvironment = Config.all({
   production: Config.string("NODE_ENV").pipe(Config.withDefault("development"), Config.map((env) => env === "production")),
@@ -43,6 +82,7 @@ const fromEnvironment = Config.all({
       Config.withDescription("the number calls and texts come from")
     )
   ),
+  sms: SmsSenderConfig,
   simulatorUrl: Config.option(Config.url("TWILIO_SIMULATOR_URL").pipe(Config.withDescription("a shared simulator to use instead of starting one"))),
   publicBaseUrl: Config.option(Config.url("PUBLIC_BASE_URL").pipe(Config.withDescription("the URL Twilio reaches this app at"))),
   timeout: duration("TWILIO_TIMEOUT", "15 seconds", "a Twilio request with no answer by then fails (as ambiguous)", { min: "1 second", max: "2 minutes" }),
@@ -59,8 +99,12 @@ export interface TwilioGatewayService {
   /** The simulator's base URL when this process uses one. */
   readonly simulatorUrl: string | undefined
   readonly accountSid: string
-  /** The number calls and texts come from. */
+  /** The number calls come from (and texts, unless TWILIO_SMS_SENDERS says otherwise). */
   readonly from: string
+  /** The numbers texts come from (TWILIO_SMS_SENDERS; TWILIO_FROM alone by default), never empty. */
+  readonly smsSenders: ReadonlyArray<string>
+  /** How fast each sender may text (SMS_SENDER_RATE), as the job engine paces it. */
+  readonly smsPace: JobRateLimit
   /** How long a request to Twilio may take (TWILIO_TIMEOUT): a call created later than that after its create was sent is another's. */
   readonly requestTimeout: Duration.Duration
   /** The base of every webhook URL (no trailing slash); waits for the HTTP server when it is the default. */
@@ -128,6 +172,8 @@ export const TwilioLive = Layer.scopedContext(
     }
 
     const client = simulatorUrl === undefined ? twilio(accountSid, authToken) : simulatedTwilio(simulatorUrl, accountSid, authToken)
+    // the SDK loads its REST resources on first use (over 100 ms): here, not inside the first text or call
+    yield* Effect.sync(() => [client.messages, client.calls])
     const ownUrl = yield* Deferred.make<string>()
     const publicBaseUrl: Effect.Effect<string> = Option.match(env.publicBaseUrl, {
       onSome: (url) => Effect.succeed(url.toString().replace(/\/+$/, "")),
@@ -138,6 +184,8 @@ export const TwilioLive = Layer.scopedContext(
       simulatorUrl,
       accountSid,
       from,
+      smsSenders: Option.getOrElse(env.sms.senders, () => [from]),
+      smsPace: senderPace(env.sms.rate),
       requestTimeout: env.timeout,
       publicBaseUrl,
       verifySignature: (signature, path, params) =>

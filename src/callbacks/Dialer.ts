@@ -82,7 +82,7 @@ import type { Business, CallAttempt, CallbackRequest } from "../../domain/callba
 import { isEnded } from "../../domain/callbacks/CallProgress.ts"
 import { planOf } from "../../domain/callbacks/EscalationPlan.ts"
 import { blockingHorizonMs, reconcileCreate, windowOf } from "../../domain/callbacks/Reconciliation.ts"
-import { businessSlot, CallbackDial, CallbackSmsFallback, CallbackWatch } from "../../domain/callbacks/Jobs.ts"
+import { businessSlot, CallbackDial, CallbackWatch } from "../../domain/callbacks/Jobs.ts"
 import { closedUntil } from "../../domain/callbacks/OpeningHours.ts"
 import { Permanent, Retryable, Snooze } from "../../domain/jobs/JobErrors.ts"
 import { CallbackConfig } from "../../infra/callbacks/CallbackConfig.ts"
@@ -104,6 +104,7 @@ import { handle } from "../../supervisors/JobRegistry.ts"
 import { deferForBudget, spendOnDial } from "./Budgets.ts"
 import { asJobFailure } from "./JobFailures.ts"
 import { enqueueDial, settle } from "./Settlement.ts"
+import { enqueueNotice } from "./Texts.ts"
 
 /** A dial that found nothing placeable waits this long before trying again (Twilio refused without placing). */
 const REFUSED_RETRY = Duration.seconds(5)
@@ -125,7 +126,7 @@ const noticeOnce = (request: CallbackRequest) =>
     yield* inTransaction(
       Effect.gen(function* () {
         if (yield* requests.claimCircuitNotice(request.id)) {
-          yield* enqueue(CallbackSmsFallback, { callbackId: request.id, kind: "circuit_notice" as const, generation: request.generation }, { traceparent: request.traceparent })
+          yield* enqueueNotice(request, "circuit_notice")
         }
       })
     )

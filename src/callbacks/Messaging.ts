@@ -12,6 +12,9 @@
  *   is spent the job snoozes (src/callbacks/Budgets.ts).
  * - `callback.escalate` moves an escalated request on to its next number.
  *
+ * Each text goes out from the number its job names (src/callbacks/Texts.ts):
+ * its visitor's sender in the pool, whose rate key paced the job.
+ *
  * Codes never reach logs, spans or job arguments: only the SMS body holds one.
  */
 import { randomUUID } from "node:crypto"
@@ -44,6 +47,7 @@ import { ourId } from "../Failures.ts"
 import { deferForBudget, spendOnText } from "./Budgets.ts"
 import { asJobFailure } from "./JobFailures.ts"
 import { enqueueDial } from "./Settlement.ts"
+import { sendingNumber } from "./Texts.ts"
 
 /** A failed send as the job engine should treat it. */
 const sendFailure = (error: TelephonyError | CircuitOpen) =>
@@ -57,7 +61,7 @@ const statusCallbackFor = (messageId: string) => Effect.map(Effect.flatMap(Twili
 
 const minutes = (d: Duration.Duration) => Math.max(1, Math.round(Duration.toMinutes(d)))
 
-export const sendVerification = (callbackId: string) =>
+export const sendVerification = (callbackId: string, from?: string) =>
   Effect.gen(function* () {
     const requests = yield* RequestStore
     const verifications = yield* VerificationStore
@@ -83,7 +87,8 @@ export const sendVerification = (callbackId: string) =>
     )
     if (target === undefined) return
     const body = `Your callback verification code is ${code}. It expires in ${minutes(policy.codeLifetime)} minutes.`
-    const sent = yield* telephony.sendSms({ to: target, body, statusCallback: yield* statusCallbackFor(messageId) }).pipe(Effect.either)
+    const sender = yield* sendingNumber(from, target)
+    const sent = yield* telephony.sendSms({ to: target, from: sender, body, statusCallback: yield* statusCallbackFor(messageId) }).pipe(Effect.either)
     if (Either.isLeft(sent)) {
       yield* messages.setFailed(messageId, sent.left._tag === "TelephonyError" && sent.left.ambiguous ? "unknown" : "not_sent", sent.left.message)
       return yield* sendFailure(sent.left)
@@ -100,7 +105,7 @@ const bodyOf = (kind: SmsKind, businessName: string): string =>
     ? `Sorry, ${businessName} could not reach you by phone this time. Please request a new callback or contact them directly.`
     : `${businessName} received your callback request. Calls are delayed right now; we will call you as soon as we can.`
 
-export const sendOnce = (callbackId: string, kind: SmsKind, generation: number) =>
+export const sendOnce = (callbackId: string, kind: SmsKind, generation: number, from?: string) =>
   Effect.gen(function* () {
     const requests = yield* RequestStore
     const businesses = yield* BusinessStore
@@ -125,7 +130,8 @@ export const sendOnce = (callbackId: string, kind: SmsKind, generation: number) 
       return
     }
     const body = bodyOf(kind, Option.match(business, { onNone: () => "The business", onSome: (b) => b.name }))
-    const sent = yield* telephony.sendSms({ to: request.value.phone, body, statusCallback: yield* statusCallbackFor(messageId) }).pipe(Effect.either)
+    const sender = yield* sendingNumber(from, request.value.phone)
+    const sent = yield* telephony.sendSms({ to: request.value.phone, from: sender, body, statusCallback: yield* statusCallbackFor(messageId) }).pipe(Effect.either)
     if (Either.isLeft(sent)) {
       const error = sent.left
       if (error._tag === "TelephonyError" && error.ambiguous) {
@@ -161,8 +167,8 @@ export const escalate = (callbackId: string, level: number) =>
     asJobFailure,
   )
 
-export const VerificationSendHandler = handle(VerificationSend, (args) => sendVerification(args.callbackId))
-export const SmsFallbackHandler = handle(CallbackSmsFallback, (args) => sendOnce(args.callbackId, args.kind, args.generation))
+export const VerificationSendHandler = handle(VerificationSend, (args) => sendVerification(args.callbackId, args.from))
+export const SmsFallbackHandler = handle(CallbackSmsFallback, (args) => sendOnce(args.callbackId, args.kind, args.generation, args.from))
 export const EscalateHandler = handle(CallbackEscalate, (args) => escalate(args.callbackId, args.level))
 
 /** A message status callback as the webhook decoded it. */

@@ -20,7 +20,6 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { type CallAttempt, type CallbackRequest, priorityFor } from "../../domain/callbacks/Business.ts"
 import { type CallbackStatus, CallbackStatuses } from "../../domain/callbacks/CallbackState.ts"
-import { VerificationSend } from "../../domain/callbacks/Jobs.ts"
 import { closedUntil } from "../../domain/callbacks/OpeningHours.ts"
 import { check, expiresAt, mayResend, PendingCallback } from "../../domain/callbacks/Verification.ts"
 import { CallbackConfig, type RateLimit, verificationPolicyOf } from "../../infra/callbacks/CallbackConfig.ts"
@@ -33,7 +32,6 @@ import { hashBody, remember, reserve, wouldReplay } from "../../infra/callbacks/
 import { release, take } from "../../infra/callbacks/RateLimiter.ts"
 import { ServerSecrets } from "../../infra/callbacks/ServerSecrets.ts"
 import { inTransaction } from "../../infra/db/Transaction.ts"
-import { enqueue } from "../../infra/jobs/Jobs.ts"
 import { Metrics } from "../../infra/observability/Metrics.ts"
 import { currentTraceparent } from "../../infra/observability/TraceContext.ts"
 import { TraceExport } from "../../infra/observability/Tracing.ts"
@@ -43,6 +41,7 @@ import * as BotChecks from "./BotChecks.ts"
 import * as Businesses from "./Businesses.ts"
 import { refusedByBudget, refuseLocked, spend, verificationFailed } from "./Budgets.ts"
 import { enqueueDial } from "./Settlement.ts"
+import { enqueueCode } from "./Texts.ts"
 
 
 const seconds = (d: Duration.Duration) => Math.max(1, Math.ceil(Duration.toSeconds(d)))
@@ -151,7 +150,7 @@ export const create = (command: CreateCommand) =>
             streamTokenHash: hashStreamToken(streamToken)
           })
           .pipe(Effect.catchTag("ActiveRequestExists", (e: ActiveRequestExists) => new Conflict({ detail: "an active callback request for this phone and business exists", extra: { id: e.id } })))
-        yield* enqueue(VerificationSend, { callbackId: request.id }, { traceparent })
+        yield* enqueueCode(request.id, phone, traceparent)
         yield* refuseLocked(phone)
         // the code's text, against the business's and the account's budgets: the very last, their locks are the widest
         yield* spend("sms", business.id, "create", request.id)
@@ -251,7 +250,7 @@ export const resend = (id: string, clientIp: string) =>
           return yield* new RateLimited({ detail: `at most ${policy.maxSends} codes per ${Duration.format(policy.sendWindow)} for one request`, retryAfterSeconds: seconds(decision.retryAfter) })
         }
         const issuedAt = yield* verifications.reissue(request.id)
-        yield* enqueue(VerificationSend, { callbackId: request.id }, { traceparent: request.traceparent })
+        yield* enqueueCode(request.id, request.phone, request.traceparent)
         yield* spend("sms", request.businessId, "resend")
         const pending: PendingCallback = { id: request.id, status: "pending_verification", verification: { channel: "sms", expiresAt: expiresAt({ issuedAt }, policy) } }
         return pending

@@ -15,7 +15,7 @@ import * as Option from "effect/Option"
 import type { Business, CallbackRequest } from "../../domain/callbacks/Business.ts"
 import { applyReport, eventsOf, isEnded, nextStep, outcomeOf } from "../../domain/callbacks/CallProgress.ts"
 import { planOf } from "../../domain/callbacks/EscalationPlan.ts"
-import { businessSlot, CallbackDial, CallbackEscalate, CallbackSmsFallback } from "../../domain/callbacks/Jobs.ts"
+import { businessSlot, CallbackDial, CallbackEscalate } from "../../domain/callbacks/Jobs.ts"
 import { Priority } from "../../domain/jobs/JobDefinition.ts"
 import { CallbackConfig, retryPolicyOf } from "../../infra/callbacks/CallbackConfig.ts"
 import { AttemptStore } from "../../infra/callbacks/AttemptStore.ts"
@@ -29,6 +29,7 @@ import { JobStore } from "../../infra/jobs/JobStore.ts"
 import { Metrics } from "../../infra/observability/Metrics.ts"
 import { classifyReported, reportedErrorText } from "../../infra/twilio/TwilioErrors.ts"
 import { ourId } from "../Failures.ts"
+import { enqueueNotice } from "./Texts.ts"
 
 /**
  * Enqueues the request's next dial: at `runAt` (now when absent), under the business's concurrency key.
@@ -112,11 +113,7 @@ export const settle = (attemptId: string, report: CallReport) =>
           case "GiveUp": {
             const moved = yield* requests.applyEvent(request.value.id, "giveUp")
             if (Option.isSome(moved) && business.value.smsFallback) {
-              yield* enqueue(
-                CallbackSmsFallback,
-                { callbackId: moved.value.id, kind: "fallback" as const, generation: moved.value.generation },
-                { traceparent: moved.value.traceparent }
-              )
+              yield* enqueueNotice(moved.value, "fallback")
             }
             break
           }

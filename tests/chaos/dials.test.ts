@@ -42,6 +42,7 @@ const environment = (simulator: RunningSimulator): Record<string, string> => ({
   DIAL_LIMIT_PER_DESTINATION: "1000/15m",
   RATE_LIMIT_CREATE_PER_IP: "100000/10m",
   RATE_LIMIT_VERIFY_PER_IP: "100000/10m",
+  SMS_SENDER_RATE: "1000",
   BUDGET_SMS_PER_BUSINESS: "off",
   BUDGET_SMS_ACCOUNT: "off",
   BUDGET_CALLS_PER_BUSINESS: "off",

@@ -26,7 +26,9 @@ export const fastPolicies: Record<string, string> = {
   RATE_LIMIT_CREATE_PER_PHONE: "100/1h",
   RATE_LIMIT_CREATE_PER_IP: "1000/10m",
   RATE_LIMIT_VERIFY_PER_IP: "1000/10m",
-  JOB_SLOT_RECHECK: "2s"
+  JOB_SLOT_RECHECK: "2s",
+  // texts from the one simulated sender at the most it may send (the default is a long code's 1 per second)
+  SMS_SENDER_RATE: "1000"
 }
 
 export interface SimMessage {

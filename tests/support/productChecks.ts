@@ -42,6 +42,8 @@ export const productEnvironment = (twilioUrl: string, adminToken: string): Recor
   BUDGET_SMS_ACCOUNT: "off",
   BUDGET_CALLS_PER_BUSINESS: "off",
   BUDGET_CALLS_ACCOUNT: "off",
+  // texts from the one simulated sender at the most it may send (the default is a long code's 1 per second)
+  SMS_SENDER_RATE: "1000",
   LOG_LEVEL: "info"
 })
 

@@ -36,6 +36,7 @@ describe("budgets and the lockout across two processes", () => {
       RATE_LIMIT_CREATE_PER_PHONE: "100/1h",
       RATE_LIMIT_CREATE_PER_IP: "1000/10m",
       RATE_LIMIT_VERIFY_PER_IP: "1000/10m",
+      SMS_SENDER_RATE: "1000",
       BUDGET_SMS_PER_BUSINESS: "20/1h",
       VERIFICATION_MAX_CHECKS: "1",
       VERIFY_LOCKOUT: "3/24h",
