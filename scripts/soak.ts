@@ -360,11 +360,10 @@ const FAULTS: Record<string, () => Promise<void>> = {
     await api.faults()
   },
   "Twilio 429 with Retry-After": async () => {
-    front.state.retryAfter = 1 + Math.floor(Math.random() * 4)
-    await api.faults({ calls: { status: 429 }, messages: { status: 429 } })
+    const retryAfter = 1 + Math.floor(Math.random() * 8)
+    await api.faults({ calls: { status: 429, retryAfter }, messages: { status: 429, retryAfter } })
     await sleep(6_000)
     await api.faults()
-    front.state.retryAfter = undefined
   },
   "Twilio create-then-fail": async () => {
     await api.faults({ createThenFail: true })

@@ -16,7 +16,11 @@
  *   so a create must be reconciled before it is repeated, never blindly
  *   re-POSTed. A 429 or a 503 is certain: Twilio turned the request away
  *   (rate-limited, or not accepting requests) before doing anything with it.
+ * - `retryAfter`: how long Twilio asked us to wait before asking again (the
+ *   `Retry-After` of a 429 or 503, kept by RequestClient.ts), when it said.
  */
+import * as Duration from "effect/Duration"
+
 export type TwilioFailureKind = "permanent" | "retryable"
 
 export interface TwilioFailure {
@@ -27,6 +31,8 @@ export interface TwilioFailure {
   readonly code: string | undefined
   readonly status: number | undefined
   readonly message: string
+  /** The wait Twilio asked for (a 429's or 503's `Retry-After`); absent when it named none. */
+  readonly retryAfter?: Duration.Duration | undefined
 }
 
 /**
@@ -41,11 +47,12 @@ const CONFIGURATION_STATUSES: ReadonlySet<number> = new Set([401, 403, 404])
 const NOT_SENT: ReadonlySet<string> = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"])
 
 export const classify = (error: unknown): TwilioFailure => {
-  const e = error as { status?: unknown; code?: unknown; message?: unknown; cause?: { code?: unknown } }
+  const e = error as { status?: unknown; code?: unknown; message?: unknown; cause?: { code?: unknown }; retryAfterSeconds?: unknown }
   const message = typeof e.message === "string" ? e.message : String(error)
   if (typeof e.status === "number") {
     const code = typeof e.code === "number" ? e.code : undefined
-    const base = { code: code === undefined ? undefined : String(code), status: e.status, message }
+    const retryAfter = typeof e.retryAfterSeconds === "number" ? { retryAfter: Duration.seconds(e.retryAfterSeconds) } : {}
+    const base = { code: code === undefined ? undefined : String(code), status: e.status, message, ...retryAfter }
     // turned away before it was accepted: nothing was done, so a repeat cannot duplicate
     if (e.status === 429 || e.status === 503 || code === 20429) return { ...base, kind: "retryable", ambiguous: false }
     if (e.status >= 500) return { ...base, kind: "retryable", ambiguous: true }

@@ -35,6 +35,7 @@ import { breakerPolicyOf, CallbackConfig } from "../callbacks/CallbackConfig.ts"
 import { duration } from "../config/Env.ts"
 import { Metrics } from "../observability/Metrics.ts"
 import { SIMULATOR_ACCOUNT_SID, SIMULATOR_AUTH_TOKEN, SIMULATOR_FROM, SimulatorConfig, startSimulator } from "./Simulator.ts"
+import { TwilioRequestClient } from "./RequestClient.ts"
 import { simulatedTwilio } from "./SimulatorClient.ts"
 import { make, Telephony } from "./Telephony.ts"
 
@@ -171,7 +172,7 @@ export const TwilioLive = Layer.scopedContext(
       yield* Effect.logInfo(`Twilio simulator at ${simulatorUrl} (no TWILIO_ACCOUNT_SID; read sent texts at ${simulatorUrl}/sim/messages)`)
     }
 
-    const client = simulatorUrl === undefined ? twilio(accountSid, authToken) : simulatedTwilio(simulatorUrl, accountSid, authToken)
+    const client = simulatorUrl === undefined ? twilio(accountSid, authToken, { httpClient: new TwilioRequestClient() }) : simulatedTwilio(simulatorUrl, accountSid, authToken)
     // the SDK loads its REST resources on first use (over 100 ms): here, not inside the first text or call
     yield* Effect.sync(() => [client.messages, client.calls])
     const ownUrl = yield* Deferred.make<string>()

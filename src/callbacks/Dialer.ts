@@ -231,7 +231,8 @@ export const watch = (attemptId: string) =>
         ? Effect.fail(error)
         : Effect.zipRight(
             Effect.logWarning(`could not look after call attempt ${attemptId}; will look again`, error),
-            Effect.fail(Snooze.for(WATCH_RETRY, `could not look after the call: ${error.message}`))
+            // not sooner than Twilio asked, when it turned the question away with a Retry-After
+            Effect.fail(Snooze.for(error._tag === "TelephonyError" && error.retryAfter !== undefined ? Duration.max(WATCH_RETRY, error.retryAfter) : WATCH_RETRY, `could not look after the call: ${error.message}`))
           )
     ),
     Effect.withSpan("callback.watch", { attributes: { "attempt.id": attemptId } })
@@ -366,7 +367,7 @@ const place = (attempt: CallAttempt) =>
     }
     if (!error.ambiguous) {
       yield* unplace(attempt, `Twilio did not place the call: ${error.message}`)
-      return { _tag: "NotPlaced" as const, message: error.message }
+      return { _tag: "NotPlaced" as const, message: error.message, retryAfter: error.retryAfter }
     }
     yield* attempts.markUnknown(attempt.id, `ambiguous create (${error.code ?? error.status}): ${error.message}`)
     yield* Effect.logWarning(`call attempt ${attempt.id}: Twilio's answer to the create was lost (${error.message}); reconciling, not re-sending`)
@@ -416,10 +417,12 @@ export const dial = (callbackId: string, generation?: number) =>
         yield* noticeOnce(request.value)
         return yield* Snooze.for(Duration.max(placed.retryAfter, Duration.seconds(1)), "the voice circuit is open", "circuit")
       case "NotPlaced": {
-        // refused for this deployment's configuration: the channel is stopped until its next probe, so wait for that
+        // refused for this deployment's configuration: the channel is stopped until its next probe, so wait for that;
+        // turned away with a Retry-After (rate-limited): wait at least as long as Twilio asked
         const stopped = yield* telephony.refusingFor("voice")
-        const kind = Duration.greaterThan(stopped, Duration.zero) ? "circuit" : "other"
-        return yield* Snooze.for(Duration.max(REFUSED_RETRY, stopped), `Twilio did not place the call: ${placed.message}`, kind)
+        const asked = placed.retryAfter ?? Duration.zero
+        const kind = Duration.greaterThan(stopped, Duration.zero) ? "circuit" : placed.retryAfter === undefined ? "other" : "rate_limit"
+        return yield* Snooze.for(Duration.max(REFUSED_RETRY, Duration.max(stopped, asked)), `Twilio did not place the call: ${placed.message}`, kind)
       }
       default:
         // placed, refused for good (settled) or its answer lost: the call's lease and watcher take it from here

@@ -55,7 +55,10 @@ const sendFailure = (error: TelephonyError | CircuitOpen) =>
     ? Snooze.for(Duration.max(error.retryAfter, Duration.seconds(1)), "the sms circuit is open", "circuit")
     : error.kind === "permanent"
       ? new Permanent({ message: `Twilio refused the text (${error.code ?? error.status}): ${error.message}` })
-      : new Retryable({ message: `Twilio did not take the text: ${error.message}` })
+      : error.retryAfter !== undefined
+        ? // turned away with a Retry-After: nothing was sent, so it waits as long as Twilio asked and spends no attempt
+          Snooze.for(Duration.max(error.retryAfter, Duration.seconds(1)), `Twilio asked to wait: ${error.message}`, "rate_limit")
+        : new Retryable({ message: `Twilio did not take the text: ${error.message}` })
 
 const statusCallbackFor = (messageId: string) => Effect.map(Effect.flatMap(TwilioGateway, (g) => g.publicBaseUrl), (base) => `${base}/twilio/status/sms/${messageId}`)
 

@@ -1,8 +1,8 @@
 /**
  * The product under faults, the parts shared by tests/chaos/product.test.ts
  * and scripts/soak.ts: the settings the application's processes run with,
- * a visitor's side of the API, a Twilio front that adds `Retry-After` to the
- * simulator's 429s, and the total check that ends every scenario.
+ * a visitor's side of the API, a Twilio front that records the call creates
+ * it passes to the simulator, and the total check that ends every scenario.
  *
  * It imports nothing of Vitest (the soak runs outside the test runner): the
  * checks return their verdicts, and the caller asserts or prints them.
@@ -196,13 +196,12 @@ export interface CreateSeen {
 }
 
 /**
- * A pass-through in front of the simulator that adds `Retry-After: <seconds>` to its 429 answers while
- * `retryAfter` is set (the simulator's faults carry no such header), and records every calls.create.
- * The application's processes are pointed at it instead of the simulator (`TWILIO_SIMULATOR_URL`);
- * status callbacks still go straight from the simulator to the application.
+ * A pass-through in front of the simulator that records every calls.create: when it was answered, how,
+ * and for which attempt. The application's processes are pointed at it instead of the simulator
+ * (`TWILIO_SIMULATOR_URL`); status callbacks still go straight from the simulator to the application.
  */
 export const startTwilioFront = async (simulatorUrl: string) => {
-  const state: { retryAfter: number | undefined; readonly creates: Array<CreateSeen> } = { retryAfter: undefined, creates: [] }
+  const state: { readonly creates: Array<CreateSeen> } = { creates: [] }
   const listener = await listen(
     async (request) => {
       const url = new URL(request.url)
@@ -212,7 +211,6 @@ export const startTwilioFront = async (simulatorUrl: string) => {
       const upstream = await fetch(simulatorUrl + url.pathname + url.search, { method: request.method, headers, ...(body === undefined ? {} : { body }) })
       const answer = new Headers(upstream.headers)
       for (const name of ["content-length", "content-encoding", "transfer-encoding", "connection"]) answer.delete(name)
-      if (upstream.status === 429 && state.retryAfter !== undefined) answer.set("retry-after", String(state.retryAfter))
       const payload = await upstream.arrayBuffer()
       if (request.method === "POST" && url.pathname.endsWith("/Calls.json")) {
         const callback = new URLSearchParams(body ?? "").get("StatusCallback") ?? ""

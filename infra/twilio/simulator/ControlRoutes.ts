@@ -11,7 +11,7 @@ const OUTCOMES: ReadonlyArray<string> = ["answered", "busy", "no-answer", "faile
 const SCRIPT_USAGE =
   'PUT /sim/numbers/{e164} with { "outcome"?: "answered" | "busy" | "no-answer" | "failed", "afterMs"?, "talkMs"?, "queueMs"? (0-600000), "errorCode"? (10000-99999; fails the call: outcome failed), "answeredBy"?: "human" | "machine" (outcome answered) }'
 const FAULTS_USAGE =
-  'PUT /sim/faults with { "calls"?: { "status": 500 | 503 | 429 | 400 | 401 | 403, "code"?: Twilio error code (400, 401, 403 only, e.g. 20003), "count"?, "reads"?: bool (500 | 503: GETs fail too) }, "messages"?: { "status", "code"?, "count"? }, "createThenFail"?: bool, "webhookRetries"?: 0-5 }'
+  'PUT /sim/faults with { "calls"?: { "status": 500 | 503 | 429 | 400 | 401 | 403, "code"?: Twilio error code (400, 401, 403 only, e.g. 20003), "count"?, "reads"?: bool (500 | 503: GETs fail too), "retryAfter"?: seconds 0-3600 (429 | 503: sent as Retry-After) }, "messages"?: { "status", "code"?, "count"?, "retryAfter"? }, "createThenFail"?: bool, "webhookRetries"?: 0-5 }'
 
 const ms = (value: unknown, fallback: number) => (value === undefined ? fallback : typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= 600_000 ? value : NaN)
 
@@ -35,7 +35,7 @@ const scriptOf = (body: Record<string, unknown>): NumberScript | undefined => {
   return [script.afterMs, script.talkMs, script.queueMs].some(Number.isNaN) ? undefined : script
 }
 
-type FaultSpec = { status?: number; code?: unknown; count?: number; reads?: unknown }
+type FaultSpec = { status?: number; code?: unknown; count?: number; reads?: unknown; retryAfter?: unknown }
 
 /** The fault a spec asks for; null when it is malformed. Only calls have reads, and only a 500 or 503 fails them. */
 const faultOf = (spec: FaultSpec | undefined, readable: boolean): Fault | undefined | null => {
@@ -48,7 +48,9 @@ const faultOf = (spec: FaultSpec | undefined, readable: boolean): Fault | undefi
   if (spec.count !== undefined && !(Number.isInteger(spec.count) && spec.count >= 1)) return null
   if (spec.reads !== undefined && typeof spec.reads !== "boolean") return null
   if (spec.reads === true && (!readable || (status !== 500 && status !== 503))) return null
-  return { status, code, remaining: spec.count, reads: spec.reads === true }
+  const { retryAfter } = spec
+  if (retryAfter !== undefined && !((status === 429 || status === 503) && typeof retryAfter === "number" && Number.isInteger(retryAfter) && retryAfter >= 0 && retryAfter <= 3600)) return null
+  return { status, code, remaining: spec.count, reads: spec.reads === true, ...(retryAfter === undefined ? {} : { retryAfter }) }
 }
 
 export const mountControl = (app: Hono, state: SimulatorState) => {

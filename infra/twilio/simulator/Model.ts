@@ -78,6 +78,8 @@ export interface Fault {
   remaining: number | undefined
   /** Whether GETs of calls fail too (500 and 503 only); otherwise only creates do. */
   readonly reads: boolean
+  /** The `Retry-After` (seconds) a 429 or 503 answers with, as Twilio may; none when absent. */
+  readonly retryAfter?: number | undefined
 }
 
 export interface Faults {
@@ -100,11 +102,11 @@ export const newSid = (prefix: string) => prefix + randomBytes(16).toString("hex
 export const rfc2822 = (date: Date) => date.toUTCString().replace("GMT", "+0000")
 export const rfc2822At = (at: string | undefined): string | null => (at === undefined ? null : rfc2822(new Date(at)))
 
-/** A Twilio REST error body: `code`, `message`, `more_info`, `status`. */
-export const restError = (status: number, code: number, message: string) =>
+/** A Twilio REST error body: `code`, `message`, `more_info`, `status` (and the headers given). */
+export const restError = (status: number, code: number, message: string, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify({ code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status }), {
     status,
-    headers: { "Content-Type": "application/json" }
+    headers: { "Content-Type": "application/json", ...headers }
   })
 
 /** Everything the routes share, in memory for the life of the server. */
@@ -174,6 +176,7 @@ export const faultFor = (state: SimulatorState, kind: "calls" | "messages", requ
   return fault
 }
 
-export const faultResponse = (fault: Fault) => restError(fault.status, fault.code ?? (fault.status === 429 ? 20429 : 20500), "Simulated fault")
+export const faultResponse = (fault: Fault) =>
+  restError(fault.status, fault.code ?? (fault.status === 429 ? 20429 : 20500), "Simulated fault", fault.retryAfter === undefined ? {} : { "Retry-After": String(fault.retryAfter) })
 
 export const form = async (request: Request): Promise<URLSearchParams> => new URLSearchParams(await request.text())

@@ -1,7 +1,9 @@
 /** Classifying the errors the real twilio SDK raises, produced by the simulator and by a closed port. */
 import * as net from "node:net"
+import * as Duration from "effect/Duration"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type RunningSimulator, startSimulator } from "../../../infra/twilio/Simulator.ts"
+import { RETRY_AFTER_MAX_SECONDS, retryAfterSeconds } from "../../../infra/twilio/RequestClient.ts"
 import { simulatedTwilio } from "../../../infra/twilio/SimulatorClient.ts"
 import { classify, classifyReported, configurationReason, isTwilioUnwell, reportedErrorText } from "../../../infra/twilio/TwilioErrors.ts"
 
@@ -46,6 +48,27 @@ describe("classify", () => {
     expect(failure).toMatchObject({ kind: "retryable", ambiguous: true, status: 500 })
     expect(isTwilioUnwell(failure)).toBe(true)
     await fetch(`${sim.url}/sim/faults`, { method: "DELETE" })
+  })
+
+  it("a 429 or 503 with Retry-After carries the wait Twilio asked for through the SDK; without one, none", async () => {
+    await fault({ calls: { status: 429, count: 1, retryAfter: 7 } })
+    const limited = await failureOf(call())
+    expect(limited).toMatchObject({ kind: "retryable", ambiguous: false, status: 429, code: "20429" })
+    expect(limited.retryAfter === undefined ? undefined : Duration.toMillis(limited.retryAfter)).toBe(7_000)
+    await fault({ messages: { status: 503, count: 1, retryAfter: 0 } })
+    const text = await failureOf(simulatedTwilio(sim.url, ACCOUNT, TOKEN).messages.create({ to: "+4930123456", from: FROM, body: "hi" }))
+    expect(text).toMatchObject({ kind: "retryable", ambiguous: false, status: 503 })
+    expect(text.retryAfter === undefined ? undefined : Duration.toMillis(text.retryAfter)).toBe(0)
+    await fault({ calls: { status: 429, count: 1 } })
+    expect((await failureOf(call())).retryAfter).toBeUndefined()
+    // the answer after the fault is untouched: the call is placed
+    expect((await call()).sid).toMatch(/^CA/)
+  })
+
+  it("refuses a Retry-After on a fault that is not a 429 or 503, or out of range", async () => {
+    for (const calls of [{ status: 500, retryAfter: 3 }, { status: 429, retryAfter: -1 }, { status: 429, retryAfter: 1.5 }, { status: 503, retryAfter: 3601 }]) {
+      expect((await fault({ calls })).status).toBe(400)
+    }
   })
 
   it("a refused connection is retryable and certain: nothing was sent", async () => {
@@ -126,5 +149,21 @@ describe("classifyReported (the ErrorCode of a status callback)", () => {
       expect(classify({ status: 400, code, message: "x" }).kind, String(code)).toBe("permanent")
       expect(classifyReported(String(code)).kind, String(code)).toBe("permanent")
     }
+  })
+})
+
+describe("retryAfterSeconds (a Retry-After header as a wait)", () => {
+  const now = Date.parse("2026-12-07T10:00:00Z")
+  it("reads delay-seconds and HTTP-dates, never below 0 nor above an hour", () => {
+    expect(retryAfterSeconds("7", now)).toBe(7)
+    expect(retryAfterSeconds(" 0 ", now)).toBe(0)
+    expect(retryAfterSeconds(["12"], now)).toBe(12)
+    expect(retryAfterSeconds("Mon, 07 Dec 2026 10:00:30 GMT", now)).toBe(30)
+    expect(retryAfterSeconds("Mon, 07 Dec 2026 09:59:00 GMT", now)).toBe(0)
+    expect(retryAfterSeconds("86400", now)).toBe(RETRY_AFTER_MAX_SECONDS)
+    expect(retryAfterSeconds("Tue, 08 Dec 2026 10:00:00 GMT", now)).toBe(RETRY_AFTER_MAX_SECONDS)
+  })
+  it("is undefined for anything else", () => {
+    for (const value of [undefined, null, "", "soon", "-5", "1.5", "2026-12-08", 7, {}]) expect(retryAfterSeconds(value, now)).toBeUndefined()
   })
 })
