@@ -229,7 +229,7 @@ const behaviours = new Map<string, number>()
 let visitors = 0
 let refusedCreates = 0
 let noCode = 0
-/** Codes a visitor typed that a newer text had replaced (a verification job that ran again sends a new code). */
+/** Codes a visitor typed that a newer text had replaced (none expected: a verification job that runs again texts the same code). */
 let replacedCodes = 0
 
 const record = (operation: Operation, all: ReadonlyArray<Answer>) => {

@@ -36,7 +36,7 @@ import { RequestStore } from "../../infra/callbacks/RequestStore.ts"
 import { ServerSecrets } from "../../infra/callbacks/ServerSecrets.ts"
 import { VerificationStore } from "../../infra/callbacks/VerificationStore.ts"
 import { oncePerDeliveryStatement, type WebhookDelivery } from "../../infra/callbacks/WebhookDeliveries.ts"
-import { hashCode, newCode } from "../../infra/callbacks/Codes.ts"
+import { codeOf, hashCode } from "../../infra/callbacks/Codes.ts"
 import { inTransaction } from "../../infra/db/Transaction.ts"
 import { Metrics } from "../../infra/observability/Metrics.ts"
 import { type CircuitOpen, Telephony, type TelephonyError } from "../../infra/twilio/Telephony.ts"
@@ -74,7 +74,6 @@ export const sendVerification = (callbackId: string, from?: string) =>
     const metrics = yield* Metrics
     const policy = verificationPolicyOf(yield* CallbackConfig)
     const secret = yield* Effect.flatMap(ServerSecrets, (secrets) => secrets.codeSecret)
-    const code = newCode()
     const messageId = randomUUID()
     const target = yield* inTransaction(
       Effect.gen(function* () {
@@ -83,15 +82,17 @@ export const sendVerification = (callbackId: string, from?: string) =>
         const verification = yield* verifications.lock(callbackId)
         if (Option.isNone(verification) || verification.value.usedAt !== undefined) return undefined
         if (expiresAt({ issuedAt: verification.value.issuedAt }, policy).getTime() <= (yield* Clock.currentTimeMillis)) return undefined
+        // the issue's own code: a send that runs again texts the same one, and the visitor's first text still works
+        const code = codeOf(secret, request.value.id, verification.value.issuedAt)
         yield* verifications.setCodeHash(request.value.id, hashCode(secret, request.value.id, code))
         yield* messages.insert({ id: messageId, callbackId: request.value.id, kind: "verification", generation: 0, to: request.value.phone })
-        return request.value.phone
+        return { phone: request.value.phone, code }
       })
     )
     if (target === undefined) return
-    const body = `Your callback verification code is ${code}. It expires in ${minutes(policy.codeLifetime)} minutes.`
-    const sender = yield* sendingNumber(from, target)
-    const sent = yield* telephony.sendSms({ to: target, from: sender, body, statusCallback: yield* statusCallbackFor(messageId) }).pipe(Effect.either)
+    const body = `Your callback verification code is ${target.code}. It expires in ${minutes(policy.codeLifetime)} minutes.`
+    const sender = yield* sendingNumber(from, target.phone)
+    const sent = yield* telephony.sendSms({ to: target.phone, from: sender, body, statusCallback: yield* statusCallbackFor(messageId) }).pipe(Effect.either)
     if (Either.isLeft(sent)) {
       yield* messages.setFailed(messageId, sent.left._tag === "TelephonyError" && sent.left.ambiguous ? "unknown" : "not_sent", sent.left.message)
       return yield* sendFailure(sent.left)

@@ -104,7 +104,7 @@ const platform = (simulator: RunningSimulator, databaseUrl: () => string) => {
       )
       return Promise.all(
         pending.map(async ({ id, newestCode }) => {
-          // the newest code, as a visitor would type it: on a loaded machine a send job may be rescued and text a fresh one
+          // the newest code, as a visitor would type it (a send job rescued on a loaded machine texts the same code again)
           const verified = await eventually(async () => {
             const response = await request(`/v1/callbacks/${id}/verification`, { method: "POST", body: JSON.stringify({ code: await newestCode() }) })
             return response.status === 400 ? undefined : response

@@ -145,8 +145,9 @@ export const productApi = (webUrl: string, simulatorUrl: string, adminToken: str
     /**
      * Verifies `id` with `code`, sending again what is refused with 503 (`untilServed`). A wrong code is
      * tried again with a newer one when one arrives within 30 s: a verification job that runs again
-     * (rescued from a process presumed dead, or retried) texts a new code, and the older one no longer
-     * matches. Every answer, and how many newer codes were needed.
+     * would text a new code, and the older one would no longer match (codes are now derived from their
+     * issue, so a send run again texts the same one: the chaos tests expect no replaced code). Every
+     * answer, and how many newer codes were needed.
      */
     verifyLatest: async (id: string, phone: string, code: string, deadlineMs: number) => {
       const answers: Array<Answer> = []

@@ -13,7 +13,7 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { hashCode } from "../../../infra/callbacks/Codes.ts"
+import { codeOf, hashCode } from "../../../infra/callbacks/Codes.ts"
 import { codeSecretConfig, ServerSecrets } from "../../../infra/callbacks/ServerSecrets.ts"
 import { cloneDatabase, databaseLayer, query } from "../../support/database.ts"
 
@@ -54,6 +54,25 @@ describe("CODE_SECRET configuration", () => {
     expect(hashCode(a, id, "123456")).not.toBe(hashCode(b, id, "123456"))
     expect(hashCode(a, id, "123456")).not.toBe(hashCode(a, id, "123457"))
     expect(hashCode(a, id, "123456")).toMatch(/^[0-9a-f]{64}$/)
+  })
+
+  it("derives an issue's code from the secret, the request and the moment it was issued: the same three, the same code", () => {
+    const id = "5d0c8a5e-8f58-4a8e-b1de-f0d1f3c4e9a2"
+    const a = Redacted.make(LONG)
+    const at = new Date("2026-12-07T10:00:00.123Z")
+    expect(codeOf(a, id, at)).toBe(codeOf(Redacted.make(LONG), id, new Date(at.getTime())))
+    expect(codeOf(a, id, at)).toMatch(/^\d{6}$/)
+    // over 2,000 issues, each input changes the code (a collision of two uniform codes is 1 in 10^6 per pair)
+    const issues = Array.from({ length: 2_000 }, (_, i) => new Date(at.getTime() + i))
+    const codes = issues.map((issued) => codeOf(a, id, issued))
+    expect(new Set(codes).size).toBeGreaterThan(1_990)
+    expect(issues.filter((issued) => codeOf(a, id, issued) === codeOf(Redacted.make(LONG + "!"), id, issued)).length).toBeLessThan(3)
+    expect(issues.filter((issued) => codeOf(a, id, issued) === codeOf(a, "0b7d6c1a-3f2e-4d5c-9b8a-7e6f5d4c3b2a", issued)).length).toBeLessThan(3)
+    // every digit is as likely in every place: 12,000 digits, each place's counts within 4 standard deviations of 200
+    for (let place = 0; place < 6; place++) {
+      const counts = Array.from({ length: 10 }, (_, d) => codes.filter((code) => code[place] === String(d)).length)
+      expect(counts.every((n) => Math.abs(n - 200) < 4 * Math.sqrt(200 * 0.9))).toBe(true)
+    }
   })
 })
 

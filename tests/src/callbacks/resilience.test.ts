@@ -106,9 +106,10 @@ describe("verification", () => {
   const logged: Array<string> = []
   let app: CallbackApp
   let business: { id: string }
+  let url: string
   const write = process.stdout.write.bind(process.stdout)
   beforeAll(async () => {
-    const url = await cloneDatabase()
+    url = await cloneDatabase()
     // every log line the app writes is captured (JSON lines on stdout)
     process.stdout.write = ((chunk: string | Uint8Array, ...rest: Array<unknown>) => {
       logged.push(String(chunk))
@@ -146,6 +147,27 @@ describe("verification", () => {
     const code = await app.codeFor(created.phone)
     expect((await app.verify(created.id, code)).status).toBe(200)
     expect((await app.verify(created.id, code)).status).toBe(409)
+  })
+
+  it("a code's text sent again (its job run again) carries the same code, and the first still works; a resend draws a new one", async () => {
+    const created = await app.create(business.id)
+    const codes = async () => (await app.messagesTo(created.phone)).map((m) => /code is (\d{6})/.exec(m.body)?.[1])
+    const first = await app.codeFor(created.phone)
+    // the send job runs once more, as it does when rescued from a process presumed dead or retried after an ambiguous answer
+    const sendJob = `SELECT id FROM jobs WHERE kind = 'verification.send' AND args->>'callbackId' = $1 AND state = 'completed'`
+    const [job] = await eventually(async () => {
+      const rows = await query<{ id: string }>(url, sendJob, [created.id])
+      return rows.length === 1 ? rows : undefined
+    }, 10_000, "the send job to complete")
+    await query(url, "UPDATE jobs SET state = 'available', run_at = now() WHERE id = $1", [job?.id])
+    await app.codeFor(created.phone, 2)
+    expect(await codes()).toEqual([first, first])
+    // a resend is a new issue of the code: a new one, and only it works
+    expect((await app.request(`/v1/callbacks/${created.id}/verification/resend`, { method: "POST" })).status).toBe(202)
+    const fresh = await app.codeFor(created.phone, 3)
+    expect(fresh).not.toBe(first)
+    expect((await app.verify(created.id, first)).status).toBe(400)
+    expect((await app.verify(created.id, fresh)).status).toBe(200)
   })
 
   it("at most 3 sends per 10 minutes: the third resend is 429 with Retry-After", async () => {
