@@ -107,9 +107,14 @@ describe("budgets at the API", () => {
     )
     expect(events).toHaveLength(1)
     expect(events[0]).toMatchObject({ subject: business.id, data: { channel: "sms", scope: "business", limit: 3, window: "1h", during: "create" } })
-    // the operators' stream carries it
-    const { data } = await app.adminClient.GET("/admin/api/event-log", { params: { query: { businessId: business.id } } })
-    expect(JSON.stringify(data)).toContain("budget.exhausted")
+    // the operators' stream carries it, once no transaction older than its own is still running (the log's read
+    // horizon, HistoryStore.everythingAfter: a text's job may be mid-transaction right now)
+    const logged = await eventually(async () => {
+      const { data } = await app.adminClient.GET("/admin/api/event-log", { params: { query: { businessId: business.id } } })
+      const text = JSON.stringify(data)
+      return text.includes("budget.exhausted") ? text : undefined
+    }, 10_000, "the budget event in the event log")
+    expect(logged).toContain("budget.exhausted")
   })
 
   it("account-wide: once every business together sent 6 texts, any business is refused with scope account", async () => {
