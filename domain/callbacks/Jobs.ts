@@ -39,7 +39,8 @@ export const businessSlot = (businessId: string): string => `business:${business
 export const VerificationSend = defineJob({
   kind: "verification.send",
   queue: CallbackQueues.sms,
-  args: Schema.Struct({ callbackId: CallbackId, from: SentFrom }),
+  // `issuedAt`: the code's issue this text is for (a resend's issue gets its own job); absent in jobs enqueued before it was named
+  args: Schema.Struct({ callbackId: CallbackId, from: SentFrom, issuedAt: Schema.optional(Schema.Date) }),
   maxAttempts: 10,
   timeout: "1 minute",
   priority: Priority.high

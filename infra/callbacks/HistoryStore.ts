@@ -150,10 +150,15 @@ export class HistoryStore extends Effect.Service<HistoryStore>()("switchboard/in
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
 
-    /** Records an event that changes no status (a text sent, a call's report) in the caller's transaction. */
-    const append = <T extends HistoryEventType>(callbackId: string, type: T, data: PayloadOf<T>) =>
+    /**
+     * Records an event that changes no status (a text sent, a call's report) in the caller's transaction;
+     * with `alongside` (a data-modifying statement), in the one statement that also runs it, so the change
+     * and its event commit together without a transaction of their own.
+     */
+    const append = <T extends HistoryEventType>(callbackId: string, type: T, data: PayloadOf<T>, alongside?: Fragment) =>
       sql`
-        WITH r AS (UPDATE callback_requests SET ${nextSeq(sql)} WHERE id = ${callbackId} RETURNING id, business_id, status, event_seq, event_tx)
+        WITH ${alongside === undefined ? sql`` : sql`alongside AS (${alongside}),`}
+        r AS (UPDATE callback_requests SET ${nextSeq(sql)} WHERE id = ${callbackId} RETURNING id, business_id, status, event_seq, event_tx)
         ${recordFrom(sql, "r", type, sql`${JSON.stringify(encodePayload(type, data))}::jsonb`)}`.pipe(Effect.asVoid, narrow(`history.${type}`))
 
     /** A request's events after `afterSeq` (all when 0), in order. */

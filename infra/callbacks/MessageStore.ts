@@ -48,12 +48,12 @@ export class MessageStore extends Effect.Service<MessageStore>()("switchboard/in
         narrow("messages.insert")
       )
 
-    /** Twilio took the text: its sid, and `queued` unless a report came first. */
+    /**
+     * The statement recording that Twilio took the text: its sid, and `queued` unless a report came first
+     * (HistoryStore's `append` runs it in the statement that records the text's event).
+     */
     const setSent = (id: string, sid: string) =>
-      sql`UPDATE sms_messages SET sid = ${sid}, status = CASE WHEN status = ${SENDING} THEN ${ACCEPTED} ELSE status END, updated_at = now() WHERE id = ${id}`.pipe(
-        Effect.asVoid,
-        narrow("messages.sent")
-      )
+      sql`UPDATE sms_messages SET sid = ${sid}, status = CASE WHEN status = ${SENDING} THEN ${ACCEPTED} ELSE status END, updated_at = now() WHERE id = ${id}`
 
     const setFailed = (id: string, status: Extract<Status, "unknown" | "not_sent">, error: string) =>
       sql`UPDATE sms_messages SET status = ${status}, error = ${error}, updated_at = now() WHERE id = ${id}`.pipe(Effect.asVoid, narrow("messages.failed"))

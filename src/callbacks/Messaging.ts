@@ -1,9 +1,11 @@
 /**
  * The text messages of the callback flow, and the escalation step.
  *
- * - `verification.send` draws a fresh code, stores its hash (the previous code
- *   stops working) and texts it. A retry draws another code: a text that was
- *   never delivered carried a code nobody can use.
+ * - `verification.send` texts the code of the issue its job names (derived
+ *   from the issue, so a retry texts the same code and the visitor's first
+ *   text still works), storing its hash and the message row in one statement
+ *   first; an issue replaced since (a resend) is not texted, its own job texts
+ *   the new code.
  * - `callback.sms_fallback` texts a notice or the final word at most once per
  *   request generation: the message row is written before Twilio is asked, a
  *   refusal that sent nothing removes it (so a retry may send), and an
@@ -64,9 +66,8 @@ const statusCallbackFor = (messageId: string) => Effect.map(Effect.flatMap(Twili
 
 const minutes = (d: Duration.Duration) => Math.max(1, Math.round(Duration.toMinutes(d)))
 
-export const sendVerification = (callbackId: string, from?: string) =>
+export const sendVerification = (callbackId: string, from?: string, issued?: Date) =>
   Effect.gen(function* () {
-    const requests = yield* RequestStore
     const verifications = yield* VerificationStore
     const messages = yield* MessageStore
     const history = yield* HistoryStore
@@ -74,30 +75,23 @@ export const sendVerification = (callbackId: string, from?: string) =>
     const metrics = yield* Metrics
     const policy = verificationPolicyOf(yield* CallbackConfig)
     const secret = yield* Effect.flatMap(ServerSecrets, (secrets) => secrets.codeSecret)
+    // the issue this text is for: the job names it; one enqueued before jobs did texts the code in force
+    const issuedAt = issued ?? Option.getOrUndefined(yield* verifications.issuedAt(callbackId))
+    if (issuedAt === undefined || expiresAt({ issuedAt }, policy).getTime() <= (yield* Clock.currentTimeMillis)) return
+    // the issue's own code: a send that runs again texts the same one, and the visitor's first text still works
+    const id = callbackId.toLowerCase() // as stored, and as `verify` hashes what the visitor types
+    const code = codeOf(secret, id, issuedAt)
     const messageId = randomUUID()
-    const target = yield* inTransaction(
-      Effect.gen(function* () {
-        const request = yield* requests.lock(callbackId)
-        if (Option.isNone(request) || request.value.status !== "pending_verification") return undefined
-        const verification = yield* verifications.lock(callbackId)
-        if (Option.isNone(verification) || verification.value.usedAt !== undefined) return undefined
-        if (expiresAt({ issuedAt: verification.value.issuedAt }, policy).getTime() <= (yield* Clock.currentTimeMillis)) return undefined
-        // the issue's own code: a send that runs again texts the same one, and the visitor's first text still works
-        const code = codeOf(secret, request.value.id, verification.value.issuedAt)
-        yield* verifications.setCodeHash(request.value.id, hashCode(secret, request.value.id, code))
-        yield* messages.insert({ id: messageId, callbackId: request.value.id, kind: "verification", generation: 0, to: request.value.phone })
-        return { phone: request.value.phone, code }
-      })
-    )
-    if (target === undefined) return
-    const body = `Your callback verification code is ${target.code}. It expires in ${minutes(policy.codeLifetime)} minutes.`
-    const sender = yield* sendingNumber(from, target.phone)
-    const sent = yield* telephony.sendSms({ to: target.phone, from: sender, body, statusCallback: yield* statusCallbackFor(messageId) }).pipe(Effect.either)
+    const phone = yield* verifications.prepareText({ callbackId: id, issuedAt, codeHash: hashCode(secret, id, code), messageId })
+    if (Option.isNone(phone)) return
+    const body = `Your callback verification code is ${code}. It expires in ${minutes(policy.codeLifetime)} minutes.`
+    const sender = yield* sendingNumber(from, phone.value)
+    const sent = yield* telephony.sendSms({ to: phone.value, from: sender, body, statusCallback: yield* statusCallbackFor(messageId) }).pipe(Effect.either)
     if (Either.isLeft(sent)) {
       yield* messages.setFailed(messageId, sent.left._tag === "TelephonyError" && sent.left.ambiguous ? "unknown" : "not_sent", sent.left.message)
       return yield* sendFailure(sent.left)
     }
-    yield* inTransaction(Effect.zipRight(messages.setSent(messageId, sent.right.sid), history.append(callbackId, "callback.code_sent", { messageId })))
+    yield* history.append(callbackId, "callback.code_sent", { messageId }, messages.setSent(messageId, sent.right.sid))
     metrics.smsSent.inc({ kind: "verification" })
   }).pipe(
     asJobFailure,
@@ -147,7 +141,7 @@ export const sendOnce = (callbackId: string, kind: SmsKind, generation: number, 
       yield* releaseBudget(messageId)
       return yield* sendFailure(error)
     }
-    yield* inTransaction(Effect.zipRight(messages.setSent(messageId, sent.right.sid), history.append(callbackId, "sms.sent", { messageId, kind })))
+    yield* history.append(callbackId, "sms.sent", { messageId, kind }, messages.setSent(messageId, sent.right.sid))
     metrics.smsSent.inc({ kind })
   }).pipe(
     asJobFailure,
@@ -171,7 +165,7 @@ export const escalate = (callbackId: string, level: number) =>
     asJobFailure,
   )
 
-export const VerificationSendHandler = handle(VerificationSend, (args) => sendVerification(args.callbackId, args.from))
+export const VerificationSendHandler = handle(VerificationSend, (args) => sendVerification(args.callbackId, args.from, args.issuedAt))
 export const SmsFallbackHandler = handle(CallbackSmsFallback, (args) => sendOnce(args.callbackId, args.kind, args.generation, args.from))
 export const EscalateHandler = handle(CallbackEscalate, (args) => escalate(args.callbackId, args.level))
 

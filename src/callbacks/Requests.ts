@@ -150,7 +150,8 @@ export const create = (command: CreateCommand) =>
             streamTokenHash: hashStreamToken(streamToken)
           })
           .pipe(Effect.catchTag("ActiveRequestExists", (e: ActiveRequestExists) => new Conflict({ detail: "an active callback request for this phone and business exists", extra: { id: e.id } })))
-        yield* enqueueCode(request.id, phone, traceparent)
+        // its verification opened in the same statement as the request: issued when it was created
+        yield* enqueueCode(request.id, phone, request.createdAt, traceparent)
         yield* refuseLocked(phone)
         // the code's text, against the business's and the account's budgets: the very last, their locks are the widest
         yield* spend("sms", business.id, "create", request.id)
@@ -250,7 +251,7 @@ export const resend = (id: string, clientIp: string) =>
           return yield* new RateLimited({ detail: `at most ${policy.maxSends} codes per ${Duration.format(policy.sendWindow)} for one request`, retryAfterSeconds: seconds(decision.retryAfter) })
         }
         const issuedAt = yield* verifications.reissue(request.id)
-        yield* enqueueCode(request.id, request.phone, request.traceparent)
+        yield* enqueueCode(request.id, request.phone, issuedAt, request.traceparent)
         yield* spend("sms", request.businessId, "resend")
         const pending: PendingCallback = { id: request.id, status: "pending_verification", verification: { channel: "sms", expiresAt: expiresAt({ issuedAt }, policy) } }
         return pending

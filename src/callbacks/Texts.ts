@@ -19,9 +19,9 @@ const senderOf = (phone: string) =>
     return { from, pacing: { rateKey: senderRateKey(from), rateLimit: gateway.smsPace } }
   })
 
-/** Enqueues the text of a fresh verification code to `phone`. */
-export const enqueueCode = (callbackId: string, phone: string, traceparent: string | undefined) =>
-  Effect.flatMap(senderOf(phone), ({ from, pacing }) => enqueue(VerificationSend, { callbackId, from }, { traceparent, ...pacing }))
+/** Enqueues the text of the verification code issued at `issuedAt` to `phone`. */
+export const enqueueCode = (callbackId: string, phone: string, issuedAt: Date, traceparent: string | undefined) =>
+  Effect.flatMap(senderOf(phone), ({ from, pacing }) => enqueue(VerificationSend, { callbackId, from, issuedAt }, { traceparent, ...pacing }))
 
 /** Enqueues a request's circuit notice or fallback text (of its current generation). */
 export const enqueueNotice = (request: CallbackRequest, kind: SmsKind) =>

@@ -170,6 +170,37 @@ describe("verification", () => {
     expect((await app.verify(created.id, fresh)).status).toBe(200)
   })
 
+  it("a text whose issue a resend replaced sends nothing; a job that names no issue (enqueued by an older version) texts the code in force", async () => {
+    const created = await app.create(business.id)
+    // oldest first
+    const codes = async () => (await app.messagesTo(created.phone)).map((m) => /code is (\d{6})/.exec(m.body)?.[1]).reverse()
+    const first = await app.codeFor(created.phone)
+    expect((await app.request(`/v1/callbacks/${created.id}/verification/resend`, { method: "POST" })).status).toBe(202)
+    const fresh = await app.codeFor(created.phone, 2)
+    const jobs = await eventually(async () => {
+      const rows = await query<{ id: string; finished_at: Date }>(url, "SELECT id, finished_at FROM jobs WHERE kind = 'verification.send' AND args->>'callbackId' = $1 AND state = 'completed' ORDER BY id", [created.id])
+      return rows.length === 2 ? rows : undefined
+    }, 10_000, "both send jobs to complete")
+    /** Runs a completed send job once more, its arguments changed by `args` (SQL over `args`); waits until it has finished again. */
+    const runAgain = async (job: { id: string; finished_at: Date }, args: string) => {
+      await query(url, `UPDATE jobs SET args = ${args}, state = 'available', run_at = now() WHERE id = $1`, [job.id])
+      await eventually(async () => {
+        const [row] = await query<{ finished_at: Date | null }>(url, "SELECT finished_at FROM jobs WHERE id = $1 AND state = 'completed'", [job.id])
+        return row?.finished_at !== null && row !== undefined && row.finished_at.getTime() > job.finished_at.getTime() ? true : undefined
+      }, 10_000, "the send job to finish again")
+    }
+    // the create's job, run again after the resend: its issue is no longer in force, so no text and no message row
+    await runAgain(jobs[0]!, "args")
+    expect(await codes()).toEqual([first, fresh])
+    const [rows] = await query<{ n: string }>(url, "SELECT count(*) AS n FROM sms_messages WHERE callback_id = $1", [created.id])
+    expect(Number(rows?.n)).toBe(2)
+    // the resend's job as an older version enqueued it, without `issuedAt`: it texts the code in force
+    await runAgain(jobs[1]!, "args - 'issuedAt'")
+    await app.codeFor(created.phone, 3)
+    expect(await codes()).toEqual([first, fresh, fresh])
+    expect((await app.verify(created.id, fresh)).status).toBe(200)
+  })
+
   it("at most 3 sends per 10 minutes: the third resend is 429 with Retry-After", async () => {
     const created = await app.create(business.id)
     expect((await app.request(`/v1/callbacks/${created.id}/verification/resend`, { method: "POST" })).status).toBe(202)
