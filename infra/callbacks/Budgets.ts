@@ -8,6 +8,7 @@
 import { SqlClient } from "@effect/sql"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import type { OperationalEventType } from "../../domain/OperationalEvents.ts"
 import { type DatabaseError, narrow } from "../db/DatabaseError.ts"
 import type { CallbackSettings, RateLimit } from "./CallbackConfig.ts"
@@ -55,22 +56,43 @@ export const usage = (buckets: ReadonlyArray<BudgetBucket>): Effect.Effect<Reado
         narrow("budget.usage")
       )
 
+/** The decision `budget_take`'s rows (the full buckets, and how long each waits) make. */
+const decide = (buckets: ReadonlyArray<BudgetBucket>, full: ReadonlyArray<{ readonly full_bucket: string; readonly wait_ms: number }>): BudgetDecision => {
+  let worst: { bucket: BudgetBucket; waitMs: number } | undefined
+  for (const row of full) {
+    const bucket = buckets.find((b) => b.name === row.full_bucket)
+    const waitMs = Number(row.wait_ms)
+    if (bucket !== undefined && (worst === undefined || waitMs > worst.waitMs)) worst = { bucket, waitMs }
+  }
+  return worst === undefined ? { allowed: true } : { allowed: false, bucket: worst.bucket, retryAfter: Duration.millis(worst.waitMs) }
+}
+
 /** Counts one text or call (tagged `ref`, to release or hand on later) in every bucket, or, when one is full, in none. */
 export const take = (buckets: ReadonlyArray<BudgetBucket>, ref?: string): Effect.Effect<BudgetDecision, DatabaseError, SqlClient.SqlClient> =>
   buckets.length === 0
     ? Effect.succeed({ allowed: true })
     : Effect.flatMap(SqlClient.SqlClient, (sql) => counts(sql, buckets, ref)).pipe(
-        Effect.map((full): BudgetDecision => {
-          let worst: { bucket: BudgetBucket; waitMs: number } | undefined
-          for (const row of full) {
-            const bucket = buckets.find((b) => b.name === row.full_bucket)
-            const waitMs = Number(row.wait_ms)
-            if (bucket !== undefined && (worst === undefined || waitMs > worst.waitMs)) worst = { bucket, waitMs }
-          }
-          return worst === undefined ? { allowed: true } : { allowed: false, bucket: worst.bucket, retryAfter: Duration.millis(worst.waitMs) }
-        }),
+        Effect.map((full) => decide(buckets, full)),
         narrow("budget.take")
       )
+
+/**
+ * {@link take}, and in the same statement until when `phone` is locked after failed verifications, if it
+ * is now. Inside a transaction that a lockout fails: what was counted for a locked phone rolls back with it.
+ */
+export const takeUnlessLocked = (
+  phone: string,
+  buckets: ReadonlyArray<BudgetBucket>,
+  ref?: string
+): Effect.Effect<{ readonly lockedUntil: Option.Option<Date>; readonly decision: BudgetDecision }, DatabaseError, SqlClient.SqlClient> =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql<{ locked_until: Date | null; full: ReadonlyArray<{ full_bucket: string; wait_ms: number }> }>`
+      SELECT (SELECT locked_until FROM phone_locks WHERE phone = ${phone} AND locked_until > now()) AS locked_until,
+             ${buckets.length === 0 ? sql`'[]'::json` : sql`coalesce((SELECT json_agg(t) FROM (${counts(sql, buckets, ref)}) AS t), '[]'::json)`} AS full`
+  ).pipe(
+    Effect.map(([row]) => ({ lockedUntil: Option.fromNullable(row?.locked_until), decision: decide(buckets, row?.full ?? []) })),
+    narrow("budget.takeUnlessLocked")
+  )
 
 /** Takes back what was counted for `ref` (a call that was never placed, a text that was never sent). */
 export const release = (ref: string): Effect.Effect<void, DatabaseError, SqlClient.SqlClient> =>

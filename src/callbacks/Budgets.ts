@@ -16,7 +16,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { Snooze } from "../../domain/jobs/JobErrors.ts"
-import { type BudgetChannel, beginWait, bucketsFor, endWait, type Exhaustion, handOn, noteExhausted, take } from "../../infra/callbacks/Budgets.ts"
+import { type BudgetChannel, type BudgetDecision, beginWait, bucketsFor, endWait, type Exhaustion, handOn, noteExhausted, take, takeUnlessLocked } from "../../infra/callbacks/Budgets.ts"
 import { CallbackConfig } from "../../infra/callbacks/CallbackConfig.ts"
 import { HistoryStore } from "../../infra/callbacks/HistoryStore.ts"
 import { lockedUntil, recordFailure } from "../../infra/callbacks/Lockout.ts"
@@ -33,7 +33,20 @@ const seconds = (d: Duration.Duration) => Math.max(1, Math.ceil(Duration.toSecon
 export const spend = (channel: BudgetChannel, businessId: string, during: string, ref?: string) =>
   Effect.gen(function* () {
     const { budgets } = yield* CallbackConfig
-    const decision = yield* take(bucketsFor(budgets, channel, businessId), ref)
+    return yield* refusedUnlessAllowed(yield* take(bucketsFor(budgets, channel, businessId), ref), channel, businessId, during)
+  })
+
+/** {@link refuseLocked} and then {@link spend}, in one statement (a lockout refuses first). */
+export const spendUnlessLocked = (phone: string, channel: BudgetChannel, businessId: string, during: string, ref?: string) =>
+  Effect.gen(function* () {
+    const { budgets } = yield* CallbackConfig
+    const { decision, lockedUntil } = yield* takeUnlessLocked(phone, bucketsFor(budgets, channel, businessId), ref)
+    if (Option.isSome(lockedUntil)) return yield* lockedOut(lockedUntil.value)
+    return yield* refusedUnlessAllowed(decision, channel, businessId, during)
+  })
+
+const refusedUnlessAllowed = (decision: BudgetDecision, channel: BudgetChannel, businessId: string, during: string) =>
+  Effect.gen(function* () {
     if (decision.allowed) return
     const retryAt = new Date((yield* Clock.currentTimeMillis) + Duration.toMillis(decision.retryAfter))
     return yield* new BudgetRefused({ exhaustion: { bucket: decision.bucket, channel, businessId, retryAt, during }, retryAfter: decision.retryAfter })
@@ -108,16 +121,18 @@ export const deferForBudget = (callbackId: string, refused: BudgetRefused) =>
 
 /** Refuses (429) while `phone` is locked after failed verifications. */
 export const refuseLocked = (phone: string) =>
-  Effect.gen(function* () {
-    const until = yield* lockedUntil(phone)
-    if (Option.isNone(until)) return
-    const wait = Duration.millis(until.value.getTime() - (yield* Clock.currentTimeMillis))
-    return yield* new RateLimited({
-      detail: "this phone number is blocked for a while after repeated failed verifications; try again later",
-      retryAfterSeconds: seconds(wait),
-      extra: { reason: "lockout" }
-    })
-  })
+  Effect.flatMap(lockedUntil(phone), Option.match({ onNone: () => Effect.void, onSome: lockedOut }))
+
+const lockedOut = (until: Date) =>
+  Effect.flatMap(Clock.currentTimeMillis, (now) =>
+    Effect.fail(
+      new RateLimited({
+        detail: "this phone number is blocked for a while after repeated failed verifications; try again later",
+        retryAfterSeconds: seconds(Duration.millis(until.getTime() - now)),
+        extra: { reason: "lockout" }
+      })
+    )
+  )
 
 /** A request's code was spent on wrong entries: counted for its phone, which may now be locked (metric and event). */
 export const verificationFailed = (failure: { readonly phone: string; readonly callbackId: string; readonly businessId: string }) =>

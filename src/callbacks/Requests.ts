@@ -39,7 +39,7 @@ import { normalizePhone } from "../../infra/phone/PhoneNumbers.ts"
 import { Conflict, Gone, lookUp, RateLimited, Unprocessable, validationFailedAt, WrongCode } from "../Failures.ts"
 import * as BotChecks from "./BotChecks.ts"
 import * as Businesses from "./Businesses.ts"
-import { refusedByBudget, refuseLocked, spend, verificationFailed } from "./Budgets.ts"
+import { refusedByBudget, refuseLocked, spend, spendUnlessLocked, verificationFailed } from "./Budgets.ts"
 import { enqueueDial } from "./Settlement.ts"
 import { enqueueCode } from "./Texts.ts"
 
@@ -152,9 +152,9 @@ export const create = (command: CreateCommand) =>
           .pipe(Effect.catchTag("ActiveRequestExists", (e: ActiveRequestExists) => new Conflict({ detail: "an active callback request for this phone and business exists", extra: { id: e.id } })))
         // its verification opened in the same statement as the request: issued when it was created
         yield* enqueueCode(request.id, phone, request.createdAt, traceparent)
-        yield* refuseLocked(phone)
-        // the code's text, against the business's and the account's budgets: the very last, their locks are the widest
-        yield* spend("sms", business.id, "create", request.id)
+        // the phone's lockout, then the code's text against the business's and the account's budgets, in one
+        // statement: the very last, the budgets' locks are the widest
+        yield* spendUnlessLocked(phone, "sms", business.id, "create", request.id)
         const pending: PendingCallback = {
           id: request.id,
           status: "pending_verification",

@@ -4,7 +4,8 @@
  * overshoots under concurrent takers, says when the fullest bucket has room,
  * forgets events that left their window; `release` and `handOn`; the
  * exhaustion episode's single operational event; `recordFailure` locks a phone
- * exactly at the threshold of distinct requests, under concurrency too.
+ * exactly at the threshold of distinct requests, under concurrency too;
+ * `takeUnlessLocked` reads the lock with the budget's decision.
  */
 import { SqlClient } from "@effect/sql"
 import * as ConfigProvider from "effect/ConfigProvider"
@@ -15,7 +16,7 @@ import * as Exit from "effect/Exit"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { beginWait, type BudgetBucket, bucketsFor, endWait, handOn, noteExhausted, release, take, usage } from "../../../infra/callbacks/Budgets.ts"
+import { beginWait, type BudgetBucket, bucketsFor, endWait, handOn, noteExhausted, release, take, takeUnlessLocked, usage } from "../../../infra/callbacks/Budgets.ts"
 import { CallbackConfig, CallbackConfigLive, parseRateLimits } from "../../../infra/callbacks/CallbackConfig.ts"
 import { lockedUntil, recordFailure } from "../../../infra/callbacks/Lockout.ts"
 import { cloneDatabase, databaseLayer, query } from "../../support/database.ts"
@@ -191,5 +192,22 @@ describe("budgets in Postgres", () => {
     expect(Option.isNone(await run(lockedUntil("+14155557002")))).toBe(true)
     const locks = await query(url, "SELECT subject FROM operational_events WHERE type = 'phone.locked' AND business_id = $1", [businessId])
     expect(locks).toHaveLength(2)
+  })
+
+  it("takeUnlessLocked: the budget's decision and the phone's lock in one statement, with or without buckets", async () => {
+    const policy = { failures: { limit: 1, window: Duration.hours(1) }, lockFor: Duration.hours(1) }
+    const [free, locked] = ["+14155557011", "+14155557012"]
+    await run(recordFailure({ phone: locked, callbackId: crypto.randomUUID(), businessId: crypto.randomUUID() }, policy))
+    const caps = [bucket("t:unless-locked", 1, "1 hour")]
+    const first = await run(takeUnlessLocked(free, caps))
+    expect(first).toEqual({ lockedUntil: Option.none(), decision: { allowed: true } })
+    const full = await run(takeUnlessLocked(free, caps))
+    expect(Option.isNone(full.lockedUntil)).toBe(true)
+    expect(full.decision.allowed === false && full.decision.bucket.name).toBe("t:unless-locked")
+    const lockedOut = await run(takeUnlessLocked(locked, []))
+    expect(Option.isSome(lockedOut.lockedUntil) && lockedOut.lockedUntil.value.getTime() - Date.now()).toBeGreaterThan(0.9 * 3_600_000)
+    expect(lockedOut.decision).toEqual({ allowed: true })
+    expect((await run(takeUnlessLocked(free, []))).lockedUntil).toEqual(Option.none())
+    expect(await used("t:unless-locked")).toBe(1)
   })
 })
