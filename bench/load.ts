@@ -6,7 +6,8 @@
  *
  * First, what one request costs: BENCH_SEQUENTIAL (300) of each kind (a probe,
  * a lookup, a refused create, a create from each kind of client) sent one at
- * a time, with the app's CPU per request (for a create, its text too).
+ * a time, with the CPU per request (for a create, its text too) of the app,
+ * of PostgreSQL (all its processes) and of the simulator.
  *
  * Creates: for each rate of BENCH_RATES (250,500,1000 per second), for
  * BENCH_SECONDS (10), `POST /v1/callbacks` is sent on schedule whatever the
@@ -88,12 +89,48 @@ const stop = async (child: ChildProcess) => {
   if (child.exitCode === null) process.kill(child.pid, "SIGKILL")
 }
 
+/** A process's CPU time so far, in clock ticks (100 per second on Linux); 0 once it is gone. */
+const ticksOf = (pid: number): number => {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? []
+    return Number(fields[11]) + Number(fields[12]) // utime + stime
+  } catch {
+    return 0
+  }
+}
+
+/** The PostgreSQL server's processes (the postmaster, its backends and helpers) and their CPU so far. */
+const postgresTicks = (): Map<number, number> => {
+  const ticks = new Map<number, number>()
+  for (const entry of fs.existsSync("/proc") ? fs.readdirSync("/proc") : []) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      if (fs.readFileSync(`/proc/${entry}/comm`, "utf8").trim() === "postgres") ticks.set(Number(entry), ticksOf(Number(entry)))
+    } catch {
+      // gone in between
+    }
+  }
+  return ticks
+}
+
+/**
+ * The CPU seconds the other processes of the run (the simulator, PostgreSQL) spent while `work` ran;
+ * undefined where /proc is missing. A backend that exits in between takes its time with it (the app's
+ * pool keeps its connections open, so in practice none does).
+ */
+const othersCpu = async <A>(simulatorPid: number, work: () => Promise<A>): Promise<{ result: A; simulator?: number; postgres?: number }> => {
+  if (!fs.existsSync(`/proc/${simulatorPid}/stat`)) return { result: await work() }
+  const simulator0 = ticksOf(simulatorPid)
+  const postgres0 = postgresTicks()
+  const result = await work()
+  let postgres = 0
+  for (const [pid, ticks] of postgresTicks()) postgres += ticks - (postgres0.get(pid) ?? 0)
+  return { result, simulator: (ticksOf(simulatorPid) - simulator0) / 100, postgres: postgres / 100 }
+}
+
 /** The app's CPU (fraction of one core) and largest RSS while `work` runs; undefined where /proc is missing. */
 const measured = async <A>(pid: number, work: () => Promise<A>): Promise<{ result: A; cpu?: number; cpuSeconds?: number; rssMb?: number }> => {
-  const ticks = () => {
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? []
-    return Number(fields[11]) + Number(fields[12]) // utime + stime, in clock ticks (100 per second on Linux)
-  }
+  const ticks = () => ticksOf(pid)
   const rss = () => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024
   if (!fs.existsSync(`/proc/${pid}/stat`)) return { result: await work() }
   let maxRss = rss()
@@ -293,8 +330,8 @@ runBench(async (adminUrl) => {
 
     // what one request costs the app, sent one at a time (no queue, no contention): CPU per request
     // from /proc, and for creates the text each one sends (its job and its status reports) too
-    console.log(`| one at a time (${SEQUENTIAL} each) | status | latency p50 ms | app CPU per request ms |`)
-    console.log("|---|---|---|---|")
+    console.log(`| one at a time (${SEQUENTIAL} each) | status | latency p50 ms | app CPU per request ms | PostgreSQL CPU per request ms | simulator CPU per request ms |`)
+    console.log("|---|---|---|---|---|---|")
     const first = businesses[0] as (typeof businesses)[number]
     const sequential: Array<[string, () => Promise<number>]> = [
       ["GET /livez", async () => (await send(app.url, "GET", "/livez", {})).status],
@@ -311,16 +348,20 @@ runBench(async (adminUrl) => {
       await textsDrained(performance.now(), 0)
       const statuses = new Set<number>()
       const latencies: Array<number> = []
-      const run = await measured(pid, async () => {
-        for (let i = 0; i < SEQUENTIAL; i++) {
-          const t0 = performance.now()
-          statuses.add(await request())
-          latencies.push(performance.now() - t0)
-        }
-        await textsDrained(performance.now(), 0)
-      })
-      const perRequest = run.cpuSeconds === undefined ? "n/a" : ((run.cpuSeconds * 1000) / SEQUENTIAL).toFixed(2)
-      console.log(`| ${what} | ${[...statuses].join(", ")} | ${ms(percentile(latencies, 50))} | ${perRequest} |`)
+      const others = await othersCpu(simulatorChild.pid as number, () =>
+        measured(pid, async () => {
+          for (let i = 0; i < SEQUENTIAL; i++) {
+            const t0 = performance.now()
+            statuses.add(await request())
+            latencies.push(performance.now() - t0)
+          }
+          await textsDrained(performance.now(), 0)
+        })
+      )
+      const perRequest = (seconds: number | undefined) => (seconds === undefined ? "n/a" : ((seconds * 1000) / SEQUENTIAL).toFixed(2))
+      console.log(
+        `| ${what} | ${[...statuses].join(", ")} | ${ms(percentile(latencies, 50))} | ${perRequest(others.result.cpuSeconds)} | ${perRequest(others.postgres)} | ${perRequest(others.simulator)} |`
+      )
     }
     console.log("")
     console.log("| creates | offered/s | achieved/s | p50 ms | p90 ms | p99 ms | max ms | errors | app CPU | app RSS MB | texts sent/s |")
