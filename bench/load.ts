@@ -328,6 +328,12 @@ runBench(async (adminUrl) => {
     console.log(`app ${app.url} (pid ${pid}), simulator ${simulator.url}; ${BUSINESSES} businesses; ${SECONDS} s per rate after ${WARMUP_SECONDS} s at ${WARMUP_RATE}/s unreported`)
     console.log("")
 
+    // what the processes cost with nothing to do (heartbeats, polls, probes): part of every figure below
+    const idle = await othersCpu(simulatorChild.pid as number, () => measured(pid, () => sleep(5_000)))
+    const share = (seconds: number | undefined) => (seconds === undefined ? "n/a" : `${((seconds / 5) * 100).toFixed(1)} %`)
+    console.log(`idle for 5 s, CPU of one core: app ${share(idle.result.cpuSeconds)}, PostgreSQL ${share(idle.postgres)}, simulator ${share(idle.simulator)}`)
+    console.log("")
+
     // what one request costs the app, sent one at a time (no queue, no contention): CPU per request
     // from /proc, and for creates the text each one sends (its job and its status reports) too
     console.log(`| one at a time (${SEQUENTIAL} each) | status | latency p50 ms | app CPU per request ms | PostgreSQL CPU per request ms | simulator CPU per request ms |`)
