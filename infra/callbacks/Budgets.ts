@@ -12,6 +12,7 @@ import * as Option from "effect/Option"
 import type { OperationalEventType } from "../../domain/OperationalEvents.ts"
 import { type DatabaseError, narrow } from "../db/DatabaseError.ts"
 import type { CallbackSettings, RateLimit } from "./CallbackConfig.ts"
+import { lockEndOf } from "./Lockout.ts"
 import { recordOperational } from "./HistoryStore.ts"
 
 export type BudgetChannel = "sms" | "call"
@@ -87,7 +88,7 @@ export const takeUnlessLocked = (
 ): Effect.Effect<{ readonly lockedUntil: Option.Option<Date>; readonly decision: BudgetDecision }, DatabaseError, SqlClient.SqlClient> =>
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
     sql<{ locked_until: Date | null; full: ReadonlyArray<{ full_bucket: string; wait_ms: number }> }>`
-      SELECT (SELECT locked_until FROM phone_locks WHERE phone = ${phone} AND locked_until > now()) AS locked_until,
+      SELECT (${lockEndOf(sql, phone)}) AS locked_until,
              ${buckets.length === 0 ? sql`'[]'::json` : sql`coalesce((SELECT json_agg(t) FROM (${counts(sql, buckets, ref)}) AS t), '[]'::json)`} AS full`
   ).pipe(
     Effect.map(([row]) => ({ lockedUntil: Option.fromNullable(row?.locked_until), decision: decide(buckets, row?.full ?? []) })),

@@ -38,9 +38,12 @@ export const recordFailure = (
     return until
   }).pipe(narrow("lockout.record"))
 
+/** The query of when `phone`'s lock ends, one row while it is locked now; a subquery in a statement that also does more (Budgets.ts). */
+export const lockEndOf = (sql: SqlClient.SqlClient, phone: string) => sql<{ locked_until: Date }>`SELECT locked_until FROM phone_locks WHERE phone = ${phone} AND locked_until > now()`
+
 /** Until when `phone` is locked, if it is now. */
 export const lockedUntil = (phone: string): Effect.Effect<Option.Option<Date>, DatabaseError, SqlClient.SqlClient> =>
-  Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ locked_until: Date }>`SELECT locked_until FROM phone_locks WHERE phone = ${phone} AND locked_until > now()`).pipe(
+  Effect.flatMap(SqlClient.SqlClient, (sql) => lockEndOf(sql, phone)).pipe(
     Effect.map(([row]) => Option.fromNullable(row?.locked_until)),
     narrow("lockout.lockedUntil")
   )
