@@ -130,16 +130,15 @@ const othersCpu = async <A>(simulatorPid: number, work: () => Promise<A>): Promi
 
 /** The app's CPU (fraction of one core) and largest RSS while `work` runs; undefined where /proc is missing. */
 const measured = async <A>(pid: number, work: () => Promise<A>): Promise<{ result: A; cpu?: number; cpuSeconds?: number; rssMb?: number }> => {
-  const ticks = () => ticksOf(pid)
   const rss = () => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024
   if (!fs.existsSync(`/proc/${pid}/stat`)) return { result: await work() }
   let maxRss = rss()
   const sampler = setInterval(() => (maxRss = Math.max(maxRss, rss())), 250)
   const t0 = performance.now()
-  const c0 = ticks()
+  const c0 = ticksOf(pid)
   try {
     const result = await work()
-    const cpuSeconds = (ticks() - c0) / 100
+    const cpuSeconds = (ticksOf(pid) - c0) / 100
     return { result, cpu: cpuSeconds / ((performance.now() - t0) / 1000), cpuSeconds, rssMb: maxRss }
   } finally {
     clearInterval(sampler)
