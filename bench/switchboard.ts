@@ -1,7 +1,8 @@
 /**
  * Switchboard in the job benchmark: the real engine (EngineLive) in this
- * process, one pool on queue `bench` with `concurrency` runners and a local
- * prefetch of 500 claimed jobs (the same buffer graphile-worker gets with
+ * process on the app's own connection pool (`sqlLayer`: statements prepared),
+ * one pool on queue `bench` with `concurrency` runners and a local prefetch of
+ * 500 claimed jobs (the same buffer graphile-worker gets with
  * `localQueue: { size: 500 }`); bulk enqueue through `enqueueMany`.
  */
 import { Metrics } from "../infra/observability/Metrics.ts"
@@ -13,9 +14,9 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type { SqlClient } from "@effect/sql"
-import { PgClient } from "@effect/sql-pg"
+import type { PgClient } from "@effect/sql-pg"
 import { defineJob } from "../domain/jobs/JobDefinition.ts"
-import { DatabaseUrl } from "../infra/db/Database.ts"
+import { DatabaseUrl, sqlLayer } from "../infra/db/Database.ts"
 import { migrate } from "../infra/db/Migrator.ts"
 import { enqueue, enqueueMany } from "../infra/jobs/Jobs.ts"
 import { JobStore } from "../infra/jobs/JobStore.ts"
@@ -41,7 +42,7 @@ export const switchboard = (): BenchSystem => {
   return {
     name: "switchboard",
     async setup(url) {
-      database = Layer.mergeAll(PgClient.layer({ url: Redacted.make(url), maxConnections: 10 }), Layer.succeed(DatabaseUrl, Redacted.make(url)), Metrics.Default)
+      database = Layer.mergeAll(sqlLayer(Redacted.make(url), 10), Layer.succeed(DatabaseUrl, Redacted.make(url)), Metrics.Default)
       runtime = ManagedRuntime.make(JobStore.Default.pipe(Layer.provideMerge(database)))
       await rt().runPromise(migrate)
     },

@@ -20,6 +20,7 @@ import * as Runtime from "effect/Runtime"
 import { DatabaseError, detailOf } from "./DatabaseError.ts"
 import { DatabaseOutage } from "./DatabaseOutage.ts"
 import { startEmbedded } from "./EmbeddedPostgres.ts"
+import { PreparingClient } from "./PreparingClient.ts"
 
 export class DatabaseUrl extends Context.Tag("switchboard/infra/DatabaseUrl")<DatabaseUrl, Redacted.Redacted<string>>() {}
 
@@ -75,8 +76,9 @@ export class DatabasePool extends Context.Tag("switchboard/infra/DatabasePool")<
 const CONNECT_TIMEOUT = Duration.seconds(10)
 
 /**
- * The shared `pg` pool, made here rather than inside PgClient so its usage can be read; checked with one
- * `SELECT 1` (as PgClient's own constructor does) and ended with the scope.
+ * The shared `pg` pool, made here rather than inside PgClient so its usage can be read and its connections
+ * name their statements (PreparingClient.ts); checked with one `SELECT 1` (as PgClient's own constructor
+ * does) and ended with the scope.
  */
 const pool = (url: Redacted.Redacted<string>, size: number) =>
   Effect.acquireRelease(
@@ -86,7 +88,8 @@ const pool = (url: Redacted.Redacted<string>, size: number) =>
         max: size,
         idleTimeoutMillis: 30_000,
         connectionTimeoutMillis: Duration.toMillis(CONNECT_TIMEOUT),
-        application_name: "switchboard"
+        application_name: "switchboard",
+        Client: PreparingClient // parameterised statements are planned once per connection
       })
       made.on("error", () => {}) // an idle connection's error: the next checkout gets a fresh one
       return made
@@ -100,20 +103,27 @@ const pool = (url: Redacted.Redacted<string>, size: number) =>
     )
   )
 
-/** SqlClient + PgClient over the URL in `DatabaseUrl`, and `DatabasePool` for the pool's usage. */
-export const SqlLive = Layer.unwrapScoped(
+/** SqlClient + PgClient over `url` with a pool of `size` connections, and `DatabasePool` for the pool's usage. */
+export const sqlLayer = (url: Redacted.Redacted<string>, size: number) =>
+  Layer.unwrapScoped(
+    Effect.map(pool(url, size), (shared) => {
+      const usage = Effect.sync(
+        (): PoolUsage => ({ inUse: shared.totalCount - shared.idleCount, idle: shared.idleCount, waiting: shared.waitingCount, max: size })
+      )
+      return Layer.merge(
+        PgClient.layerFromPool({ acquire: Effect.succeed(shared), applicationName: "switchboard" }),
+        Layer.succeed(DatabasePool, { usage })
+      )
+    })
+  ).pipe(Layer.mapError((error) => new DatabaseError({ operation: "connect", message: `could not connect to PostgreSQL: ${detailOf(error)}`, cause: error })))
+
+/** `sqlLayer` over the URL in `DatabaseUrl`, sized by `DATABASE_POOL_SIZE`. */
+export const SqlLive = Layer.unwrapEffect(
   Effect.gen(function* () {
     const url = yield* DatabaseUrl
     const { poolSize } = yield* DatabaseConfig
-    const shared = yield* pool(url, poolSize)
-    const usage = Effect.sync(
-      (): PoolUsage => ({ inUse: shared.totalCount - shared.idleCount, idle: shared.idleCount, waiting: shared.waitingCount, max: poolSize })
-    )
-    return Layer.merge(
-      PgClient.layerFromPool({ acquire: Effect.succeed(shared), applicationName: "switchboard" }),
-      Layer.succeed(DatabasePool, { usage })
-    )
+    return sqlLayer(url, poolSize)
   })
-).pipe(Layer.mapError((error) => (error._tag === "SqlError" ? new DatabaseError({ operation: "connect", message: `could not connect to PostgreSQL: ${detailOf(error)}`, cause: error }) : error)))
+)
 
 export const DatabaseLive = DatabaseOutage.Default.pipe(Layer.provideMerge(SqlLive), Layer.provideMerge(DatabaseUrlLive))

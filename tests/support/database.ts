@@ -1,6 +1,5 @@
 /** A fresh database per test file, cloned from the migrated template, and layers over it. */
 import { Metrics } from "../../infra/observability/Metrics.ts"
-import { PgClient } from "@effect/sql-pg"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
@@ -10,7 +9,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import pg from "pg"
 import { inject } from "vitest"
-import { DatabaseUrl } from "../../infra/db/Database.ts"
+import { DatabaseUrl, sqlLayer } from "../../infra/db/Database.ts"
 import { type EmbeddedServer, startEmbedded } from "../../infra/db/EmbeddedPostgres.ts"
 import { JobStore } from "../../infra/jobs/JobStore.ts"
 import { ProcessRegistry } from "../../infra/jobs/ProcessRegistry.ts"
@@ -36,9 +35,9 @@ export const cloneDatabase = (): Promise<string> => createDatabase("test", injec
 /** An empty database (no migrations). */
 export const emptyDatabase = (): Promise<string> => createDatabase("empty")
 
-/** SqlClient + PgClient + DatabaseUrl over `url`. */
+/** SqlClient + PgClient + DatabaseUrl over `url`, on the application's own pool (statements prepared, as in production). */
 export const databaseLayer = (url: string, maxConnections = 10) =>
-  Layer.merge(PgClient.layer({ url: Redacted.make(url), maxConnections }), Layer.succeed(DatabaseUrl, Redacted.make(url)))
+  Layer.merge(sqlLayer(Redacted.make(url), maxConnections), Layer.succeed(DatabaseUrl, Redacted.make(url)))
 
 /** A plain pg client for assertions that should not go through the code under test. */
 export { query } from "./sql.ts"
