@@ -38,6 +38,12 @@ export const DatabaseConfig = Config.all({
     Config.withDefault(20),
     Config.validate({ message: "DATABASE_POOL_SIZE must be between 2 and 500", validation: (n) => n >= 2 && n <= 500 }),
     Config.withDescription("connections in the shared pool (the LISTEN connection is extra)")
+  ),
+  preparedStatements: Config.boolean("DATABASE_PREPARED_STATEMENTS").pipe(
+    Config.withDefault(true),
+    Config.withDescription(
+      "prepare each parameterised statement once per connection; false for a pooler that cannot keep them (PgBouncer in transaction mode before 1.21, or without max_prepared_statements)"
+    )
   )
 })
 
@@ -80,7 +86,7 @@ const CONNECT_TIMEOUT = Duration.seconds(10)
  * name their statements (PreparingClient.ts); checked with one `SELECT 1` (as PgClient's own constructor
  * does) and ended with the scope.
  */
-const pool = (url: Redacted.Redacted<string>, size: number) =>
+const pool = (url: Redacted.Redacted<string>, size: number, prepared: boolean) =>
   Effect.acquireRelease(
     Effect.sync(() => {
       const made = new Pg.Pool({
@@ -89,7 +95,7 @@ const pool = (url: Redacted.Redacted<string>, size: number) =>
         idleTimeoutMillis: 30_000,
         connectionTimeoutMillis: Duration.toMillis(CONNECT_TIMEOUT),
         application_name: "switchboard",
-        Client: PreparingClient // parameterised statements are planned once per connection
+        Client: prepared ? PreparingClient : Pg.Client
       })
       made.on("error", () => {}) // an idle connection's error: the next checkout gets a fresh one
       return made
@@ -103,10 +109,13 @@ const pool = (url: Redacted.Redacted<string>, size: number) =>
     )
   )
 
-/** SqlClient + PgClient over `url` with a pool of `size` connections, and `DatabasePool` for the pool's usage. */
-export const sqlLayer = (url: Redacted.Redacted<string>, size: number) =>
+/**
+ * SqlClient + PgClient over `url` with a pool of `size` connections, and `DatabasePool` for the pool's usage;
+ * parameterised statements prepared once per connection unless `prepared` is false.
+ */
+export const sqlLayer = (url: Redacted.Redacted<string>, size: number, prepared = true) =>
   Layer.unwrapScoped(
-    Effect.map(pool(url, size), (shared) => {
+    Effect.map(pool(url, size, prepared), (shared) => {
       const usage = Effect.sync(
         (): PoolUsage => ({ inUse: shared.totalCount - shared.idleCount, idle: shared.idleCount, waiting: shared.waitingCount, max: size })
       )
@@ -117,12 +126,12 @@ export const sqlLayer = (url: Redacted.Redacted<string>, size: number) =>
     })
   ).pipe(Layer.mapError((error) => new DatabaseError({ operation: "connect", message: `could not connect to PostgreSQL: ${detailOf(error)}`, cause: error })))
 
-/** `sqlLayer` over the URL in `DatabaseUrl`, sized by `DATABASE_POOL_SIZE`. */
+/** `sqlLayer` over the URL in `DatabaseUrl`, as `DATABASE_POOL_SIZE` and `DATABASE_PREPARED_STATEMENTS` say. */
 export const SqlLive = Layer.unwrapEffect(
   Effect.gen(function* () {
     const url = yield* DatabaseUrl
-    const { poolSize } = yield* DatabaseConfig
-    return sqlLayer(url, poolSize)
+    const { poolSize, preparedStatements } = yield* DatabaseConfig
+    return sqlLayer(url, poolSize, preparedStatements)
   })
 )
 

@@ -1,5 +1,9 @@
+import { SqlClient } from "@effect/sql"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
 import Pg from "pg"
 import { afterEach, describe, expect, it } from "vitest"
+import { sqlLayer } from "../../../infra/db/Database.ts"
 import { CAPACITY, PreparingClient } from "../../../infra/db/PreparingClient.ts"
 import { emptyDatabase } from "../../support/database.ts"
 
@@ -103,5 +107,28 @@ describe("PreparingClient", () => {
     } finally {
       client.release()
     }
+  })
+})
+
+describe("the application's pool (sqlLayer)", () => {
+  /** Runs one parameterised statement twice through @effect/sql on a one-connection pool; the statements left prepared there. */
+  const preparedAfterUse = (url: string, prepared: boolean) =>
+    Effect.runPromise(
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const rows = yield* Effect.forEach([1, 2], (n) => sql<{ n: number }>`SELECT ${n}::int + 1 AS n`)
+        const left = yield* sql<{ statement: string }>`SELECT statement FROM pg_prepared_statements`
+        return { rows: rows.flat(), left: left.map((row) => row.statement) }
+      }).pipe(Effect.provide(sqlLayer(Redacted.make(url), 1, prepared)), Effect.scoped)
+    )
+
+  it("prepares the statements @effect/sql sends, and prepares none when DATABASE_PREPARED_STATEMENTS is false", async () => {
+    const url = await emptyDatabase()
+    const on = await preparedAfterUse(url, true)
+    expect(on.rows).toEqual([{ n: 2 }, { n: 3 }])
+    expect(on.left).toEqual(["SELECT $1::int + 1 AS n"])
+    const off = await preparedAfterUse(url, false)
+    expect(off.rows).toEqual([{ n: 2 }, { n: 3 }])
+    expect(off.left).toEqual([])
   })
 })
