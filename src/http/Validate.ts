@@ -35,13 +35,15 @@ export const decodeAll = <A>(
   excess: "error" | "ignore" = "ignore"
 ): Either.Either<A, ReadonlyArray<FieldError>> =>
   Either.mapLeft(Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: excess })(input), (error) => {
-    // one error per member: a value that fits no member of a union (`string | null`) is one mistake, told once
+    // one error per member: a value that fits no member of a union (`string | null`) is one mistake, told once;
+    // and a member whose own members are wrong is told by them (an optional object's "Expected undefined" is noise)
     const byPath = new Map<string, FieldError>()
     for (const issue of ParseResult.ArrayFormatter.formatErrorSync(error)) {
       const path = pointer(issue.path)
       if (!byPath.has(path)) byPath.set(path, { in: where, path, message: issue.message })
     }
-    return [...byPath.values()]
+    const paths = [...byPath.keys()]
+    return [...byPath.values()].filter((e) => !paths.some((other) => other.startsWith(`${e.path}/`)))
   })
 
 /** The media type of a Content-Type header (`application/json; charset=utf-8` -> `application/json`). */
