@@ -8,6 +8,10 @@
  * falls in a spring-forward gap opens when the clocks resume (02:30 that does
  * not exist becomes 03:30), and in a fall-back overlap the first occurrence
  * counts. An interval that lies wholly in a gap does not happen that day.
+ *
+ * A visitor may choose a window to be called in (issue 16): `firstOpenInWindow`
+ * is the first instant inside it when the business is open, at most 14 days
+ * ahead, and `openWindows` lists the business's open windows for the widget.
  */
 import * as DateTime from "effect/DateTime"
 import * as Either from "effect/Either"
@@ -143,4 +147,67 @@ export const closedUntil = (
   if (Either.isLeft(hours)) return { closed: false, opensAt: undefined }
   if (isOpenAt(hours.right, business.timezone, now)) return { closed: false, opensAt: undefined }
   return { closed: true, opensAt: nextOpeningAt(hours.right, business.timezone, now) }
+}
+
+/** How far after now a visitor's chosen window may reach. */
+export const WINDOW_HORIZON_DAYS = 14
+
+/** An interval of instants, `start` inclusive, `end` exclusive. */
+export interface Window {
+  readonly start: Date
+  readonly end: Date
+}
+
+/**
+ * The instant a local date (`YYYY-MM-DD`) and wall time (`HH:MM`, `24:00` for the next midnight) happen in
+ * `timeZone`, by the same rules as the opening hours: a time in a spring-forward gap lands as far past the
+ * gap as it was into it, the first of a repeated hour wins. Undefined for a date or time that is not one.
+ */
+export const wallClockInstant = (date: string, time: string, timeZone: string): Date | undefined => {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date)
+  const minute = minutesOf(time)
+  if (match === null || minute === undefined || !isTimeZone(timeZone)) return undefined
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])]
+  const check = new Date(Date.UTC(year, month - 1, day))
+  if (check.getUTCFullYear() !== year || check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day) return undefined
+  return instantOf(year, month, day, minute, timeZone)
+}
+
+/**
+ * When to call inside a visitor's window: the first instant of `window`, not before `now`, at which the
+ * business is open (always, when `hours` is undefined) and at most `WINDOW_HORIZON_DAYS` after `now`;
+ * undefined when the window and the opening hours never meet in that time.
+ */
+export const firstOpenInWindow = (hours: WeeklyHours | undefined, timeZone: string, window: Window, now: Date): Date | undefined => {
+  const from = new Date(Math.max(window.start.getTime(), now.getTime()))
+  const horizon = now.getTime() + WINDOW_HORIZON_DAYS * DAY
+  const candidate = hours === undefined ? from : nextOpeningAt(hours, timeZone, from)
+  if (candidate === undefined) return undefined
+  return candidate.getTime() < window.end.getTime() && candidate.getTime() <= horizon ? candidate : undefined
+}
+
+/**
+ * The business's open windows that overlap [from, until), as instants, clipped to it and in order; windows
+ * that touch (22:00-24:00 then 00:00-02:00) are one. For the widget's "next available times".
+ */
+export const openWindows = (hours: WeeklyHours, timeZone: string, from: Date, until: Date): ReadonlyArray<Window> => {
+  const first = localParts(from, timeZone)
+  const windows: Array<Window> = []
+  // from the local day before `from` (an interval that began then may still be open) to the day after `until`
+  const days = Math.ceil((until.getTime() - from.getTime()) / DAY) + 2
+  for (let offset = -1; offset <= days; offset++) {
+    const date = new Date(Date.UTC(first.year, first.month - 1, first.day + offset))
+    const day = Weekdays[date.getUTCDay()]
+    if (day === undefined) continue
+    const [y, m, d] = [date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate()]
+    for (const interval of hours[day]) {
+      const start = Math.max(instantOf(y, m, d, interval.open, timeZone).getTime(), from.getTime())
+      const end = Math.min(instantOf(y, m, d, interval.close, timeZone).getTime(), until.getTime())
+      if (start >= end) continue
+      const last = windows[windows.length - 1]
+      if (last !== undefined && start <= last.end.getTime()) windows[windows.length - 1] = { start: last.start, end: new Date(Math.max(end, last.end.getTime())) }
+      else windows.push({ start: new Date(start), end: new Date(end) })
+    }
+  }
+  return windows
 }

@@ -1,11 +1,42 @@
 import * as Either from "effect/Either"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { isOpenAt, nextOpeningAt, parseHours, type WeeklyHours, Weekdays } from "../../../domain/callbacks/OpeningHours.ts"
+import {
+  firstOpenInWindow,
+  isOpenAt,
+  nextOpeningAt,
+  openWindows,
+  parseHours,
+  wallClockInstant,
+  WINDOW_HORIZON_DAYS,
+  type WeeklyHours,
+  Weekdays
+} from "../../../domain/callbacks/OpeningHours.ts"
 
 const hoursOf = (input: unknown): WeeklyHours => Either.getOrThrow(parseHours(input))
 const weekdays9to5 = hoursOf({ mon: [["09:00", "17:00"]], tue: [["09:00", "17:00"]], wed: [["09:00", "17:00"]], thu: [["09:00", "17:00"]], fri: [["09:00", "17:00"]] })
 const at = (iso: string) => new Date(iso)
+
+// zones with and without DST, half-hour offsets and a 30-minute DST shift
+const zones = ["UTC", "Europe/Berlin", "America/New_York", "America/Sao_Paulo", "Australia/Sydney", "Australia/Lord_Howe", "Asia/Kolkata", "Asia/Tokyo", "Pacific/Chatham", "America/St_Johns"]
+const quarter = fc.integer({ min: 0, max: 95 }).map((q) => q * 15)
+const interval = fc.tuple(quarter, fc.integer({ min: 1, max: 32 })).map(([open, length]) => [open, Math.min(1440, open + length * 15)] as const)
+const clock = (m: number) => (m === 1440 ? "24:00" : `${String(Math.floor(m / 60)).padStart(2, "0")}:${String(m % 60).padStart(2, "0")}`)
+const hours = fc
+  .dictionary(fc.constantFrom(...Weekdays), fc.array(interval, { minLength: 0, maxLength: 2 }), { minKeys: 1 })
+  .map((days) =>
+    Object.fromEntries(
+      Object.entries(days).map(([day, intervals]) => {
+        // keep intervals apart: drop any that would overlap an earlier one
+        const kept: Array<readonly [number, number]> = []
+        for (const [open, close] of [...intervals].sort((a, b) => a[0] - b[0])) {
+          if (kept.every(([o, c]) => close <= o || open >= c)) kept.push([open, close])
+        }
+        return [day, kept.map(([open, close]) => [clock(open), clock(close)])]
+      })
+    )
+  )
+const instant = fc.date({ min: at("2020-01-01T00:00:00Z"), max: at("2030-12-31T00:00:00Z"), noInvalidDate: true })
 
 describe("parseHours", () => {
   it("accepts intervals per weekday, 24:00 as a close, and leaves other days closed", () => {
@@ -57,26 +88,6 @@ describe("nextOpeningAt", () => {
     expect(nextOpeningAt(early, "America/New_York", at("2026-10-31T12:00:00Z"))).toEqual(at("2026-11-01T05:30:00Z"))
   })
 
-  // zones with and without DST, half-hour offsets and a 30-minute DST shift
-  const zones = ["UTC", "Europe/Berlin", "America/New_York", "America/Sao_Paulo", "Australia/Sydney", "Australia/Lord_Howe", "Asia/Kolkata", "Asia/Tokyo", "Pacific/Chatham", "America/St_Johns"]
-  const quarter = fc.integer({ min: 0, max: 95 }).map((q) => q * 15)
-  const interval = fc.tuple(quarter, fc.integer({ min: 1, max: 32 })).map(([open, length]) => [open, Math.min(1440, open + length * 15)] as const)
-  const clock = (m: number) => (m === 1440 ? "24:00" : `${String(Math.floor(m / 60)).padStart(2, "0")}:${String(m % 60).padStart(2, "0")}`)
-  const hours = fc
-    .dictionary(fc.constantFrom(...Weekdays), fc.array(interval, { minLength: 0, maxLength: 2 }), { minKeys: 1 })
-    .map((days) =>
-      Object.fromEntries(
-        Object.entries(days).map(([day, intervals]) => {
-          // keep intervals apart: drop any that would overlap an earlier one
-          const kept: Array<readonly [number, number]> = []
-          for (const [open, close] of [...intervals].sort((a, b) => a[0] - b[0])) {
-            if (kept.every(([o, c]) => close <= o || open >= c)) kept.push([open, close])
-          }
-          return [day, kept.map(([open, close]) => [clock(open), clock(close)])]
-        })
-      )
-    )
-  const instant = fc.date({ min: at("2020-01-01T00:00:00Z"), max: at("2030-12-31T00:00:00Z"), noInvalidDate: true })
 
   it("a week whose only interval falls in a DST gap opens the week after (found by the property below)", () => {
     // Chatham springs forward from 02:45 to 03:45 on Sunday 2026-09-27: that Sunday never opens
@@ -97,6 +108,90 @@ describe("nextOpeningAt", () => {
         return true
       }),
       { numRuns: 200 }
+    )
+  })
+})
+
+describe("a visitor's chosen window", () => {
+  it("reads a local date and time in the visitor's zone, through daylight saving", () => {
+    expect(wallClockInstant("2026-12-08", "14:00", "Europe/Berlin")).toEqual(at("2026-12-08T13:00:00Z"))
+    expect(wallClockInstant("2026-07-08", "14:00", "Europe/Berlin")).toEqual(at("2026-07-08T12:00:00Z"))
+    expect(wallClockInstant("2026-03-29", "02:30", "Europe/Berlin")).toEqual(at("2026-03-29T01:30:00Z")) // in the gap: 03:30 CEST
+    expect(wallClockInstant("2026-10-25", "02:30", "Europe/Berlin")).toEqual(at("2026-10-25T00:30:00Z")) // repeated: the first
+    expect(wallClockInstant("2026-12-08", "24:00", "UTC")).toEqual(at("2026-12-09T00:00:00Z"))
+    expect(wallClockInstant("2026-02-30", "10:00", "UTC")).toBeUndefined()
+    expect(wallClockInstant("2026-12-08", "25:00", "UTC")).toBeUndefined()
+    expect(wallClockInstant("2026-12-08", "10:00", "Mars/Olympus")).toBeUndefined()
+  })
+
+  it("calls at the window's start when open, else at the first opening inside it, else never", () => {
+    const now = at("2026-11-25T08:00:00Z") // Wednesday 09:00 Berlin
+    const window = (start: string, end: string) => ({ start: at(start), end: at(end) })
+    expect(firstOpenInWindow(weekdays9to5, "Europe/Berlin", window("2026-11-25T13:00:00Z", "2026-11-25T14:00:00Z"), now)).toEqual(at("2026-11-25T13:00:00Z"))
+    // a window that began before now starts now
+    expect(firstOpenInWindow(weekdays9to5, "Europe/Berlin", window("2026-11-25T06:00:00Z", "2026-11-25T09:00:00Z"), now)).toEqual(now)
+    // Wednesday 17:30 to Thursday 10:00 Berlin: Thursday 09:00
+    expect(firstOpenInWindow(weekdays9to5, "Europe/Berlin", window("2026-11-25T16:30:00Z", "2026-11-26T09:00:00Z"), now)).toEqual(at("2026-11-26T08:00:00Z"))
+    // Saturday afternoon: closed all of it
+    expect(firstOpenInWindow(weekdays9to5, "Europe/Berlin", window("2026-11-28T13:00:00Z", "2026-11-28T14:00:00Z"), now)).toBeUndefined()
+    // over the horizon
+    expect(firstOpenInWindow(undefined, "Europe/Berlin", window("2026-12-10T13:00:00Z", "2026-12-10T14:00:00Z"), now)).toBeUndefined()
+    // always open: the window's start
+    expect(firstOpenInWindow(undefined, "Europe/Berlin", window("2026-12-08T13:00:00Z", "2026-12-08T14:00:00Z"), now)).toEqual(at("2026-12-08T13:00:00Z"))
+  })
+
+  it("lists the open windows of the next days, clipped and merged across midnight", () => {
+    const late = hoursOf({ fri: [["20:00", "24:00"]], sat: [["00:00", "02:00"], ["10:00", "12:00"]] })
+    expect(openWindows(late, "UTC", at("2026-11-27T21:00:00Z"), at("2026-11-28T11:00:00Z")).map((w) => [w.start.toISOString(), w.end.toISOString()])).toEqual([
+      ["2026-11-27T21:00:00.000Z", "2026-11-28T02:00:00.000Z"],
+      ["2026-11-28T10:00:00.000Z", "2026-11-28T11:00:00.000Z"]
+    ])
+  })
+
+  const now = fc.date({ min: at("2020-01-01T00:00:00Z"), max: at("2030-12-31T00:00:00Z"), noInvalidDate: true })
+  const windowAround = (t: Date) =>
+    fc.tuple(fc.integer({ min: -2 * 24 * 60, max: 16 * 24 * 60 }), fc.integer({ min: 15, max: 2 * 24 * 60 })).map(([startMinutes, lengthMinutes]) => ({
+      start: new Date(t.getTime() + startMinutes * 60_000),
+      end: new Date(t.getTime() + (startMinutes + lengthMinutes) * 60_000)
+    }))
+
+  it("property: the call is inside the window, not before now, within the horizon, while open, and nothing earlier qualifies", () => {
+    fc.assert(
+      fc.property(hours, fc.constantFrom(...zones), now.chain((t) => fc.tuple(fc.constant(t), windowAround(t))), (input, zone, [t, window]) => {
+        const parsed = hoursOf(input)
+        const call = firstOpenInWindow(parsed, zone, window, t)
+        const from = Math.max(window.start.getTime(), t.getTime())
+        const last = Math.min(window.end.getTime(), t.getTime() + WINDOW_HORIZON_DAYS * 86_400_000 + 1)
+        // 5-minute steps cannot jump over an interval (each is at least 15 minutes long)
+        const stepsUntil = (stop: number) => {
+          for (let s = from; s < stop; s += 5 * 60_000) if (isOpenAt(parsed, zone, new Date(s))) return s
+          return undefined
+        }
+        if (call === undefined) return stepsUntil(last) === undefined
+        if (call.getTime() < from || call.getTime() >= window.end.getTime() || !isOpenAt(parsed, zone, call)) return false
+        return stepsUntil(call.getTime()) === undefined
+      }),
+      { numRuns: 150 }
+    )
+  })
+
+  it("property: an instant is inside a listed window exactly when the business is open then", () => {
+    fc.assert(
+      fc.property(hours, fc.constantFrom(...zones), now, fc.array(fc.integer({ min: 0, max: 3 * 24 * 60 - 1 }), { minLength: 20, maxLength: 20 }), (input, zone, t, probes) => {
+        const parsed = hoursOf(input)
+        const until = new Date(t.getTime() + 3 * 86_400_000)
+        const windows = openWindows(parsed, zone, t, until)
+        for (const [i, w] of windows.entries()) {
+          if (!(w.start < w.end) || w.start < t || w.end > until) return false
+          const next = windows[i + 1]
+          if (next !== undefined && next.start <= w.end) return false // ordered, apart
+        }
+        return probes.every((minute) => {
+          const probe = new Date(t.getTime() + minute * 60_000)
+          return windows.some((w) => w.start <= probe && probe < w.end) === isOpenAt(parsed, zone, probe)
+        })
+      }),
+      { numRuns: 150 }
     )
   })
 })
