@@ -47,6 +47,9 @@ export interface SimCall {
   readonly createdAt: string
   readonly endedAt?: string
   readonly twiml?: string
+  /** What the business heard: each `<Say>`'s text, read back from the TwiML. */
+  readonly said?: ReadonlyArray<string>
+  readonly twimlError?: string
 }
 
 /** A callback request as its visitor sees it (`GET /v1/callbacks/{id}`). */

@@ -1,7 +1,8 @@
 /**
  * A stand-in for the app's webhook endpoints, for simulator tests: it records
- * every request Twilio (the simulator) makes to it, answers `/voice...` with a
- * little TwiML and anything else with 204.
+ * every request Twilio (the simulator) makes to it, answers `/voice-broken...`
+ * with a document that is not well-formed, `/voice...` with a little TwiML and
+ * anything else with 204.
  */
 import { createServer, type IncomingHttpHeaders } from "node:http"
 
@@ -20,7 +21,8 @@ export const startWebhookReceiver = async () => {
     request.on("data", (chunk: Buffer) => (body += chunk.toString()))
     request.on("end", () => {
       received.push({ path: request.url ?? "", params: Object.fromEntries(new URLSearchParams(body)), headers: request.headers })
-      if (request.url?.startsWith("/voice")) response.writeHead(200, { "content-type": "text/xml" }).end("<Response><Say>hello</Say></Response>")
+      if (request.url?.startsWith("/voice-broken")) response.writeHead(200, { "content-type": "text/xml" }).end("<Response><Say>Tom & Jerry</Say></Response>")
+      else if (request.url?.startsWith("/voice")) response.writeHead(200, { "content-type": "text/xml" }).end("<Response><Say>hello</Say></Response>")
       else response.writeHead(204).end()
     })
   })

@@ -11,6 +11,7 @@
  * `CallDuration` and `SipResponseCode`, and `ErrorCode` when the script names one.
  */
 import type { Deliver } from "./Callbacks.ts"
+import { elementsOf, parseTwiml, textOf, type TwimlElement, TwimlSyntaxError } from "./Twiml.ts"
 import { type CallEvent, type CallPhase, defaultScript, FINAL_PHASES, rfc2822, type SimCall, type SimulatorState } from "./Model.ts"
 
 const EVENT_OF: Partial<Record<CallPhase, CallEvent>> = { initiated: "initiated", ringing: "ringing", "in-progress": "answered" }
@@ -29,6 +30,21 @@ export const callParams = (state: SimulatorState, call: SimCall): Record<string,
   CallStatus: call.phase,
   ...(call.answeredBy === undefined ? {} : { AnsweredBy: call.answeredBy })
 })
+
+/** Reads the voice URL's answer as Twilio would: what each `<Say>` says, or why the document is not TwiML. */
+const hear = (call: SimCall, twiml: string) => {
+  try {
+    const says: Array<string> = []
+    const walk = (element: TwimlElement): void => {
+      if (element.name === "Say") says.push(textOf(element))
+      else elementsOf(element).forEach(walk)
+    }
+    walk(parseTwiml(twiml))
+    call.said = says
+  } catch (error) {
+    call.twimlError = error instanceof TwimlSyntaxError ? error.message : String(error)
+  }
+}
 
 export const makePlayback = (state: SimulatorState, deliver: Deliver) => {
   const moveTo = async (call: SimCall, phase: CallPhase) => {
@@ -82,7 +98,10 @@ export const makePlayback = (state: SimulatorState, deliver: Deliver) => {
         call.answeredBy = script.answeredBy === "machine" ? machine : "human"
       }
       call.phase = "in-progress"
-      if (call.url !== undefined) call.twiml = await deliver(call.url, callParams(state, call), { retried: false })
+      if (call.url !== undefined) {
+        call.twiml = await deliver(call.url, callParams(state, call), { retried: false })
+        if (call.twiml !== undefined) hear(call, call.twiml)
+      }
       await moveTo(call, "in-progress")
       state.later(script.talkMs, () => {
         call.durationSeconds = Math.max(1, Math.round(script.talkMs / 1000))

@@ -105,6 +105,8 @@ export const mountCalls = (app: Hono, state: SimulatorState, deliver: Deliver) =
       answeredBy: undefined,
       errorCode: undefined,
       twiml: undefined,
+      said: [],
+      twimlError: undefined,
       sequence: 0
     }
     state.calls.push(call)

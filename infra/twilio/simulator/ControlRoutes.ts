@@ -72,7 +72,9 @@ export const mountControl = (app: Hono, state: SimulatorState) => {
         endedAt: call.endedAt,
         answeredBy: call.answeredBy,
         errorCode: call.errorCode,
-        twiml: call.twiml
+        twiml: call.twiml,
+        said: call.said,
+        twimlError: call.twimlError
       }))
     )
   )

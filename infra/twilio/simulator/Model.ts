@@ -52,6 +52,10 @@ export interface SimCall {
   errorCode: number | undefined
   /** The TwiML the voice URL answered with, once the call was answered. */
   twiml: string | undefined
+  /** What the answering party heard: the text of each `<Say>`, in order (read as Twilio reads it). */
+  said: ReadonlyArray<string>
+  /** Why the TwiML could not be read (Twilio's error 12100, "Document parse failure"), if it could not. */
+  twimlError: string | undefined
   /** Status callbacks sent so far: the next one's SequenceNumber. */
   sequence: number
 }

@@ -68,7 +68,16 @@ describe("the Twilio simulator", () => {
     expect(received.every(isSigned)).toBe(true)
     expect(received.find((r) => r.path === "/voice/a1")?.params.CallSid).toBe(call.sid)
     const listed = (await (await fetch(`${sim.url}/sim/calls?to=${encodeURIComponent("+4930123456")}`)).json()) as Array<Record<string, unknown>>
-    expect(listed).toMatchObject([{ sid: call.sid, status: "completed", twiml: "<Response><Say>hello</Say></Response>" }])
+    expect(listed).toMatchObject([{ sid: call.sid, status: "completed", twiml: "<Response><Say>hello</Say></Response>", said: ["hello"] }])
+    expect(listed[0]?.twimlError).toBeUndefined()
+  })
+
+  it("reads the voice URL's answer as Twilio would: a document that is not well-formed is recorded as such, nothing said", async () => {
+    await script("+4930123457", { outcome: "answered", afterMs: 60, talkMs: 60 })
+    const call = await client().calls.create({ to: "+4930123457", from: FROM, url: `${base}/voice-broken`, statusCallback: `${base}/status/c` })
+    await eventually(async () => (statusesOf(call.sid).some(([s]) => s === "completed") ? true : undefined), 5_000, "the completed callback")
+    const listed = (await (await fetch(`${sim.url}/sim/calls?to=${encodeURIComponent("+4930123457")}`)).json()) as Array<Record<string, unknown>>
+    expect(listed).toMatchObject([{ sid: call.sid, said: [], twimlError: "TwiML is not well-formed at offset 19: an & that starts no reference" }])
   })
 
   it("plays a scripted busy number, and a tampered signature does not validate", async () => {
@@ -210,7 +219,7 @@ describe("the simulator's call playback", () => {
     const call: SimCall = {
       sid: "CA" + "2".repeat(32), to: "+4930777777", from: FROM, phase: "queued", statusCallback: undefined, events: new Set(), url: undefined, machineDetection: undefined,
       createdAt: new Date().toISOString(), updatedAt: new Date().toISOString(), startedAt: undefined, endedAt: undefined, durationSeconds: undefined, answeredBy: undefined,
-      errorCode: undefined, twiml: undefined, sequence: 0
+      errorCode: undefined, twiml: undefined, said: [], twimlError: undefined, sequence: 0
     }
     makePlayback(state, deliver)(call)
     const phases: Array<string> = []

@@ -55,6 +55,8 @@ describe("callbacks end to end", () => {
     // the voice URL answered TwiML that announces the visitor (escaped) and bridges their number
     expect(call?.twiml).toContain(`<Number>${phone}</Number>`)
     expect(call?.twiml).toContain("Ada &#60;Lovelace&#62;")
+    expect(call?.twimlError).toBeUndefined()
+    expect(call?.said?.[0]).toBe("Callback request from Ada <Lovelace>.") // read back as Twilio reads it
 
     const spans = await eventually(async () => {
       const inTrace = exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === TRACE_ID)
