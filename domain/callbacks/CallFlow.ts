@@ -122,8 +122,8 @@ export interface CallContext {
   readonly visitor: string
   /** The caller id the visitor sees (E.164). */
   readonly callerId: string
-  /** Where Twilio posts the agent's key (the menu's `<Gather action>`). */
-  readonly menuUrl: string
+  /** Where Twilio posts the agent's key (the menu's `<Gather action>`); none: back to the document's own URL, as Twilio does. */
+  readonly menuUrl?: string | undefined
   /** The TwiML the visitor hears on picking up (`<Number url>`); none: connected at once. */
   readonly visitorUrl?: string | undefined
 }
@@ -175,6 +175,9 @@ const menuVerbs = (menu: Menu, context: CallContext) =>
   `<Gather${attributes({ input: "dtmf", numDigits: 1, timeout: menu.timeoutSeconds, action: context.menuUrl, method: "POST" })}>${say(menu.prompt, context)}</Gather>`
 
 const GOODBYE = "<Say>Goodbye.</Say><Hangup/>"
+
+/** A document that says `line` and hangs up (a call the server will not bridge). */
+export const goodbyeTwiml = (line: string): string => document(`<Say>${xmlText(line)}</Say><Hangup/>`)
 
 /** What the agent hears on answering: the announcement, then the menu (or the bridge when there is none). */
 export const agentTwiml = (flow: CallFlow, context: CallContext): string => {

@@ -9,6 +9,7 @@
  */
 import { Hono } from "hono"
 import * as Effect from "effect/Effect"
+import { agentTwiml, defaultFlow, goodbyeTwiml } from "../../../domain/callbacks/CallFlow.ts"
 import { type Bridge, bridgeFor } from "../../callbacks/Bridge.ts"
 import { reportMessage } from "../../callbacks/Messaging.ts"
 import { reportCall } from "../../callbacks/Settlement.ts"
@@ -18,19 +19,15 @@ import { callStatusWebhook, type DeliveryHeaders, messageStatusWebhook, voiceWeb
 import type { HttpEnv } from "../Handler.ts"
 import { implement } from "../Validate.ts"
 
-const xml = (text: string) => text.replace(/[<>&'"]/g, (ch) => `&#${ch.charCodeAt(0)};`)
+const twiml = (document: string) => new Response(document, { status: 200, headers: { "Content-Type": "text/xml" } })
 
-const twiml = (body: string) => new Response(`<?xml version="1.0" encoding="UTF-8"?><Response>${body}</Response>`, { status: 200, headers: { "Content-Type": "text/xml" } })
-
-/** The bridge as TwiML: every text from the visitor escaped. */
-const bridgeTwiml = (bridge: Bridge): Response => {
-  if (bridge._tag === "Inactive") return twiml("<Say>This callback request is no longer active. Goodbye.</Say><Hangup/>")
-  const note = bridge.note === undefined ? "" : `<Say>Their note: ${xml(bridge.note)}</Say>`
-  return twiml(
-    `<Say>Callback request from ${xml(bridge.name ?? "a visitor")}.</Say>${note}<Say>Connecting you now.</Say>` +
-      `<Dial callerId="${xml(bridge.callerId)}"><Number>${xml(bridge.visitor)}</Number></Dial>`
+/** The bridge as TwiML, rendered from the call flow (domain/callbacks/CallFlow.ts): every text from the visitor escaped. */
+const bridgeTwiml = (bridge: Bridge): Response =>
+  twiml(
+    bridge._tag === "Inactive"
+      ? goodbyeTwiml("This callback request is no longer active. Goodbye.")
+      : agentTwiml(defaultFlow, { name: bridge.name ?? "a visitor", note: bridge.note, visitor: bridge.visitor, callerId: bridge.callerId })
   )
-}
 
 const noContent = () => new Response(null, { status: 204 })
 

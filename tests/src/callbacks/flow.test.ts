@@ -54,7 +54,7 @@ describe("callbacks end to end", () => {
     expect(call?.status).toBe("completed")
     // the voice URL answered TwiML that announces the visitor (escaped) and bridges their number
     expect(call?.twiml).toContain(`<Number>${phone}</Number>`)
-    expect(call?.twiml).toContain("Ada &#60;Lovelace&#62;")
+    expect(call?.twiml).toContain("Ada &lt;Lovelace&gt;")
     expect(call?.twimlError).toBeUndefined()
     expect(call?.said?.[0]).toBe("Callback request from Ada <Lovelace>.") // read back as Twilio reads it
 
