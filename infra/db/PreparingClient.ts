@@ -92,10 +92,11 @@ export class PreparingClient extends Pg.Client {
   }
 
   /** The same overloads as `pg.Client#query`; parameterised text (string or config object) goes out named. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- one override stands for all of pg's query overloads
   override query(...args: Array<any>): any {
     const [first, second, third] = args
     const named = namedConfig(first, second)
-    if (named === undefined) return (super.query as (...a: Array<any>) => any)(...args)
+    if (named === undefined) return (super.query as (...a: Array<unknown>) => unknown)(...args)
     const callback: Callback | undefined = typeof second === "function" ? second : typeof third === "function" ? third : undefined
     const outside = this.getTransactionStatus() === "I"
     const run = (done: Callback) =>
