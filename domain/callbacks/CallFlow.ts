@@ -160,10 +160,12 @@ export const spokenLines = (speech: Speech, context: Partial<CallContext>): Read
     return filled === undefined ? [] : [filled]
   })
 
-const say = (speech: Speech, context: Partial<CallContext>) =>
-  spokenLines(speech, context)
-    .map((line) => `<Say${attributes({ voice: speech.voice, language: speech.language })}>${xmlText(line)}</Say>`)
+const say = (speech: Speech, context: Partial<CallContext>) => {
+  const voice = attributes({ voice: speech.voice, language: speech.language })
+  return spokenLines(speech, context)
+    .map((line) => `<Say${voice}>${xmlText(line)}</Say>`)
     .join("")
+}
 
 const document = (body: string) => `<?xml version="1.0" encoding="UTF-8"?><Response>${body}</Response>`
 
@@ -171,23 +173,21 @@ const bridgeVerbs = (flow: CallFlow, context: CallContext) =>
   `<Dial${attributes({ callerId: context.callerId, timeout: flow.bridge.timeoutSeconds, record: flow.bridge.record ? "record-from-answer-dual" : undefined })}>` +
   `<Number${attributes({ url: context.visitorUrl, method: context.visitorUrl === undefined ? undefined : "POST" })}>${xmlText(context.visitor)}</Number></Dial>`
 
-const menuVerbs = (menu: Menu, context: CallContext) =>
-  `<Gather${attributes({ input: "dtmf", numDigits: 1, timeout: menu.timeoutSeconds, action: context.menuUrl, method: "POST" })}>${say(menu.prompt, context)}</Gather>`
+const noInputVerbs = (flow: CallFlow, menu: Menu, context: CallContext) => (menu.noInput === "accept" ? bridgeVerbs(flow, context) : goodbye("Goodbye."))
 
-const GOODBYE = "<Say>Goodbye.</Say><Hangup/>"
+/** The menu, then what its noInput says: Twilio runs the verbs after `<Gather>` when no key is pressed. */
+const menuVerbs = (flow: CallFlow, menu: Menu, context: CallContext) =>
+  `<Gather${attributes({ input: "dtmf", numDigits: 1, timeout: menu.timeoutSeconds, action: context.menuUrl, method: "POST" })}>${say(menu.prompt, context)}</Gather>` +
+  noInputVerbs(flow, menu, context)
+
+const goodbye = (line: string) => `<Say>${xmlText(line)}</Say><Hangup/>`
 
 /** A document that says `line` and hangs up (a call the server will not bridge). */
-export const goodbyeTwiml = (line: string): string => document(`<Say>${xmlText(line)}</Say><Hangup/>`)
+export const goodbyeTwiml = (line: string): string => document(goodbye(line))
 
 /** What the agent hears on answering: the announcement, then the menu (or the bridge when there is none). */
-export const agentTwiml = (flow: CallFlow, context: CallContext): string => {
-  const announcement = say(flow.announcement, context)
-  if (flow.menu === undefined) return document(announcement + bridgeVerbs(flow, context))
-  // Twilio runs the verbs after <Gather> when no key is pressed: the menu's noInput
-  return document(announcement + menuVerbs(flow.menu, context) + noInputVerbs(flow, flow.menu, context))
-}
-
-const noInputVerbs = (flow: CallFlow, menu: Menu, context: CallContext) => (menu.noInput === "accept" ? bridgeVerbs(flow, context) : GOODBYE)
+export const agentTwiml = (flow: CallFlow, context: CallContext): string =>
+  document(say(flow.announcement, context) + (flow.menu === undefined ? bridgeVerbs(flow, context) : menuVerbs(flow, flow.menu, context)))
 
 /** The agent's key, read against the menu: the choice's action, or `unknown` for a key the menu does not offer. */
 export const choiceOf = (flow: CallFlow, digits: string): MenuChoice | { readonly action: "unknown" } =>
@@ -203,12 +203,12 @@ export const menuAnswerTwiml = (flow: CallFlow, context: CallContext, digits: st
     case "accept":
       return document(bridgeVerbs(flow, context))
     case "decline":
-      return document(GOODBYE)
+      return document(goodbye("Goodbye."))
     case "route":
-      return document("<Say>Transferring this request. Goodbye.</Say><Hangup/>")
+      return document(goodbye("Transferring this request. Goodbye."))
     case "unknown":
       if (flow.menu === undefined) return document(bridgeVerbs(flow, context))
-      return document(repeats < 1 ? menuVerbs(flow.menu, context) + noInputVerbs(flow, flow.menu, context) : noInputVerbs(flow, flow.menu, context))
+      return document(repeats < 1 ? menuVerbs(flow, flow.menu, context) : noInputVerbs(flow, flow.menu, context))
   }
 }
 
