@@ -246,6 +246,8 @@ describe("the callback API", () => {
   it("the code is checked against the stored request whatever case the id is written in", async () => {
     const business = await app.createBusiness()
     const created = await app.create(business.id)
+    // the first text goes out before the resend: a text whose code a resend replaced before it ran sends nothing
+    await app.codeFor(created.phone)
     expect((await app.request(`/v1/callbacks/${created.id.toUpperCase()}/verification/resend`, { method: "POST" })).status).toBe(202)
     const code = await app.codeFor(created.phone, 2)
     const response = await app.verify(created.id.toUpperCase(), code)
