@@ -329,6 +329,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/twilio/gather/{attemptId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** TwiML answering the agent's key in the call flow's menu: bridge, goodbye, or a move to another department. */
+        post: operations["twilioGather"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/twilio/visitor/{attemptId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** TwiML the visitor hears on picking up, before the bridge connects them (the call flow's `visitor`). */
+        post: operations["twilioVisitor"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/twilio/status/call/{attemptId}": {
         parameters: {
             query?: never;
@@ -578,6 +612,97 @@ export interface paths {
         get: operations["getStats"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/businesses/{id}/departments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A business's departments, by key (the business itself is `main`, not listed). */
+        get: operations["listDepartments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/businesses/{id}/departments/{key}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One department. */
+        get: operations["getDepartment"];
+        /** Create a department, or replace its fields. */
+        put: operations["putDepartment"];
+        post?: never;
+        /** Remove a department with no request in progress (its flow's versions are kept). */
+        delete: operations["deleteDepartment"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/businesses/{id}/departments/{key}/flow": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The call flow a department plays now: its latest version, or the default flow (version 0). */
+        get: operations["getCallFlow"];
+        /** Save a new version of a department's call flow (calls answered from now on play it). */
+        put: operations["putCallFlow"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/businesses/{id}/departments/{key}/flow/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every saved version of a department's call flow, newest first. */
+        get: operations["listCallFlowVersions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/callbacks/{id}/route": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Move a request whose call is in progress to another department: the call ends, that department's chain is called from its first number.
+         * @description The visitor's attempts are not spent by the move. A request moves at most 3 times; a move that may not happen (no call in progress, the bound reached, an unknown department, its own) is a 409.
+         */
+        post: operations["routeCallback"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1225,6 +1350,8 @@ export interface components {
             phone: string;
             name?: string | null;
             note?: string | null;
+            /** @description the department the visitor wants to talk to (GET /v1/widget/config lists them as `topics`); absent or `main`: the business's own */
+            topic?: string;
             /**
              * maxLength(4096)
              * @description the token of the business's bot check (Turnstile or hCaptcha), when it has one: needed with a publishable key, good once
@@ -1278,7 +1405,7 @@ export interface components {
             items: components["schemas"]["CallbackEvent"][];
         };
         /** @description one change of a callback request; `type` says which, `data` its details */
-        CallbackEvent: components["schemas"]["CallbackEvent_callback_created"] | components["schemas"]["CallbackEvent_callback_code_sent"] | components["schemas"]["CallbackEvent_callback_verified"] | components["schemas"]["CallbackEvent_callback_expired"] | components["schemas"]["CallbackEvent_callback_dialing"] | components["schemas"]["CallbackEvent_callback_dial_taken_back"] | components["schemas"]["CallbackEvent_call_placed"] | components["schemas"]["CallbackEvent_call_status"] | components["schemas"]["CallbackEvent_callback_connected"] | components["schemas"]["CallbackEvent_callback_retry_scheduled"] | components["schemas"]["CallbackEvent_callback_escalated"] | components["schemas"]["CallbackEvent_callback_completed"] | components["schemas"]["CallbackEvent_callback_failed"] | components["schemas"]["CallbackEvent_callback_cancelled"] | components["schemas"]["CallbackEvent_callback_retried"] | components["schemas"]["CallbackEvent_sms_sent"] | components["schemas"]["CallbackEvent_callback_budget_exhausted"];
+        CallbackEvent: components["schemas"]["CallbackEvent_callback_created"] | components["schemas"]["CallbackEvent_callback_code_sent"] | components["schemas"]["CallbackEvent_callback_verified"] | components["schemas"]["CallbackEvent_callback_expired"] | components["schemas"]["CallbackEvent_callback_dialing"] | components["schemas"]["CallbackEvent_callback_dial_taken_back"] | components["schemas"]["CallbackEvent_call_placed"] | components["schemas"]["CallbackEvent_call_status"] | components["schemas"]["CallbackEvent_callback_connected"] | components["schemas"]["CallbackEvent_callback_retry_scheduled"] | components["schemas"]["CallbackEvent_callback_escalated"] | components["schemas"]["CallbackEvent_callback_routed"] | components["schemas"]["CallbackEvent_callback_completed"] | components["schemas"]["CallbackEvent_callback_failed"] | components["schemas"]["CallbackEvent_callback_cancelled"] | components["schemas"]["CallbackEvent_callback_retried"] | components["schemas"]["CallbackEvent_sms_sent"] | components["schemas"]["CallbackEvent_callback_budget_exhausted"];
         CallbackEvent_callback_created: {
             /**
              * Format: uuid
@@ -1618,6 +1745,51 @@ export interface components {
                 level: number;
             };
         };
+        CallbackEvent_callback_routed: {
+            /**
+             * Format: uuid
+             * @description the event's own id: stable, the same in the history, the streams and every webhook delivery (`webhook-id`)
+             */
+            id: string;
+            callbackId: components["schemas"]["UUID"];
+            businessId: components["schemas"]["UUID"];
+            /**
+             * int
+             * @description 1, 2, 3, ... within the request, with no gap
+             */
+            seq: number;
+            /** @description the event's place in the global history (`<transaction>.<sequence>`): a cursor, compared by the order events are listed in, not as a number */
+            position: string;
+            /**
+             * @description the request's status once this happened
+             * @enum {string}
+             */
+            status: "pending_verification" | "queued" | "dialing" | "retry_scheduled" | "escalated" | "connected" | "completed" | "failed" | "cancelled" | "expired";
+            at: components["schemas"]["Timestamp"];
+            /** @enum {string} */
+            type: "callback.routed";
+            data: {
+                /** @description the department it was with (`main`: the business's own) */
+                from: string;
+                /** @description the department it is with now; its chain is called from its first number */
+                to: string;
+                /**
+                 * @description the answering agent's keypad, or an operator
+                 * @enum {string}
+                 */
+                by: "agent" | "operator";
+                /**
+                 * Format: uuid
+                 * @description the call in progress when it was moved
+                 */
+                attemptId?: string;
+                /**
+                 * int
+                 * @description moves so far, this one included
+                 */
+                routes: number;
+            };
+        };
         CallbackEvent_callback_completed: {
             /**
              * Format: uuid
@@ -1829,6 +2001,8 @@ export interface components {
             phone: components["schemas"]["E164"];
             name?: string;
             note?: string;
+            department: string;
+            routes: components["schemas"]["Int"];
         };
         WebhookEndpointWithSecret: {
             id: components["schemas"]["UUID"];
@@ -1857,7 +2031,7 @@ export interface components {
             secret: string;
         };
         /** @enum {string} */
-        CallbackEventType: "callback.created" | "callback.code_sent" | "callback.verified" | "callback.expired" | "callback.dialing" | "callback.dial_taken_back" | "call.placed" | "call.status" | "callback.connected" | "callback.retry_scheduled" | "callback.escalated" | "callback.completed" | "callback.failed" | "callback.cancelled" | "callback.retried" | "sms.sent" | "callback.budget_exhausted";
+        CallbackEventType: "callback.created" | "callback.code_sent" | "callback.verified" | "callback.expired" | "callback.dialing" | "callback.dial_taken_back" | "call.placed" | "call.status" | "callback.connected" | "callback.retry_scheduled" | "callback.escalated" | "callback.routed" | "callback.completed" | "callback.failed" | "callback.cancelled" | "callback.retried" | "sms.sent" | "callback.budget_exhausted";
         WebhookEndpointBody: {
             /**
              * Format: uri
@@ -1868,7 +2042,7 @@ export interface components {
              * maxItems(100)
              * @description the event types sent to it; empty: every type
              */
-            eventTypes?: ("callback.created" | "callback.code_sent" | "callback.verified" | "callback.expired" | "callback.dialing" | "callback.dial_taken_back" | "call.placed" | "call.status" | "callback.connected" | "callback.retry_scheduled" | "callback.escalated" | "callback.completed" | "callback.failed" | "callback.cancelled" | "callback.retried" | "sms.sent" | "callback.budget_exhausted")[];
+            eventTypes?: ("callback.created" | "callback.code_sent" | "callback.verified" | "callback.expired" | "callback.dialing" | "callback.dial_taken_back" | "call.placed" | "call.status" | "callback.connected" | "callback.retry_scheduled" | "callback.escalated" | "callback.routed" | "callback.completed" | "callback.failed" | "callback.cancelled" | "callback.retried" | "sms.sent" | "callback.budget_exhausted")[];
             description?: string | null;
         };
         WebhookEndpointPage: {
@@ -1909,7 +2083,7 @@ export interface components {
              * maxItems(100)
              * @description the event types sent to it; empty: every type
              */
-            eventTypes?: ("callback.created" | "callback.code_sent" | "callback.verified" | "callback.expired" | "callback.dialing" | "callback.dial_taken_back" | "call.placed" | "call.status" | "callback.connected" | "callback.retry_scheduled" | "callback.escalated" | "callback.completed" | "callback.failed" | "callback.cancelled" | "callback.retried" | "sms.sent" | "callback.budget_exhausted")[];
+            eventTypes?: ("callback.created" | "callback.code_sent" | "callback.verified" | "callback.expired" | "callback.dialing" | "callback.dial_taken_back" | "call.placed" | "call.status" | "callback.connected" | "callback.retry_scheduled" | "callback.escalated" | "callback.routed" | "callback.completed" | "callback.failed" | "callback.cancelled" | "callback.retried" | "sms.sent" | "callback.budget_exhausted")[];
             /** @description null clears it */
             description?: string | null;
             /** @description true enables an endpoint that was disabled (its waiting deliveries resume); false disables it */
@@ -1972,6 +2146,24 @@ export interface components {
             SequenceNumber?: string;
             /** @description Twilio's error code, when the call failed (another value is ignored) */
             ErrorCode?: string;
+        } & {
+            [key: string]: string;
+        };
+        /** @description the parameters of a Twilio `<Gather>` action request, form-encoded */
+        TwilioGatherParams: {
+            /** @description the call's sid: CA and 32 hex digits (another value is ignored) */
+            CallSid?: string;
+            /**
+             * @description the call's status (another value is ignored)
+             * @enum {string}
+             */
+            CallStatus?: "queued" | "initiated" | "ringing" | "in-progress" | "answered" | "completed" | "busy" | "no-answer" | "failed" | "canceled";
+            /** @description the order of this call's status reports, from 0 (another value is ignored) */
+            SequenceNumber?: string;
+            /** @description Twilio's error code, when the call failed (another value is ignored) */
+            ErrorCode?: string;
+            /** @description the keys the agent pressed (another value is ignored) */
+            Digits?: string;
         } & {
             [key: string]: string;
         };
@@ -2157,6 +2349,8 @@ export interface components {
             phone: components["schemas"]["E164"];
             name?: string;
             note?: string;
+            department: string;
+            routes: components["schemas"]["Int"];
             events: components["schemas"]["CallbackEvent"][];
         };
         Stats: {
@@ -2180,6 +2374,137 @@ export interface components {
             };
             /** @description completed / (completed + failed) over the last 24 hours; null when none finished */
             successRate: number | null;
+        };
+        DepartmentList: {
+            items: components["schemas"]["Department"][];
+        };
+        Department: {
+            businessId: components["schemas"]["UUID"];
+            key: components["schemas"]["DepartmentKey"];
+            name: string;
+            phone: components["schemas"]["E164"];
+            ringSeconds: components["schemas"]["RingSeconds"];
+            escalation: components["schemas"]["PlanStep"][];
+            hours?: components["schemas"]["Hours"];
+            maxConcurrentCalls: components["schemas"]["Int"];
+            createdAt: components["schemas"]["Timestamp"];
+            updatedAt: components["schemas"]["Timestamp"];
+        };
+        /** @description a string matching the pattern ^[a-z0-9][a-z0-9-]{0,39}$ */
+        DepartmentKey: string;
+        DepartmentBody: {
+            /** @description what visitors see as the topic, and what {topic} says in the announcement */
+            name: string;
+            phone: components["schemas"]["E164"];
+            ringSeconds?: components["schemas"]["RingSeconds"];
+            /**
+             * maxItems(10)
+             * @description an array of at most 10 item(s)
+             */
+            escalation?: components["schemas"]["PlanStep"][];
+            hours?: {
+                sun?: [
+                    string,
+                    string
+                ][];
+                mon?: [
+                    string,
+                    string
+                ][];
+                tue?: [
+                    string,
+                    string
+                ][];
+                wed?: [
+                    string,
+                    string
+                ][];
+                thu?: [
+                    string,
+                    string
+                ][];
+                fri?: [
+                    string,
+                    string
+                ][];
+                sat?: [
+                    string,
+                    string
+                ][];
+            };
+            /**
+             * between(1, 1000)
+             * @description calls to this department at once, across all processes
+             */
+            maxConcurrentCalls?: components["schemas"]["Int"];
+        };
+        CallFlowVersion: {
+            department: string;
+            version: components["schemas"]["Int"];
+            flow: components["schemas"]["CallFlow"];
+            createdAt?: components["schemas"]["Timestamp"];
+        };
+        /** @description what the agent and the visitor hear, the agent's keypad menu, and the bridge */
+        CallFlow: {
+            announcement: components["schemas"]["Speech"];
+            menu?: components["schemas"]["Menu"];
+            bridge: components["schemas"]["Bridge"];
+            visitor?: components["schemas"]["Speech"];
+        };
+        Speech: {
+            /**
+             * maxItems(10)
+             * @description an array of at most 10 item(s)
+             */
+            lines: components["schemas"]["CallFlowLine"][];
+            voice?: components["schemas"]["Voice"];
+            language?: components["schemas"]["Language"];
+        };
+        /**
+         * maxLength(500)
+         * @description a string at most 500 character(s) long
+         */
+        CallFlowLine: string;
+        /** @description a string matching the pattern ^(man|woman|alice|(Polly|Google)\.[A-Za-z0-9-]{1,60})$ */
+        Voice: string;
+        /** @description a string matching the pattern ^[a-z]{2,3}(-[A-Z]{2})?$ */
+        Language: string;
+        Menu: {
+            prompt: components["schemas"]["Speech"];
+            /**
+             * minItems(1)
+             * @description an array of at least 1 item(s)
+             */
+            choices: components["schemas"]["MenuChoice"][];
+            /**
+             * between(1, 30)
+             * @description a number between 1 and 30
+             */
+            timeoutSeconds: components["schemas"]["Int"];
+            /** @enum {string} */
+            noInput: "accept" | "decline";
+        };
+        MenuChoice: {
+            /** @enum {string} */
+            digit: "0" | "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8" | "9" | "*" | "#";
+            /** @enum {string} */
+            action: "accept" | "decline" | "route";
+            department?: components["schemas"]["DepartmentKey"];
+        };
+        Bridge: {
+            /**
+             * between(5, 120)
+             * @description a number between 5 and 120
+             */
+            timeoutSeconds: components["schemas"]["Int"];
+            record: boolean;
+        };
+        CallFlowVersions: {
+            items: components["schemas"]["CallFlowVersion"][];
+        };
+        RouteCallback: {
+            /** @description where the request goes: a department's key, or `main` for the business's own chain */
+            department: string;
         };
         IssuedKey: {
             id: components["schemas"]["UUID"];
@@ -3428,6 +3753,102 @@ export interface operations {
             503: components["responses"]["problem-unavailable"];
         };
     };
+    twilioGather: {
+        parameters: {
+            query?: {
+                /** @description a string to be decoded into a number */
+                v?: string;
+                /** @description a string to be decoded into a number */
+                r?: string;
+            };
+            header: {
+                /** @description Twilio's signature of this URL and its parameters */
+                "X-Twilio-Signature": string;
+            };
+            path: {
+                /** @description the call attempt's id (a UUID; another id is a 404) */
+                attemptId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": components["schemas"]["TwilioGatherParams"];
+            };
+        };
+        responses: {
+            /** @description TwiML */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/xml": string;
+                };
+            };
+            /** @description `/problems/validation` (Validation failed): The request's fields did not pass validation; `errors` lists each field's path and message. `/problems/malformed-body` (Malformed body): The body is not the JSON the route expects (it could not be parsed, or is not an object). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: components["responses"]["problem-forbidden"];
+            404: components["responses"]["problem-not-found"];
+            413: components["responses"]["problem-payload-too-large"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
+    twilioVisitor: {
+        parameters: {
+            query?: {
+                /** @description a string to be decoded into a number */
+                v?: string;
+                /** @description a string to be decoded into a number */
+                r?: string;
+            };
+            header: {
+                /** @description Twilio's signature of this URL and its parameters */
+                "X-Twilio-Signature": string;
+            };
+            path: {
+                /** @description the call attempt's id (a UUID; another id is a 404) */
+                attemptId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": components["schemas"]["TwilioCallParams"];
+            };
+        };
+        responses: {
+            /** @description TwiML */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/xml": string;
+                };
+            };
+            /** @description `/problems/validation` (Validation failed): The request's fields did not pass validation; `errors` lists each field's path and message. `/problems/malformed-body` (Malformed body): The body is not the JSON the route expects (it could not be parsed, or is not an object). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: components["responses"]["problem-forbidden"];
+            404: components["responses"]["problem-not-found"];
+            413: components["responses"]["problem-payload-too-large"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
     twilioCallStatus: {
         parameters: {
             query?: never;
@@ -3914,6 +4335,289 @@ export interface operations {
             };
             401: components["responses"]["problem-unauthorized"];
             403: components["responses"]["problem-forbidden"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
+    listDepartments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the resource's id (a UUID) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The departments */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DepartmentList"];
+                };
+            };
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
+            404: components["responses"]["problem-not-found"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
+    getDepartment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the resource's id (a UUID) */
+                id: string;
+                /** @description the department's key (lower-case letters, digits and dashes; `main` is the business's own) */
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The department */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Department"];
+                };
+            };
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
+            404: components["responses"]["problem-not-found"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
+    putDepartment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the resource's id (a UUID) */
+                id: string;
+                /** @description the department's key (lower-case letters, digits and dashes; `main` is the business's own) */
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DepartmentBody"];
+            };
+        };
+        responses: {
+            /** @description Replaced */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Department"];
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Department"];
+                };
+            };
+            /** @description `/problems/validation` (Validation failed): The request's fields did not pass validation; `errors` lists each field's path and message. `/problems/malformed-body` (Malformed body): The body is not the JSON the route expects (it could not be parsed, or is not an object). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
+            404: components["responses"]["problem-not-found"];
+            413: components["responses"]["problem-payload-too-large"];
+            415: components["responses"]["problem-unsupported-media-type"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
+    deleteDepartment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the resource's id (a UUID) */
+                id: string;
+                /** @description the department's key (lower-case letters, digits and dashes; `main` is the business's own) */
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
+            404: components["responses"]["problem-not-found"];
+            409: components["responses"]["problem-conflict"];
+            413: components["responses"]["problem-payload-too-large"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
+    getCallFlow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the resource's id (a UUID) */
+                id: string;
+                /** @description the department's key (lower-case letters, digits and dashes; `main` is the business's own) */
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The flow */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallFlowVersion"];
+                };
+            };
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
+            404: components["responses"]["problem-not-found"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
+    putCallFlow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the resource's id (a UUID) */
+                id: string;
+                /** @description the department's key (lower-case letters, digits and dashes; `main` is the business's own) */
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CallFlow"];
+            };
+        };
+        responses: {
+            /** @description Saved as a new version */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallFlowVersion"];
+                };
+            };
+            /** @description `/problems/validation` (Validation failed): The request's fields did not pass validation; `errors` lists each field's path and message. `/problems/malformed-body` (Malformed body): The body is not the JSON the route expects (it could not be parsed, or is not an object). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
+            404: components["responses"]["problem-not-found"];
+            413: components["responses"]["problem-payload-too-large"];
+            415: components["responses"]["problem-unsupported-media-type"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
+    listCallFlowVersions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the resource's id (a UUID) */
+                id: string;
+                /** @description the department's key (lower-case letters, digits and dashes; `main` is the business's own) */
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The versions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallFlowVersions"];
+                };
+            };
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
+            404: components["responses"]["problem-not-found"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
+    routeCallback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the resource's id (a UUID) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RouteCallback"];
+            };
+        };
+        responses: {
+            /** @description The request, moved */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminCallback"];
+                };
+            };
+            /** @description `/problems/validation` (Validation failed): The request's fields did not pass validation; `errors` lists each field's path and message. `/problems/malformed-body` (Malformed body): The body is not the JSON the route expects (it could not be parsed, or is not an object). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
+            404: components["responses"]["problem-not-found"];
+            409: components["responses"]["problem-conflict"];
+            413: components["responses"]["problem-payload-too-large"];
+            415: components["responses"]["problem-unsupported-media-type"];
             503: components["responses"]["problem-unavailable"];
         };
     };

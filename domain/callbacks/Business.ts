@@ -90,7 +90,11 @@ export const CallbackRequest = Schema.Struct({
   note: Schema.optional(Schema.String),
   status: CallbackStatus,
   priority: CallbackPriority,
-  /** The number of the plan being called: 0 is the business's own, 1.. its escalation chain. */
+  /** The department it is with (`main`: the business's own; domain/callbacks/Department.ts). */
+  department: Schema.String,
+  /** How many times it was moved between departments (bounded by MAX_ROUTES). */
+  routes: Schema.Int,
+  /** The number of its department's plan being called: 0 is the department's own, 1.. its escalation chain. */
   escalationLevel: Schema.Int,
   /** Attempts made on that number so far. */
   attemptOnNumber: Schema.Int,

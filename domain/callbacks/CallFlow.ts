@@ -180,7 +180,8 @@ const menuVerbs = (flow: CallFlow, menu: Menu, context: CallContext) =>
   `<Gather${attributes({ input: "dtmf", numDigits: 1, timeout: menu.timeoutSeconds, action: context.menuUrl, method: "POST" })}>${say(menu.prompt, context)}</Gather>` +
   noInputVerbs(flow, menu, context)
 
-const goodbye = (line: string) => `<Say>${xmlText(line)}</Say><Hangup/>`
+const sayPlain = (line: string) => `<Say>${xmlText(line)}</Say>`
+const goodbye = (line: string) => `${sayPlain(line)}<Hangup/>`
 
 /** A document that says `line` and hangs up (a call the server will not bridge). */
 export const goodbyeTwiml = (line: string): string => document(goodbye(line))
@@ -211,6 +212,10 @@ export const menuAnswerTwiml = (flow: CallFlow, context: CallContext, digits: st
       return document(repeats < 1 ? menuVerbs(flow, flow.menu, context) : noInputVerbs(flow, flow.menu, context))
   }
 }
+
+/** The answer to a route the server refused (the bound reached, the department gone): said so, then the menu's noInput. */
+export const routeRefusedTwiml = (flow: CallFlow, context: CallContext): string =>
+  document(sayPlain("This request cannot be transferred.") + (flow.menu === undefined ? bridgeVerbs(flow, context) : noInputVerbs(flow, flow.menu, context)))
 
 /** What the visitor hears on picking up, before the bridge connects them (the `<Number url>` document). */
 export const visitorTwiml = (flow: CallFlow, context: Partial<CallContext>): string => document(flow.visitor === undefined ? "" : say(flow.visitor, context))

@@ -7,6 +7,8 @@
  *   dialing ──retryLater──► retry_scheduled ──dial──► dialing      (busy / no answer / failed, attempts left on this number)
  *   dialing ──escalate────► escalated       ──dial──► dialing      (this number exhausted, a backup number left)
  *   dialing ──giveUp──────► failed                                 (every number exhausted; one SMS fallback)
+ *   dialing | connected ──route──► escalated                       (the agent's key or an operator sends it to another
+ *                                                                  department: its chain from the first number)
  *   dialing ──takeBack────► queued | retry_scheduled | escalated   (the call was never placed: back to the
  *                                                                  status its attempt started from)
  *   pending_verification | queued | retry_scheduled | escalated | dialing ──cancel──► cancelled
@@ -55,6 +57,7 @@ export type CallbackEvent =
   | "retryLater" // busy, no answer or failed, with attempts left on this number
   | "escalate" // this number is exhausted; the next one in the chain is next
   | "giveUp" // every number is exhausted
+  | "route" // moved to another department during its call: that department's chain is next
   | "cancel"
   | "adminRetry" // an administrator revives a failed or cancelled request
 
@@ -69,6 +72,7 @@ export const Transitions: { readonly [E in CallbackEvent]: Partial<Record<Callba
   retryLater: { dialing: ["retry_scheduled"] },
   escalate: { dialing: ["escalated"] },
   giveUp: { dialing: ["failed"] },
+  route: { dialing: ["escalated"], connected: ["escalated"] },
   cancel: { pending_verification: ["cancelled"], queued: ["cancelled"], retry_scheduled: ["cancelled"], escalated: ["cancelled"], dialing: ["cancelled"] },
   adminRetry: { failed: ["queued"], cancelled: ["queued"] }
 }

@@ -42,6 +42,13 @@ export const EventPayloads = {
   "callback.connected": Schema.Struct({ ...AttemptRef }),
   "callback.retry_scheduled": Schema.Struct({ nextAttemptAt: Timestamp }),
   "callback.escalated": Schema.Struct({ level: Schema.Int.annotations({ description: "the backup number called next (1 = the first backup)" }) }),
+  "callback.routed": Schema.Struct({
+    from: Schema.String.annotations({ description: "the department it was with (`main`: the business's own)" }),
+    to: Schema.String.annotations({ description: "the department it is with now; its chain is called from its first number" }),
+    by: Schema.Literal("agent", "operator").annotations({ description: "the answering agent's keypad, or an operator" }),
+    attemptId: Schema.optional(Schema.UUID.annotations({ description: "the call in progress when it was moved" })),
+    routes: Schema.Int.annotations({ description: "moves so far, this one included" })
+  }),
   "callback.completed": Schema.Struct({}),
   "callback.failed": Schema.Struct({}),
   "callback.cancelled": Schema.Struct({}),
@@ -72,6 +79,7 @@ export const MoveTypes: { readonly [E in CallbackEvent]: HistoryEventType } = {
   retryLater: "callback.retry_scheduled",
   escalate: "callback.escalated",
   giveUp: "callback.failed",
+  route: "callback.routed",
   cancel: "callback.cancelled",
   adminRetry: "callback.retried"
 }

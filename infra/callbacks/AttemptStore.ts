@@ -29,6 +29,8 @@ export interface NewAttempt {
   readonly ringSeconds: number
   /** The request's status before this attempt, where a take-back returns it. */
   readonly fromStatus: CallbackStatus
+  /** The department called for (`main` when absent). */
+  readonly department?: string | undefined
 }
 
 /** What Twilio said about an attempt (`status`: one of AttemptStatus, or the row written back will not decode). */
@@ -53,16 +55,24 @@ export class AttemptStore extends Effect.Service<AttemptStore>()("switchboard/in
     /** Writes an attempt in `placing`, numbered after the request's previous attempts. */
     const insert = (attempt: NewAttempt) =>
       sql`
-        INSERT INTO call_attempts (id, callback_id, n, level, attempt_on_number, to_phone, ring_seconds, from_status)
+        INSERT INTO call_attempts (id, callback_id, n, level, attempt_on_number, to_phone, ring_seconds, from_status, department)
         VALUES (${attempt.id}, ${attempt.callbackId},
                 (SELECT coalesce(max(n), 0) + 1 FROM call_attempts WHERE callback_id = ${attempt.callbackId}),
-                ${attempt.level}, ${attempt.attemptOnNumber}, ${attempt.to}, ${attempt.ringSeconds}, ${attempt.fromStatus})
+                ${attempt.level}, ${attempt.attemptOnNumber}, ${attempt.to}, ${attempt.ringSeconds}, ${attempt.fromStatus},
+                ${attempt.department ?? "main"})
         RETURNING *`.pipe(
         narrow("attempts.insert"),
         Effect.flatMap(([row]) => decodeRow(AttemptRow)(row))
       )
 
     const find = (id: string) => sql`SELECT * FROM call_attempts WHERE id = ${id}`.pipe(narrow("attempts.find"), Effect.flatMap(decodeFirst(AttemptRow)))
+
+    /** The department an attempt's call was placed for. */
+    const departmentOf = (id: string) =>
+      sql<{ department: string }>`SELECT department FROM call_attempts WHERE id = ${id}`.pipe(
+        narrow("attempts.departmentOf"),
+        Effect.map((rows) => Option.fromNullable(rows[0]?.department))
+      )
 
     /** The attempt and how long (by the database's clock) since its status last changed: how long its call has been silent. */
     const findWithSilence = (id: string) =>
@@ -171,6 +181,6 @@ export class AttemptStore extends Effect.Service<AttemptStore>()("switchboard/in
         Effect.flatMap(decodeFirst(AttemptWithOriginRow))
       )
 
-    return { insert, find, findWithSilence, lock, isCallKnown, ownedSids, mayCreateTo, listOf, update, markPlaced, markUnknown, deleteUnplaced }
+    return { insert, find, departmentOf, findWithSilence, lock, isCallKnown, ownedSids, mayCreateTo, listOf, update, markPlaced, markUnknown, deleteUnplaced }
   })
 }) {}

@@ -33,6 +33,8 @@ export interface NewRequest {
   readonly phone: string
   readonly name: string | undefined
   readonly note: string | undefined
+  /** The department it is with (`main` when absent). */
+  readonly department?: string | undefined
   readonly priority: CallbackPriority
   readonly traceparent: string | undefined
   /** The SHA-256 of the request's stream token (Codes.ts). */
@@ -54,6 +56,8 @@ export interface StatusChange {
   readonly nextAttemptAt?: Date | null
   readonly scheduledFor?: Date | null
   readonly bumpGeneration?: boolean
+  /** The department it moves to; counted as one more route. */
+  readonly department?: string
 }
 
 /** Where the caller saw the request: the event applies only if it is still there (no retry or attempt in between). */
@@ -99,6 +103,7 @@ export class RequestStore extends Effect.Service<RequestStore>()("switchboard/in
       retryLater: sql`jsonb_build_object('nextAttemptAt', coalesce(r.next_attempt_at, r.updated_at))`,
       escalate: sql`jsonb_build_object('level', r.escalation_level)`,
       giveUp: sql`'{}'::jsonb`,
+      route: sql`jsonb_build_object('to', r.department, 'routes', r.routes)`,
       cancel: sql`'{}'::jsonb`,
       adminRetry: sql`jsonb_build_object('generation', r.generation)`
     }
@@ -108,8 +113,8 @@ export class RequestStore extends Effect.Service<RequestStore>()("switchboard/in
       Effect.gen(function* () {
         const [row] = yield* sql`
           WITH r AS (
-            INSERT INTO callback_requests (id, business_id, phone, name, note, status, priority, traceparent, stream_token_hash, event_seq, event_tx)
-            VALUES (${request.id}, ${request.businessId}, ${request.phone}, ${request.name ?? null}, ${request.note ?? null},
+            INSERT INTO callback_requests (id, business_id, phone, name, note, department, status, priority, traceparent, stream_token_hash, event_seq, event_tx)
+            VALUES (${request.id}, ${request.businessId}, ${request.phone}, ${request.name ?? null}, ${request.note ?? null}, ${request.department ?? "main"},
                     'pending_verification', ${request.priority}, ${request.traceparent ?? null}, ${request.streamTokenHash ?? null}, 1, pg_current_xact_id())
             -- the index's own predicate (migrations/0002), written out so Postgres can infer the index
             ON CONFLICT (business_id, phone) WHERE status NOT IN (${sql.literal(terminal.map((s) => `'${s}'`).join(", "))}) DO NOTHING
@@ -179,6 +184,7 @@ export class RequestStore extends Effect.Service<RequestStore>()("switchboard/in
                  ${optional(change.nextAttemptAt, (v) => set("next_attempt_at", v?.toISOString() ?? null, "timestamptz"))}
                  ${optional(change.scheduledFor, (v) => set("scheduled_for", v?.toISOString() ?? null, "timestamptz"))}
                  ${change.bumpGeneration === true ? sql`, generation = generation + 1, circuit_notice_at = NULL` : sql``}
+                 ${change.department === undefined ? sql`` : sql`, department = ${change.department}, routes = routes + 1`}
            WHERE id = ${id} AND status = ANY(${[...sources]}::text[])
              ${
                expected === undefined

@@ -19,7 +19,9 @@ import * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { AttemptStatus, Business, CallAttempt, CallbackPriority, CallbackRequest, Hours, PlanStep } from "../../domain/callbacks/Business.ts"
+import { CallFlow } from "../../domain/callbacks/CallFlow.ts"
 import { CallbackStatus } from "../../domain/callbacks/CallbackState.ts"
+import { Department } from "../../domain/callbacks/Department.ts"
 
 const Timestamptz = Schema.DateFromSelf
 const nullable = <S extends Schema.Schema.Any>(schema: S) => Schema.NullOr(schema)
@@ -81,6 +83,48 @@ export const BusinessRow = Schema.transform(BusinessColumns, Schema.typeSchema(B
   })
 })
 
+const DepartmentColumns = Schema.Struct({
+  business_id: Schema.String,
+  key: Schema.String,
+  name: Schema.String,
+  phone: Schema.String,
+  ring_seconds: Schema.Number,
+  escalation: Schema.Array(Schema.typeSchema(PlanStep)),
+  hours: nullable(Schema.typeSchema(Hours)),
+  max_concurrent_calls: Schema.Number,
+  created_at: Timestamptz,
+  updated_at: Timestamptz
+}).annotations({ identifier: "DepartmentRow" })
+
+/** A `departments` row as a {@link Department}. */
+export const DepartmentRow = Schema.transform(DepartmentColumns, Schema.typeSchema(Department), {
+  strict: true,
+  decode: (row) => ({
+    businessId: row.business_id,
+    key: row.key,
+    name: row.name,
+    phone: row.phone,
+    ringSeconds: row.ring_seconds,
+    escalation: row.escalation,
+    hours: absent(row.hours),
+    maxConcurrentCalls: row.max_concurrent_calls,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at
+  }),
+  encode: (department) => ({
+    business_id: department.businessId,
+    key: department.key,
+    name: department.name,
+    phone: department.phone,
+    ring_seconds: department.ringSeconds,
+    escalation: department.escalation,
+    hours: orNull(department.hours),
+    max_concurrent_calls: department.maxConcurrentCalls,
+    created_at: department.createdAt,
+    updated_at: department.updatedAt
+  })
+})
+
 const RequestColumns = Schema.Struct({
   id: Schema.String,
   business_id: Schema.String,
@@ -89,6 +133,8 @@ const RequestColumns = Schema.Struct({
   note: nullable(Schema.String),
   status: CallbackStatus,
   priority: CallbackPriority,
+  department: Schema.String,
+  routes: Schema.Number,
   escalation_level: Schema.Number,
   attempt_on_number: Schema.Number,
   current_attempt_id: nullable(Schema.String),
@@ -112,6 +158,8 @@ export const RequestRow = Schema.transform(RequestColumns, Schema.typeSchema(Cal
     note: absent(row.note),
     status: row.status,
     priority: row.priority,
+    department: row.department,
+    routes: row.routes,
     escalationLevel: row.escalation_level,
     attemptOnNumber: row.attempt_on_number,
     currentAttemptId: absent(row.current_attempt_id),
@@ -131,6 +179,8 @@ export const RequestRow = Schema.transform(RequestColumns, Schema.typeSchema(Cal
     note: orNull(request.note),
     status: request.status,
     priority: request.priority,
+    department: request.department,
+    routes: request.routes,
     escalation_level: request.escalationLevel,
     attempt_on_number: request.attemptOnNumber,
     current_attempt_id: orNull(request.currentAttemptId),
@@ -212,6 +262,27 @@ export const AttemptWithOriginRow = Schema.transform(
     strict: true,
     decode: (row) => ({ ...attemptOf(row), fromStatus: row.from_status }),
     encode: (attempt) => ({ ...columnsOf(attempt), from_status: attempt.fromStatus })
+  }
+)
+
+/** One saved version of a department's call flow. */
+export const FlowVersion = Schema.Struct({
+  department: Schema.String,
+  /** 1, 2, ... per department; 0 is the default flow, never saved. */
+  version: Schema.Int,
+  flow: CallFlow,
+  createdAt: Schema.optional(Timestamptz)
+}).annotations({ identifier: "FlowVersion" })
+export type FlowVersion = typeof FlowVersion.Type
+
+/** A `call_flows` row as a {@link FlowVersion}: the flow is checked against its schema again, so a stored flow that no longer validates is a defect, not a call played wrong. */
+export const FlowVersionRow = Schema.transform(
+  Schema.Struct({ department: Schema.String, version: Schema.Number, flow: CallFlow, created_at: Timestamptz }).annotations({ identifier: "CallFlowRow" }),
+  Schema.typeSchema(FlowVersion),
+  {
+    strict: true,
+    decode: (row) => ({ department: row.department, version: row.version, flow: row.flow, createdAt: row.created_at }),
+    encode: (v) => ({ department: v.department, version: v.version, flow: v.flow, created_at: v.createdAt ?? new Date(0) })
   }
 )
 

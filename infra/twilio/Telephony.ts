@@ -104,6 +104,11 @@ export interface TelephonyService {
    */
   readonly findCalls: (query: CallQuery) => Effect.Effect<CallListing, TelephonyError | CircuitOpen>
   readonly sendSms: (request: SmsRequest) => Effect.Effect<{ readonly sid: string }, TelephonyError | CircuitOpen>
+  /**
+   * Ends a call in progress (`calls(sid).update({ status: "completed" })`); one still ringing is canceled.
+   * Whether Twilio ended it: false when the call had already ended or Twilio does not know it.
+   */
+  readonly endCall: (sid: string) => Effect.Effect<boolean, TelephonyError | CircuitOpen>
   readonly circuit: (channel: Channel) => Effect.Effect<CircuitStatus>
   /**
    * How long until the channel would let a request through: zero when closed, when an open
@@ -283,6 +288,22 @@ export const make = (options: TelephonyOptions): TelephonyService => {
     fetchCall: (sid) =>
       guarded("voice", "calls.fetch", () => absentOn404(options.client.calls(sid).fetch()), { "twilio.call_sid": sid }).pipe(
         Effect.map((call) => (call === undefined ? undefined : callInfo(call)))
+      ),
+    endCall: (sid) =>
+      guarded(
+        "voice",
+        "calls.update",
+        () =>
+          options.client
+            .calls(sid)
+            .fetch()
+            .then((call) => (call.status === "queued" || call.status === "ringing" ? "canceled" : "completed"))
+            .then((status) => options.client.calls(sid).update({ status }))
+            .then(() => true),
+        { "twilio.call_sid": sid }
+      ).pipe(
+        // 404: no such call; 21220: "Call is not in-progress" (it ended meanwhile): nothing left to end
+        Effect.catchIf((error) => error._tag === "TelephonyError" && (error.status === 404 || error.code === "21220"), () => Effect.succeed(false))
       ),
     findCalls: (query) => {
       const limit = query.limit ?? DEFAULT_LIST_LIMIT

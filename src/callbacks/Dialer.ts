@@ -2,20 +2,21 @@
  * `callback.dial`: places a request's next call; `callback.watch`: looks
  * after that call until it ends.
  *
- * The dial job only runs once the engine has admitted it under the business's
- * key (`business:<id>`, limit maxConcurrentCalls), so everything below happens
+ * The dial job only runs once the engine has admitted it under its
+ * department's key (`business:<id>` for the business's own, `business:<id>:<key>`
+ * for another; limit maxConcurrentCalls), so everything below happens
  * with a slot held; waiting for a slot runs nothing and records nothing. The
  * call keeps that slot through a lease the attempt owns (migrations/
  * 0020_slot_leases.sql), written with the attempt, so the job ends as soon as
  * Twilio has answered the create: no runner waits through a call. The lease
  * is given back when the call ends (`settle`), or when the attempt is taken
- * back; that wakes the business's next waiting dial.
+ * back; that wakes the department's next waiting dial.
  * In order:
  * 1. A request already dialing (a rescued or retried job) keeps its current
  *    call: a second call is never placed for one attempt. The job makes sure
  *    the call has its lease and watcher and, as the call's reports may have
  *    been lost meanwhile, asks Twilio about it at once.
- * 2. Outside opening hours the job snoozes until the next opening.
+ * 2. Outside opening hours (the department's) the job snoozes until the next opening.
  * 3. While the voice circuit is open it snoozes (no attempt spent) and the
  *    visitor gets one SMS notice.
  * 4. Under an advisory lock on the number, in one transaction: if another
@@ -78,11 +79,12 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
-import type { Business, CallAttempt, CallbackRequest } from "../../domain/callbacks/Business.ts"
+import type { CallAttempt, CallbackRequest } from "../../domain/callbacks/Business.ts"
+import { slotOf, type Target } from "../../domain/callbacks/Department.ts"
 import { isEnded } from "../../domain/callbacks/CallProgress.ts"
 import { planOf } from "../../domain/callbacks/EscalationPlan.ts"
 import { blockingHorizonMs, reconcileCreate, windowOf } from "../../domain/callbacks/Reconciliation.ts"
-import { businessSlot, CallbackDial, CallbackWatch } from "../../domain/callbacks/Jobs.ts"
+import { CallbackDial, CallbackWatch } from "../../domain/callbacks/Jobs.ts"
 import { closedUntil } from "../../domain/callbacks/OpeningHours.ts"
 import { Permanent, Retryable, Snooze } from "../../domain/jobs/JobErrors.ts"
 import { CallbackConfig } from "../../infra/callbacks/CallbackConfig.ts"
@@ -102,6 +104,7 @@ import { Telephony } from "../../infra/twilio/Telephony.ts"
 import { TwilioGateway } from "../../infra/twilio/TwilioGateway.ts"
 import { handle } from "../../supervisors/JobRegistry.ts"
 import { deferForBudget, spendOnDial } from "./Budgets.ts"
+import { targetFor } from "./Departments.ts"
 import { asJobFailure } from "./JobFailures.ts"
 import { enqueueDial, settle } from "./Settlement.ts"
 import { enqueueNotice } from "./Texts.ts"
@@ -163,20 +166,20 @@ const unplace = (attempt: CallAttempt, reason: string, redial = false) =>
         const business = yield* Effect.flatMap(BusinessStore, (businesses) => businesses.find(moved.value.businessId))
         if (Option.isNone(business)) return
         const at = new Date((yield* Clock.currentTimeMillis) + Duration.toMillis(REFUSED_RETRY))
-        yield* enqueueDial(moved.value, business.value, at, attempt.id)
+        yield* enqueueDial(moved.value, yield* targetFor(business.value, moved.value.department), at, attempt.id)
       })
     )
   })
 
 /**
  * Puts a call attempt in the care of its lease and its watcher (both written once: doing it again changes
- * nothing): the lease holds the business's slot for the call, the watcher (`callback.watch`, first due
+ * nothing): the lease holds the department's slot for the call, the watcher (`callback.watch`, first due
  * `firstLookAt`) asks Twilio about it when its reports go quiet and gives the slot back once it ended.
  * Inside the caller's transaction.
  */
-const watchOver = (attemptId: string, businessId: string, firstLookAt: Date, traceparent: string | undefined) =>
+const watchOver = (attemptId: string, slot: string, firstLookAt: Date, traceparent: string | undefined) =>
   Effect.gen(function* () {
-    yield* Effect.flatMap(JobStore, (jobs) => jobs.holdSlot(businessSlot(businessId), attemptId))
+    yield* Effect.flatMap(JobStore, (jobs) => jobs.holdSlot(slot, attemptId))
     yield* enqueue(CallbackWatch, { attemptId }, { runAt: firstLookAt, uniqueKey: `callback.watch:${attemptId}`, traceparent })
   })
 
@@ -196,7 +199,7 @@ const resume = (request: CallbackRequest, attemptId: string) =>
       Effect.gen(function* () {
         const locked = yield* attempts.lock(attemptId)
         if (Option.isNone(locked) || isEnded(locked.value.status)) return Option.none<CallAttempt>()
-        yield* watchOver(attemptId, request.businessId, firstLookAt, request.traceparent)
+        yield* watchOver(attemptId, slotOf(request.businessId, request.department), firstLookAt, request.traceparent)
         return Option.some<CallAttempt>(locked.value)
       })
     )
@@ -281,12 +284,12 @@ const reconcile = (attempt: CallAttempt) =>
     }
   })
 
-const begin = (request: CallbackRequest, business: Business) =>
+const begin = (request: CallbackRequest, target: Target) =>
   Effect.gen(function* () {
     const requests = yield* RequestStore
     const attempts = yield* AttemptStore
     const settings = yield* CallbackConfig
-    const plan = planOf(business)
+    const plan = planOf(target)
     const step = plan[Math.min(request.escalationLevel, plan.length - 1)] ?? plan[0]
     if (step === undefined) return { _tag: "Nothing" as const }
     const attemptId = randomUUID()
@@ -298,7 +301,7 @@ const begin = (request: CallbackRequest, business: Business) =>
         if (!(yield* attempts.mayCreateTo(step.phone, blockingHorizonMs(Duration.toMillis(requestTimeout))))) return { _tag: "Unresolved" as const }
         const allowed = yield* hit(`dial:${step.phone}`, settings.dialPerDestination, attemptId)
         if (!allowed.allowed) return { _tag: "Limited" as const, retryAfter: allowed.retryAfter }
-        yield* spendOnDial(request.id, business.id, attemptId)
+        yield* spendOnDial(request.id, request.businessId, attemptId)
         // only from where this job saw the request: the number and attempt below were chosen from that
         const moved = yield* requests.applyEvent(
           request.id,
@@ -315,9 +318,10 @@ const begin = (request: CallbackRequest, business: Business) =>
           attemptOnNumber: request.attemptOnNumber + 1,
           to: step.phone,
           ringSeconds: step.ringSeconds,
-          fromStatus: request.status
+          fromStatus: request.status,
+          department: target.key
         })
-        yield* watchOver(attemptId, business.id, firstLookAt, request.traceparent)
+        yield* watchOver(attemptId, target.slot, firstLookAt, request.traceparent)
         return { _tag: "Begun" as const, attempt }
       })
     ).pipe(Effect.catchTag("BudgetRefused", (refused) => Effect.succeed({ _tag: "Budget" as const, refused })))
@@ -394,7 +398,8 @@ export const dial = (callbackId: string, generation?: number) =>
     const now = new Date(yield* Clock.currentTimeMillis)
     const due = request.value.nextAttemptAt
     if (due !== undefined && due.getTime() > now.getTime() + 1_000) return yield* Snooze.for(Duration.millis(due.getTime() - now.getTime()), "not due yet", "schedule")
-    const hours = closedUntil(business.value, now)
+    const target = yield* targetFor(business.value, request.value.department)
+    const hours = closedUntil(target, now)
     if (hours.closed && hours.opensAt !== undefined) {
       yield* requests.setScheduledFor(callbackId, hours.opensAt)
       return yield* Snooze.for(Duration.millis(hours.opensAt.getTime() - now.getTime()), "the business is closed", "schedule")
@@ -404,7 +409,7 @@ export const dial = (callbackId: string, generation?: number) =>
       yield* noticeOnce(request.value)
       return yield* Snooze.for(Duration.max(refusing, Duration.seconds(1)), "the voice circuit is open", "circuit")
     }
-    const begun = yield* begin(request.value, business.value)
+    const begun = yield* begin(request.value, target)
     if (begun._tag === "Nothing") return
     if (begun._tag === "Unresolved") return yield* Snooze.for(UNRESOLVED_RETRY, "another create to this number has no answer yet", "concurrency")
     if (begun._tag === "Limited") return yield* Snooze.for(Duration.max(begun.retryAfter, Duration.seconds(1)), "per-destination limit", "rate_limit")

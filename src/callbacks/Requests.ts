@@ -20,10 +20,12 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { type CallAttempt, type CallbackRequest, priorityFor } from "../../domain/callbacks/Business.ts"
 import { type CallbackStatus, CallbackStatuses } from "../../domain/callbacks/CallbackState.ts"
+import { MAIN } from "../../domain/callbacks/Department.ts"
 import { closedUntil } from "../../domain/callbacks/OpeningHours.ts"
 import { check, expiresAt, mayResend, PendingCallback } from "../../domain/callbacks/Verification.ts"
 import { CallbackConfig, type RateLimit, verificationPolicyOf } from "../../infra/callbacks/CallbackConfig.ts"
 import { AttemptStore } from "../../infra/callbacks/AttemptStore.ts"
+import { DepartmentStore } from "../../infra/callbacks/DepartmentStore.ts"
 import { HistoryStore } from "../../infra/callbacks/HistoryStore.ts"
 import { type ActiveRequestExists, type RequestFilter, RequestStore } from "../../infra/callbacks/RequestStore.ts"
 import { VerificationStore } from "../../infra/callbacks/VerificationStore.ts"
@@ -40,6 +42,7 @@ import { Conflict, Gone, lookUp, RateLimited, Unprocessable, validationFailedAt,
 import * as BotChecks from "./BotChecks.ts"
 import * as Businesses from "./Businesses.ts"
 import { refusedByBudget, refuseLocked, spend, spendUnlessLocked, verificationFailed } from "./Budgets.ts"
+import { targetFor } from "./Departments.ts"
 import { enqueueDial } from "./Settlement.ts"
 import { enqueueCode } from "./Texts.ts"
 
@@ -76,6 +79,8 @@ export interface CreateCommand {
   readonly phone: string
   readonly name?: string | undefined
   readonly note?: string | undefined
+  /** The department the visitor chose (absent or `main`: the business's own). */
+  readonly topic?: string | undefined
   readonly idempotencyKey?: string | undefined
   /** Who asked: one of the rate limits is per address. */
   readonly clientIp: string
@@ -96,7 +101,7 @@ export const create = (command: CreateCommand) =>
     const traceparent = exporting ? yield* currentTraceparent : undefined
     const key = command.idempotencyKey === undefined ? undefined : `create:${command.idempotencyKey}`
     // the fields this use case reads, nothing else, so unknown fields (and the bot check's token) cannot make two bodies differ
-    const bodyHash = hashBody({ businessId: command.businessId, phone: command.phone, name: command.name, note: command.note })
+    const bodyHash = hashBody({ businessId: command.businessId, phone: command.phone, name: command.name, note: command.note, ...(command.topic === undefined ? {} : { topic: command.topic }) })
     if (command.botCheck !== undefined) {
       // before the transaction: the provider is asked over the network, with no connection held
       const setting = yield* BotChecks.settingOf(command.businessId)
@@ -112,6 +117,10 @@ export const create = (command: CreateCommand) =>
       return yield* validationFailedAt("body", "/phone", message)
     }
     const phone = normalized.e164
+    const department = command.topic ?? MAIN
+    if (department !== MAIN && Option.isNone(yield* Effect.flatMap(DepartmentStore, (store) => store.find(business.id, department)))) {
+      return yield* validationFailedAt("body", "/topic", "is not a topic of this business")
+    }
     const id = randomUUID()
     // the limits, counted in one statement of their own before the transaction (tagged with the new
     // request's id), so creates from one address never wait for each other's commits; whatever then
@@ -145,6 +154,7 @@ export const create = (command: CreateCommand) =>
             phone,
             name: command.name,
             note: command.note,
+            department,
             priority: priorityFor(business, phone),
             traceparent,
             streamTokenHash: hashStreamToken(streamToken)
@@ -209,11 +219,12 @@ export const verify = (id: string, code: string, clientIp: string) =>
         metrics.verificationChecks.inc({ result: "verified" })
         yield* verifications.markVerified(request.id)
         const business = yield* Businesses.find(request.businessId)
-        const hours = closedUntil(business, at)
+        const target = yield* targetFor(business, request.department)
+        const hours = closedUntil(target, at)
         const scheduledFor = hours.closed && hours.opensAt !== undefined ? hours.opensAt : at
         const queued = yield* requests.applyEvent(request.id, "verify", { scheduledFor })
         if (Option.isNone(queued)) return yield* notPending(request)
-        yield* enqueueDial(queued.value, business, hours.closed ? scheduledFor : undefined)
+        yield* enqueueDial(queued.value, target, hours.closed ? scheduledFor : undefined)
         // the first call, against the budgets, last; the dial that places it takes this count over (Budgets.spendOnDial)
         yield* spend("call", business.id, "verify", request.id)
         return { _tag: "Verified" as const, request: queued.value, scheduledFor }
@@ -330,7 +341,7 @@ export const applyOperatorChange = (id: string, event: "adminRetry" | "cancel") 
           // the visitor has another active request for this business meanwhile
           .pipe(Effect.catchTag("ActiveRequestExists", () => refuse("the visitor has another active request for this business")))
         if (Option.isNone(moved)) return yield* refuse(`a ${request.status} callback request cannot be ${event === "cancel" ? "cancelled" : "retried"}`)
-        if (event === "adminRetry") yield* enqueueDial(moved.value, yield* Businesses.find(request.businessId))
+        if (event === "adminRetry") yield* enqueueDial(moved.value, yield* targetFor(yield* Businesses.find(request.businessId), moved.value.department))
         return moved.value
       })
     )

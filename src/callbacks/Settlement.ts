@@ -12,10 +12,11 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import type { Business, CallbackRequest } from "../../domain/callbacks/Business.ts"
+import type { CallbackRequest } from "../../domain/callbacks/Business.ts"
 import { applyReport, eventsOf, isEnded, nextStep, outcomeOf } from "../../domain/callbacks/CallProgress.ts"
 import { planOf } from "../../domain/callbacks/EscalationPlan.ts"
-import { businessSlot, CallbackDial, CallbackEscalate } from "../../domain/callbacks/Jobs.ts"
+import type { Target } from "../../domain/callbacks/Department.ts"
+import { CallbackDial, CallbackEscalate } from "../../domain/callbacks/Jobs.ts"
 import { Priority } from "../../domain/jobs/JobDefinition.ts"
 import { CallbackConfig, retryPolicyOf } from "../../infra/callbacks/CallbackConfig.ts"
 import { AttemptStore } from "../../infra/callbacks/AttemptStore.ts"
@@ -29,23 +30,25 @@ import { JobStore } from "../../infra/jobs/JobStore.ts"
 import { Metrics } from "../../infra/observability/Metrics.ts"
 import { classifyReported, reportedErrorText } from "../../infra/twilio/TwilioErrors.ts"
 import { ourId } from "../Failures.ts"
+import { targetFor } from "./Departments.ts"
 import { enqueueNotice } from "./Texts.ts"
 
 /**
- * Enqueues the request's next dial: at `runAt` (now when absent), under the business's concurrency key.
+ * Enqueues the request's next dial: at `runAt` (now when absent), under its department's concurrency key
+ * (the business's own for `main`).
  * The unique key names the attempt to come (generation, status, number and attempt on it), so a step
  * that runs twice (a retried escalation) still enqueues one dial; `after` (an attempt taken back) tells
  * a dial again for the same attempt from the one that was taken back.
  */
-export const enqueueDial = (request: CallbackRequest, business: Pick<Business, "id" | "maxConcurrentCalls">, runAt?: Date, after?: string) =>
+export const enqueueDial = (request: CallbackRequest, target: Pick<Target, "slot" | "maxConcurrentCalls">, runAt?: Date, after?: string) =>
   enqueue(
     CallbackDial,
     { callbackId: request.id, generation: request.generation },
     {
       runAt,
       priority: request.priority === "high" ? Priority.high : Priority.normal,
-      concurrencyKey: businessSlot(business.id),
-      concurrencyLimit: business.maxConcurrentCalls,
+      concurrencyKey: target.slot,
+      concurrencyLimit: target.maxConcurrentCalls,
       uniqueKey: `callback.dial:${request.id}:${request.generation}:${request.status}:${request.escalationLevel}:${request.attemptOnNumber}${after === undefined ? "" : `:after:${after}`}`,
       traceparent: request.traceparent
     }
@@ -94,13 +97,14 @@ export const settle = (attemptId: string, report: CallReport) =>
         if (Option.isNone(request) || request.value.currentAttemptId !== attemptId) return true
         const business = yield* businesses.find(request.value.businessId)
         if (Option.isNone(business)) return true
-        const levels = planOf(business.value).length
+        const target = yield* targetFor(business.value, request.value.department)
+        const levels = planOf(target).length
         const step = nextStep(request.value, updated, levels, retryPolicyOf(settings), report.exhaustNumber === true)
         switch (step._tag) {
           case "Retry": {
             const at = new Date((yield* Clock.currentTimeMillis) + Duration.toMillis(step.after))
             const moved = yield* requests.applyEvent(request.value.id, "retryLater", { nextAttemptAt: at })
-            if (Option.isSome(moved)) yield* enqueueDial(moved.value, business.value, at)
+            if (Option.isSome(moved)) yield* enqueueDial(moved.value, target, at)
             break
           }
           case "Escalate": {

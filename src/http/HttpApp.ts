@@ -23,6 +23,7 @@ import { PUBLIC_API } from "./Contract.ts"
 import { bearer, limitBody, observe, requestId, untilMigrated } from "./Middleware.ts"
 import { NotFound } from "./Problems.ts"
 import { adminCallbackRoutes } from "./routes/AdminCallbacks.ts"
+import { departmentRoutes, topicRoutes } from "./routes/Departments.ts"
 import { businessApiRoutes } from "./routes/BusinessApi.ts"
 import { adminJobRoutes } from "./routes/AdminJobs.ts"
 import { adminWebhookRoutes } from "./routes/AdminWebhooks.ts"
@@ -79,6 +80,7 @@ export const makeHttpApp = (options: HttpAppOptions) =>
       app.use(`${PUBLIC_API}*`, cors())
       app.use(`${PUBLIC_API}*`, ownCallbacks())
       app.route("/", callbackRoutes())
+      app.route("/", topicRoutes())
       app.route("/", publicKeyRoutes())
       app.route("/", businessApiRoutes())
       app.route("/", visitorEventRoutes())
@@ -89,6 +91,7 @@ export const makeHttpApp = (options: HttpAppOptions) =>
       app.use("/admin/api/*", auditChanges(allRoutes))
       app.route("/", adminJobRoutes(options.definitions, options.crons ?? []))
       app.route("/", adminCallbackRoutes())
+      app.route("/", departmentRoutes())
       app.route("/", adminKeyRoutes())
       app.route("/", adminBotCheckRoutes())
       app.route("/", adminWebhookRoutes())

@@ -1,5 +1,6 @@
 /** The visitor-facing callback API (API.md "Public"): its shapes and routes. */
 import * as Schema from "effect/Schema"
+import { DepartmentKey } from "../../../domain/callbacks/Department.ts"
 import { CallAttempt, CallbackRequest } from "../../../domain/callbacks/Business.ts"
 import { CallbackStatus } from "../../../domain/callbacks/CallbackState.ts"
 import { HistoryEvent } from "../../../domain/callbacks/History.ts"
@@ -15,6 +16,9 @@ export const CreateCallbackBody = Schema.Struct({
   phone: PlainText(1, 64).annotations({ description: "the visitor's mobile number in any common format; read in the business's country when it has no country code" }),
   name: Optional(PlainText(0, 100)),
   note: Optional(PlainText(0, 500)),
+  topic: Schema.optional(
+    DepartmentKey.annotations({ description: "the department the visitor wants to talk to (GET /v1/topics lists them); absent or `main`: the business's own" })
+  ),
   botToken: Schema.optional(
     Schema.String.pipe(Schema.maxLength(4096)).annotations({
       description: "the token of the business's bot check (Turnstile or hCaptcha), when it has one: needed with a publishable key, good once"

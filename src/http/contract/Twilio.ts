@@ -53,6 +53,15 @@ export const CallParams = Schema.Struct(
   OtherParams
 ).annotations({ identifier: "TwilioCallParams", description: "the parameters of a Twilio voice request or call status callback, form-encoded" })
 
+/** What Twilio posts to a `<Gather>`'s action: the call's parameters and the keys pressed. */
+export const GatherParams = Schema.Struct(
+  {
+    ...CallParams.fields,
+    Digits: Tolerant(Schema.String.pipe(Schema.pattern(/^[0-9*#]{0,40}$/)), "the keys the agent pressed")
+  },
+  OtherParams
+).annotations({ identifier: "TwilioGatherParams", description: "the parameters of a Twilio `<Gather>` action request, form-encoded" })
+
 export const MessageParams = Schema.Struct(
   {
     MessageStatus: Tolerant(MessageStatus, "the message's status: queued, sent, delivered, undelivered, failed, ..."),
@@ -87,6 +96,12 @@ export const DeliveryHeaders = Schema.Struct({
 })
 
 const AttemptParams = Schema.Struct({ attemptId: Schema.String.annotations({ description: "the call attempt's id (a UUID; another id is a 404)" }) })
+/** Which version of the flow the call plays, and how often the menu was heard again; in the URLs this app gives Twilio. */
+const FlowQuery = Schema.Struct({
+  v: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(0, 1_000_000)).annotations({ description: "the flow's version the call plays (0: the default flow)" })),
+  r: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(0, 10)).annotations({ description: "how often the menu was heard again" }))
+})
+
 const MessagePath = Schema.Struct({ messageId: Schema.String.annotations({ description: "the text message's id (a UUID; another id is a 404)" }) })
 
 const FORM = "application/x-www-form-urlencoded"
@@ -104,6 +119,34 @@ export const voiceWebhook = route({
   body: { schema: CallParams, contentType: FORM },
   responses: { 200: { description: "TwiML", contentType: "text/xml", text: true } },
   problems: [...problems]
+})
+
+export const gatherWebhook = route({
+  method: "post",
+  path: "/twilio/gather/{attemptId}",
+  operationId: "twilioGather",
+  summary: "TwiML answering the agent's key in the call flow's menu: bridge, goodbye, or a move to another department.",
+  tags,
+  security: "twilio",
+  params: AttemptParams,
+  query: FlowQuery,
+  body: { schema: GatherParams, contentType: FORM },
+  responses: { 200: { description: "TwiML", contentType: "text/xml", text: true } },
+  problems: ["validation", ...problems]
+})
+
+export const visitorWebhook = route({
+  method: "post",
+  path: "/twilio/visitor/{attemptId}",
+  operationId: "twilioVisitor",
+  summary: "TwiML the visitor hears on picking up, before the bridge connects them (the call flow's `visitor`).",
+  tags,
+  security: "twilio",
+  params: AttemptParams,
+  query: FlowQuery,
+  body: { schema: CallParams, contentType: FORM },
+  responses: { 200: { description: "TwiML", contentType: "text/xml", text: true } },
+  problems: ["validation", ...problems]
 })
 
 export const callStatusWebhook = route({
@@ -134,4 +177,4 @@ export const messageStatusWebhook = route({
   problems: [...problems]
 })
 
-export const twilioRoutesContract = [voiceWebhook, callStatusWebhook, messageStatusWebhook]
+export const twilioRoutesContract = [voiceWebhook, gatherWebhook, visitorWebhook, callStatusWebhook, messageStatusWebhook]

@@ -11,6 +11,7 @@ import { bulkRoutesContract } from "./Bulk.ts"
 import { botCheckRoutesContract } from "./BotChecks.ts"
 import { businessApiRoutesContract } from "./BusinessApi.ts"
 import { callbackRoutesContract } from "./Callbacks.ts"
+import { departmentRoutesContract } from "./Departments.ts"
 import { eventRoutesContract } from "./Events.ts"
 import { jobRoutesContract } from "./Jobs.ts"
 import { keyRoutesContract, publicKeyRoutesContract } from "./Keys.ts"
@@ -26,6 +27,7 @@ export const allRoutes: ReadonlyArray<AnyRoute> = [
   ...twilioRoutesContract,
   ...widgetRoutesContract,
   ...adminCallbackRoutesContract,
+  ...departmentRoutesContract,
   ...keyRoutesContract,
   ...botCheckRoutesContract,
   ...adminWebhookRoutesContract,

@@ -4,30 +4,23 @@
  * validator: an unsigned request is a 403 and nothing happens. Status reports
  * go through Settlement and Messaging, which apply them only forward and once
  * per `I-Twilio-Idempotency-Token` (a retry is a 204 that changes nothing),
- * so Twilio's retries, duplicates and reordering are harmless. The voice
- * webhook only reads: a retry gets the TwiML of the moment.
+ * so Twilio's retries, duplicates and reordering are harmless. The voice and
+ * visitor webhooks only read: a retry gets the TwiML of the moment. The
+ * gather webhook may move the request to another department; a retry of it
+ * finds the call no longer the request's current one and hears goodbye.
  */
 import { Hono } from "hono"
 import * as Effect from "effect/Effect"
-import { agentTwiml, defaultFlow, goodbyeTwiml } from "../../../domain/callbacks/CallFlow.ts"
-import { type Bridge, bridgeFor } from "../../callbacks/Bridge.ts"
+import { answerTwiml, keyTwiml, visitorGreetingTwiml } from "../../callbacks/Bridge.ts"
 import { reportMessage } from "../../callbacks/Messaging.ts"
 import { reportCall } from "../../callbacks/Settlement.ts"
 import type { WebhookDelivery } from "../../../infra/callbacks/WebhookDeliveries.ts"
 import { type AnyRoute, honoPath } from "../Contract.ts"
-import { callStatusWebhook, type DeliveryHeaders, messageStatusWebhook, voiceWebhook } from "../contract/Twilio.ts"
+import { callStatusWebhook, type DeliveryHeaders, gatherWebhook, messageStatusWebhook, visitorWebhook, voiceWebhook } from "../contract/Twilio.ts"
 import type { HttpEnv } from "../Handler.ts"
 import { implement } from "../Validate.ts"
 
 const twiml = (document: string) => new Response(document, { status: 200, headers: { "Content-Type": "text/xml" } })
-
-/** The bridge as TwiML, rendered from the call flow (domain/callbacks/CallFlow.ts): every text from the visitor escaped. */
-const bridgeTwiml = (bridge: Bridge): Response =>
-  twiml(
-    bridge._tag === "Inactive"
-      ? goodbyeTwiml("This callback request is no longer active. Goodbye.")
-      : agentTwiml(defaultFlow, { name: bridge.name ?? "a visitor", note: bridge.note, visitor: bridge.visitor, callerId: bridge.callerId })
-  )
 
 const noContent = () => new Response(null, { status: 204 })
 
@@ -43,8 +36,14 @@ export const twilioRoutes = () => {
   implement(
     router,
     voiceWebhook,
-    ({ params, body }) => Effect.annotateCurrentSpan("call.sid", body.CallSid ?? "").pipe(Effect.zipRight(bridgeFor(params.attemptId)), Effect.map(bridgeTwiml))
+    ({ params, body }) => Effect.annotateCurrentSpan("call.sid", body.CallSid ?? "").pipe(Effect.zipRight(answerTwiml(params.attemptId)), Effect.map(twiml))
   )
+
+  implement(router, gatherWebhook, ({ params, query, body }) =>
+    Effect.annotateCurrentSpan("call.sid", body.CallSid ?? "").pipe(Effect.zipRight(keyTwiml(params.attemptId, query.v ?? 0, body.Digits ?? "", query.r ?? 0)), Effect.map(twiml))
+  )
+
+  implement(router, visitorWebhook, ({ params, query }) => Effect.map(visitorGreetingTwiml(params.attemptId, query.v ?? 0), twiml))
 
   implement(
     router,

@@ -359,6 +359,7 @@ class SwitchboardCallback extends HTMLElement {
       "callback.connected": ["connected"],
       "callback.retry_scheduled": ["retry", { time: data.nextAttemptAt }],
       "callback.escalated": ["escalated"],
+      "callback.routed": ["escalated"],
       "callback.budget_exhausted": data.channel === "call" ? ["delayed", { time: data.retryAt }] : undefined,
       "callback.completed": ["completed"],
       "callback.failed": ["failed"],

@@ -39,6 +39,8 @@ const requestRow = {
   note: null,
   status: "retry_scheduled",
   priority: "high",
+  department: "billing",
+  routes: 1,
   escalation_level: 1,
   attempt_on_number: 2,
   current_attempt_id: null,

@@ -1,0 +1,119 @@
+/**
+ * A business's departments, and where a request is routed.
+ *
+ * The business itself is its `main` department: its own phone, escalation
+ * chain, hours and concurrency cap, as before departments existed. Every other
+ * department (sales, billing, ...) has a chain, hours (the business's when it
+ * keeps none of its own) and a cap of its own, and its calls hold slots of its
+ * own key, so a busy billing never holds up sales.
+ *
+ * A request belongs to one department at a time: the visitor's topic chooses
+ * it (none: `main`), and the agent's keypad or an operator may move it while
+ * its call is in progress. A move starts the new department's chain from its
+ * first number, with the request's attempts on it counted afresh: being sent
+ * on is not the visitor's failure. Moves are bounded ({@link decideRoute}), so
+ * two teams that keep sending a caller back and forth end it rather than loop.
+ */
+import * as Schema from "effect/Schema"
+import { E164, Hours, PlanStep, RingSeconds } from "./Business.ts"
+import { DepartmentKey } from "./CallFlow.ts"
+import { Timestamp } from "../Timestamp.ts"
+
+export { DepartmentKey }
+
+/** The business's own department: its phone, chain, hours and cap. */
+export const MAIN = "main"
+
+/** How many times one request may be moved between departments (the agent's keypad and operators together). */
+export const MAX_ROUTES = 3
+
+export const Department = Schema.Struct({
+  businessId: Schema.UUID,
+  key: DepartmentKey,
+  /** What the visitor sees as the topic, and what `{topic}` says in the announcement. */
+  name: Schema.String,
+  /** The first number called. */
+  phone: E164,
+  ringSeconds: RingSeconds,
+  /** Backup numbers, called in order once the department's own number is exhausted. */
+  escalation: Schema.Array(PlanStep),
+  /** Absent: the business's hours. */
+  hours: Schema.optional(Hours),
+  maxConcurrentCalls: Schema.Int,
+  createdAt: Timestamp,
+  updatedAt: Timestamp
+}).annotations({ identifier: "Department" })
+export type Department = typeof Department.Type
+
+export type DepartmentInput = Omit<Department, "businessId" | "key" | "createdAt" | "updatedAt">
+
+/** What a request's calls go to: the business's own chain or a department's, with the hours and the cap that apply. */
+export interface Target {
+  readonly key: string
+  /** The department's name (the business's for `main`). */
+  readonly name: string
+  readonly phone: string
+  readonly ringSeconds: number
+  readonly escalation: ReadonlyArray<PlanStep>
+  readonly hours?: Hours | undefined
+  readonly timezone: string
+  readonly maxConcurrentCalls: number
+  /** The concurrency key its dials are admitted under and its calls hold. */
+  readonly slot: string
+}
+
+interface BusinessLike {
+  readonly id: string
+  readonly name: string
+  readonly phone: string
+  readonly ringSeconds: number
+  readonly escalation: ReadonlyArray<PlanStep>
+  readonly hours?: Hours | undefined
+  readonly timezone: string
+  readonly maxConcurrentCalls: number
+}
+
+/** The concurrency key of a department's calls (`main`: the business's own key, `business:<id>`). */
+export const slotOf = (businessId: string, key: string): string => (key === MAIN ? `business:${businessId}` : `business:${businessId}:${key}`)
+
+/** Where the calls of a request in `department` (none: `main`) go. */
+export const targetOf = (business: BusinessLike, department?: Department | undefined): Target =>
+  department === undefined
+    ? { ...pick(business), key: MAIN, name: business.name, timezone: business.timezone, slot: slotOf(business.id, MAIN) }
+    : { ...pick(department), key: department.key, name: department.name, hours: department.hours ?? business.hours, timezone: business.timezone, slot: slotOf(business.id, department.key) }
+
+const pick = (from: Pick<BusinessLike, "phone" | "ringSeconds" | "escalation" | "hours" | "maxConcurrentCalls">) => ({
+  phone: from.phone,
+  ringSeconds: from.ringSeconds,
+  escalation: from.escalation,
+  hours: from.hours,
+  maxConcurrentCalls: from.maxConcurrentCalls
+})
+
+export type RouteDecision =
+  | { readonly _tag: "Move"; readonly to: string; readonly routes: number }
+  | { readonly _tag: "Refuse"; readonly reason: "same_department" | "unknown_department" | "limit" }
+
+/**
+ * Whether a request in `from`, moved `routes` times so far, may move to `to` among `known` departments
+ * (`main` is always known). A move to where it already is changes nothing and is refused; past
+ * `limit` moves every further one is refused.
+ */
+export const decideRoute = (from: string, routes: number, to: string, known: ReadonlyArray<string>, limit: number = MAX_ROUTES): RouteDecision => {
+  if (to === from) return { _tag: "Refuse", reason: "same_department" }
+  if (to !== MAIN && !known.includes(to)) return { _tag: "Refuse", reason: "unknown_department" }
+  if (routes >= limit) return { _tag: "Refuse", reason: "limit" }
+  return { _tag: "Move", to, routes: routes + 1 }
+}
+
+/** Why a move was refused, as a person reads it. */
+export const refusalText = (reason: Extract<RouteDecision, { _tag: "Refuse" }>["reason"], to: string, limit: number = MAX_ROUTES): string => {
+  switch (reason) {
+    case "same_department":
+      return `the request is already with ${to}`
+    case "unknown_department":
+      return `the business has no department ${to}`
+    case "limit":
+      return `the request was moved ${limit} times already; it is not moved again`
+  }
+}

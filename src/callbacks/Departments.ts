@@ -1,0 +1,102 @@
+/**
+ * A business's departments and their call flows (the admin API's use cases),
+ * and where a request's calls go (`targetFor`): the business's own chain for
+ * `main`, a department's otherwise (domain/callbacks/Department.ts).
+ */
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import type { Business } from "../../domain/callbacks/Business.ts"
+import { type CallFlow, defaultFlow } from "../../domain/callbacks/CallFlow.ts"
+import { type DepartmentInput, MAIN, type Target, targetOf } from "../../domain/callbacks/Department.ts"
+import { DepartmentStore } from "../../infra/callbacks/DepartmentStore.ts"
+import type { FlowVersion } from "../../infra/callbacks/Rows.ts"
+import { Conflict, NotFound, validationFailed, validationFailedAt } from "../Failures.ts"
+import * as Businesses from "./Businesses.ts"
+
+const notADepartment = (businessId: string, key: string) => new NotFound({ detail: `business ${businessId} has no department ${key}` })
+
+/** The business's departments, by key. */
+export const list = (businessId: string) =>
+  Effect.flatMap(Businesses.find(businessId), (business) => Effect.flatMap(DepartmentStore, (store) => store.list(business.id)))
+
+/** One department, or `NotFound`. */
+export const find = (businessId: string, key: string) =>
+  Effect.gen(function* () {
+    const business = yield* Businesses.find(businessId)
+    const found = yield* Effect.flatMap(DepartmentStore, (store) => store.find(business.id, key))
+    return yield* Option.match(found, { onNone: () => Effect.fail(notADepartment(business.id, key)), onSome: Effect.succeed })
+  })
+
+/** Creates the department or replaces its fields; `main` is the business itself, changed through the business. */
+export const put = (businessId: string, key: string, input: DepartmentInput) =>
+  Effect.gen(function* () {
+    if (key === MAIN) return yield* validationFailedAt("path", "key", "main is the business's own department: change the business itself")
+    if (!/^[a-z0-9][a-z0-9-]{0,39}$/.test(key)) return yield* validationFailedAt("path", "key", "must be 1 to 40 lower-case letters, digits and dashes")
+    const business = yield* Businesses.find(businessId)
+    return yield* Effect.flatMap(DepartmentStore, (store) => store.put(business.id, key, input))
+  })
+
+/** Removes a department with no request in progress (409 otherwise: they would lose their chain mid-way). */
+export const remove = (businessId: string, key: string) =>
+  Effect.gen(function* () {
+    const store = yield* DepartmentStore
+    const department = yield* find(businessId, key)
+    const active = yield* store.activeRequests(department.businessId, key)
+    if (active > 0) return yield* new Conflict({ detail: `department ${key} has ${active} callback request(s) in progress; remove it once they have finished`, extra: { activeRequests: active } })
+    if (!(yield* store.remove(department.businessId, key))) return yield* notADepartment(businessId, key)
+  })
+
+/** The flow a department plays: its latest saved version, or the default flow (version 0). */
+export const currentFlow = (businessId: string, key: string) =>
+  Effect.gen(function* () {
+    const business = yield* Businesses.find(businessId)
+    if (key !== MAIN) yield* find(business.id, key)
+    const saved = yield* Effect.flatMap(DepartmentStore, (store) => store.flow(business.id, key))
+    return Option.getOrElse(saved, (): FlowVersion => ({ department: key, version: 0, flow: defaultFlow, createdAt: undefined }))
+  })
+
+/** Every saved version of a department's flow, newest first. */
+export const flowVersions = (businessId: string, key: string) =>
+  Effect.gen(function* () {
+    const business = yield* Businesses.find(businessId)
+    if (key !== MAIN) yield* find(business.id, key)
+    return yield* Effect.flatMap(DepartmentStore, (store) => store.flowVersions(business.id, key))
+  })
+
+/**
+ * Saves a new version of a department's flow. A menu may only send the caller to a department the business
+ * has (or `main`), and not to the department itself: each choice that does not is reported at its path.
+ */
+export const saveFlow = (businessId: string, key: string, flow: CallFlow) =>
+  Effect.gen(function* () {
+    const store = yield* DepartmentStore
+    const business = yield* Businesses.find(businessId)
+    if (key !== MAIN) yield* find(business.id, key)
+    const known = new Set([MAIN, ...(yield* store.list(business.id)).map((d) => d.key)])
+    const errors = (flow.menu?.choices ?? []).flatMap((choice, i) =>
+      choice.department === undefined
+        ? []
+        : choice.department === key
+          ? [{ in: "body" as const, path: `menu.choices.${i}.department`, message: "is this department itself; a route sends the caller elsewhere" }]
+          : known.has(choice.department)
+            ? []
+            : [{ in: "body" as const, path: `menu.choices.${i}.department`, message: `is not a department of this business (${[...known].join(", ")})` }]
+    )
+    if (errors.length > 0) return yield* validationFailed(errors)
+    return yield* store.saveFlow(business.id, key, flow)
+  })
+
+/**
+ * Where the calls of a request with `department` go. A department removed meanwhile (only possible for a
+ * request that finished first, or in the instant of a race with its removal) falls back to the business's
+ * own chain rather than leaving the request without one.
+ */
+export const targetFor = (business: Business, department: string): Effect.Effect<Target, Effect.Effect.Error<ReturnType<DepartmentStore["find"]>>, DepartmentStore> =>
+  department === MAIN
+    ? Effect.succeed(targetOf(business))
+    : Effect.gen(function* () {
+        const found = yield* Effect.flatMap(DepartmentStore, (store) => store.find(business.id, department))
+        if (Option.isSome(found)) return targetOf(business, found.value)
+        yield* Effect.logWarning(`department ${department} of business ${business.id} is gone; calling the business's own chain`)
+        return targetOf(business)
+      })

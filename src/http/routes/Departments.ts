@@ -1,0 +1,69 @@
+/**
+ * A business's departments and call flows, and an operator's move of a
+ * request during its call (contract/Departments.ts). Behind the admin token.
+ */
+import { Hono } from "hono"
+import * as Effect from "effect/Effect"
+import * as Departments from "../../callbacks/Departments.ts"
+import { operatorRoute } from "../../callbacks/Routing.ts"
+import { AdminCallbackView } from "../contract/AdminCallbacks.ts"
+import {
+  deleteDepartment,
+  DepartmentList,
+  DepartmentView,
+  FlowVersions,
+  FlowView,
+  getCallFlow,
+  getDepartment,
+  listCallFlowVersions,
+  listTopics,
+  listDepartments,
+  putCallFlow,
+  putDepartment,
+  routeCallback,
+  TopicList
+} from "../contract/Departments.ts"
+import { validationFailedAt } from "../../Failures.ts"
+import type { HttpEnv } from "../Handler.ts"
+import { implement, reply } from "../Validate.ts"
+
+/** The visitor's topics (a public route: a key, or the admin token naming the business). */
+export const topicRoutes = () => {
+  const router = new Hono<HttpEnv>()
+  implement(router, listTopics, ({ query }, c) =>
+    Effect.gen(function* () {
+      const who = c.get("principal")
+      const businessId =
+        who === undefined || who.kind === "admin"
+          ? query.businessId ?? (yield* validationFailedAt("query", "businessId", "is required with the admin token"))
+          : who.businessId
+      const departments = yield* Departments.list(businessId)
+      return yield* reply(TopicList, { items: departments.map(({ key, name }) => ({ key, name })) })
+    })
+  )
+  return router
+}
+
+export const departmentRoutes = () => {
+  const router = new Hono<HttpEnv>()
+
+  implement(router, listDepartments, ({ params }) => Effect.flatMap(Departments.list(params.id), (items) => reply(DepartmentList, { items })))
+
+  implement(router, getDepartment, ({ params }) => Effect.flatMap(Departments.find(params.id, params.key), (department) => reply(DepartmentView, department)))
+
+  implement(router, putDepartment, ({ params, body }) =>
+    Effect.flatMap(Departments.put(params.id, params.key, body), ({ department, created }) => reply(DepartmentView, department, created ? 201 : 200))
+  )
+
+  implement(router, deleteDepartment, ({ params }) => Effect.as(Departments.remove(params.id, params.key), new Response(null, { status: 204 })))
+
+  implement(router, getCallFlow, ({ params }) => Effect.flatMap(Departments.currentFlow(params.id, params.key), (flow) => reply(FlowView, flow)))
+
+  implement(router, putCallFlow, ({ params, body }) => Effect.flatMap(Departments.saveFlow(params.id, params.key, body), (flow) => reply(FlowView, flow, 201)))
+
+  implement(router, listCallFlowVersions, ({ params }) => Effect.flatMap(Departments.flowVersions(params.id, params.key), (items) => reply(FlowVersions, { items })))
+
+  implement(router, routeCallback, ({ params, body }) => Effect.flatMap(operatorRoute(params.id, body.department), (request) => reply(AdminCallbackView, request)))
+
+  return router
+}
