@@ -1,10 +1,11 @@
 /**
  * A Twilio-compatible simulator for development and tests (docs/callbacks.md
  * "The simulator"). It answers the REST calls the real twilio SDK makes for
- * Calls (create, fetch, list) and Messages (create, fetch) in the shapes of
- * Twilio's published OpenAPI description (tests/fixtures/twilio), plays a
- * scripted outcome per destination number, fetches a call's voice URL when it
- * is answered, and sends the status callbacks the create asked for, signed
+ * Calls (create, fetch, list, update) and Messages (create, fetch) in the
+ * shapes of Twilio's published OpenAPI description (tests/fixtures/twilio),
+ * plays a scripted outcome per destination number, fetches a call's voice URL
+ * when it is answered and executes its TwiML (keys scripted per number for
+ * `<Gather>`, redirects, hang-ups, dials), and sends the status callbacks the create asked for, signed
  * the way Twilio signs them (`X-Twilio-Signature` over the callback URL) and
  * with Twilio's documented parameters. `/sim/*` lets tests script numbers,
  * inject faults and read what was sent. `switchboard simulator` runs it alone
@@ -12,7 +13,8 @@
  *
  * This file is the entry point; the parts live in ./simulator/: Model.ts
  * (scripts, state, wire formats), CallRoutes.ts and CallQuery.ts (Calls.json),
- * CallPlayback.ts (a call's progress and its callbacks), MessageRoutes.ts
+ * CallPlayback.ts (a call's progress and its callbacks), TwimlExecution.ts and
+ * Twiml.ts (what a call plays), MessageRoutes.ts
  * (Messages.json), Callbacks.ts (signed deliveries), ControlRoutes.ts (/sim/*).
  *
  * State lives in memory for the life of the server; timers are cleared when

@@ -1,18 +1,25 @@
 /**
  * Plays a call through its number's script, as Twilio progresses a call:
  *
- *   queued --queueMs--> initiated -> ringing --afterMs--> in-progress --talkMs--> completed
+ *   queued --queueMs--> initiated -> ringing --afterMs--> in-progress --TwiML, talkMs--> completed
+ *                                                     |               \--<Hangup/>, update--> completed (at once)
  *                                                     \-> busy | no-answer | failed
+ *   queued, initiated, ringing --update--> canceled
  *
- * REST shows `initiated` as `queued` (it is not in Twilio's status enum).
+ * On answer the voice URL's TwiML is executed (TwimlExecution.ts); when it
+ * ends without hanging up the call talks for talkMs, then completes. An
+ * update (`Status`, `Url`, `Twiml`) takes the call over: what was executing
+ * or talking stops, and a call hung up before its answer is canceled. A
+ * call reaches a final phase once; every later step finds it ended and does
+ * nothing. REST shows `initiated` as `queued` (it is not in Twilio's status enum).
  * Status callbacks go only for the events the create asked for
  * (`StatusCallbackEvent`; `completed` alone by default), numbered by
  * `SequenceNumber` from 0 over the callbacks sent. A final report carries
  * `CallDuration` and `SipResponseCode`, and `ErrorCode` when the script names one.
  */
 import type { Deliver } from "./Callbacks.ts"
-import { elementsOf, parseTwiml, textOf, type TwimlElement, TwimlSyntaxError } from "./Twiml.ts"
-import { type CallEvent, type CallPhase, defaultScript, FINAL_PHASES, rfc2822, type SimCall, type SimulatorState } from "./Model.ts"
+import { executeTwiml, type Method, type TwimlSource } from "./TwimlExecution.ts"
+import { type CallEvent, type CallPhase, defaultScript, FINAL_PHASES, isFinal, rfc2822, type SimCall, type SimulatorState } from "./Model.ts"
 
 const EVENT_OF: Partial<Record<CallPhase, CallEvent>> = { initiated: "initiated", ringing: "ringing", "in-progress": "answered" }
 const SIP_RESPONSE: Partial<Record<CallPhase, string>> = { completed: "200", busy: "486", "no-answer": "487", failed: "500", canceled: "487" }
@@ -31,23 +38,21 @@ export const callParams = (state: SimulatorState, call: SimCall): Record<string,
   ...(call.answeredBy === undefined ? {} : { AnsweredBy: call.answeredBy })
 })
 
-/** Reads the voice URL's answer as Twilio would: what each `<Say>` says, or why the document is not TwiML. */
-const hear = (call: SimCall, twiml: string) => {
-  try {
-    const says: Array<string> = []
-    const walk = (element: TwimlElement): void => {
-      if (element.name === "Say") says.push(textOf(element))
-      else elementsOf(element).forEach(walk)
-    }
-    walk(parseTwiml(twiml))
-    call.said = says
-  } catch (error) {
-    call.twimlError = error instanceof TwimlSyntaxError ? error.message : String(error)
-  }
+/** An answered call's execution: the keys still to press, how long it talks, and which execution has it. */
+interface Answered {
+  readonly digits: Array<string>
+  readonly talkMs: number
+  generation: number
 }
 
+/** Whole seconds since `at`, at least 1 (as the talk of a completed call). */
+const secondsSince = (at: string) => Math.max(1, Math.round((Date.now() - Date.parse(at)) / 1000))
+
 export const makePlayback = (state: SimulatorState, deliver: Deliver) => {
+  const answered = new WeakMap<SimCall, Answered>()
+
   const moveTo = async (call: SimCall, phase: CallPhase) => {
+    if (isFinal(call)) return
     const now = new Date().toISOString()
     call.phase = phase
     call.updatedAt = now
@@ -73,8 +78,37 @@ export const makePlayback = (state: SimulatorState, deliver: Deliver) => {
     await deliver(call.statusCallback, report, { retried: true })
   }
 
+  /** Ends a call now: completed once answered (its duration so far), canceled before. */
+  const hangUp = (call: SimCall) => {
+    if (isFinal(call)) return Promise.resolve()
+    if (call.phase !== "in-progress") return moveTo(call, "canceled")
+    call.durationSeconds = secondsSince(call.answeredAt ?? call.updatedAt)
+    return moveTo(call, "completed")
+  }
+
+  /** Takes an answered call over for a new execution: whether that execution still has it. */
+  const takeOver = (call: SimCall, session: Answered) => {
+    const generation = ++session.generation
+    return () => session.generation === generation && !isFinal(call)
+  }
+
+  /** Executes `source` on the call; then it hangs up, or talks for talkMs and completes. */
+  const run = async (call: SimCall, session: Answered, current: () => boolean, source: TwimlSource) => {
+    const request = (url: string, method: Method, params: Readonly<Record<string, string>>) =>
+      deliver(url, { ...callParams(state, call), ...params }, { retried: false, method })
+    const ending = await executeTwiml({ call, digits: session.digits, request, current }, source)
+    if (ending === "hangup") return hangUp(call)
+    if (ending === "talk") {
+      state.later(session.talkMs, () => {
+        if (!current()) return
+        call.durationSeconds = Math.max(1, Math.round(session.talkMs / 1000))
+        return moveTo(call, "completed")
+      })
+    }
+  }
+
   /** Starts playing a call just created. */
-  return (call: SimCall) => {
+  const start = (call: SimCall) => {
     const script = state.scripts.get(call.to) ?? defaultScript
     const start = script.queueMs
     // each step schedules the next: timers of different lengths set together may fire out of order
@@ -89,6 +123,7 @@ export const makePlayback = (state: SimulatorState, deliver: Deliver) => {
       return moveTo(call, "initiated")
     })
     const outcome = async () => {
+      if (isFinal(call)) return
       if (script.outcome !== "answered") {
         call.errorCode = script.errorCode
         return moveTo(call, script.outcome)
@@ -97,16 +132,26 @@ export const makePlayback = (state: SimulatorState, deliver: Deliver) => {
         const machine = call.machineDetection === "DetectMessageEnd" ? "machine_end_beep" : "machine_start"
         call.answeredBy = script.answeredBy === "machine" ? machine : "human"
       }
+      const session: Answered = { digits: [...script.digits], talkMs: script.talkMs, generation: 0 }
+      answered.set(call, session)
+      const current = takeOver(call, session)
       call.phase = "in-progress"
-      if (call.url !== undefined) {
-        call.twiml = await deliver(call.url, callParams(state, call), { retried: false })
-        if (call.twiml !== undefined) hear(call, call.twiml)
-      }
+      call.answeredAt = new Date().toISOString()
+      const twiml = call.url === undefined ? undefined : await deliver(call.url, callParams(state, call), { retried: false })
       await moveTo(call, "in-progress")
-      state.later(script.talkMs, () => {
-        call.durationSeconds = Math.max(1, Math.round(script.talkMs / 1000))
-        return moveTo(call, "completed")
-      })
+      if (current()) await run(call, session, current, { twiml, url: call.url })
+    }
+  }
+
+  return {
+    start,
+    hangUp,
+    /** Executes `source` on an answered call in place of whatever it was executing or talking; false when it is not in progress. */
+    execute: (call: SimCall, source: TwimlSource): boolean => {
+      const session = answered.get(call)
+      if (session === undefined || call.phase !== "in-progress") return false
+      void run(call, session, takeOver(call, session), source)
+      return true
     }
   }
 }

@@ -1,12 +1,14 @@
 /**
- * `Calls.json`: create, fetch and list as Twilio's REST API answers them
- * (tests/fixtures/twilio holds Twilio's schemas; SimulatorFidelity.test.ts
- * checks every answer against them).
+ * `Calls.json`: create, fetch, list and update as Twilio's REST API answers
+ * them (tests/fixtures/twilio holds Twilio's schemas; SimulatorFidelity.test.ts
+ * checks every answer against them). An update (`calls(sid).update`) hangs a
+ * call up (`Status`) or has it execute other TwiML now (`Url`, `Twiml`).
  */
 import type { Hono } from "hono"
 import type { Deliver } from "./Callbacks.ts"
 import { makePlayback } from "./CallPlayback.ts"
-import { CALL_EVENTS, type CallEvent, E164, faultFor, faultResponse, form, newSid, authorized, restError, rfc2822At, type SimCall, type SimulatorState } from "./Model.ts"
+import { CALL_EVENTS, type CallEvent, E164, faultFor, faultResponse, form, isFinal, newSid, authorized, restError, rfc2822At, type SimCall, type SimulatorState } from "./Model.ts"
+import { methodOf, type TwimlSource } from "./TwimlExecution.ts"
 import { selectCalls } from "./CallQuery.ts"
 
 const SUBRESOURCES = ["notifications", "recordings", "payments", "events", "siprec", "streams", "transcriptions", "user_defined_message_subscriptions", "user_defined_messages"]
@@ -27,7 +29,7 @@ const wholeParam = (query: URLSearchParams, name: string, fallback: number, min:
 export const restStatus = (call: SimCall) => (call.phase === "initiated" ? "queued" : call.phase)
 
 export const mountCalls = (app: Hono, state: SimulatorState, deliver: Deliver) => {
-  const play = makePlayback(state, deliver)
+  const playback = makePlayback(state, deliver)
   const callsUri = `/2010-04-01/Accounts/${state.options.accountSid}/Calls`
 
   /** A call as Twilio's REST API shows it: `duration` only once completed, `end_time` only for a completed call. */
@@ -100,12 +102,16 @@ export const mountCalls = (app: Hono, state: SimulatorState, deliver: Deliver) =
       createdAt: now,
       updatedAt: now,
       startedAt: undefined,
+      answeredAt: undefined,
       endedAt: undefined,
       durationSeconds: undefined,
       answeredBy: undefined,
       errorCode: undefined,
       twiml: undefined,
+      documents: [],
       said: [],
+      gathered: [],
+      dialed: [],
       twimlError: undefined,
       sequence: 0
     }
@@ -113,7 +119,7 @@ export const mountCalls = (app: Hono, state: SimulatorState, deliver: Deliver) =
     const concurrent = (state.inProgress.get(to) ?? 0) + 1
     state.inProgress.set(to, concurrent)
     state.maxConcurrent.set(to, Math.max(state.maxConcurrent.get(to) ?? 0, concurrent))
-    play(call)
+    playback.start(call)
     // the ambiguous case: the call exists and rings, but the API answers an error
     if (state.faults.createThenFail) return restError(500, 20500, "Simulated failure after the call was created")
     return c.json(callJson(call), 201)
@@ -155,5 +161,32 @@ export const mountCalls = (app: Hono, state: SimulatorState, deliver: Deliver) =
     if (refused !== undefined) return refused
     const call = state.calls.find((candidate) => `${candidate.sid}.json` === c.req.param("file"))
     return call === undefined ? restError(404, 20404, `The requested resource ${c.req.path} was not found`) : c.json(callJson(call))
+  })
+
+  /**
+   * Twilio's update: `Status=completed` hangs up (a call not yet answered is canceled), `Status=canceled`
+   * cancels a call not yet answered and leaves one in progress alone (as Twilio documents), and `Url`
+   * (with `Method`) or `Twiml` replaces what an answered call executes. An ended call, or a redirect of one
+   * not in progress, is refused with 21220.
+   */
+  app.post("/2010-04-01/Accounts/:account/Calls/:file", async (c) => {
+    state.requests.callUpdates++
+    if (!authorized(state, c.req.header("authorization"), c.req.param("account"))) return restError(401, 20003, "Authenticate")
+    const call = state.calls.find((candidate) => `${candidate.sid}.json` === c.req.param("file"))
+    if (call === undefined) return restError(404, 20404, `The requested resource ${c.req.path} was not found`)
+    const params = await form(c.req.raw)
+    const status = params.get("Status")
+    const url = params.get("Url")
+    const twiml = params.get("Twiml")
+    if (status !== null && status !== "completed" && status !== "canceled") return restError(400, 20001, `Invalid Status: ${status} (completed or canceled)`)
+    if (url !== null && !/^https?:\/\//i.test(url)) return restError(400, 21205, `Url is not a valid URL: ${url}`)
+    const notInProgress = () => restError(400, 21220, "Call is not in-progress. Cannot redirect.")
+    if (isFinal(call)) return notInProgress()
+    if (status === "completed" || (status === "canceled" && call.phase !== "in-progress")) void playback.hangUp(call)
+    else if (status === null && (url !== null || twiml !== null)) {
+      const source: TwimlSource = url !== null ? { request: url, method: methodOf(params.get("Method")), params: {} } : { twiml: twiml ?? "", url: undefined }
+      if (!playback.execute(call, source)) return notInProgress()
+    }
+    return c.json(callJson(call))
   })
 }

@@ -1,6 +1,7 @@
 /**
  * `/sim/*`: what tests and developers script and read (docs/callbacks.md
- * "The simulator"): the calls and texts sent, counts, each number's script,
+ * "The simulator"): the calls and texts sent (and what each call's TwiML
+ * did), counts, each number's script (its outcome, the keys its Gathers hear),
  * faults (failing REST calls, redelivered webhooks) and a reset.
  */
 import type { Hono } from "hono"
@@ -9,9 +10,17 @@ import { defaultScript, E164, type Fault, type NumberScript, type Outcome, type 
 
 const OUTCOMES: ReadonlyArray<string> = ["answered", "busy", "no-answer", "failed"]
 const SCRIPT_USAGE =
-  'PUT /sim/numbers/{e164} with { "outcome"?: "answered" | "busy" | "no-answer" | "failed", "afterMs"?, "talkMs"?, "queueMs"? (0-600000), "errorCode"? (10000-99999; fails the call: outcome failed), "answeredBy"?: "human" | "machine" (outcome answered) }'
+  'PUT /sim/numbers/{e164} with { "outcome"?: "answered" | "busy" | "no-answer" | "failed", "afterMs"?, "talkMs"?, "queueMs"? (0-600000), "errorCode"? (10000-99999; fails the call: outcome failed), "answeredBy"?: "human" | "machine" (outcome answered), "digits"?: keys (1-20 of 0-9 * #) or an array of them, one per <Gather> (outcome answered) }'
 const FAULTS_USAGE =
   'PUT /sim/faults with { "calls"?: { "status": 500 | 503 | 429 | 400 | 401 | 403, "code"?: Twilio error code (400, 401, 403 only, e.g. 20003), "count"?, "reads"?: bool (500 | 503: GETs fail too), "retryAfter"?: seconds 0-3600 (429 | 503: sent as Retry-After) }, "messages"?: { "status", "code"?, "count"?, "retryAfter"? }, "createThenFail"?: bool, "webhookRetries"?: 0-5 }'
+
+const KEYS = /^[0-9*#]{1,20}$/
+
+/** The entries of keys a body's `digits` scripts (a string is one entry); undefined when malformed. */
+const digitsOf = (value: unknown): ReadonlyArray<string> | undefined => {
+  const entries: ReadonlyArray<unknown> | undefined = value === undefined ? [] : typeof value === "string" ? [value] : Array.isArray(value) ? value : undefined
+  return entries?.every((entry) => typeof entry === "string" && KEYS.test(entry)) ? (entries as ReadonlyArray<string>) : undefined
+}
 
 const ms = (value: unknown, fallback: number) => (value === undefined ? fallback : typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= 600_000 ? value : NaN)
 
@@ -24,13 +33,16 @@ const scriptOf = (body: Record<string, unknown>): NumberScript | undefined => {
   const chosen = (outcome ?? (errorCode === undefined ? "answered" : "failed")) as Outcome
   if (errorCode !== undefined && chosen !== "failed") return undefined
   if (answeredBy !== undefined && chosen !== "answered") return undefined
+  const digits = digitsOf(body.digits)
+  if (digits === undefined || (body.digits !== undefined && chosen !== "answered")) return undefined
   const script: NumberScript = {
     outcome: chosen,
     afterMs: ms(body.afterMs, defaultScript.afterMs),
     talkMs: ms(body.talkMs, defaultScript.talkMs),
     queueMs: ms(body.queueMs, defaultScript.queueMs),
     errorCode: errorCode as number | undefined,
-    answeredBy: answeredBy ?? "human"
+    answeredBy: answeredBy ?? "human",
+    digits
   }
   return [script.afterMs, script.talkMs, script.queueMs].some(Number.isNaN) ? undefined : script
 }
@@ -73,7 +85,10 @@ export const mountControl = (app: Hono, state: SimulatorState) => {
         answeredBy: call.answeredBy,
         errorCode: call.errorCode,
         twiml: call.twiml,
+        documents: call.documents,
         said: call.said,
+        gathered: call.gathered,
+        dialed: call.dialed,
         twimlError: call.twimlError
       }))
     )

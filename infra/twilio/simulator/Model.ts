@@ -19,13 +19,17 @@ export interface NumberScript {
   readonly errorCode: number | undefined
   /** Who picks up an answered call: a machine is found only when the create asked for `MachineDetection`. */
   readonly answeredBy: "human" | "machine"
+  /** The keys pressed, one entry per `<Gather>` a call executes, in order; none left: the Gather hears nothing. */
+  readonly digits: ReadonlyArray<string>
 }
 
-export const defaultScript: NumberScript = { outcome: "answered", afterMs: 200, talkMs: 500, queueMs: 0, errorCode: undefined, answeredBy: "human" }
+export const defaultScript: NumberScript = { outcome: "answered", afterMs: 200, talkMs: 500, queueMs: 0, errorCode: undefined, answeredBy: "human", digits: [] }
 
 /** A call's progress: Twilio's REST statuses plus `initiated`, which only status callbacks show (REST says `queued`). */
 export type CallPhase = "queued" | "initiated" | "ringing" | "in-progress" | "completed" | "busy" | "no-answer" | "failed" | "canceled"
 export const FINAL_PHASES: ReadonlyArray<CallPhase> = ["completed", "busy", "no-answer", "failed", "canceled"]
+/** Whether the call has ended: it reaches a final phase once and never leaves it. */
+export const isFinal = (call: SimCall) => FINAL_PHASES.includes(call.phase)
 /** The events of `StatusCallbackEvent`; Twilio sends `completed` only when the create names none. */
 export type CallEvent = "initiated" | "ringing" | "answered" | "completed"
 export const CALL_EVENTS: ReadonlyArray<CallEvent> = ["initiated", "ringing", "answered", "completed"]
@@ -44,20 +48,34 @@ export interface SimCall {
   updatedAt: string
   /** When it was dialled (`initiated`); Twilio's `start_time`. */
   startedAt: string | undefined
+  /** When it was answered (`in-progress`). */
+  answeredAt: string | undefined
   /** When it ended, whatever the outcome. */
   endedAt: string | undefined
   /** Seconds talked, once completed. */
   durationSeconds: number | undefined
   answeredBy: string | undefined
   errorCode: number | undefined
-  /** The TwiML the voice URL answered with, once the call was answered. */
+  /** The first TwiML document the call executed (the voice URL's answer), once the call was answered. */
   twiml: string | undefined
-  /** What the answering party heard: the text of each `<Say>`, in order (read as Twilio reads it). */
-  said: ReadonlyArray<string>
-  /** Why the TwiML could not be read (Twilio's error 12100, "Document parse failure"), if it could not. */
+  /** Every document the call executed, in order: where it came from (none: an update's `Twiml`) and its text. */
+  readonly documents: Array<CallDocument>
+  /** What the answering party heard: the text of each `<Say>` executed, in order (read as Twilio reads it). */
+  readonly said: Array<string>
+  /** The keys each `<Gather>` that heard some posted as `Digits`, in order. */
+  readonly gathered: Array<string>
+  /** The numbers each `<Dial>` dialled, in order. */
+  readonly dialed: Array<string>
+  /** Why the last document that failed could not be executed (unreadable, as Twilio's error 12100, or a redirect loop). */
   twimlError: string | undefined
   /** Status callbacks sent so far: the next one's SequenceNumber. */
   sequence: number
+}
+
+/** A TwiML document a call executed. */
+export interface CallDocument {
+  readonly url: string | undefined
+  readonly twiml: string
 }
 
 export type MessageStatus = "queued" | "sent" | "delivered" | "undelivered" | "failed"
@@ -122,8 +140,8 @@ export interface SimulatorState {
   readonly faults: Faults
   readonly inProgress: Map<string, number>
   readonly maxConcurrent: Map<string, number>
-  /** REST requests received per resource, faults and refusals included (`callReads`, `messageReads`: GETs). */
-  readonly requests: { calls: number; messages: number; callReads: number; messageReads: number }
+  /** REST requests received per resource, faults and refusals included (`callReads`, `messageReads`: GETs; `callUpdates`: POSTs to a call). */
+  readonly requests: { calls: number; messages: number; callReads: number; messageReads: number; callUpdates: number }
   /** Runs `f` in `ms`, unless the simulator is reset or closed first. */
   readonly later: (ms: number, f: () => void | Promise<void>) => void
   readonly reset: () => void
@@ -140,7 +158,7 @@ export const makeState = (options: SimulatorOptions): SimulatorState => {
     faults: { calls: undefined, messages: undefined, createThenFail: false, webhookRetries: 0 },
     inProgress: new Map(),
     maxConcurrent: new Map(),
-    requests: { calls: 0, messages: 0, callReads: 0, messageReads: 0 },
+    requests: { calls: 0, messages: 0, callReads: 0, messageReads: 0, callUpdates: 0 },
     later: (ms, f) => {
       const timer = setTimeout(() => {
         timers.delete(timer)
@@ -155,7 +173,7 @@ export const makeState = (options: SimulatorOptions): SimulatorState => {
       state.scripts.clear()
       state.inProgress.clear()
       state.maxConcurrent.clear()
-      Object.assign(state.requests, { calls: 0, messages: 0, callReads: 0, messageReads: 0 })
+      Object.assign(state.requests, { calls: 0, messages: 0, callReads: 0, messageReads: 0, callUpdates: 0 })
       Object.assign(state.faults, { calls: undefined, messages: undefined, createThenFail: false, webhookRetries: 0 })
     },
     close: () => {

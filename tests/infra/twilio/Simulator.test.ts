@@ -151,7 +151,7 @@ describe("the Twilio simulator", () => {
   it("answers a fetch of an unknown call with Twilio's 404 (20404), and a fetch with bad credentials with 401", async () => {
     await expect(client().calls("CA" + "f".repeat(32)).fetch()).rejects.toMatchObject({ status: 404, code: 20404 })
     await expect(simulatedTwilio(sim.url, ACCOUNT, "wrong-token").calls.list({})).rejects.toMatchObject({ status: 401, code: 20003 })
-    expect((await stats()).requests).toEqual({ calls: 0, messages: 0, callReads: 2, messageReads: 0 })
+    expect((await stats()).requests).toEqual({ calls: 0, messages: 0, callReads: 2, messageReads: 0, callUpdates: 0 })
   })
 
   it("lists calls newest first, filtered by To, From, Status and StartTime> (the call's start: a queued call is not listed), across pages", async () => {
@@ -218,10 +218,10 @@ describe("the simulator's call playback", () => {
     const deliver = (async () => undefined) as unknown as Deliver
     const call: SimCall = {
       sid: "CA" + "2".repeat(32), to: "+4930777777", from: FROM, phase: "queued", statusCallback: undefined, events: new Set(), url: undefined, machineDetection: undefined,
-      createdAt: new Date().toISOString(), updatedAt: new Date().toISOString(), startedAt: undefined, endedAt: undefined, durationSeconds: undefined, answeredBy: undefined,
-      errorCode: undefined, twiml: undefined, said: [], twimlError: undefined, sequence: 0
+      createdAt: new Date().toISOString(), updatedAt: new Date().toISOString(), startedAt: undefined, answeredAt: undefined, endedAt: undefined, durationSeconds: undefined,
+      answeredBy: undefined, errorCode: undefined, twiml: undefined, documents: [], said: [], gathered: [], dialed: [], twimlError: undefined, sequence: 0
     }
-    makePlayback(state, deliver)(call)
+    makePlayback(state, deliver).start(call)
     const phases: Array<string> = []
     // the worst order: whatever is due runs longest timer first
     while (pending.length > 0) {
