@@ -50,6 +50,9 @@ export interface SimCall {
   /** What the business heard: each `<Say>`'s text, read back from the TwiML. */
   readonly said?: ReadonlyArray<string>
   readonly twimlError?: string
+  /** The keys each `<Gather>` posted, and the numbers each `<Dial>` called. */
+  readonly gathered?: ReadonlyArray<string>
+  readonly dialed?: ReadonlyArray<string>
 }
 
 /** A callback request as its visitor sees it (`GET /v1/callbacks/{id}`). */

@@ -1,0 +1,197 @@
+/**
+ * Departments, call flows and mid-call routing end to end: real HTTP, the real
+ * twilio SDK against the simulator, which plays each call's TwiML (its menu,
+ * the agent's scripted keys, hang-ups and bridges) as Twilio does.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { type CallbackApp, freshNumber, startCallbackApp } from "../../support/callbacks.ts"
+import { cloneDatabase } from "../../support/database.ts"
+
+interface HistoryItem {
+  readonly type: string
+  readonly status: string
+  readonly data: Record<string, unknown>
+}
+
+const menuFlow = {
+  announcement: { lines: ["Callback request from {name}.", "Topic: {topic}."] },
+  menu: {
+    prompt: { lines: ["Press 1 to take it, 2 to send it to billing, 3 to decline."] },
+    choices: [
+      { digit: "1", action: "accept" },
+      { digit: "2", action: "route", department: "billing" },
+      { digit: "3", action: "decline" }
+    ],
+    timeoutSeconds: 5,
+    noInput: "accept"
+  },
+  bridge: { timeoutSeconds: 30, record: false }
+}
+
+describe("departments and mid-call routing", () => {
+  let app: CallbackApp
+  beforeAll(async () => {
+    app = await startCallbackApp({ databaseUrl: await cloneDatabase(), env: { CALLBACK_RETRY_DELAYS: "200ms" } })
+  })
+  afterAll(() => app.dispose())
+
+  const admin = (path: string, method: string, body?: unknown) => app.request(path, { method, admin: true, ...(body === undefined ? {} : { body: JSON.stringify(body) }) })
+  const calls = (phone: string) => app.callsTo(phone)
+  const history = async (id: string) => ((await (await app.request(`/v1/callbacks/${id}/events`)).json()) as { items: ReadonlyArray<HistoryItem> }).items
+
+  /** A business whose own line plays the menu, and a department `billing` with a backup. */
+  const setUp = async () => {
+    const business = await app.createBusiness({ maxConcurrentCalls: 1 })
+    const billing = { phone: freshNumber(), backup: freshNumber() }
+    const put = await admin(`/admin/api/businesses/${business.id}/departments/billing`, "PUT", {
+      name: "Billing",
+      phone: billing.phone,
+      ringSeconds: 10,
+      escalation: [{ phone: billing.backup, ringSeconds: 10 }],
+      maxConcurrentCalls: 1
+    })
+    expect(put.status).toBe(201)
+    const flow = await admin(`/admin/api/businesses/${business.id}/departments/main/flow`, "PUT", menuFlow)
+    expect(flow.status).toBe(201)
+    expect(((await flow.json()) as { version: number }).version).toBe(1)
+    return { business, billing }
+  }
+
+  it("the agent presses 2: the visitor goes to billing's chain, busy there escalates within billing, the retry budget is whole and the history tells it in order", async () => {
+    const { business, billing } = await setUp()
+    await app.script(business.phone, "answered", { afterMs: 50, talkMs: 5_000, digits: "2" })
+    await app.script(billing.phone, "busy", { afterMs: 50 })
+    await app.script(billing.backup, "answered", { afterMs: 50, talkMs: 100 })
+
+    const created = await app.verified(business.id)
+    const done = await app.waitForStatus(created.id, "completed", 30_000)
+
+    // the business's own line: one call, the menu heard, key 2 pressed, hung up by the answer (not its 5 s of talk)
+    const [agent] = await calls(business.phone)
+    expect(agent?.gathered).toEqual(["2"])
+    expect(agent?.said).toContain("Press 1 to take it, 2 to send it to billing, 3 to decline.")
+    expect(agent?.said?.at(-1)).toBe("Transferring this request. Goodbye.")
+    expect(agent?.dialed ?? []).toEqual([])
+    // billing's own number: every attempt of the policy (3), none spent by the move; then its backup answered and bridged the visitor
+    const levels = done.attempts.map((a) => [a.to, a.level, a.status])
+    expect(levels).toEqual([
+      [business.phone, 0, "completed"],
+      [billing.phone, 0, "busy"],
+      [billing.phone, 0, "busy"],
+      [billing.phone, 0, "busy"],
+      [billing.backup, 1, "completed"]
+    ])
+    const [bridged] = await calls(billing.backup)
+    expect(bridged?.dialed).toEqual([created.phone])
+    // billing's calls play billing's flow (the default): its announcement names the topic
+    expect(bridged?.said).toContain("Topic: Billing.")
+
+    const events = await history(created.id)
+    const moves = events.filter((e) => e.type !== "call.status" && e.type !== "call.placed" && e.type !== "callback.code_sent").map((e) => e.type)
+    expect(moves).toEqual([
+      "callback.created",
+      "callback.verified",
+      "callback.dialing",
+      "callback.connected",
+      "callback.routed",
+      "callback.dialing",
+      "callback.retry_scheduled",
+      "callback.dialing",
+      "callback.retry_scheduled",
+      "callback.dialing",
+      "callback.escalated",
+      "callback.dialing",
+      "callback.connected",
+      "callback.completed"
+    ])
+    const routed = events.find((e) => e.type === "callback.routed")
+    expect(routed?.data).toMatchObject({ from: "main", to: "billing", by: "agent", routes: 1 })
+    expect(routed?.status).toBe("escalated")
+
+    const operatorView = (await (await admin(`/admin/api/callbacks/${created.id}`, "GET")).json()) as { department: string; routes: number }
+    expect(operatorView).toMatchObject({ department: "billing", routes: 1 })
+  })
+
+  it("an operator moves a request during its call: the call is ended through Twilio and billing's chain is called", async () => {
+    const { business, billing } = await setUp()
+    // no keys: the menu's noInput accepts and the agent talks for a long time
+    await app.script(business.phone, "answered", { afterMs: 50, talkMs: 60_000 })
+    await app.script(billing.phone, "answered", { afterMs: 50, talkMs: 100 })
+    const created = await app.verified(business.id)
+    await app.waitForStatus(created.id, "connected", 20_000)
+
+    const moved = await admin(`/admin/api/callbacks/${created.id}/route`, "POST", { department: "billing" })
+    expect(moved.status).toBe(200)
+    expect(await moved.json()).toMatchObject({ department: "billing", routes: 1 })
+
+    const done = await app.waitForStatus(created.id, "completed", 30_000)
+    expect(done.attempts.map((a) => [a.to, a.status])).toEqual([
+      [business.phone, "completed"],
+      [billing.phone, "completed"]
+    ])
+    // the first call was ended long before its 60 s of talk
+    const [first] = await calls(business.phone)
+    expect(first?.status).toBe("completed")
+
+    // a request with no call in progress is not moved; nor to a department the business lacks
+    const again = await admin(`/admin/api/callbacks/${created.id}/route`, "POST", { department: "main" })
+    expect(again.status).toBe(409)
+    const unknown = await admin(`/admin/api/callbacks/${created.id}/route`, "POST", { department: "Not A Key" })
+    expect(unknown.status).toBe(400)
+  })
+
+  it("a visitor's topic puts the request with that department; an unknown topic is a 400 and creates nothing", async () => {
+    const { business, billing } = await setUp()
+    await app.script(billing.phone, "answered", { afterMs: 50, talkMs: 100 })
+    const topics = await admin(`/v1/topics?businessId=${business.id}`, "GET")
+    expect(await topics.json()).toEqual({ items: [{ key: "billing", name: "Billing" }] })
+    expect((await admin("/v1/topics", "GET")).status).toBe(400)
+    const phone = freshNumber()
+    const refused = await admin("/v1/callbacks", "POST", { businessId: business.id, phone, topic: "sales" })
+    expect(refused.status).toBe(400)
+    expect(((await refused.json()) as { errors: ReadonlyArray<{ path: string }> }).errors.map((e) => e.path)).toEqual(["/topic"])
+    const response = await admin("/v1/callbacks", "POST", { businessId: business.id, phone, name: "Grace", topic: "billing" })
+    expect(response.status).toBe(202)
+    const { id } = (await response.json()) as { id: string }
+    expect((await app.verify(id, await app.codeFor(phone))).status).toBe(200)
+    const done = await app.waitForStatus(id, "completed", 20_000)
+    expect(done.attempts.map((a) => a.to)).toEqual([billing.phone])
+    expect(await calls(business.phone)).toEqual([])
+  })
+
+  it("flows are validated on save, each save is a new version, and a menu may only route to a department the business has", async () => {
+    const { business } = await setUp()
+    const base = `/admin/api/businesses/${business.id}/departments`
+    const bad = await admin(`${base}/main/flow`, "PUT", { ...menuFlow, menu: { ...menuFlow.menu, choices: [{ digit: "2", action: "route", department: "sales" }] } })
+    expect(bad.status).toBe(400)
+    expect(((await bad.json()) as { errors: ReadonlyArray<{ path: string }> }).errors.map((e) => e.path)).toEqual(["menu.choices.0.department"])
+    const malformed = await admin(`${base}/main/flow`, "PUT", { announcement: { lines: [] }, bridge: { timeoutSeconds: 1, record: false } })
+    expect(malformed.status).toBe(400)
+    const second = await admin(`${base}/main/flow`, "PUT", { ...menuFlow, menu: undefined })
+    expect(second.status).toBe(201)
+    const versions = (await (await admin(`${base}/main/flow/versions`, "GET")).json()) as { items: ReadonlyArray<{ version: number; flow: { menu?: unknown } }> }
+    expect(versions.items.map((v) => v.version)).toEqual([2, 1])
+    expect(versions.items[0]?.flow.menu).toBeUndefined()
+    expect(versions.items[1]?.flow.menu).toBeDefined()
+    const current = (await (await admin(`${base}/billing/flow`, "GET")).json()) as { version: number }
+    expect(current.version).toBe(0)
+    expect((await admin(`${base}/nope/flow`, "GET")).status).toBe(404)
+    expect((await admin(`${base}/main`, "PUT", { name: "Main", phone: business.phone })).status).toBe(400)
+  })
+
+  it("a department with a request in progress is not removed", async () => {
+    const { business, billing } = await setUp()
+    await app.script(billing.phone, "answered", { afterMs: 50, talkMs: 2_000 })
+    const phone = freshNumber()
+    const response = await admin("/v1/callbacks", "POST", { businessId: business.id, phone, topic: "billing" })
+    const { id } = (await response.json()) as { id: string }
+    expect((await app.verify(id, await app.codeFor(phone))).status).toBe(200)
+    await app.waitForStatus(id, "connected", 20_000)
+    const refused = await admin(`/admin/api/businesses/${business.id}/departments/billing`, "DELETE")
+    expect(refused.status).toBe(409)
+    expect((await admin(`/admin/api/businesses/${business.id}/departments/billing`, "GET")).status).toBe(200)
+    await app.waitForStatus(id, "completed", 20_000)
+    expect((await admin(`/admin/api/businesses/${business.id}/departments/billing`, "DELETE")).status).toBe(204)
+    expect((await admin(`/admin/api/businesses/${business.id}/departments/billing`, "GET")).status).toBe(404)
+  })
+})
