@@ -618,6 +618,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/topics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The topics a visitor may choose when asking for a callback (`topic` of a create): the business's departments. */
+        get: operations["listTopics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/api/businesses/{id}/departments": {
         parameters: {
             query?: never;
@@ -1350,7 +1367,7 @@ export interface components {
             phone: string;
             name?: string | null;
             note?: string | null;
-            /** @description the department the visitor wants to talk to (GET /v1/widget/config lists them as `topics`); absent or `main`: the business's own */
+            /** @description the department the visitor wants to talk to (GET /v1/topics lists them); absent or `main`: the business's own */
             topic?: string;
             /**
              * maxLength(4096)
@@ -1487,6 +1504,8 @@ export interface components {
             data: {
                 /** Format: date-time */
                 scheduledFor: string;
+                /** @description verified while its department was closed: called on the after-hours chain now */
+                afterHours?: boolean;
             };
         };
         CallbackEvent_callback_expired: {
@@ -1788,6 +1807,8 @@ export interface components {
                  * @description moves so far, this one included
                  */
                 routes: number;
+                /** @description moved while that department was closed: called on its after-hours chain */
+                afterHours?: boolean;
             };
         };
         CallbackEvent_callback_completed: {
@@ -2199,6 +2220,7 @@ export interface components {
             country?: string;
             hours?: components["schemas"]["Hours"];
             escalation: components["schemas"]["PlanStep"][];
+            afterHours: components["schemas"]["PlanStep"][];
             ringSeconds: components["schemas"]["RingSeconds"];
             maxConcurrentCalls: components["schemas"]["Int"];
             vipPhones: components["schemas"]["E164"][];
@@ -2260,6 +2282,15 @@ export interface components {
              * @description an array of at most 10 item(s)
              */
             escalation?: {
+                /** @description any common format; read in `country` when it has no country code; stored in E.164 */
+                phone: string;
+                ringSeconds?: components["schemas"]["RingSeconds"];
+            }[];
+            /**
+             * maxItems(10)
+             * @description called instead, in order, for a request verified while the business is closed (an on-call mobile); empty: it waits for the opening
+             */
+            afterHours?: {
                 /** @description any common format; read in `country` when it has no country code; stored in E.164 */
                 phone: string;
                 ringSeconds?: components["schemas"]["RingSeconds"];
@@ -2326,6 +2357,10 @@ export interface components {
                 phone: string;
                 ringSeconds?: number;
             }[];
+            afterHours?: {
+                phone: string;
+                ringSeconds?: number;
+            }[];
             ringSeconds?: number;
             maxConcurrentCalls?: number;
             vipPhones?: string[];
@@ -2375,6 +2410,15 @@ export interface components {
             /** @description completed / (completed + failed) over the last 24 hours; null when none finished */
             successRate: number | null;
         };
+        TopicList: {
+            /** @description the business's departments; none chosen (or `main`): the business's own line */
+            items: {
+                key: components["schemas"]["DepartmentKey"];
+                name: string;
+            }[];
+        };
+        /** @description a string matching the pattern ^[a-z0-9][a-z0-9-]{0,39}$ */
+        DepartmentKey: string;
         DepartmentList: {
             items: components["schemas"]["Department"][];
         };
@@ -2386,12 +2430,11 @@ export interface components {
             ringSeconds: components["schemas"]["RingSeconds"];
             escalation: components["schemas"]["PlanStep"][];
             hours?: components["schemas"]["Hours"];
+            afterHours: components["schemas"]["PlanStep"][];
             maxConcurrentCalls: components["schemas"]["Int"];
             createdAt: components["schemas"]["Timestamp"];
             updatedAt: components["schemas"]["Timestamp"];
         };
-        /** @description a string matching the pattern ^[a-z0-9][a-z0-9-]{0,39}$ */
-        DepartmentKey: string;
         DepartmentBody: {
             /** @description what visitors see as the topic, and what {topic} says in the announcement */
             name: string;
@@ -2432,6 +2475,11 @@ export interface components {
                     string
                 ][];
             };
+            /**
+             * maxItems(10)
+             * @description called instead, in order, for a request that comes while the department is closed (an on-call mobile); empty: it waits for the opening
+             */
+            afterHours?: components["schemas"]["PlanStep"][];
             /**
              * between(1, 1000)
              * @description calls to this department at once, across all processes
@@ -4335,6 +4383,36 @@ export interface operations {
             };
             401: components["responses"]["problem-unauthorized"];
             403: components["responses"]["problem-forbidden"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
+    listTopics: {
+        parameters: {
+            query?: {
+                /** @description the business's publishable key (pk_...); or send a key as `Authorization: Bearer` */
+                key?: string;
+                /** @description the business, with the admin token (a key names its own) */
+                businessId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The topics */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TopicList"];
+                };
+            };
+            400: components["responses"]["problem-validation"];
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
+            404: components["responses"]["problem-not-found"];
             503: components["responses"]["problem-unavailable"];
         };
     };

@@ -58,6 +58,8 @@ export const Business = Schema.Struct({
   hours: Schema.optional(Hours),
   /** Backup numbers, called in order once the business's own number is exhausted. */
   escalation: Schema.Array(PlanStep),
+  /** Called instead, in order, for a request verified while the business is closed (empty: it waits for the opening). */
+  afterHours: Schema.Array(PlanStep),
   ringSeconds: RingSeconds,
   maxConcurrentCalls: Schema.Int,
   /** Visitors whose requests run at high priority. */
@@ -94,6 +96,8 @@ export const CallbackRequest = Schema.Struct({
   department: Schema.String,
   /** How many times it was moved between departments (bounded by MAX_ROUTES). */
   routes: Schema.Int,
+  /** Whether it is called on its department's after-hours chain (verified or moved while the department was closed). */
+  afterHours: Schema.Boolean,
   /** The number of its department's plan being called: 0 is the department's own, 1.. its escalation chain. */
   escalationLevel: Schema.Int,
   /** Attempts made on that number so far. */

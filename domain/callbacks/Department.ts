@@ -17,6 +17,7 @@
 import * as Schema from "effect/Schema"
 import { E164, Hours, PlanStep, RingSeconds } from "./Business.ts"
 import { DepartmentKey } from "./CallFlow.ts"
+import { closedUntil } from "./OpeningHours.ts"
 import { Timestamp } from "../Timestamp.ts"
 
 export { DepartmentKey }
@@ -39,6 +40,8 @@ export const Department = Schema.Struct({
   escalation: Schema.Array(PlanStep),
   /** Absent: the business's hours. */
   hours: Schema.optional(Hours),
+  /** Called instead, in order, for a request that comes while the department is closed (empty: it waits for the opening). */
+  afterHours: Schema.Array(PlanStep),
   maxConcurrentCalls: Schema.Int,
   createdAt: Timestamp,
   updatedAt: Timestamp
@@ -60,6 +63,8 @@ export interface Target {
   readonly maxConcurrentCalls: number
   /** The concurrency key its dials are admitted under and its calls hold. */
   readonly slot: string
+  /** The department's after-hours chain (empty: none). */
+  readonly afterHours: ReadonlyArray<PlanStep>
 }
 
 interface BusinessLike {
@@ -71,23 +76,47 @@ interface BusinessLike {
   readonly hours?: Hours | undefined
   readonly timezone: string
   readonly maxConcurrentCalls: number
+  readonly afterHours: ReadonlyArray<PlanStep>
 }
 
 /** The concurrency key of a department's calls (`main`: the business's own key, `business:<id>`). */
 export const slotOf = (businessId: string, key: string): string => (key === MAIN ? `business:${businessId}` : `business:${businessId}:${key}`)
 
-/** Where the calls of a request in `department` (none: `main`) go. */
-export const targetOf = (business: BusinessLike, department?: Department | undefined): Target =>
-  department === undefined
-    ? { ...pick(business), key: MAIN, name: business.name, timezone: business.timezone, slot: slotOf(business.id, MAIN) }
-    : { ...pick(department), key: department.key, name: department.name, hours: department.hours ?? business.hours, timezone: business.timezone, slot: slotOf(business.id, department.key) }
+/**
+ * Where the calls of a request in `department` (none: `main`) go. With `afterHours` (and a chain to call), the
+ * department's after-hours chain, called at any hour: it is what answers while the department is closed.
+ */
+export const targetOf = (business: BusinessLike, department?: Department | undefined, afterHours = false): Target => {
+  const target: Target =
+    department === undefined
+      ? { ...pick(business), key: MAIN, name: business.name, timezone: business.timezone, slot: slotOf(business.id, MAIN) }
+      : { ...pick(department), key: department.key, name: department.name, hours: department.hours ?? business.hours, timezone: business.timezone, slot: slotOf(business.id, department.key) }
+  const [first, ...rest] = target.afterHours
+  return afterHours && first !== undefined ? { ...target, phone: first.phone, ringSeconds: first.ringSeconds, escalation: rest, hours: undefined } : target
+}
 
-const pick = (from: Pick<BusinessLike, "phone" | "ringSeconds" | "escalation" | "hours" | "maxConcurrentCalls">) => ({
+export type WhenToCall =
+  | { readonly _tag: "Now" }
+  /** Closed, with an after-hours chain: call that chain now. */
+  | { readonly _tag: "AfterHours" }
+  /** Closed, without one: call the department's own chain once it opens. */
+  | { readonly _tag: "AtOpening"; readonly opensAt: Date }
+
+/** When and on which chain a request that comes to `target` at `now` is called (in the target's own time zone, DST included). */
+export const whenToCall = (target: Pick<Target, "hours" | "timezone" | "afterHours">, now: Date): WhenToCall => {
+  const hours = closedUntil(target, now)
+  if (!hours.closed) return { _tag: "Now" }
+  if (target.afterHours.length > 0) return { _tag: "AfterHours" }
+  return hours.opensAt === undefined ? { _tag: "Now" } : { _tag: "AtOpening", opensAt: hours.opensAt }
+}
+
+const pick = (from: Pick<BusinessLike, "phone" | "ringSeconds" | "escalation" | "hours" | "maxConcurrentCalls" | "afterHours">) => ({
   phone: from.phone,
   ringSeconds: from.ringSeconds,
   escalation: from.escalation,
   hours: from.hours,
-  maxConcurrentCalls: from.maxConcurrentCalls
+  maxConcurrentCalls: from.maxConcurrentCalls,
+  afterHours: from.afterHours
 })
 
 export type RouteDecision =

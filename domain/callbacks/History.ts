@@ -23,7 +23,10 @@ const AttemptRef = {
 export const EventPayloads = {
   "callback.created": Schema.Struct({ priority: Schema.Literal("normal", "high") }),
   "callback.code_sent": Schema.Struct({ messageId: Schema.UUID }),
-  "callback.verified": Schema.Struct({ scheduledFor: Timestamp.annotations({ description: "when the first call is due" }) }),
+  "callback.verified": Schema.Struct({
+    scheduledFor: Timestamp.annotations({ description: "when the first call is due" }),
+    afterHours: Schema.optional(Schema.Boolean.annotations({ description: "verified while its department was closed: called on the after-hours chain now" }))
+  }),
   "callback.expired": Schema.Struct({}),
   "callback.dialing": Schema.Struct({
     ...AttemptRef,
@@ -47,7 +50,8 @@ export const EventPayloads = {
     to: Schema.String.annotations({ description: "the department it is with now; its chain is called from its first number" }),
     by: Schema.Literal("agent", "operator").annotations({ description: "the answering agent's keypad, or an operator" }),
     attemptId: Schema.optional(Schema.UUID.annotations({ description: "the call in progress when it was moved" })),
-    routes: Schema.Int.annotations({ description: "moves so far, this one included" })
+    routes: Schema.Int.annotations({ description: "moves so far, this one included" }),
+    afterHours: Schema.optional(Schema.Boolean.annotations({ description: "moved while that department was closed: called on its after-hours chain" }))
   }),
   "callback.completed": Schema.Struct({}),
   "callback.failed": Schema.Struct({}),

@@ -17,9 +17,9 @@ export class BusinessStore extends Effect.Service<BusinessStore>()("switchboard/
 
     const create = (id: string, input: BusinessInput) =>
       sql`
-        INSERT INTO businesses (id, name, phone, timezone, country, hours, escalation, ring_seconds, max_concurrent_calls, vip_phones, sms_fallback, allowed_origins)
+        INSERT INTO businesses (id, name, phone, timezone, country, hours, escalation, after_hours, ring_seconds, max_concurrent_calls, vip_phones, sms_fallback, allowed_origins)
         VALUES (${id}, ${input.name}, ${input.phone}, ${input.timezone}, ${input.country ?? null},
-                ${hoursOf(input)}::jsonb, ${JSON.stringify(input.escalation)}::jsonb,
+                ${hoursOf(input)}::jsonb, ${JSON.stringify(input.escalation)}::jsonb, ${JSON.stringify(input.afterHours)}::jsonb,
                 ${input.ringSeconds}, ${input.maxConcurrentCalls}, ${[...input.vipPhones]}::text[], ${input.smsFallback}, ${[...input.allowedOrigins]}::text[])
         RETURNING *`.pipe(
         narrow("businesses.create"),
@@ -30,7 +30,7 @@ export class BusinessStore extends Effect.Service<BusinessStore>()("switchboard/
     const update = (id: string, input: BusinessInput) =>
       sql`
         UPDATE businesses SET name = ${input.name}, phone = ${input.phone}, timezone = ${input.timezone}, country = ${input.country ?? null},
-               hours = ${hoursOf(input)}::jsonb, escalation = ${JSON.stringify(input.escalation)}::jsonb,
+               hours = ${hoursOf(input)}::jsonb, escalation = ${JSON.stringify(input.escalation)}::jsonb, after_hours = ${JSON.stringify(input.afterHours)}::jsonb,
                ring_seconds = ${input.ringSeconds}, max_concurrent_calls = ${input.maxConcurrentCalls},
                vip_phones = ${[...input.vipPhones]}::text[], sms_fallback = ${input.smsFallback},
                allowed_origins = ${[...input.allowedOrigins]}::text[], updated_at = now()

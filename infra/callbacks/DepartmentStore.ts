@@ -20,12 +20,12 @@ export class DepartmentStore extends Effect.Service<DepartmentStore>()("switchbo
     /** Creates the department or replaces its fields; whether it was created. */
     const put = (businessId: string, key: string, input: DepartmentInput) =>
       sql<{ created: boolean }>`
-        INSERT INTO departments (business_id, key, name, phone, ring_seconds, escalation, hours, max_concurrent_calls)
+        INSERT INTO departments (business_id, key, name, phone, ring_seconds, escalation, hours, after_hours, max_concurrent_calls)
         VALUES (${businessId}, ${key}, ${input.name}, ${input.phone}, ${input.ringSeconds}, ${JSON.stringify(input.escalation)}::jsonb,
-                ${input.hours === undefined ? null : JSON.stringify(input.hours)}::jsonb, ${input.maxConcurrentCalls})
+                ${input.hours === undefined ? null : JSON.stringify(input.hours)}::jsonb, ${JSON.stringify(input.afterHours)}::jsonb, ${input.maxConcurrentCalls})
         ON CONFLICT (business_id, key) DO UPDATE
           SET name = excluded.name, phone = excluded.phone, ring_seconds = excluded.ring_seconds, escalation = excluded.escalation,
-              hours = excluded.hours, max_concurrent_calls = excluded.max_concurrent_calls, updated_at = now()
+              hours = excluded.hours, after_hours = excluded.after_hours, max_concurrent_calls = excluded.max_concurrent_calls, updated_at = now()
         RETURNING *, (xmax = 0) AS created`.pipe(
         narrow("departments.put"),
         Effect.flatMap((rows) => Effect.map(decodeRow(DepartmentRow)(rows[0]), (department) => ({ department, created: rows[0]?.created === true })))

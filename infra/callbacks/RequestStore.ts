@@ -58,6 +58,8 @@ export interface StatusChange {
   readonly bumpGeneration?: boolean
   /** The department it moves to; counted as one more route. */
   readonly department?: string
+  /** Whether it is called on its department's after-hours chain. */
+  readonly afterHours?: boolean
 }
 
 /** Where the caller saw the request: the event applies only if it is still there (no retry or attempt in between). */
@@ -94,7 +96,7 @@ export class RequestStore extends Effect.Service<RequestStore>()("switchboard/in
 
     /** What each move's history event records from the updated row (`r`), besides the caller's details. */
     const moveData: { readonly [E in CallbackEvent]: Fragment } = {
-      verify: sql`jsonb_build_object('scheduledFor', coalesce(r.scheduled_for, r.updated_at))`,
+      verify: sql`jsonb_build_object('scheduledFor', coalesce(r.scheduled_for, r.updated_at), 'afterHours', r.after_hours)`,
       expire: sql`'{}'::jsonb`,
       dial: sql`jsonb_build_object('attemptId', r.current_attempt_id, 'level', r.escalation_level, 'attemptOnNumber', r.attempt_on_number)`,
       takeBack: sql`'{}'::jsonb`,
@@ -103,7 +105,7 @@ export class RequestStore extends Effect.Service<RequestStore>()("switchboard/in
       retryLater: sql`jsonb_build_object('nextAttemptAt', coalesce(r.next_attempt_at, r.updated_at))`,
       escalate: sql`jsonb_build_object('level', r.escalation_level)`,
       giveUp: sql`'{}'::jsonb`,
-      route: sql`jsonb_build_object('to', r.department, 'routes', r.routes)`,
+      route: sql`jsonb_build_object('to', r.department, 'routes', r.routes, 'afterHours', r.after_hours)`,
       cancel: sql`'{}'::jsonb`,
       adminRetry: sql`jsonb_build_object('generation', r.generation)`
     }
@@ -185,6 +187,7 @@ export class RequestStore extends Effect.Service<RequestStore>()("switchboard/in
                  ${optional(change.scheduledFor, (v) => set("scheduled_for", v?.toISOString() ?? null, "timestamptz"))}
                  ${change.bumpGeneration === true ? sql`, generation = generation + 1, circuit_notice_at = NULL` : sql``}
                  ${change.department === undefined ? sql`` : sql`, department = ${change.department}, routes = routes + 1`}
+                 ${change.afterHours === undefined ? sql`` : sql`, after_hours = ${change.afterHours}`}
            WHERE id = ${id} AND status = ANY(${[...sources]}::text[])
              ${
                expected === undefined

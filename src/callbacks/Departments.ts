@@ -5,7 +5,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import type { Business } from "../../domain/callbacks/Business.ts"
+import type { Business, CallbackRequest } from "../../domain/callbacks/Business.ts"
 import { type CallFlow, defaultFlow } from "../../domain/callbacks/CallFlow.ts"
 import { type DepartmentInput, MAIN, type Target, targetOf } from "../../domain/callbacks/Department.ts"
 import { DepartmentStore } from "../../infra/callbacks/DepartmentStore.ts"
@@ -87,16 +87,23 @@ export const saveFlow = (businessId: string, key: string, flow: CallFlow) =>
   })
 
 /**
- * Where the calls of a request with `department` go. A department removed meanwhile (only possible for a
- * request that finished first, or in the instant of a race with its removal) falls back to the business's
- * own chain rather than leaving the request without one.
+ * Where the calls of a request with `department` go (its after-hours chain with `afterHours`). A department
+ * removed meanwhile (only possible for a request that finished first, or in the instant of a race with its
+ * removal) falls back to the business's own chain rather than leaving the request without one.
  */
-export const targetFor = (business: Business, department: string): Effect.Effect<Target, Effect.Effect.Error<ReturnType<DepartmentStore["find"]>>, DepartmentStore> =>
+export const targetFor = (
+  business: Business,
+  department: string,
+  afterHours = false
+): Effect.Effect<Target, Effect.Effect.Error<ReturnType<DepartmentStore["find"]>>, DepartmentStore> =>
   department === MAIN
-    ? Effect.succeed(targetOf(business))
+    ? Effect.succeed(targetOf(business, undefined, afterHours))
     : Effect.gen(function* () {
         const found = yield* Effect.flatMap(DepartmentStore, (store) => store.find(business.id, department))
-        if (Option.isSome(found)) return targetOf(business, found.value)
+        if (Option.isSome(found)) return targetOf(business, found.value, afterHours)
         yield* Effect.logWarning(`department ${department} of business ${business.id} is gone; calling the business's own chain`)
-        return targetOf(business)
+        return targetOf(business, undefined, afterHours)
       })
+
+/** A request's target as it stands: its department, on the after-hours chain when it was sent there. */
+export const targetOfRequest = (business: Business, request: Pick<CallbackRequest, "department" | "afterHours">) => targetFor(business, request.department, request.afterHours)

@@ -104,7 +104,7 @@ import { Telephony } from "../../infra/twilio/Telephony.ts"
 import { TwilioGateway } from "../../infra/twilio/TwilioGateway.ts"
 import { handle } from "../../supervisors/JobRegistry.ts"
 import { deferForBudget, spendOnDial } from "./Budgets.ts"
-import { targetFor } from "./Departments.ts"
+import { targetOfRequest } from "./Departments.ts"
 import { asJobFailure } from "./JobFailures.ts"
 import { enqueueDial, settle } from "./Settlement.ts"
 import { enqueueNotice } from "./Texts.ts"
@@ -166,7 +166,7 @@ const unplace = (attempt: CallAttempt, reason: string, redial = false) =>
         const business = yield* Effect.flatMap(BusinessStore, (businesses) => businesses.find(moved.value.businessId))
         if (Option.isNone(business)) return
         const at = new Date((yield* Clock.currentTimeMillis) + Duration.toMillis(REFUSED_RETRY))
-        yield* enqueueDial(moved.value, yield* targetFor(business.value, moved.value.department), at, attempt.id)
+        yield* enqueueDial(moved.value, yield* targetOfRequest(business.value, moved.value), at, attempt.id)
       })
     )
   })
@@ -398,7 +398,7 @@ export const dial = (callbackId: string, generation?: number) =>
     const now = new Date(yield* Clock.currentTimeMillis)
     const due = request.value.nextAttemptAt
     if (due !== undefined && due.getTime() > now.getTime() + 1_000) return yield* Snooze.for(Duration.millis(due.getTime() - now.getTime()), "not due yet", "schedule")
-    const target = yield* targetFor(business.value, request.value.department)
+    const target = yield* targetOfRequest(business.value, request.value)
     const hours = closedUntil(target, now)
     if (hours.closed && hours.opensAt !== undefined) {
       yield* requests.setScheduledFor(callbackId, hours.opensAt)

@@ -48,7 +48,7 @@ import { handle } from "../../supervisors/JobRegistry.ts"
 import { ourId } from "../Failures.ts"
 import { deferForBudget, spendOnText } from "./Budgets.ts"
 import { asJobFailure } from "./JobFailures.ts"
-import { targetFor } from "./Departments.ts"
+import { targetOfRequest } from "./Departments.ts"
 import { enqueueDial } from "./Settlement.ts"
 import { sendingNumber } from "./Texts.ts"
 
@@ -159,7 +159,7 @@ export const escalate = (callbackId: string, level: number) =>
     if (Option.isNone(request) || request.value.status !== "escalated" || request.value.escalationLevel !== level) return
     const business = yield* businesses.find(request.value.businessId)
     if (Option.isNone(business)) return
-    yield* enqueueDial(request.value, yield* targetFor(business.value, request.value.department))
+    yield* enqueueDial(request.value, yield* targetOfRequest(business.value, request.value))
     metrics.escalations.inc({ level: String(level) })
     yield* Effect.logInfo(`callback ${callbackId} escalated to backup number ${level}`)
   }).pipe(

@@ -20,8 +20,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { type CallAttempt, type CallbackRequest, priorityFor } from "../../domain/callbacks/Business.ts"
 import { type CallbackStatus, CallbackStatuses } from "../../domain/callbacks/CallbackState.ts"
-import { MAIN } from "../../domain/callbacks/Department.ts"
-import { closedUntil } from "../../domain/callbacks/OpeningHours.ts"
+import { MAIN, whenToCall } from "../../domain/callbacks/Department.ts"
 import { check, expiresAt, mayResend, PendingCallback } from "../../domain/callbacks/Verification.ts"
 import { CallbackConfig, type RateLimit, verificationPolicyOf } from "../../infra/callbacks/CallbackConfig.ts"
 import { AttemptStore } from "../../infra/callbacks/AttemptStore.ts"
@@ -42,7 +41,7 @@ import { Conflict, Gone, lookUp, RateLimited, Unprocessable, validationFailedAt,
 import * as BotChecks from "./BotChecks.ts"
 import * as Businesses from "./Businesses.ts"
 import { refusedByBudget, refuseLocked, spend, spendUnlessLocked, verificationFailed } from "./Budgets.ts"
-import { targetFor } from "./Departments.ts"
+import { targetFor, targetOfRequest } from "./Departments.ts"
 import { enqueueDial } from "./Settlement.ts"
 import { enqueueCode } from "./Texts.ts"
 
@@ -219,12 +218,12 @@ export const verify = (id: string, code: string, clientIp: string) =>
         metrics.verificationChecks.inc({ result: "verified" })
         yield* verifications.markVerified(request.id)
         const business = yield* Businesses.find(request.businessId)
-        const target = yield* targetFor(business, request.department)
-        const hours = closedUntil(target, at)
-        const scheduledFor = hours.closed && hours.opensAt !== undefined ? hours.opensAt : at
-        const queued = yield* requests.applyEvent(request.id, "verify", { scheduledFor })
+        // closed: its after-hours chain now if it has one, else its own chain at the opening
+        const when = whenToCall(yield* targetFor(business, request.department), at)
+        const scheduledFor = when._tag === "AtOpening" ? when.opensAt : at
+        const queued = yield* requests.applyEvent(request.id, "verify", { scheduledFor, afterHours: when._tag === "AfterHours" })
         if (Option.isNone(queued)) return yield* notPending(request)
-        yield* enqueueDial(queued.value, target, hours.closed ? scheduledFor : undefined)
+        yield* enqueueDial(queued.value, yield* targetOfRequest(business, queued.value), when._tag === "AtOpening" ? scheduledFor : undefined)
         // the first call, against the budgets, last; the dial that places it takes this count over (Budgets.spendOnDial)
         yield* spend("call", business.id, "verify", request.id)
         return { _tag: "Verified" as const, request: queued.value, scheduledFor }
@@ -341,7 +340,7 @@ export const applyOperatorChange = (id: string, event: "adminRetry" | "cancel") 
           // the visitor has another active request for this business meanwhile
           .pipe(Effect.catchTag("ActiveRequestExists", () => refuse("the visitor has another active request for this business")))
         if (Option.isNone(moved)) return yield* refuse(`a ${request.status} callback request cannot be ${event === "cancel" ? "cancelled" : "retried"}`)
-        if (event === "adminRetry") yield* enqueueDial(moved.value, yield* targetFor(yield* Businesses.find(request.businessId), moved.value.department))
+        if (event === "adminRetry") yield* enqueueDial(moved.value, yield* targetOfRequest(yield* Businesses.find(request.businessId), moved.value))
         return moved.value
       })
     )

@@ -19,9 +19,10 @@
  * arrives, as for any call; if ending it fails, the agent may still be on the
  * line, the request has moved all the same and the call's watcher settles it.
  */
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { decideRoute, MAX_ROUTES, refusalText } from "../../domain/callbacks/Department.ts"
+import { decideRoute, MAX_ROUTES, refusalText, whenToCall } from "../../domain/callbacks/Department.ts"
 import { AttemptStore } from "../../infra/callbacks/AttemptStore.ts"
 import { DepartmentStore } from "../../infra/callbacks/DepartmentStore.ts"
 import { RequestStore } from "../../infra/callbacks/RequestStore.ts"
@@ -29,7 +30,7 @@ import { inTransaction } from "../../infra/db/Transaction.ts"
 import { Telephony } from "../../infra/twilio/Telephony.ts"
 import { Conflict, lookUp } from "../Failures.ts"
 import * as Businesses from "./Businesses.ts"
-import { targetFor } from "./Departments.ts"
+import { targetFor, targetOfRequest } from "./Departments.ts"
 import * as Requests from "./Requests.ts"
 import { enqueueDial } from "./Settlement.ts"
 
@@ -54,17 +55,19 @@ export const routeRequest = (callbackId: string, to: string, by: "agent" | "oper
       const known = (yield* Effect.flatMap(DepartmentStore, (store) => store.list(request.businessId))).map((d) => d.key)
       const decision = decideRoute(request.department, request.routes, to, known)
       if (decision._tag === "Refuse") return { _tag: "Refused", reason: refusalText(decision.reason, to, MAX_ROUTES) } as RouteOutcome
+      const business = yield* Businesses.find(request.businessId)
+      // a department closed now takes the request on its after-hours chain when it has one (its dial waits for the opening otherwise)
+      const afterHours = whenToCall(yield* targetFor(business, decision.to), new Date(yield* Clock.currentTimeMillis))._tag === "AfterHours"
       const moved = yield* requests.applyEvent(
         request.id,
         "route",
-        { department: decision.to, escalationLevel: 0, attemptOnNumber: 0, currentAttemptId: null, nextAttemptAt: null },
+        { department: decision.to, afterHours, escalationLevel: 0, attemptOnNumber: 0, currentAttemptId: null, nextAttemptAt: null },
         current === undefined ? {} : { currentAttempt: current },
         { from: request.department, by, ...(current === undefined ? {} : { attemptId: current }) }
       )
       if (Option.isNone(moved)) return { _tag: "Refused", reason: "the request changed meanwhile" } as RouteOutcome
-      const business = yield* Businesses.find(request.businessId)
       // the routes so far name the dial: a second move to a department must not meet the first's finished dial
-      yield* enqueueDial(moved.value, yield* targetFor(business, decision.to), undefined, `route:${decision.routes}`)
+      yield* enqueueDial(moved.value, yield* targetOfRequest(business, moved.value), undefined, `route:${decision.routes}`)
       const attempt = current === undefined ? Option.none() : yield* Effect.flatMap(AttemptStore, (attempts) => attempts.find(current))
       return { _tag: "Moved", callSid: Option.getOrUndefined(attempt)?.callSid } as RouteOutcome
     })

@@ -30,7 +30,7 @@ import { JobStore } from "../../infra/jobs/JobStore.ts"
 import { Metrics } from "../../infra/observability/Metrics.ts"
 import { classifyReported, reportedErrorText } from "../../infra/twilio/TwilioErrors.ts"
 import { ourId } from "../Failures.ts"
-import { targetFor } from "./Departments.ts"
+import { targetOfRequest } from "./Departments.ts"
 import { enqueueNotice } from "./Texts.ts"
 
 /**
@@ -97,7 +97,7 @@ export const settle = (attemptId: string, report: CallReport) =>
         if (Option.isNone(request) || request.value.currentAttemptId !== attemptId) return true
         const business = yield* businesses.find(request.value.businessId)
         if (Option.isNone(business)) return true
-        const target = yield* targetFor(business.value, request.value.department)
+        const target = yield* targetOfRequest(business.value, request.value)
         const levels = planOf(target).length
         const step = nextStep(request.value, updated, levels, retryPolicyOf(settings), report.exhaustNumber === true)
         switch (step._tag) {

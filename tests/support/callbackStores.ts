@@ -20,6 +20,7 @@ export const businessInput = (fields: Partial<BusinessInput> = {}): BusinessInpu
   phone: "+14155550100",
   timezone: "UTC",
   escalation: [],
+  afterHours: [],
   ringSeconds: 20,
   maxConcurrentCalls: 1,
   vipPhones: [],

@@ -32,6 +32,14 @@ const TimeZone = Schema.String.pipe(
   Schema.filter((tz) => tz.length >= 1 && tz.length <= 64 && isTimeZone(tz), { message: () => "must be an IANA time zone such as Europe/Berlin" })
 ).annotations({ description: "IANA time zone the opening hours are read in" })
 
+/** A chain of numbers in calling order, each ringing `ringSeconds`; phones in any format. */
+const Chain = Schema.optionalWith(
+  Schema.Array(Schema.Struct({ phone: PhoneText, ringSeconds: Schema.optionalWith(RingSeconds, { default: () => DEFAULT_RING_SECONDS }) })).pipe(
+    Schema.maxItems(10, { message: () => "must be a list of at most 10 { phone, ringSeconds }" })
+  ),
+  { default: () => [] }
+)
+
 /** A business as an operator writes it: phones in any format, defaults filled in. */
 const BusinessFields = Schema.Struct({
   name: PlainText(1, 200),
@@ -39,12 +47,8 @@ const BusinessFields = Schema.Struct({
   timezone: TimeZone,
   country: Optional(Country),
   hours: Optional(Hours),
-  escalation: Schema.optionalWith(
-    Schema.Array(Schema.Struct({ phone: PhoneText, ringSeconds: Schema.optionalWith(RingSeconds, { default: () => DEFAULT_RING_SECONDS }) })).pipe(
-      Schema.maxItems(10, { message: () => "must be a list of at most 10 { phone, ringSeconds }" })
-    ),
-    { default: () => [] }
-  ),
+  escalation: Chain,
+  afterHours: Chain.annotations({ description: "called instead, in order, for a request verified while the business is closed (an on-call mobile); empty: it waits for the opening" }),
   ringSeconds: Schema.optionalWith(RingSeconds, { default: () => DEFAULT_RING_SECONDS }),
   maxConcurrentCalls: Schema.optionalWith(
     Schema.Int.pipe(Schema.between(1, 1000, { message: () => "must be an integer from 1 to 1000" })).annotations({ description: "calls to this business at once, across all processes" }),
@@ -79,6 +83,7 @@ export const BusinessBody = Schema.transformOrFail(BusinessFields, Schema.typeSc
       ...fields,
       phone: e164(fields.phone, ["phone"]),
       escalation: fields.escalation.map((step, i) => ({ phone: e164(step.phone, ["escalation", i, "phone"]), ringSeconds: step.ringSeconds })),
+      afterHours: fields.afterHours.map((step, i) => ({ phone: e164(step.phone, ["afterHours", i, "phone"]), ringSeconds: step.ringSeconds })),
       vipPhones: [...new Set(fields.vipPhones.map((p, i) => e164(p, ["vipPhones", i])))]
     }
     const [first, ...rest] = issues

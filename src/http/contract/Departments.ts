@@ -24,6 +24,12 @@ export const DepartmentBody = Schema.Struct({
   ringSeconds: Schema.optionalWith(RingSeconds, { default: () => DEFAULT_RING_SECONDS }),
   escalation: Schema.optionalWith(Schema.Array(PlanStep).pipe(Schema.maxItems(10, { message: () => "must be a list of at most 10 { phone, ringSeconds }" })), { default: () => [] }),
   hours: Schema.optional(Hours.annotations({ description: "its own opening hours; absent: the business's" })),
+  afterHours: Schema.optionalWith(
+    Schema.Array(PlanStep).pipe(Schema.maxItems(10, { message: () => "must be a list of at most 10 { phone, ringSeconds }" })).annotations({
+      description: "called instead, in order, for a request that comes while the department is closed (an on-call mobile); empty: it waits for the opening"
+    }),
+    { default: () => [] }
+  ),
   maxConcurrentCalls: Schema.optionalWith(
     Schema.Int.pipe(Schema.between(1, 1000, { message: () => "must be an integer from 1 to 1000" })).annotations({ description: "calls to this department at once, across all processes" }),
     { default: () => 1 }

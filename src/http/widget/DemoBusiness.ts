@@ -23,6 +23,7 @@ const demoInput = (origins: ReadonlyArray<string>): BusinessInput => ({
   timezone: "UTC",
   country: "US",
   escalation: [],
+  afterHours: [],
   ringSeconds: DEFAULT_RING_SECONDS,
   maxConcurrentCalls: 2,
   vipPhones: [],

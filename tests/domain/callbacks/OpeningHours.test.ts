@@ -9,34 +9,13 @@ import {
   parseHours,
   wallClockInstant,
   WINDOW_HORIZON_DAYS,
-  type WeeklyHours,
-  Weekdays
+  type WeeklyHours
 } from "../../../domain/callbacks/OpeningHours.ts"
+import { hours, instant, zones } from "../../support/hoursArbitraries.ts"
 
 const hoursOf = (input: unknown): WeeklyHours => Either.getOrThrow(parseHours(input))
 const weekdays9to5 = hoursOf({ mon: [["09:00", "17:00"]], tue: [["09:00", "17:00"]], wed: [["09:00", "17:00"]], thu: [["09:00", "17:00"]], fri: [["09:00", "17:00"]] })
 const at = (iso: string) => new Date(iso)
-
-// zones with and without DST, half-hour offsets and a 30-minute DST shift
-const zones = ["UTC", "Europe/Berlin", "America/New_York", "America/Sao_Paulo", "Australia/Sydney", "Australia/Lord_Howe", "Asia/Kolkata", "Asia/Tokyo", "Pacific/Chatham", "America/St_Johns"]
-const quarter = fc.integer({ min: 0, max: 95 }).map((q) => q * 15)
-const interval = fc.tuple(quarter, fc.integer({ min: 1, max: 32 })).map(([open, length]) => [open, Math.min(1440, open + length * 15)] as const)
-const clock = (m: number) => (m === 1440 ? "24:00" : `${String(Math.floor(m / 60)).padStart(2, "0")}:${String(m % 60).padStart(2, "0")}`)
-const hours = fc
-  .dictionary(fc.constantFrom(...Weekdays), fc.array(interval, { minLength: 0, maxLength: 2 }), { minKeys: 1 })
-  .map((days) =>
-    Object.fromEntries(
-      Object.entries(days).map(([day, intervals]) => {
-        // keep intervals apart: drop any that would overlap an earlier one
-        const kept: Array<readonly [number, number]> = []
-        for (const [open, close] of [...intervals].sort((a, b) => a[0] - b[0])) {
-          if (kept.every(([o, c]) => close <= o || open >= c)) kept.push([open, close])
-        }
-        return [day, kept.map(([open, close]) => [clock(open), clock(close)])]
-      })
-    )
-  )
-const instant = fc.date({ min: at("2020-01-01T00:00:00Z"), max: at("2030-12-31T00:00:00Z"), noInvalidDate: true })
 
 describe("parseHours", () => {
   it("accepts intervals per weekday, 24:00 as a close, and leaves other days closed", () => {

@@ -194,4 +194,32 @@ describe("departments and mid-call routing", () => {
     expect((await admin(`/admin/api/businesses/${business.id}/departments/billing`, "DELETE")).status).toBe(204)
     expect((await admin(`/admin/api/businesses/${business.id}/departments/billing`, "GET")).status).toBe(404)
   })
+
+  it("after hours: a request verified while closed is called on the after-hours chain at once; a closed department without one waits for its opening", async () => {
+    // open only for a quarter of an hour three days from now: closed now
+    const day = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"][(new Date().getUTCDay() + 3) % 7] ?? "sun"
+    const closed = { [day]: [["03:00", "03:15"]] }
+    const onCall = freshNumber()
+    const business = await app.createBusiness({ hours: closed, afterHours: [{ phone: onCall, ringSeconds: 15 }] })
+    await app.script(onCall, "answered", { afterMs: 50, talkMs: 100 })
+    const created = await app.verified(business.id)
+    const done = await app.waitForStatus(created.id, "completed", 20_000)
+    expect(done.attempts.map((a) => a.to)).toEqual([onCall])
+    expect(await calls(business.phone)).toEqual([])
+    const verified = (await history(created.id)).find((e) => e.type === "callback.verified")
+    expect(verified?.data).toMatchObject({ afterHours: true })
+
+    // a department with the same hours and no chain: the request waits for the opening, nothing is called
+    const sales = freshNumber()
+    expect((await admin(`/admin/api/businesses/${business.id}/departments/sales`, "PUT", { name: "Sales", phone: sales, hours: closed })).status).toBe(201)
+    const phone = freshNumber()
+    const { id } = (await (await admin("/v1/callbacks", "POST", { businessId: business.id, phone, topic: "sales" })).json()) as { id: string }
+    const answer = await app.verify(id, await app.codeFor(phone))
+    const { scheduledFor } = (await answer.json()) as { scheduledFor: string }
+    expect(Date.parse(scheduledFor)).toBeGreaterThan(Date.now() + 24 * 3600_000)
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    expect((await app.view(id)).status).toBe("queued")
+    expect(await calls(sales)).toEqual([])
+    expect(await calls(onCall)).toHaveLength(1)
+  })
 })
