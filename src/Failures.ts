@@ -28,6 +28,11 @@ export class Conflict extends Data.TaggedError("Conflict")<{ readonly detail: st
 export class WrongCode extends Data.TaggedError("WrongCode")<{ readonly detail: string; readonly attemptsRemaining: number }> {}
 export class Gone extends Data.TaggedError("Gone")<{ readonly detail: string; readonly extra?: Record<string, unknown> }> {}
 export class Unprocessable extends Data.TaggedError("Unprocessable")<{ readonly detail: string }> {}
+/** The visitor's chosen window never meets the opening hours within the horizon; `nextWindows` are the times that would. */
+export class WindowUnavailable extends Data.TaggedError("WindowUnavailable")<{
+  readonly detail: string
+  readonly nextWindows: ReadonlyArray<{ readonly start: string; readonly end: string }>
+}> {}
 export class RateLimited extends Data.TaggedError("RateLimited")<{
   readonly detail: string
   readonly retryAfterSeconds: number

@@ -635,6 +635,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/availability": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** When a callback can be made: the next open windows of the business (or of a topic's department), for a visitor choosing a time. */
+        get: operations["getAvailability"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/api/businesses/{id}/departments": {
         parameters: {
             query?: never;
@@ -1331,7 +1348,7 @@ export interface components {
              * @description every problem type this API answers with
              * @enum {string}
              */
-            type: "/problems/validation" | "/problems/malformed-body" | "/problems/unauthorized" | "/problems/forbidden" | "/problems/not-found" | "/problems/conflict" | "/problems/wrong-code" | "/problems/gone" | "/problems/idempotency-mismatch" | "/problems/bot-check-failed" | "/problems/payload-too-large" | "/problems/unsupported-media-type" | "/problems/rate-limited" | "/problems/unavailable" | "/problems/internal";
+            type: "/problems/validation" | "/problems/malformed-body" | "/problems/unauthorized" | "/problems/forbidden" | "/problems/not-found" | "/problems/conflict" | "/problems/wrong-code" | "/problems/gone" | "/problems/idempotency-mismatch" | "/problems/window-unavailable" | "/problems/bot-check-failed" | "/problems/payload-too-large" | "/problems/unsupported-media-type" | "/problems/rate-limited" | "/problems/unavailable" | "/problems/internal";
             title: string;
             /**
              * int
@@ -1369,11 +1386,18 @@ export interface components {
             note?: string | null;
             /** @description the department the visitor wants to talk to (GET /v1/topics lists them); absent or `main`: the business's own */
             topic?: string;
+            window?: components["schemas"]["CallWindow"];
             /**
              * maxLength(4096)
              * @description the token of the business's bot check (Turnstile or hCaptcha), when it has one: needed with a publishable key, good once
              */
             botToken?: string;
+        };
+        CallWindow: {
+            /** Format: date-time */
+            start: string;
+            /** Format: date-time */
+            end: string;
         };
         VerifiedCallback: {
             id: components["schemas"]["UUID"];
@@ -2024,6 +2048,11 @@ export interface components {
             note?: string;
             department: string;
             routes: components["schemas"]["Int"];
+            afterHours: boolean;
+            window?: {
+                start: components["schemas"]["Timestamp"];
+                end: components["schemas"]["Timestamp"];
+            };
         };
         WebhookEndpointWithSecret: {
             id: components["schemas"]["UUID"];
@@ -2386,6 +2415,11 @@ export interface components {
             note?: string;
             department: string;
             routes: components["schemas"]["Int"];
+            afterHours: boolean;
+            window?: {
+                start: components["schemas"]["Timestamp"];
+                end: components["schemas"]["Timestamp"];
+            };
             events: components["schemas"]["CallbackEvent"][];
         };
         Stats: {
@@ -2419,6 +2453,15 @@ export interface components {
         };
         /** @description a string matching the pattern ^[a-z0-9][a-z0-9-]{0,39}$ */
         DepartmentKey: string;
+        Availability: {
+            /** @description the business's time zone, which its hours are kept in */
+            timezone: string;
+            /** @description the next open windows within 14 days, at most 5, in order (one window to the horizon when always open): a `window` of a create inside one is met */
+            windows: {
+                start: components["schemas"]["Timestamp"];
+                end: components["schemas"]["Timestamp"];
+            }[];
+        };
         DepartmentList: {
             items: components["schemas"]["Department"][];
         };
@@ -3042,15 +3085,6 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description Idempotency key reused: This Idempotency-Key was used within 24 hours with a different body; use a new key for a different request. */
-        "problem-idempotency-mismatch": {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/problem+json": components["schemas"]["Problem"];
-            };
-        };
         /** @description Payload too large: The request body is over the size limit (64 KiB). */
         "problem-payload-too-large": {
             headers: {
@@ -3082,6 +3116,15 @@ export interface components {
         };
         /** @description Gone: The resource existed but can no longer be used (an expired or used-up verification code); start again. */
         "problem-gone": {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Window unavailable: The window the visitor chose never meets the opening hours of the business (or the department asked for) within the next 14 days, or it has passed; `nextWindows` lists the next times a call can be made. */
+        "problem-window-unavailable": {
             headers: {
                 [name: string]: unknown;
             };
@@ -3233,7 +3276,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description a problem type's slug: validation, malformed-body, unauthorized, forbidden, not-found, conflict, wrong-code, gone, idempotency-mismatch, bot-check-failed, payload-too-large, unsupported-media-type, rate-limited, unavailable, internal */
+                /** @description a problem type's slug: validation, malformed-body, unauthorized, forbidden, not-found, conflict, wrong-code, gone, idempotency-mismatch, window-unavailable, bot-check-failed, payload-too-large, unsupported-media-type, rate-limited, unavailable, internal */
                 slug: string;
             };
             cookie?: never;
@@ -3343,7 +3386,15 @@ export interface operations {
             409: components["responses"]["problem-conflict"];
             413: components["responses"]["problem-payload-too-large"];
             415: components["responses"]["problem-unsupported-media-type"];
-            422: components["responses"]["problem-idempotency-mismatch"];
+            /** @description `/problems/idempotency-mismatch` (Idempotency key reused): This Idempotency-Key was used within 24 hours with a different body; use a new key for a different request. `/problems/window-unavailable` (Window unavailable): The window the visitor chose never meets the opening hours of the business (or the department asked for) within the next 14 days, or it has passed; `nextWindows` lists the next times a call can be made. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             429: components["responses"]["problem-rate-limited"];
             503: components["responses"]["problem-unavailable"];
         };
@@ -3389,6 +3440,7 @@ export interface operations {
             410: components["responses"]["problem-gone"];
             413: components["responses"]["problem-payload-too-large"];
             415: components["responses"]["problem-unsupported-media-type"];
+            422: components["responses"]["problem-window-unavailable"];
             429: components["responses"]["problem-rate-limited"];
             503: components["responses"]["problem-unavailable"];
         };
@@ -4407,6 +4459,38 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TopicList"];
+                };
+            };
+            400: components["responses"]["problem-validation"];
+            401: components["responses"]["problem-unauthorized"];
+            403: components["responses"]["problem-forbidden"];
+            404: components["responses"]["problem-not-found"];
+            503: components["responses"]["problem-unavailable"];
+        };
+    };
+    getAvailability: {
+        parameters: {
+            query?: {
+                /** @description the business's publishable key (pk_...); or send a key as `Authorization: Bearer` */
+                key?: string;
+                /** @description the business, with the admin token (a key names its own) */
+                businessId?: string;
+                /** @description the department asked for (absent or `main`: the business's own hours) */
+                topic?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The next windows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Availability"];
                 };
             };
             400: components["responses"]["problem-validation"];

@@ -105,6 +105,8 @@ export const CallbackRequest = Schema.Struct({
   currentAttemptId: Schema.optional(Schema.UUID),
   nextAttemptAt: Schema.optional(Timestamp),
   scheduledFor: Schema.optional(Timestamp),
+  /** The window the visitor asked to be called in, if any: the first call falls inside it, while open. */
+  window: Schema.optional(Schema.Struct({ start: Timestamp, end: Timestamp })),
   /** Bumped by an administrator's retry; one SMS fallback and one notice per generation. */
   generation: Schema.Int,
   /** The W3C trace parent of the request that created it; its jobs continue that trace. */

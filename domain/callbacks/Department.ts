@@ -17,7 +17,8 @@
 import * as Schema from "effect/Schema"
 import { E164, Hours, PlanStep, RingSeconds } from "./Business.ts"
 import { DepartmentKey } from "./CallFlow.ts"
-import { closedUntil } from "./OpeningHours.ts"
+import * as Either from "effect/Either"
+import { closedUntil, firstOpenInWindow, openWindows, parseHours, type WeeklyHours, type Window, WINDOW_HORIZON_DAYS } from "./OpeningHours.ts"
 import { Timestamp } from "../Timestamp.ts"
 
 export { DepartmentKey }
@@ -145,4 +146,21 @@ export const refusalText = (reason: Extract<RouteDecision, { _tag: "Refuse" }>["
     case "limit":
       return `the request was moved ${limit} times already; it is not moved again`
   }
+}
+
+const weeklyOf = (target: Pick<Target, "hours">): WeeklyHours | undefined => {
+  if (target.hours === undefined) return undefined
+  const parsed = parseHours(target.hours)
+  return Either.isRight(parsed) ? parsed.right : undefined
+}
+
+/** When to call a visitor who chose `window`: its first instant, not before `now`, at which the target is open (within the horizon); undefined when none. */
+export const callInWindow = (target: Pick<Target, "hours" | "timezone">, window: Window, now: Date): Date | undefined =>
+  firstOpenInWindow(weeklyOf(target), target.timezone, window, now)
+
+/** The target's next `count` open windows within the horizon (one window to the horizon when it is always open): what a visitor may choose from. */
+export const nextWindows = (target: Pick<Target, "hours" | "timezone">, now: Date, count = 5): ReadonlyArray<Window> => {
+  const until = new Date(now.getTime() + WINDOW_HORIZON_DAYS * 24 * 3600_000)
+  const weekly = weeklyOf(target)
+  return weekly === undefined ? [{ start: now, end: until }] : openWindows(weekly, target.timezone, now, until).slice(0, count)
 }

@@ -35,6 +35,8 @@ export interface NewRequest {
   readonly note: string | undefined
   /** The department it is with (`main` when absent). */
   readonly department?: string | undefined
+  /** The window the visitor asked to be called in. */
+  readonly window?: { readonly start: Date; readonly end: Date } | undefined
   readonly priority: CallbackPriority
   readonly traceparent: string | undefined
   /** The SHA-256 of the request's stream token (Codes.ts). */
@@ -115,8 +117,9 @@ export class RequestStore extends Effect.Service<RequestStore>()("switchboard/in
       Effect.gen(function* () {
         const [row] = yield* sql`
           WITH r AS (
-            INSERT INTO callback_requests (id, business_id, phone, name, note, department, status, priority, traceparent, stream_token_hash, event_seq, event_tx)
+            INSERT INTO callback_requests (id, business_id, phone, name, note, department, window_start, window_end, status, priority, traceparent, stream_token_hash, event_seq, event_tx)
             VALUES (${request.id}, ${request.businessId}, ${request.phone}, ${request.name ?? null}, ${request.note ?? null}, ${request.department ?? "main"},
+                    ${request.window?.start.toISOString() ?? null}::timestamptz, ${request.window?.end.toISOString() ?? null}::timestamptz,
                     'pending_verification', ${request.priority}, ${request.traceparent ?? null}, ${request.streamTokenHash ?? null}, 1, pg_current_xact_id())
             -- the index's own predicate (migrations/0002), written out so Postgres can infer the index
             ON CONFLICT (business_id, phone) WHERE status NOT IN (${sql.literal(terminal.map((s) => `'${s}'`).join(", "))}) DO NOTHING

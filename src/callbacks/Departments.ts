@@ -3,11 +3,12 @@
  * and where a request's calls go (`targetFor`): the business's own chain for
  * `main`, a department's otherwise (domain/callbacks/Department.ts).
  */
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { Business, CallbackRequest } from "../../domain/callbacks/Business.ts"
 import { type CallFlow, defaultFlow } from "../../domain/callbacks/CallFlow.ts"
-import { type DepartmentInput, MAIN, type Target, targetOf } from "../../domain/callbacks/Department.ts"
+import { type DepartmentInput, MAIN, nextWindows, type Target, targetOf } from "../../domain/callbacks/Department.ts"
 import { DepartmentStore } from "../../infra/callbacks/DepartmentStore.ts"
 import type { FlowVersion } from "../../infra/callbacks/Rows.ts"
 import { Conflict, NotFound, validationFailed, validationFailedAt } from "../Failures.ts"
@@ -107,3 +108,13 @@ export const targetFor = (
 
 /** A request's target as it stands: its department, on the after-hours chain when it was sent there. */
 export const targetOfRequest = (business: Business, request: Pick<CallbackRequest, "department" | "afterHours">) => targetFor(business, request.department, request.afterHours)
+
+/** The next open windows of the business, or of `topic`'s department, for a visitor choosing a time. */
+export const availability = (businessId: string, topic: string | undefined) =>
+  Effect.gen(function* () {
+    const business = yield* Businesses.find(businessId)
+    const key = topic ?? MAIN
+    if (key !== MAIN) yield* find(business.id, key)
+    const target = yield* targetFor(business, key)
+    return { timezone: business.timezone, windows: nextWindows(target, new Date(yield* Clock.currentTimeMillis)) }
+  })

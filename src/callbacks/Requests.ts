@@ -20,7 +20,8 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { type CallAttempt, type CallbackRequest, priorityFor } from "../../domain/callbacks/Business.ts"
 import { type CallbackStatus, CallbackStatuses } from "../../domain/callbacks/CallbackState.ts"
-import { MAIN, whenToCall } from "../../domain/callbacks/Department.ts"
+import { callInWindow, MAIN, nextWindows, type Target, whenToCall } from "../../domain/callbacks/Department.ts"
+import { WINDOW_HORIZON_DAYS } from "../../domain/callbacks/OpeningHours.ts"
 import { check, expiresAt, mayResend, PendingCallback } from "../../domain/callbacks/Verification.ts"
 import { CallbackConfig, type RateLimit, verificationPolicyOf } from "../../infra/callbacks/CallbackConfig.ts"
 import { AttemptStore } from "../../infra/callbacks/AttemptStore.ts"
@@ -37,7 +38,7 @@ import { Metrics } from "../../infra/observability/Metrics.ts"
 import { currentTraceparent } from "../../infra/observability/TraceContext.ts"
 import { TraceExport } from "../../infra/observability/Tracing.ts"
 import { normalizePhone } from "../../infra/phone/PhoneNumbers.ts"
-import { Conflict, Gone, lookUp, RateLimited, Unprocessable, validationFailedAt, WrongCode } from "../Failures.ts"
+import { Conflict, Gone, lookUp, RateLimited, Unprocessable, validationFailedAt, WindowUnavailable, WrongCode } from "../Failures.ts"
 import * as BotChecks from "./BotChecks.ts"
 import * as Businesses from "./Businesses.ts"
 import { refusedByBudget, refuseLocked, spend, spendUnlessLocked, verificationFailed } from "./Budgets.ts"
@@ -72,6 +73,19 @@ const notPending = (request: CallbackRequest) =>
     ? new Gone({ detail: "this request expired before it was verified; create a new one" })
     : new Conflict({ detail: request.status === "cancelled" ? "this request was cancelled" : "this request is already verified", extra: { id: request.id, callbackStatus: request.status } })
 
+/**
+ * When to call in the visitor's window: its first instant, not before `at`, at which `target` is open; a window
+ * that never meets the opening hours within the horizon (or has passed) is refused with the next windows that would.
+ */
+const windowMeetsHours = (target: Target, window: { readonly start: Date; readonly end: Date }, at: Date) => {
+  const first = callInWindow(target, window, at)
+  if (first !== undefined) return Effect.succeed(first)
+  const detail = window.end.getTime() <= at.getTime()
+    ? "the chosen window has passed; choose another"
+    : `the chosen window does not meet the opening hours of ${target.name} within the next ${WINDOW_HORIZON_DAYS} days`
+  return Effect.fail(new WindowUnavailable({ detail, nextWindows: nextWindows(target, at).map((w) => ({ start: w.start.toISOString(), end: w.end.toISOString() })) }))
+}
+
 export interface CreateCommand {
   readonly businessId: string
   /** As the visitor typed it; read in the business's country when it has no country code. */
@@ -80,6 +94,8 @@ export interface CreateCommand {
   readonly note?: string | undefined
   /** The department the visitor chose (absent or `main`: the business's own). */
   readonly topic?: string | undefined
+  /** When the visitor wants to be called (absent: as soon as possible). */
+  readonly window?: { readonly start: Date; readonly end: Date } | undefined
   readonly idempotencyKey?: string | undefined
   /** Who asked: one of the rate limits is per address. */
   readonly clientIp: string
@@ -100,7 +116,7 @@ export const create = (command: CreateCommand) =>
     const traceparent = exporting ? yield* currentTraceparent : undefined
     const key = command.idempotencyKey === undefined ? undefined : `create:${command.idempotencyKey}`
     // the fields this use case reads, nothing else, so unknown fields (and the bot check's token) cannot make two bodies differ
-    const bodyHash = hashBody({ businessId: command.businessId, phone: command.phone, name: command.name, note: command.note, ...(command.topic === undefined ? {} : { topic: command.topic }) })
+    const bodyHash = hashBody({ businessId: command.businessId, phone: command.phone, name: command.name, note: command.note, ...(command.topic === undefined ? {} : { topic: command.topic }), ...(command.window === undefined ? {} : { window: command.window }) })
     if (command.botCheck !== undefined) {
       // before the transaction: the provider is asked over the network, with no connection held
       const setting = yield* BotChecks.settingOf(command.businessId)
@@ -120,6 +136,7 @@ export const create = (command: CreateCommand) =>
     if (department !== MAIN && Option.isNone(yield* Effect.flatMap(DepartmentStore, (store) => store.find(business.id, department)))) {
       return yield* validationFailedAt("body", "/topic", "is not a topic of this business")
     }
+    if (command.window !== undefined) yield* windowMeetsHours(yield* targetFor(business, department), command.window, yield* now)
     const id = randomUUID()
     // the limits, counted in one statement of their own before the transaction (tagged with the new
     // request's id), so creates from one address never wait for each other's commits; whatever then
@@ -154,6 +171,7 @@ export const create = (command: CreateCommand) =>
             name: command.name,
             note: command.note,
             department,
+            window: command.window,
             priority: priorityFor(business, phone),
             traceparent,
             streamTokenHash: hashStreamToken(streamToken)
@@ -218,12 +236,15 @@ export const verify = (id: string, code: string, clientIp: string) =>
         metrics.verificationChecks.inc({ result: "verified" })
         yield* verifications.markVerified(request.id)
         const business = yield* Businesses.find(request.businessId)
-        // closed: its after-hours chain now if it has one, else its own chain at the opening
-        const when = whenToCall(yield* targetFor(business, request.department), at)
+        // a chosen window: its first open instant; otherwise (or once the window has passed while the code waited),
+        // when closed: the after-hours chain now if there is one, else the opening
+        const target = yield* targetFor(business, request.department)
+        const inWindow = request.window === undefined ? undefined : callInWindow(target, request.window, at)
+        const when = inWindow === undefined ? whenToCall(target, at) : ({ _tag: "AtOpening", opensAt: inWindow } as const)
         const scheduledFor = when._tag === "AtOpening" ? when.opensAt : at
         const queued = yield* requests.applyEvent(request.id, "verify", { scheduledFor, afterHours: when._tag === "AfterHours" })
         if (Option.isNone(queued)) return yield* notPending(request)
-        yield* enqueueDial(queued.value, yield* targetOfRequest(business, queued.value), when._tag === "AtOpening" ? scheduledFor : undefined)
+        yield* enqueueDial(queued.value, yield* targetOfRequest(business, queued.value), scheduledFor.getTime() > at.getTime() ? scheduledFor : undefined)
         // the first call, against the budgets, last; the dial that places it takes this count over (Budgets.spendOnDial)
         yield* spend("call", business.id, "verify", request.id)
         return { _tag: "Verified" as const, request: queued.value, scheduledFor }

@@ -7,8 +7,8 @@
 import * as Data from "effect/Data"
 import { type DatabaseError, isUnavailable } from "../../infra/db/DatabaseError.ts"
 
-export { type FieldError, type FieldLocation, ValidationFailed, NotFound, Conflict, WrongCode, Gone, Unprocessable, RateLimited } from "../Failures.ts"
-import { type ValidationFailed, type NotFound, type Conflict, type WrongCode, type Gone, type Unprocessable, type RateLimited, type BotCheckFailed } from "../Failures.ts"
+export { type FieldError, type FieldLocation, ValidationFailed, NotFound, Conflict, WrongCode, Gone, Unprocessable, RateLimited, WindowUnavailable } from "../Failures.ts"
+import { type ValidationFailed, type NotFound, type Conflict, type WrongCode, type Gone, type Unprocessable, type RateLimited, type BotCheckFailed, type WindowUnavailable } from "../Failures.ts"
 
 export class MalformedBody extends Data.TaggedError("MalformedBody")<{ readonly detail: string }> {}
 export class Unauthorized extends Data.TaggedError("Unauthorized")<{ readonly detail: string }> {}
@@ -36,6 +36,11 @@ export const Catalogue = {
     status: 422,
     title: "Idempotency key reused",
     description: "This Idempotency-Key was used within 24 hours with a different body; use a new key for a different request."
+  },
+  "window-unavailable": {
+    status: 422,
+    title: "Window unavailable",
+    description: "The window the visitor chose never meets the opening hours of the business (or the department asked for) within the next 14 days, or it has passed; `nextWindows` lists the next times a call can be made."
   },
   "bot-check-failed": {
     status: 403,
@@ -71,6 +76,7 @@ export type HttpFailure =
   | WrongCode
   | Gone
   | Unprocessable
+  | WindowUnavailable
   | BotCheckFailed
   | RateLimited
   | Unauthorized
@@ -101,6 +107,7 @@ const byTag: { readonly [T in Known["_tag"]]: (error: Extract<Known, { readonly 
   WrongCode: (e) => ({ slug: "wrong-code", detail: e.detail, extra: { attemptsRemaining: e.attemptsRemaining } }),
   Gone: (e) => ({ slug: "gone", detail: e.detail, extra: e.extra }),
   Unprocessable: (e) => ({ slug: "idempotency-mismatch", detail: e.detail }),
+  WindowUnavailable: (e) => ({ slug: "window-unavailable", detail: e.detail, extra: { nextWindows: e.nextWindows } }),
   BotCheckFailed: (e) => ({ slug: "bot-check-failed", detail: e.detail, extra: { reasons: e.reasons } }),
   RateLimited: (e) => ({ slug: "rate-limited", detail: e.detail, headers: { "Retry-After": String(e.retryAfterSeconds) }, extra: { ...e.extra, retryAfterSeconds: e.retryAfterSeconds } }),
   Unauthorized: (e) => ({ slug: "unauthorized", detail: e.detail, headers: { "WWW-Authenticate": 'Bearer realm="switchboard"' } }),

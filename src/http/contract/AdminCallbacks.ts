@@ -114,7 +114,7 @@ export const BusinessesQuery = Schema.Struct({
 /** A callback request as an operator sees it: with the visitor's phone, name and note. */
 export const AdminCallbackView = Schema.Struct({
   ...CallbackView.fields,
-  ...CallbackRequest.pick("phone", "name", "note", "department", "routes").fields
+  ...CallbackRequest.pick("phone", "name", "note", "department", "routes", "afterHours", "window").fields
 }).annotations({ identifier: "AdminCallback" })
 
 /** The last instant a cursor may name (the end of the year 9999), in microseconds. */

@@ -19,6 +19,18 @@ export const CreateCallbackBody = Schema.Struct({
   topic: Schema.optional(
     DepartmentKey.annotations({ description: "the department the visitor wants to talk to (GET /v1/topics lists them); absent or `main`: the business's own" })
   ),
+  window: Schema.optional(
+    Schema.Struct({
+      start: Timestamp.annotations({ description: "from (ISO 8601 with the visitor's offset, such as 2026-12-08T14:00:00-05:00)" }),
+      end: Timestamp.annotations({ description: "until (exclusive)" })
+    })
+      .pipe(Schema.filter((w) => (w.end.getTime() > w.start.getTime() ? undefined : { path: ["end"], message: "must be after start" })))
+      .annotations({
+        identifier: "CallWindow",
+        description:
+          "when the visitor wants to be called: the first call falls inside this window while the business (or the topic's department) is open; a window that never meets the opening hours within 14 days is a 422 window-unavailable with the next available windows. Absent: as soon as possible"
+      })
+  ),
   botToken: Schema.optional(
     Schema.String.pipe(Schema.maxLength(4096)).annotations({
       description: "the token of the business's bot check (Turnstile or hCaptcha), when it has one: needed with a publishable key, good once"
@@ -98,7 +110,7 @@ export const createCallback = route({
   responses: {
     202: { description: "Created; a code is on its way", schema: PendingCallback, headers: { "Idempotent-Replayed": { description: "`true` when this is the replay of an earlier response" } } }
   },
-  problems: ["validation", "malformed-body", "unauthorized", "forbidden", "bot-check-failed", "not-found", "conflict", "idempotency-mismatch", "payload-too-large", "rate-limited", "unavailable"]
+  problems: ["validation", "malformed-body", "unauthorized", "forbidden", "bot-check-failed", "not-found", "conflict", "idempotency-mismatch", "window-unavailable", "payload-too-large", "rate-limited", "unavailable"]
 })
 
 export const verifyCallback = route({

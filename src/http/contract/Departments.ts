@@ -181,4 +181,28 @@ export const listTopics = route({
   problems: ["validation", "not-found", "unavailable"]
 })
 
-export const departmentRoutesContract = [listTopics, listDepartments, getDepartment, putDepartment, deleteDepartment, getCallFlow, putCallFlow, listCallFlowVersions, routeCallback]
+export const AvailabilityQuery = Schema.Struct({
+  ...TopicsQuery.fields,
+  topic: Schema.optional(DepartmentKey.annotations({ description: "the department asked for (absent or `main`: the business's own hours)" }))
+})
+
+export const Availability = Schema.Struct({
+  timezone: Schema.String.annotations({ description: "the business's time zone, which its hours are kept in" }),
+  windows: Schema.Array(Schema.Struct({ start: Timestamp, end: Timestamp })).annotations({
+    description: "the next open windows within 14 days, at most 5, in order (one window to the horizon when always open): a `window` of a create inside one is met"
+  })
+}).annotations({ identifier: "Availability" })
+
+export const getAvailability = route({
+  method: "get",
+  path: "/v1/availability",
+  operationId: "getAvailability",
+  summary: "When a callback can be made: the next open windows of the business (or of a topic's department), for a visitor choosing a time.",
+  tags: ["callbacks"],
+  security: "key",
+  query: AvailabilityQuery,
+  responses: { 200: { description: "The next windows", schema: Availability } },
+  problems: ["validation", "not-found", "unavailable"]
+})
+
+export const departmentRoutesContract = [listTopics, getAvailability, listDepartments, getDepartment, putDepartment, deleteDepartment, getCallFlow, putCallFlow, listCallFlowVersions, routeCallback]

@@ -2,13 +2,15 @@
  * A business's departments and call flows, and an operator's move of a
  * request during its call (contract/Departments.ts). Behind the admin token.
  */
-import { Hono } from "hono"
+import { type Context, Hono } from "hono"
 import * as Effect from "effect/Effect"
 import * as Departments from "../../callbacks/Departments.ts"
 import { operatorRoute } from "../../callbacks/Routing.ts"
 import { AdminCallbackView } from "../contract/AdminCallbacks.ts"
 import {
+  Availability,
   deleteDepartment,
+  getAvailability,
   DepartmentList,
   DepartmentView,
   FlowVersions,
@@ -27,19 +29,23 @@ import { validationFailedAt } from "../../Failures.ts"
 import type { HttpEnv } from "../Handler.ts"
 import { implement, reply } from "../Validate.ts"
 
-/** The visitor's topics (a public route: a key, or the admin token naming the business). */
+/** The business a public route is about: the key's, or with the admin token the one `businessId` names. */
+const askedBusiness = (c: Context<HttpEnv>, businessId: string | undefined) => {
+  const who = c.get("principal")
+  if (who !== undefined && who.kind !== "admin") return Effect.succeed(who.businessId)
+  return businessId === undefined ? Effect.fail(validationFailedAt("query", "businessId", "is required with the admin token")) : Effect.succeed(businessId)
+}
+
+/** What a visitor chooses from (public routes: a key, or the admin token naming the business): topics and times. */
 export const topicRoutes = () => {
   const router = new Hono<HttpEnv>()
   implement(router, listTopics, ({ query }, c) =>
-    Effect.gen(function* () {
-      const who = c.get("principal")
-      const businessId =
-        who === undefined || who.kind === "admin"
-          ? query.businessId ?? (yield* validationFailedAt("query", "businessId", "is required with the admin token"))
-          : who.businessId
-      const departments = yield* Departments.list(businessId)
-      return yield* reply(TopicList, { items: departments.map(({ key, name }) => ({ key, name })) })
-    })
+    Effect.flatMap(askedBusiness(c, query.businessId), (businessId) =>
+      Effect.flatMap(Departments.list(businessId), (departments) => reply(TopicList, { items: departments.map(({ key, name }) => ({ key, name })) }))
+    )
+  )
+  implement(router, getAvailability, ({ query }, c) =>
+    Effect.flatMap(askedBusiness(c, query.businessId), (businessId) => Effect.flatMap(Departments.availability(businessId, query.topic), (availability) => reply(Availability, availability)))
   )
   return router
 }

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type CallbackApp, freshNumber, startCallbackApp } from "../../support/callbacks.ts"
-import { cloneDatabase } from "../../support/database.ts"
+import { cloneDatabase, query } from "../../support/database.ts"
 
 interface HistoryItem {
   readonly type: string
@@ -30,8 +30,10 @@ const menuFlow = {
 
 describe("departments and mid-call routing", () => {
   let app: CallbackApp
+  let databaseUrl: string
   beforeAll(async () => {
-    app = await startCallbackApp({ databaseUrl: await cloneDatabase(), env: { CALLBACK_RETRY_DELAYS: "200ms" } })
+    databaseUrl = await cloneDatabase()
+    app = await startCallbackApp({ databaseUrl, env: { CALLBACK_RETRY_DELAYS: "200ms" } })
   })
   afterAll(() => app.dispose())
 
@@ -221,5 +223,45 @@ describe("departments and mid-call routing", () => {
     expect((await app.view(id)).status).toBe("queued")
     expect(await calls(sales)).toEqual([])
     expect(await calls(onCall)).toHaveLength(1)
+  })
+
+  it("a visitor's window: the first call falls inside it while open; a window that never meets the hours is a 422 with the next windows", async () => {
+    // open 10:00-11:00 UTC two days from now only (and on that weekday every week)
+    const inDays = (n: number, time: string) => {
+      const d = new Date()
+      d.setUTCDate(d.getUTCDate() + n)
+      return `${d.toISOString().slice(0, 10)}T${time}:00.000Z`
+    }
+    const day = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"][(new Date().getUTCDay() + 2) % 7] ?? "sun"
+    const business = await app.createBusiness({ hours: { [day]: [["10:00", "11:00"]] } })
+    const availability = (await (await admin(`/v1/availability?businessId=${business.id}`, "GET")).json()) as { timezone: string; windows: ReadonlyArray<{ start: string; end: string }> }
+    expect(availability.timezone).toBe("UTC")
+    expect(availability.windows[0]).toEqual({ start: inDays(2, "10:00"), end: inDays(2, "11:00") })
+    expect(availability.windows[1]).toEqual({ start: inDays(9, "10:00"), end: inDays(9, "11:00") })
+
+    // the day before, all morning: closed throughout
+    const never = await admin("/v1/callbacks", "POST", { businessId: business.id, phone: freshNumber(), window: { start: inDays(1, "08:00"), end: inDays(1, "12:00") } })
+    expect(never.status).toBe(422)
+    const problem = (await never.json()) as { type: string; nextWindows: ReadonlyArray<{ start: string }> }
+    expect(problem.type).toBe("/problems/window-unavailable")
+    expect(problem.nextWindows[0]?.start).toBe(inDays(2, "10:00"))
+    const passed = await admin("/v1/callbacks", "POST", { businessId: business.id, phone: freshNumber(), window: { start: inDays(-1, "10:00"), end: inDays(-1, "11:00") } })
+    expect(passed.status).toBe(422)
+    const backwards = await admin("/v1/callbacks", "POST", { businessId: business.id, phone: freshNumber(), window: { start: inDays(2, "11:00"), end: inDays(2, "10:00") } })
+    expect(backwards.status).toBe(400)
+    const [created] = await query<{ n: string }>(databaseUrl, "SELECT count(*) AS n FROM callback_requests WHERE business_id = $1", [business.id])
+    expect(Number(created?.n)).toBe(0)
+
+    // half an hour before the opening to half an hour into it: called at the opening
+    const phone = freshNumber()
+    const response = await admin("/v1/callbacks", "POST", { businessId: business.id, phone, window: { start: inDays(2, "09:30"), end: inDays(2, "10:30") } })
+    expect(response.status).toBe(202)
+    const { id } = (await response.json()) as { id: string }
+    const verified = await app.verify(id, await app.codeFor(phone))
+    expect(verified.status).toBe(200)
+    expect(((await verified.json()) as { scheduledFor: string }).scheduledFor).toBe(inDays(2, "10:00"))
+    const operatorView = (await (await admin(`/admin/api/callbacks/${id}`, "GET")).json()) as { window: { start: string; end: string }; status: string }
+    expect(operatorView).toMatchObject({ status: "queued", window: { start: inDays(2, "09:30"), end: inDays(2, "10:30") } })
+    expect(await calls(business.phone)).toEqual([])
   })
 })

@@ -201,6 +201,7 @@ describe("the HTTP API of a process", () => {
           "/admin/api/businesses/{id}/departments/{key}/flow/versions",
           "/admin/api/callbacks/{id}/route",
           "/v1/topics",
+          "/v1/availability",
           "/admin/api/keys/{id}/revoke",
           "/v1/callbacks/{id}/verification",
           "/v1/callbacks/{id}/verification/resend",
