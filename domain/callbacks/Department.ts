@@ -17,6 +17,7 @@
 import * as Schema from "effect/Schema"
 import { E164, Hours, PlanStep, RingSeconds } from "./Business.ts"
 import { DepartmentKey } from "./CallFlow.ts"
+import { businessSlot } from "./Jobs.ts"
 import * as Either from "effect/Either"
 import { closedUntil, firstOpenInWindow, openWindows, parseHours, type WeeklyHours, type Window, WINDOW_HORIZON_DAYS } from "./OpeningHours.ts"
 import { Timestamp } from "../Timestamp.ts"
@@ -81,7 +82,7 @@ interface BusinessLike {
 }
 
 /** The concurrency key of a department's calls (`main`: the business's own key, `business:<id>`). */
-export const slotOf = (businessId: string, key: string): string => (key === MAIN ? `business:${businessId}` : `business:${businessId}:${key}`)
+export const slotOf = (businessId: string, key: string): string => (key === MAIN ? businessSlot(businessId) : `${businessSlot(businessId)}:${key}`)
 
 /**
  * Where the calls of a request in `department` (none: `main`) go. With `afterHours` (and a chain to call), the

@@ -5,10 +5,12 @@
  *   Texts (this and `callback.sms_fallback`) name the number they are sent
  *   from and are enqueued under its rate key, so each sender texts at its
  *   pace (src/callbacks/Texts.ts).
- * - `callback.dial` places the next call of a request, admitted under the
- *   business's concurrency key (`business:<id>`, limit maxConcurrentCalls). It
+ * - `callback.dial` places the next call of a request, admitted under its
+ *   department's concurrency key (`business:<id>`, or `business:<id>:<key>`
+ *   for a department other than the business's own; limit
+ *   maxConcurrentCalls). It
  *   hands its slot to a lease owned by the call attempt and ends: the lease
- *   holds the slot until the call ends, so a business's slots in use are its
+ *   holds the slot until the call ends, so a department's slots in use are its
  *   calls in progress, and no runner waits through a call.
  * - `callback.watch` looks after one call in progress: when its status reports
  *   go quiet it asks Twilio, and it gives back the slot of a call that ended

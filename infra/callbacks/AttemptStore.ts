@@ -67,13 +67,6 @@ export class AttemptStore extends Effect.Service<AttemptStore>()("switchboard/in
 
     const find = (id: string) => sql`SELECT * FROM call_attempts WHERE id = ${id}`.pipe(narrow("attempts.find"), Effect.flatMap(decodeFirst(AttemptRow)))
 
-    /** The department an attempt's call was placed for. */
-    const departmentOf = (id: string) =>
-      sql<{ department: string }>`SELECT department FROM call_attempts WHERE id = ${id}`.pipe(
-        narrow("attempts.departmentOf"),
-        Effect.map((rows) => Option.fromNullable(rows[0]?.department))
-      )
-
     /** The attempt and how long (by the database's clock) since its status last changed: how long its call has been silent. */
     const findWithSilence = (id: string) =>
       sql<{ silent_ms: number }>`
@@ -181,6 +174,6 @@ export class AttemptStore extends Effect.Service<AttemptStore>()("switchboard/in
         Effect.flatMap(decodeFirst(AttemptWithOriginRow))
       )
 
-    return { insert, find, departmentOf, findWithSilence, lock, isCallKnown, ownedSids, mayCreateTo, listOf, update, markPlaced, markUnknown, deleteUnplaced }
+    return { insert, find, findWithSilence, lock, isCallKnown, ownedSids, mayCreateTo, listOf, update, markPlaced, markUnknown, deleteUnplaced }
   })
 }) {}
