@@ -2481,13 +2481,18 @@ export interface components {
         DepartmentBody: {
             /** @description what visitors see as the topic, and what {topic} says in the announcement */
             name: string;
-            phone: components["schemas"]["E164"];
+            /** @description any common format; read in `country` when it has no country code; stored in E.164 */
+            phone: string;
             ringSeconds?: components["schemas"]["RingSeconds"];
             /**
              * maxItems(10)
              * @description an array of at most 10 item(s)
              */
-            escalation?: components["schemas"]["PlanStep"][];
+            escalation?: {
+                /** @description any common format; read in `country` when it has no country code; stored in E.164 */
+                phone: string;
+                ringSeconds?: components["schemas"]["RingSeconds"];
+            }[];
             hours?: {
                 sun?: [
                     string,
@@ -2522,7 +2527,11 @@ export interface components {
              * maxItems(10)
              * @description called instead, in order, for a request that comes while the department is closed (an on-call mobile); empty: it waits for the opening
              */
-            afterHours?: components["schemas"]["PlanStep"][];
+            afterHours?: {
+                /** @description any common format; read in `country` when it has no country code; stored in E.164 */
+                phone: string;
+                ringSeconds?: components["schemas"]["RingSeconds"];
+            }[];
             /**
              * between(1, 1000)
              * @description calls to this department at once, across all processes
@@ -3123,15 +3132,6 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description Window unavailable: The window the visitor chose never meets the opening hours of the business (or the department asked for) within the next 14 days, or it has passed; `nextWindows` lists the next times a call can be made. */
-        "problem-window-unavailable": {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/problem+json": components["schemas"]["Problem"];
-            };
-        };
         /** @description Validation failed: The request's fields did not pass validation; `errors` lists each field's path and message. */
         "problem-validation": {
             headers: {
@@ -3440,7 +3440,6 @@ export interface operations {
             410: components["responses"]["problem-gone"];
             413: components["responses"]["problem-payload-too-large"];
             415: components["responses"]["problem-unsupported-media-type"];
-            422: components["responses"]["problem-window-unavailable"];
             429: components["responses"]["problem-rate-limited"];
             503: components["responses"]["problem-unavailable"];
         };

@@ -5,13 +5,15 @@
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import type { Business, CallbackRequest } from "../../domain/callbacks/Business.ts"
 import { type CallFlow, defaultFlow } from "../../domain/callbacks/CallFlow.ts"
 import { type DepartmentInput, MAIN, nextWindows, type Target, targetOf } from "../../domain/callbacks/Department.ts"
 import { DepartmentStore } from "../../infra/callbacks/DepartmentStore.ts"
 import type { FlowVersion } from "../../infra/callbacks/Rows.ts"
-import { Conflict, NotFound, validationFailed, validationFailedAt } from "../Failures.ts"
+import { normalizePhone } from "../../infra/phone/PhoneNumbers.ts"
+import { Conflict, type FieldError, NotFound, validationFailed, validationFailedAt } from "../Failures.ts"
 import * as Businesses from "./Businesses.ts"
 
 const notADepartment = (businessId: string, key: string) => new NotFound({ detail: `business ${businessId} has no department ${key}` })
@@ -28,13 +30,39 @@ export const find = (businessId: string, key: string) =>
     return yield* Option.match(found, { onNone: () => Effect.fail(notADepartment(business.id, key)), onSome: Effect.succeed })
   })
 
-/** Creates the department or replaces its fields; `main` is the business itself, changed through the business. */
+interface Phones {
+  readonly phone: string
+  readonly escalation: ReadonlyArray<{ readonly phone: string; readonly ringSeconds: number }>
+  readonly afterHours: ReadonlyArray<{ readonly phone: string; readonly ringSeconds: number }>
+}
+
+/** A department's phones read in `country` and written in E.164; each one that is not a number reported at its own path. */
+export const readPhones = <A extends Phones>(input: A, country: string | undefined): Either.Either<A, ReadonlyArray<FieldError>> => {
+  const errors: Array<FieldError> = []
+  const e164 = (value: string, path: string): string => {
+    const result = normalizePhone(value, country)
+    if (result._tag === "E164") return result.e164
+    errors.push({ in: "body", path, message: "is not a valid phone number (use +<country code><number>)" })
+    return value
+  }
+  const chain = (steps: Phones["escalation"], name: string) => steps.map((step, i) => ({ phone: e164(step.phone, `/${name}/${i}/phone`), ringSeconds: step.ringSeconds }))
+  const read: A = { ...input, phone: e164(input.phone, "/phone"), escalation: chain(input.escalation, "escalation"), afterHours: chain(input.afterHours, "afterHours") }
+  return errors.length === 0 ? Either.right(read) : Either.left(errors)
+}
+
+/**
+ * Creates the department or replaces its fields; `main` is the business itself, changed through the business.
+ * Phones are read in the business's country and stored in E.164.
+ */
 export const put = (businessId: string, key: string, input: DepartmentInput) =>
   Effect.gen(function* () {
-    if (key === MAIN) return yield* validationFailedAt("path", "key", "main is the business's own department: change the business itself")
-    if (!/^[a-z0-9][a-z0-9-]{0,39}$/.test(key)) return yield* validationFailedAt("path", "key", "must be 1 to 40 lower-case letters, digits and dashes")
+    if (key === MAIN) return yield* validationFailedAt("path", "/key", "main is the business's own department: change the business itself")
+    if (!/^[a-z0-9][a-z0-9-]{0,39}$/.test(key)) return yield* validationFailedAt("path", "/key", "must be 1 to 40 lower-case letters, digits and dashes")
     const business = yield* Businesses.find(businessId)
-    return yield* Effect.flatMap(DepartmentStore, (store) => store.put(business.id, key, input))
+    const read = readPhones(input, business.country)
+    if (Either.isLeft(read)) return yield* validationFailed(read.left)
+    const normalized = read.right
+    return yield* Effect.flatMap(DepartmentStore, (store) => store.put(business.id, key, normalized))
   })
 
 /** Removes a department with no request in progress (409 otherwise: they would lose their chain mid-way). */
@@ -78,10 +106,10 @@ export const saveFlow = (businessId: string, key: string, flow: CallFlow) =>
       choice.department === undefined
         ? []
         : choice.department === key
-          ? [{ in: "body" as const, path: `menu.choices.${i}.department`, message: "is this department itself; a route sends the caller elsewhere" }]
+          ? [{ in: "body" as const, path: `/menu/choices/${i}/department`, message: "is this department itself; a route sends the caller elsewhere" }]
           : known.has(choice.department)
             ? []
-            : [{ in: "body" as const, path: `menu.choices.${i}.department`, message: `is not a department of this business (${[...known].join(", ")})` }]
+            : [{ in: "body" as const, path: `/menu/choices/${i}/department`, message: `is not a department of this business (${[...known].join(", ")})` }]
     )
     if (errors.length > 0) return yield* validationFailed(errors)
     return yield* store.saveFlow(business.id, key, flow)

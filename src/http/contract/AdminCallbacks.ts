@@ -22,7 +22,7 @@ const MAX_LIMIT = 500
 
 // --- businesses ---
 
-const PhoneText = PlainText(1, 64).annotations({ description: "any common format; read in `country` when it has no country code; stored in E.164" })
+export const PhoneText = PlainText(1, 64).annotations({ description: "any common format; read in `country` when it has no country code; stored in E.164" })
 
 const Country = Schema.String.pipe(
   Schema.filter((c) => /^[A-Z]{2}$/.test(c) && isPhoneCountry(c), { message: () => "must be an ISO 3166 alpha-2 code such as US or DE" })
@@ -33,7 +33,7 @@ const TimeZone = Schema.String.pipe(
 ).annotations({ description: "IANA time zone the opening hours are read in" })
 
 /** A chain of numbers in calling order, each ringing `ringSeconds`; phones in any format. */
-const Chain = Schema.optionalWith(
+export const Chain = Schema.optionalWith(
   Schema.Array(Schema.Struct({ phone: PhoneText, ringSeconds: Schema.optionalWith(RingSeconds, { default: () => DEFAULT_RING_SECONDS }) })).pipe(
     Schema.maxItems(10, { message: () => "must be a list of at most 10 { phone, ringSeconds }" })
   ),

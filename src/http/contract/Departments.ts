@@ -5,31 +5,26 @@
  * and CallFlow (domain/callbacks/CallFlow.ts).
  */
 import * as Schema from "effect/Schema"
-import { E164, Hours, PlanStep, RingSeconds } from "../../../domain/callbacks/Business.ts"
+import { Hours, RingSeconds } from "../../../domain/callbacks/Business.ts"
 import { CallFlow } from "../../../domain/callbacks/CallFlow.ts"
 import { Department, DepartmentKey } from "../../../domain/callbacks/Department.ts"
 import { DEFAULT_RING_SECONDS } from "../../../domain/callbacks/EscalationPlan.ts"
 import { Timestamp } from "../../../domain/Timestamp.ts"
 import { route } from "../Contract.ts"
-import { AdminCallbackView } from "./AdminCallbacks.ts"
+import { AdminCallbackView, Chain, PhoneText } from "./AdminCallbacks.ts"
 import { IdParams, PlainText } from "./Fields.ts"
 
 const admin = ["unauthorized", "forbidden", "unavailable"] as const
 const tags = ["departments"]
 
-/** A department as an operator writes it (phones in E.164); what is left out takes its default. */
+/** A department as an operator writes it (phones in any format, read in the business's country); what is left out takes its default. */
 export const DepartmentBody = Schema.Struct({
   name: PlainText(1, 100).annotations({ description: "what visitors see as the topic, and what {topic} says in the announcement" }),
-  phone: E164,
+  phone: PhoneText,
   ringSeconds: Schema.optionalWith(RingSeconds, { default: () => DEFAULT_RING_SECONDS }),
-  escalation: Schema.optionalWith(Schema.Array(PlanStep).pipe(Schema.maxItems(10, { message: () => "must be a list of at most 10 { phone, ringSeconds }" })), { default: () => [] }),
+  escalation: Chain,
   hours: Schema.optional(Hours.annotations({ description: "its own opening hours; absent: the business's" })),
-  afterHours: Schema.optionalWith(
-    Schema.Array(PlanStep).pipe(Schema.maxItems(10, { message: () => "must be a list of at most 10 { phone, ringSeconds }" })).annotations({
-      description: "called instead, in order, for a request that comes while the department is closed (an on-call mobile); empty: it waits for the opening"
-    }),
-    { default: () => [] }
-  ),
+  afterHours: Chain.annotations({ description: "called instead, in order, for a request that comes while the department is closed (an on-call mobile); empty: it waits for the opening" }),
   maxConcurrentCalls: Schema.optionalWith(
     Schema.Int.pipe(Schema.between(1, 1000, { message: () => "must be an integer from 1 to 1000" })).annotations({ description: "calls to this department at once, across all processes" }),
     { default: () => 1 }

@@ -166,7 +166,7 @@ describe("departments and mid-call routing", () => {
     const base = `/admin/api/businesses/${business.id}/departments`
     const bad = await admin(`${base}/main/flow`, "PUT", { ...menuFlow, menu: { ...menuFlow.menu, choices: [{ digit: "2", action: "route", department: "sales" }] } })
     expect(bad.status).toBe(400)
-    expect(((await bad.json()) as { errors: ReadonlyArray<{ path: string }> }).errors.map((e) => e.path)).toEqual(["menu.choices.0.department"])
+    expect(((await bad.json()) as { errors: ReadonlyArray<{ path: string }> }).errors.map((e) => e.path)).toEqual(["/menu/choices/0/department"])
     const malformed = await admin(`${base}/main/flow`, "PUT", { announcement: { lines: [] }, bridge: { timeoutSeconds: 1, record: false } })
     expect(malformed.status).toBe(400)
     const second = await admin(`${base}/main/flow`, "PUT", { ...menuFlow, menu: undefined })
@@ -263,5 +263,20 @@ describe("departments and mid-call routing", () => {
     const operatorView = (await (await admin(`/admin/api/callbacks/${id}`, "GET")).json()) as { window: { start: string; end: string }; status: string }
     expect(operatorView).toMatchObject({ status: "queued", window: { start: inDays(2, "09:30"), end: inDays(2, "10:30") } })
     expect(await calls(business.phone)).toEqual([])
+  })
+
+  it("a department's phones are read in the business's country and stored in E.164; one that is not a number is refused at its path", async () => {
+    const business = await app.createBusiness({ country: "US" })
+    const base = `/admin/api/businesses/${business.id}/departments/support`
+    const refused = await admin(base, "PUT", { name: "Support", phone: "not a phone", escalation: [{ phone: "(415) 555-0211" }, { phone: "12" }] })
+    expect(refused.status).toBe(400)
+    expect(((await refused.json()) as { errors: ReadonlyArray<{ path: string }> }).errors.map((e) => e.path)).toEqual(["/phone", "/escalation/1/phone"])
+    expect((await admin(base, "GET")).status).toBe(404)
+    const saved = await admin(base, "PUT", { name: "Support", phone: "(415) 555-0210", afterHours: [{ phone: "415 555 0212", ringSeconds: 40 }] })
+    expect(saved.status).toBe(201)
+    expect(await saved.json()).toMatchObject({ phone: "+14155550210", afterHours: [{ phone: "+14155550212", ringSeconds: 40 }], escalation: [], maxConcurrentCalls: 1 })
+    const replaced = await admin(base, "PUT", { name: "Support desk", phone: "+14155550210" })
+    expect(replaced.status).toBe(200)
+    expect(await replaced.json()).toMatchObject({ name: "Support desk", afterHours: [] })
   })
 })
