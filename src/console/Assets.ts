@@ -117,6 +117,10 @@ form.action .field label { font-weight: normal; font-size: .85em; color: var(--m
 .summary ul { margin: 0; padding-left: 1.2rem }
 .summary a { color: var(--bad) }
 input.secret { font-family: ui-monospace, monospace; max-width: 100% }
+ol.lines { margin: 0; padding-left: 1.4rem }
+ul.choices { margin: 0; padding: 0; list-style: none }
+kbd { font-family: ui-monospace, monospace; border: 1px solid #8c959f; border-bottom-width: 2px; border-radius: .25rem; padding: 0 .35rem; background: var(--panel) }
+details > summary { cursor: pointer; font-weight: 600; margin: .25rem 0 .75rem }
 @media (max-width: 40rem) { body { font-size: 14px } .who { margin-left: 0 } main { padding: .6rem } th, td { padding: .3rem } }
 `
 

@@ -5,6 +5,8 @@
  * button works without script, and a viewer's are drawn disabled.
  */
 import type { Child, FC, PropsWithChildren } from "hono/jsx"
+import type { Hours } from "../../domain/callbacks/Business.ts"
+import { Weekdays } from "../../domain/callbacks/OpeningHours.ts"
 import type { Session } from "../../infra/console/Operators.ts"
 import { ASSETS } from "./Assets.ts"
 
@@ -224,3 +226,15 @@ export const Facts: FC<{ rows: ReadonlyArray<readonly [string, Child]> }> = ({ r
     ))}
   </dl>
 )
+
+export const DAY_NAMES: Readonly<Record<(typeof Weekdays)[number], string>> = { mon: "Monday", tue: "Tuesday", wed: "Wednesday", thu: "Thursday", fri: "Friday", sat: "Saturday", sun: "Sunday" }
+/** Monday first, as people read a week. */
+export const WEEK = [...Weekdays.slice(1), Weekdays[0]]
+
+/** Opening hours as a line of text: `mon 09:00–12:00, 13:00–17:00; fri 09:00–15:00`, or `always` when there are none. */
+export const hoursText = (hours: Hours | undefined, always = "always open"): string =>
+  hours === undefined
+    ? always
+    : WEEK.filter((day) => (hours[day] ?? []).length > 0)
+        .map((day) => `${day} ${(hours[day] ?? []).map(([open, close]) => `${open}–${close}`).join(", ")}`)
+        .join("; ")

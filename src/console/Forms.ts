@@ -8,6 +8,7 @@
  */
 import * as Schema from "effect/Schema"
 import type { Business } from "../../domain/callbacks/Business.ts"
+import type { Department } from "../../domain/callbacks/Department.ts"
 import { type HistoryEventType, HistoryEventTypes } from "../../domain/callbacks/History.ts"
 import { DEFAULT_RING_SECONDS } from "../../domain/callbacks/EscalationPlan.ts"
 import { Weekdays } from "../../domain/callbacks/OpeningHours.ts"
@@ -65,6 +66,16 @@ const stepOf = (line: string): { phone: string; ringSeconds?: number } => {
   return ringSeconds === undefined ? { phone: line.slice(0, comma).trim() } : { phone: line.slice(0, comma).trim(), ringSeconds }
 }
 
+/** The opening hours of a form (`hours.mon` .. `hours.sun`): the days with intervals, or undefined when every day is empty. */
+const hoursOf = (fields: FormFields) => {
+  const open = Weekdays.map((day) => [day, dayIntervals(fields[`hours.${day}`] ?? "")] as const).filter(([, intervals]) => intervals.length > 0)
+  return open.length === 0 ? undefined : Object.fromEntries(open)
+}
+
+/** The form's `hours.<day>` fields of opening hours (every day empty when there are none). */
+const hoursFields = (hours: Readonly<Partial<Record<(typeof Weekdays)[number], ReadonlyArray<readonly [string, string]>>>> | null | undefined): FormFields =>
+  Object.fromEntries(Weekdays.map((day) => [`hours.${day}`, dayText(hours?.[day])]))
+
 type BusinessFields = typeof BusinessPatch.Type
 
 /**
@@ -75,8 +86,7 @@ type BusinessFields = typeof BusinessPatch.Type
 export const BusinessForm = formFor(
   BusinessPatch,
   (fields): BusinessFields => {
-    const days = Weekdays.map((day) => [day, dayIntervals(fields[`hours.${day}`] ?? "")] as const)
-    const open = days.filter(([, intervals]) => intervals.length > 0)
+    const hours = hoursOf(fields)
     const country = (fields["country"] ?? "").trim().toUpperCase()
     const ringSeconds = numberField(fields["ringSeconds"])
     const maxConcurrentCalls = numberField(fields["maxConcurrentCalls"])
@@ -85,7 +95,7 @@ export const BusinessForm = formFor(
       phone: (fields["phone"] ?? "").trim(),
       timezone: (fields["timezone"] ?? "").trim(),
       country: country === "" ? null : country,
-      hours: open.length === 0 ? null : (Object.fromEntries(open) as BusinessFields["hours"]),
+      hours: hours === undefined ? null : (hours as BusinessFields["hours"]),
       escalation: lines(fields["escalation"]).map(stepOf),
       ...(ringSeconds === undefined ? {} : { ringSeconds }),
       ...(maxConcurrentCalls === undefined ? {} : { maxConcurrentCalls }),
@@ -99,7 +109,7 @@ export const BusinessForm = formFor(
     phone: business.phone ?? "",
     timezone: business.timezone ?? "",
     country: business.country ?? "",
-    ...Object.fromEntries(Weekdays.map((day) => [`hours.${day}`, dayText(business.hours?.[day])])),
+    ...hoursFields(business.hours),
     escalation: (business.escalation ?? []).map(stepText).join("\n"),
     ringSeconds: business.ringSeconds === undefined ? "" : String(business.ringSeconds),
     maxConcurrentCalls: business.maxConcurrentCalls === undefined ? "" : String(business.maxConcurrentCalls),
@@ -117,6 +127,73 @@ export const businessFields = (business: Business): FormFields => {
 
 /** The form of a new business: the API's defaults. */
 export const NEW_BUSINESS: FormFields = { ringSeconds: String(DEFAULT_RING_SECONDS), maxConcurrentCalls: "1", smsFallback: "on" }
+
+/**
+ * A department as its form is read, before the page checks it: the admin API's PUT body (DepartmentBody) with
+ * its key, phones as typed. The page reads the phones in the business's country, as a business's are, and then
+ * applies every rule of the API's body at once (pages/Departments.tsx), so this schema only shapes the fields.
+ */
+export const DepartmentDraft = Schema.Struct({
+  key: Schema.String,
+  name: Schema.String,
+  phone: Schema.String,
+  ringSeconds: Schema.optional(Schema.Number),
+  escalation: Schema.Array(Schema.Struct({ phone: Schema.String, ringSeconds: Schema.Number })),
+  afterHours: Schema.Array(Schema.Struct({ phone: Schema.String, ringSeconds: Schema.Number })),
+  hours: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Array(Schema.Tuple(Schema.String, Schema.String)) })),
+  maxConcurrentCalls: Schema.optional(Schema.Number)
+})
+export type DepartmentDraft = typeof DepartmentDraft.Type
+
+/**
+ * A department's form: key (only when it is new: a department's key does not change), name, phone, ring seconds,
+ * the escalation and after-hours chains one step per line (a step without its ring seconds rings the default),
+ * calls at once, and hours one field per day as a business's (every day empty: the business's hours).
+ */
+export const DepartmentForm = formFor(
+  DepartmentDraft,
+  (fields): DepartmentDraft => {
+    const hours = hoursOf(fields)
+    const ringSeconds = numberField(fields["ringSeconds"])
+    const maxConcurrentCalls = numberField(fields["maxConcurrentCalls"])
+    return {
+      key: (fields["key"] ?? "").trim(),
+      name: (fields["name"] ?? "").trim(),
+      phone: (fields["phone"] ?? "").trim(),
+      ...(ringSeconds === undefined ? {} : { ringSeconds }),
+      escalation: lines(fields["escalation"]).map((line) => ({ ringSeconds: DEFAULT_RING_SECONDS, ...stepOf(line) })),
+      afterHours: lines(fields["afterHours"]).map((line) => ({ ringSeconds: DEFAULT_RING_SECONDS, ...stepOf(line) })),
+      ...(hours === undefined ? {} : { hours }),
+      ...(maxConcurrentCalls === undefined ? {} : { maxConcurrentCalls })
+    }
+  },
+  (department) => ({
+    key: department.key,
+    name: department.name,
+    phone: department.phone,
+    ringSeconds: department.ringSeconds === undefined ? "" : String(department.ringSeconds),
+    escalation: department.escalation.map(stepText).join("\n"),
+    afterHours: department.afterHours.map(stepText).join("\n"),
+    maxConcurrentCalls: department.maxConcurrentCalls === undefined ? "" : String(department.maxConcurrentCalls),
+    ...hoursFields(department.hours)
+  })
+)
+
+/** The form's fields for a stored department (its page's starting values). */
+export const departmentFields = (department: Department): FormFields =>
+  Schema.encodeSync(DepartmentForm)({
+    key: department.key,
+    name: department.name,
+    phone: department.phone,
+    ringSeconds: department.ringSeconds,
+    escalation: department.escalation,
+    afterHours: department.afterHours,
+    maxConcurrentCalls: department.maxConcurrentCalls,
+    ...(department.hours === undefined ? {} : { hours: department.hours as DepartmentDraft["hours"] })
+  })
+
+/** The form of a new department: the API's defaults. */
+export const NEW_DEPARTMENT: FormFields = { ringSeconds: String(DEFAULT_RING_SECONDS), maxConcurrentCalls: "1" }
 
 const optionalText = (text: string | undefined): string | undefined => {
   const trimmed = (text ?? "").trim()
@@ -168,6 +245,6 @@ export const fieldOf = (error: FieldError): { readonly field: string; readonly m
     }
     return { field: "hours", message: error.message }
   }
-  if (numbered && (first === "escalation" || first === "vipPhones" || first === "allowedOrigins")) return { field: first, message: `line ${Number(second) + 1}: ${error.message}` }
+  if (numbered && (first === "escalation" || first === "afterHours" || first === "vipPhones" || first === "allowedOrigins")) return { field: first, message: `line ${Number(second) + 1}: ${error.message}` }
   return { field: first, message: error.message }
 }

@@ -7,7 +7,7 @@
  */
 import type { Child, FC, PropsWithChildren } from "hono/jsx"
 import type { FieldError } from "../Failures.ts"
-import type { PageContext } from "./Components.tsx"
+import { DAY_NAMES, type PageContext, WEEK } from "./Components.tsx"
 import { fieldOf, type FormFields } from "./Forms.ts"
 
 /** What a form shows: its values, and its errors by field. */
@@ -161,6 +161,20 @@ export const Group: FC<PropsWithChildren<{ legend: string; state: FormState; nam
     </fieldset>
   )
 }
+
+/** Opening hours, one field per day (`hours.mon`: `09:00-12:00, 13:00-17:30`), Monday first, in a group with the errors about the whole. */
+export const HoursInput: FC<{ state: FormState; legend: string; hint: string }> = ({ state, legend, hint }) => (
+  <Group legend={legend} state={state} name="hours" hint={hint}>
+    <div class="week">
+      {WEEK.map((day) => (
+        <TextInput state={state} name={`hours.${day}`} label={DAY_NAMES[day]} />
+      ))}
+    </div>
+  </Group>
+)
+
+/** The labels of the hours' fields in an error summary. */
+export const HOURS_LABELS: Readonly<Record<string, string>> = Object.fromEntries(WEEK.map((day) => [`hours.${day}`, DAY_NAMES[day]]))
 
 /**
  * A form that POSTs to `action` with the session's CSRF token and comes back to this page; a viewer sees

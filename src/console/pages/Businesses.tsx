@@ -2,7 +2,8 @@
  * The businesses: `GET /admin/businesses` lists them; `/admin/businesses/new`
  * and `/admin/businesses/{id}/edit` are the settings form (hours, escalation
  * chain, limits, VIP phones, origins); `/admin/businesses/{id}` shows one with
- * its keys (issue, revoke now or after an overlap) and its webhook endpoints;
+ * its departments (Departments.tsx), its keys (issue, revoke now or after an
+ * overlap) and its webhook endpoints;
  * `/admin/webhooks/{id}` is an endpoint with its settings, secret rotation
  * and delivery log (replay). Every change is the admin API's operation, with
  * the API's validation (Forms.ts); a key or a secret is shown once, on the
@@ -11,10 +12,9 @@
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import type { Child } from "hono/jsx"
-import { type Business, type Hours } from "../../../domain/callbacks/Business.ts"
+import type { Business } from "../../../domain/callbacks/Business.ts"
 import { HistoryEventTypes } from "../../../domain/callbacks/History.ts"
 import { secretHint } from "../../../domain/callbacks/Webhooks.ts"
-import { Weekdays } from "../../../domain/callbacks/OpeningHours.ts"
 import * as Businesses from "../../callbacks/Businesses.ts"
 import * as Keys from "../../callbacks/Keys.ts"
 import * as WebhookAdmin from "../../callbacks/WebhookAdmin.ts"
@@ -31,21 +31,11 @@ import {
 import { issueKey, revokeKey } from "../../http/contract/Keys.ts"
 import { merged } from "../../http/routes/AdminCallbacks.ts"
 import { decodeAll } from "../../http/Validate.ts"
-import { Action, Facts, href, Layout, type PageContext, Pager, Status, Table, Time } from "../Components.tsx"
+import { Action, Facts, hoursText, href, Layout, type PageContext, Pager, Status, Table, Time } from "../Components.tsx"
 import { action, type ConsoleRoutes, page } from "../ConsoleRouter.tsx"
-import { BusinessForm, businessFields, EndpointForm, endpointFields, type FormFields, IssueKeyForm, NEW_BUSINESS, NewEndpointForm, RevokeKeyForm } from "../Forms.ts"
-import { CheckInput, ErrorSummary, type FormState, formState, Group, LinesInput, PostForm, SelectInput, TextInput } from "../Inputs.tsx"
-
-const DAY_NAMES: Readonly<Record<(typeof Weekdays)[number], string>> = { mon: "Monday", tue: "Tuesday", wed: "Wednesday", thu: "Thursday", fri: "Friday", sat: "Saturday", sun: "Sunday" }
-/** Monday first, as people read a week. */
-const WEEK = [...Weekdays.slice(1), Weekdays[0]]
-
-const hoursText = (hours: Hours | undefined): string =>
-  hours === undefined
-    ? "always open"
-    : WEEK.filter((day) => (hours[day] ?? []).length > 0)
-        .map((day) => `${day} ${(hours[day] ?? []).map(([open, close]) => `${open}–${close}`).join(", ")}`)
-        .join("; ")
+import { BusinessForm, businessFields, EndpointForm, endpointFields, type FormFields, IssueKeyForm, NEW_BUSINESS, NEW_DEPARTMENT, NewEndpointForm, RevokeKeyForm } from "../Forms.ts"
+import { type BusinessPage, departmentPages, departmentsOf, DepartmentsSection } from "./Departments.tsx"
+import { CheckInput, ErrorSummary, type FormState, formState, Group, HOURS_LABELS, HoursInput, LinesInput, PostForm, SelectInput, TextInput } from "../Inputs.tsx"
 
 const BUSINESS_LABELS: Readonly<Record<string, string>> = {
   name: "Name",
@@ -53,7 +43,7 @@ const BUSINESS_LABELS: Readonly<Record<string, string>> = {
   timezone: "Time zone",
   country: "Country",
   hours: "Opening hours",
-  ...Object.fromEntries(WEEK.map((day) => [`hours.${day}`, DAY_NAMES[day]])),
+  ...HOURS_LABELS,
   escalation: "Escalation chain",
   ringSeconds: "Ring seconds",
   maxConcurrentCalls: "Calls at once",
@@ -71,13 +61,7 @@ const BusinessEditor = ({ page: context, state, business }: { page: PageContext;
       <TextInput state={state} name="phone" label="Phone" hint="The first number called; any common format, read in the country below when it has no +country code." required autocomplete="off" inputmode="tel" />
       <TextInput state={state} name="timezone" label="Time zone" hint="IANA name, such as Europe/Berlin or America/New_York: the opening hours are read in it." required />
       <TextInput state={state} name="country" label="Country" hint="ISO code such as US or DE: local phone numbers (the business's and its visitors') are read in it." size={4} />
-      <Group legend="Opening hours" state={state} name="hours" hint="Per day, intervals of local time such as 09:00-12:00, 13:00-17:30. A day left empty is closed; every day empty: always open.">
-        <div class="week">
-          {WEEK.map((day) => (
-            <TextInput state={state} name={`hours.${day}`} label={DAY_NAMES[day]} />
-          ))}
-        </div>
-      </Group>
+      <HoursInput state={state} legend="Opening hours" hint="Per day, intervals of local time such as 09:00-12:00, 13:00-17:30. A day left empty is closed; every day empty: always open." />
       <LinesInput state={state} name="escalation" label="Escalation chain" hint="Backup numbers, called in order once the business's own is exhausted: one per line, optionally with its ring seconds (+4930123456, 25)." rows={4} />
       <div class="row">
         <TextInput state={state} name="ringSeconds" label="Ring seconds" hint="5 to 120" type="number" inputmode="numeric" size={5} />
@@ -142,6 +126,97 @@ const ShownOnce = ({ page: context, title, what, value, back, children }: { page
 /** A business's settings from its form: a whole create body, validated as the API's. */
 const createBody = (fields: typeof BusinessForm.Type) =>
   Either.match(decodeAll(BusinessBody, fields, "body", "error"), { onLeft: (errors) => Effect.fail(validationFailed(errors)), onRight: Effect.succeed })
+
+/** A business's page: its settings, departments, keys and webhook endpoints; `addDepartment` is the department form as it is to be drawn. */
+const businessPage: BusinessPage = (context, id, addDepartment) =>
+  Effect.gen(function* () {
+    const business = yield* Businesses.find(id)
+    const [keys, endpoints, { departments, versions }] = yield* Effect.all([Keys.list(business.id), WebhookAdmin.list(business.id, 100, undefined), departmentsOf(business)])
+    const now = new Date()
+    const keyState = formState({ kind: "publishable" })
+    return (
+      <Layout title={business.name} page={context}>
+        <p>
+          <a href={`/admin/businesses/${business.id}/edit`} class="button">
+            Edit settings
+          </a>{" "}
+          <a href={href("/admin/callbacks", { businessId: business.id })}>This business's callback requests</a>
+        </p>
+        <Facts
+          rows={[
+            ["id", <code>{business.id}</code>],
+            ["phone", business.phone],
+            ["time zone", business.timezone],
+            ["country", business.country ?? "—"],
+            ["hours", hoursText(business.hours)],
+            ["escalation", business.escalation.length === 0 ? "none" : business.escalation.map((s, i) => `${i + 1}. ${s.phone} (${s.ringSeconds} s)`).join("; ")],
+            ["ring", `${business.ringSeconds} s`],
+            ["calls at once", String(business.maxConcurrentCalls)],
+            ["VIP phones", business.vipPhones.length === 0 ? "none" : business.vipPhones.join(", ")],
+            ["SMS fallback", business.smsFallback ? "on" : "off"],
+            ["allowed origins", business.allowedOrigins.length === 0 ? "none" : business.allowedOrigins.join(", ")],
+            ["updated", <Time at={business.updatedAt} />]
+          ]}
+        />
+        <DepartmentsSection page={context} business={business} departments={departments} versions={versions} state={addDepartment} />
+        <h2>Keys</h2>
+        <Table caption="API keys" headers={["prefix", "kind", "label", "created", "stops", ""]} empty={keys.length === 0} id="keys">
+          {keys.map((k) => {
+            const stopped = k.revokedAt !== undefined && k.revokedAt.getTime() <= now.getTime()
+            return (
+              <tr>
+                <td>
+                  <code>{`${k.prefix}…`}</code>
+                </td>
+                <td>{k.kind}</td>
+                <td>{k.label ?? ""}</td>
+                <td>
+                  <Time at={k.createdAt} />
+                </td>
+                <td>{stopped ? <Status value="revoked" /> : <Time at={k.revokedAt} />}</td>
+                <td>
+                  {stopped ? null : (
+                    <PostForm page={context} action={`/admin/keys/${k.id}/revoke`} submit="Revoke" class="action" confirm={`Revoke key ${k.prefix}…? Pages and servers using it stop working when it stops.`}>
+                      <SelectInput state={formState({ afterSeconds: "0" })} name={`afterSeconds`} label={`When ${k.prefix}… stops`} options={REVOKE_OPTIONS} />
+                    </PostForm>
+                  )}
+                </td>
+              </tr>
+            )
+          })}
+        </Table>
+        <h3>Issue a key</h3>
+        <PostForm page={context} action={`/admin/businesses/${business.id}/keys`} submit="Issue key" class="inline">
+          <SelectInput state={keyState} name="kind" label="Kind" options={KIND_OPTIONS} hint="A publishable key may only create and follow callbacks." />
+          <TextInput state={keyState} name="label" label="Label" hint="What it is for, such as “shop widget”." />
+        </PostForm>
+        <h2>Webhook endpoints</h2>
+        <Table caption="Webhook endpoints" headers={["url", "state", "events", "failures", "secret"]} empty={endpoints.items.length === 0} id="webhooks">
+          {endpoints.items.map((e) => (
+            <tr>
+              <td>
+                <a href={`/admin/webhooks/${e.id}`}>{e.url}</a>
+              </td>
+              <td>
+                <Status value={e.enabled ? "enabled" : "disabled"} />
+                {e.disabledReason === undefined ? null : <span class="hint">{` ${e.disabledReason}`}</span>}
+              </td>
+              <td>{e.eventTypes.length === 0 ? "every event" : e.eventTypes.join(", ")}</td>
+              <td class="num">{e.consecutiveFailures}</td>
+              <td>
+                <code>{secretHint(e.secret)}</code>
+              </td>
+            </tr>
+          ))}
+        </Table>
+        <p>
+          <a href={`/admin/businesses/${business.id}/webhooks/new`} class="button">
+            Add an endpoint
+          </a>
+        </p>
+      </Layout>
+    )
+  })
 
 export const businessPages = (routes: ConsoleRoutes) => {
   page(routes, "/admin/businesses", BusinessesQuery, ({ query, page: context }) =>
@@ -208,95 +283,9 @@ export const businessPages = (routes: ConsoleRoutes) => {
       })
   )
 
-  page(routes, "/admin/businesses/:id", undefined, ({ page: context }, c) =>
-    Effect.gen(function* () {
-      const business = yield* Businesses.find(c.req.param("id") ?? "")
-      const [keys, endpoints] = yield* Effect.all([Keys.list(business.id), WebhookAdmin.list(business.id, 100, undefined)])
-      const now = new Date()
-      const keyState = formState({ kind: "publishable" })
-      return (
-        <Layout title={business.name} page={context}>
-          <p>
-            <a href={`/admin/businesses/${business.id}/edit`} class="button">
-              Edit settings
-            </a>{" "}
-            <a href={href("/admin/callbacks", { businessId: business.id })}>This business's callback requests</a>
-          </p>
-          <Facts
-            rows={[
-              ["id", <code>{business.id}</code>],
-              ["phone", business.phone],
-              ["time zone", business.timezone],
-              ["country", business.country ?? "—"],
-              ["hours", hoursText(business.hours)],
-              ["escalation", business.escalation.length === 0 ? "none" : business.escalation.map((s, i) => `${i + 1}. ${s.phone} (${s.ringSeconds} s)`).join("; ")],
-              ["ring", `${business.ringSeconds} s`],
-              ["calls at once", String(business.maxConcurrentCalls)],
-              ["VIP phones", business.vipPhones.length === 0 ? "none" : business.vipPhones.join(", ")],
-              ["SMS fallback", business.smsFallback ? "on" : "off"],
-              ["allowed origins", business.allowedOrigins.length === 0 ? "none" : business.allowedOrigins.join(", ")],
-              ["updated", <Time at={business.updatedAt} />]
-            ]}
-          />
-          <h2>Keys</h2>
-          <Table caption="API keys" headers={["prefix", "kind", "label", "created", "stops", ""]} empty={keys.length === 0} id="keys">
-            {keys.map((k) => {
-              const stopped = k.revokedAt !== undefined && k.revokedAt.getTime() <= now.getTime()
-              return (
-                <tr>
-                  <td>
-                    <code>{`${k.prefix}…`}</code>
-                  </td>
-                  <td>{k.kind}</td>
-                  <td>{k.label ?? ""}</td>
-                  <td>
-                    <Time at={k.createdAt} />
-                  </td>
-                  <td>{stopped ? <Status value="revoked" /> : <Time at={k.revokedAt} />}</td>
-                  <td>
-                    {stopped ? null : (
-                      <PostForm page={context} action={`/admin/keys/${k.id}/revoke`} submit="Revoke" class="action" confirm={`Revoke key ${k.prefix}…? Pages and servers using it stop working when it stops.`}>
-                        <SelectInput state={formState({ afterSeconds: "0" })} name={`afterSeconds`} label={`When ${k.prefix}… stops`} options={REVOKE_OPTIONS} />
-                      </PostForm>
-                    )}
-                  </td>
-                </tr>
-              )
-            })}
-          </Table>
-          <h3>Issue a key</h3>
-          <PostForm page={context} action={`/admin/businesses/${business.id}/keys`} submit="Issue key" class="inline">
-            <SelectInput state={keyState} name="kind" label="Kind" options={KIND_OPTIONS} hint="A publishable key may only create and follow callbacks." />
-            <TextInput state={keyState} name="label" label="Label" hint="What it is for, such as “shop widget”." />
-          </PostForm>
-          <h2>Webhook endpoints</h2>
-          <Table caption="Webhook endpoints" headers={["url", "state", "events", "failures", "secret"]} empty={endpoints.items.length === 0} id="webhooks">
-            {endpoints.items.map((e) => (
-              <tr>
-                <td>
-                  <a href={`/admin/webhooks/${e.id}`}>{e.url}</a>
-                </td>
-                <td>
-                  <Status value={e.enabled ? "enabled" : "disabled"} />
-                  {e.disabledReason === undefined ? null : <span class="hint">{` ${e.disabledReason}`}</span>}
-                </td>
-                <td>{e.eventTypes.length === 0 ? "every event" : e.eventTypes.join(", ")}</td>
-                <td class="num">{e.consecutiveFailures}</td>
-                <td>
-                  <code>{secretHint(e.secret)}</code>
-                </td>
-              </tr>
-            ))}
-          </Table>
-          <p>
-            <a href={`/admin/businesses/${business.id}/webhooks/new`} class="button">
-              Add an endpoint
-            </a>
-          </p>
-        </Layout>
-      )
-    })
-  )
+  page(routes, "/admin/businesses/:id", undefined, ({ page: context }, c) => businessPage(context, c.req.param("id") ?? "", formState(NEW_DEPARTMENT)))
+
+  departmentPages(routes, businessPage)
 
   action(
     routes,

@@ -4,20 +4,27 @@
  * each in the URL), newest first a page at a time, with bulk retry and cancel
  * of everything the filter matches or the rows selected (Bulk.tsx); one
  * request with its timeline (the request's history), its attempts with
- * Twilio's call sids and errors, the texts sent, its trace id; retry and
- * cancel where its status allows them.
+ * Twilio's call sids and errors, the texts sent, its trace id, its
+ * department; retry and cancel where its status allows them, and a move to
+ * another department while its call is in progress (src/callbacks/Routing.ts).
  */
 import * as Effect from "effect/Effect"
 import { statusesFor } from "../../../domain/callbacks/BulkCallbacks.ts"
 import type { CallbackStatus } from "../../../domain/callbacks/CallbackState.ts"
 import { CallbackStatuses } from "../../../domain/callbacks/CallbackState.ts"
+import { MAIN, MAX_ROUTES } from "../../../domain/callbacks/Department.ts"
 import { MessageStore } from "../../../infra/callbacks/MessageStore.ts"
 import * as Businesses from "../../callbacks/Businesses.ts"
+import * as Departments from "../../callbacks/Departments.ts"
 import * as Requests from "../../callbacks/Requests.ts"
+import { operatorRoute } from "../../callbacks/Routing.ts"
 import { CallbacksQuery, cancelCallback, retryCallback } from "../../http/contract/AdminCallbacks.ts"
+import { RouteBody, routeCallback } from "../../http/contract/Departments.ts"
 import { Action, Choice, Facts, href, Layout, type PageContext, Pager, Status, Table, Time } from "../Components.tsx"
 import { action, type ConsoleRoutes, page } from "../ConsoleRouter.tsx"
+import { formState, PostForm, SelectInput } from "../Inputs.tsx"
 import { CallbackBulkControls, callbackBulkPages } from "./Bulk.tsx"
+import { departmentName } from "./Departments.tsx"
 
 /** The operator's actions a request's status allows (the transition table's, as the bulk actions read it). */
 const CallbackActions = ({ id, status, page: context }: { id: string; status: CallbackStatus; page: PageContext }) => (
@@ -26,6 +33,21 @@ const CallbackActions = ({ id, status, page: context }: { id: string; status: Ca
     {statusesFor("cancel").includes(status) ? <Action page={context} action={`/admin/callbacks/${id}/cancel`} label="Cancel" danger confirm="Cancel this callback request?" /> : null}
   </>
 )
+
+/**
+ * Moving a request to another department: offered while its call is in progress (dialing or connected) and it
+ * may still move; the server checks again under the request's lock and refuses (409) what may no longer happen.
+ */
+const MoveForm = ({ id, status, routes, to, page: context }: { id: string; status: CallbackStatus; routes: number; to: ReadonlyArray<readonly [string, string]>; page: PageContext }) => {
+  if (status !== "dialing" && status !== "connected") return null
+  if (routes >= MAX_ROUTES) return <p class="hint">{`Moved ${routes} times: it is not moved again.`}</p>
+  if (to.length === 0) return <p class="hint">The business has no other department to move it to.</p>
+  return (
+    <PostForm page={context} action={`/admin/callbacks/${id}/route`} submit="Move to department" class="inline" confirm="Move this request? Its call in progress ends, and the department's chain is called from its first number.">
+      <SelectInput state={formState({})} name="department" label="Move to" options={to} hint="Its call ends; the visitor's attempts are not spent by the move." />
+    </PostForm>
+  )
+}
 
 /** `2026-12-06T10:00` (a datetime-local field's value, read as UTC) or a full timestamp. */
 const localDate = (at: Date | undefined): string => (at === undefined ? "" : at.toISOString().slice(0, 16))
@@ -113,13 +135,20 @@ export const callbackPages = (routes: ConsoleRoutes) => {
   page(routes, "/admin/callbacks/:id", undefined, ({ page: context }, c) =>
     Effect.gen(function* () {
       const request = yield* Requests.showWithHistory(c.req.param("id") ?? "")
-      const [business, texts] = yield* Effect.all([Businesses.find(request.businessId), Effect.flatMap(MessageStore, (messages) => messages.ofRequest(request.id))])
+      const [business, texts, departments] = yield* Effect.all([
+        Businesses.find(request.businessId),
+        Effect.flatMap(MessageStore, (messages) => messages.ofRequest(request.id)),
+        Departments.list(request.businessId)
+      ])
+      const name = (key: string) => departmentName(business, departments, key)
+      const moveTo = [MAIN, ...departments.map((d) => d.key)].filter((key) => key !== request.department).map((key) => [key, name(key)] as const)
       return (
         <Layout title={`Callback for ${request.name ?? request.phone}`} page={context}>
           <div id="callback-detail" data-live>
             <p>
               <Status value={request.status} /> <CallbackActions id={request.id} status={request.status} page={context} />
             </p>
+            <MoveForm id={request.id} status={request.status} routes={request.routes} to={moveTo} page={context} />
             <Facts
               rows={[
                 ["id", <code>{request.id}</code>],
@@ -127,7 +156,12 @@ export const callbackPages = (routes: ConsoleRoutes) => {
                 ["visitor", [request.name, request.phone].filter((x) => x !== undefined).join(" · ")],
                 ["note", request.note ?? "—"],
                 ["priority", request.priority],
-                ["calling", request.escalationLevel === 0 ? "the business's own number" : `escalation step ${request.escalationLevel}`],
+                [
+                  "department",
+                  <a href={request.department === MAIN ? `/admin/businesses/${business.id}` : `/admin/businesses/${business.id}/departments/${request.department}`}>{name(request.department)}</a>
+                ],
+                ["moved", request.routes === 0 ? "never" : `${request.routes} of at most ${MAX_ROUTES} times`],
+                ["calling", request.escalationLevel === 0 ? "the department's own number" : `escalation step ${request.escalationLevel}`],
                 ["created", <Time at={request.createdAt} />],
                 ["next attempt", <Time at={request.nextAttemptAt} />],
                 ["finished", <Time at={request.finishedAt} />],
@@ -214,4 +248,15 @@ export const callbackPages = (routes: ConsoleRoutes) => {
       })
     )
   }
+
+  action(routes, "/admin/callbacks/:id/route", { route: routeCallback, form: RouteBody }, ({ form, params }) =>
+    Effect.gen(function* () {
+      const request = yield* operatorRoute(params["id"] ?? "", form.department)
+      const [business, departments] = yield* Effect.all([Businesses.find(request.businessId), Departments.list(request.businessId)])
+      return {
+        notice: `Callback request moved to ${departmentName(business, departments, request.department)}: its chain is called from its first number.`,
+        detail: { department: request.department, routes: request.routes }
+      }
+    })
+  )
 }
