@@ -4,8 +4,9 @@
  * for a callback, reads the code the simulator received, verifies, and watches
  * the status go live to "completed", by mouse and by keyboard alone; a page
  * from an origin the business does not allow creates nothing; the demo page
- * works the same on the API's own origin. Screenshots of each state go to
- * tests/browser/screenshots/ (git-ignored). Run with `npm run test:browser`.
+ * works the same on the API's own origin (where its department offers a topic
+ * and times). Screenshots of each state go to tests/browser/screenshots/
+ * (git-ignored). Run with `npm run test:browser`.
  */
 import type { Browser, BrowserContext, Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -211,6 +212,12 @@ describe("the widget in Chromium", () => {
     const { page, problems } = await open(`${app.baseUrl}/demo`)
     await page.getByLabel("Mobile number").waitFor()
     await shot(page, "8-demo-1024")
+    // its Sales department keeps office hours: choosing it offers times; back to the business's own line for this request
+    await page.getByLabel("Topic").selectOption({ label: "Sales" })
+    await page.getByLabel("When should we call?").waitFor()
+    await shot(page, "8-demo-sales-1024")
+    await page.getByLabel("Topic").selectOption("")
+    await page.getByLabel("When should we call?").waitFor({ state: "hidden" })
     await page.getByLabel("Mobile number").fill(visitor)
     await page.getByRole("button", { name: "Call me back" }).click()
     await page.getByLabel("Code", { exact: true }).waitFor()

@@ -1,9 +1,10 @@
 /**
  * `/demo` (development only): a business's page as a customer would build it,
- * embedding `<switchboard-callback>` with the demo business's key, beside
- * switches for the widget's language and theme, the simulator's recent texts
- * (where the visitor reads the code) and the widget's status events. The page
- * runs under a strict CSP: scripts only from this origin (`/widget.js`,
+ * embedding `<switchboard-callback>` with the demo business's key (its Sales
+ * department brings the topic and time choices), beside switches for the
+ * widget's language and theme, the simulator's recent texts (where the
+ * visitor reads the code) and the widget's status events. The page runs
+ * under a strict CSP: scripts only from this origin (`/widget.js`,
  * `/demo/demo.js`), its own stylesheet by hash, no inline style for the
  * widget, which brings its own as a constructed stylesheet.
  */
@@ -55,7 +56,9 @@ export const demoPage = (key: string, origin: string): string => `<!doctype html
 <section>
 <h1>Questions? We call you back.</h1>
 <p class="muted">This page embeds the Switchboard widget as a business's own site would. Ask for a callback: the code is texted to the
-Twilio simulator (read it on the right), then the simulator calls the business and you, and the widget shows each step live.</p>
+Twilio simulator (read it on the right), then the simulator calls the business and you, and the widget shows each step live.
+The business is always open; its Sales department keeps office hours (weekdays 09:00-17:00 UTC): choose it as the topic to be
+offered times to be called, shown in your own time zone.</p>
 <switchboard-callback key="${escapeHtml(key)}"></switchboard-callback>
 </section>
 <aside>

@@ -26,6 +26,16 @@
  * early, it goes once the token comes), sends it as `botToken`, and resets
  * the challenge after each create, refused or not: a token is good once.
  *
+ * The form also offers what the business lets a visitor choose, loaded with
+ * the business and left out when a call for it fails (the form works without
+ * them): a topic (`GET /v1/topics`, its departments; shown only when there is
+ * one) and when to be called (`GET /v1/availability` for the chosen topic,
+ * refetched when it changes: as soon as possible, or one of the next open
+ * windows in the visitor's own time zone; shown only when there is more to
+ * choose than "now"). A window the server no longer accepts (422
+ * window-unavailable) is said under the field and its `nextWindows` replace
+ * the list.
+ *
  * Written without template literals: this text sits inside one.
  */
 export const ELEMENT_JS = String.raw`
@@ -57,6 +67,17 @@ const callingCode = (country) => {
 }
 const storage = () => { try { return window.sessionStorage } catch { return undefined } }
 const failure = (kind, status, problem, retryAfter) => Object.assign(new Error(kind), { kind, status, problem: problem || {}, retryAfter })
+const quiet = (call) => call.catch(() => undefined)
+const topicsOf = (body) => (body && Array.isArray(body.items) ? body.items : []).filter((topic) => topic && typeof topic.key === "string" && topic.key && topic.key !== "main" && typeof topic.name === "string")
+const windowsOf = (list) => (Array.isArray(list) ? list : []).filter((w) => w && !isNaN(Date.parse(w.start)) && !isNaN(Date.parse(w.end)))
+/** Replaces a select's options when they differ ([value, label] pairs), keeping the chosen value if it is still offered. */
+const setOptions = (select, items) => {
+  const options = select.options
+  if (options.length === items.length && items.every((item, i) => options[i].value === item[0] && options[i].textContent === item[1])) return
+  const value = select.value
+  select.replaceChildren(...items.map((item) => h("option", { value: item[0] }, item[1])))
+  select.value = items.some((item) => item[0] === value) ? value : ""
+}
 
 class SwitchboardCallback extends HTMLElement {
   static get observedAttributes() {
@@ -69,6 +90,10 @@ class SwitchboardCallback extends HTMLElement {
     this.view = "loading"
     this.errors = {}
     this.run = 0
+    this.asked = 0
+    this.topics = []
+    this.windows = []
+    this.topic = ""
   }
 
   /** Texts that replace the language's own: { submit: "Ring me" }. */
@@ -110,11 +135,53 @@ class SwitchboardCallback extends HTMLElement {
     return fill(text, values)
   }
 
+  /** The visitor's locale for times: the page's or the browser's tag with a region, when it is of the widget's language; else the language. */
+  locale() {
+    const language = this.language()
+    const owner = this.closest("[lang]") || document.documentElement
+    const tags = [owner.getAttribute("lang")].concat(navigator.languages || [navigator.language])
+    for (const tag of tags) {
+      if (!tag || tag.indexOf("-") < 0 || tag.toLowerCase().split("-")[0] !== language) continue
+      try { return Intl.getCanonicalLocales(tag)[0] } catch { /* not a language tag */ }
+    }
+    return language
+  }
+
   time(iso) {
     const at = new Date(iso)
     const today = at.toDateString() === new Date().toDateString()
     const options = today ? { hour: "numeric", minute: "2-digit" } : { weekday: "short", hour: "numeric", minute: "2-digit" }
-    try { return new Intl.DateTimeFormat(this.language(), options).format(at) } catch { return at.toLocaleString() }
+    try { return new Intl.DateTimeFormat(this.locale(), options).format(at) } catch { return at.toLocaleString() }
+  }
+
+  /** A window in the visitor's time zone and locale: "Tue 8 Dec, 10:00–11:00". */
+  span(window) {
+    const start = new Date(window.start)
+    const end = new Date(window.end)
+    try {
+      const format = new Intl.DateTimeFormat(this.locale(), { weekday: "short", day: "numeric", month: "short", hour: "numeric", minute: "2-digit" })
+      return format.formatRange ? format.formatRange(start, end) : format.format(start) + " – " + format.format(end)
+    } catch {
+      return start.toLocaleString() + " – " + end.toLocaleString()
+    }
+  }
+
+  /** The visitor's time zone by name ("Central European Time"), or its id when it has no name of its own. */
+  zone() {
+    let zone = ""
+    try {
+      zone = new Intl.DateTimeFormat().resolvedOptions().timeZone || ""
+      const named = new Intl.DateTimeFormat(this.locale(), { timeZoneName: "longGeneric" }).formatToParts(new Date()).find((part) => part.type === "timeZoneName")
+      if (named && !/^(GMT|UTC)([+\u2212-]|$)/.test(named.value)) zone = named.value
+    } catch { /* the id */ }
+    return zone
+  }
+
+  /** The windows to offer: those not over yet; none when the only one starts now (always open: "as soon as possible" says it). */
+  offered() {
+    const now = Date.now()
+    const open = this.windows.filter((w) => Date.parse(w.end) > now)
+    return open.length === 1 && Date.parse(open[0].start) <= now + 60000 ? [] : open
   }
 
   build() {
@@ -146,6 +213,8 @@ class SwitchboardCallback extends HTMLElement {
       this.ui.intro,
       ...field("phone", h("input", { type: "tel", autocomplete: "tel", inputmode: "tel", required: "", "aria-required": "true", maxlength: "64" }), true),
       ...field("name", h("input", { type: "text", autocomplete: "name", maxlength: "100" })),
+      (this.ui.topicField = h("div", { hidden: "" }, ...field("topic", h("select", {})))),
+      (this.ui.whenField = h("div", { hidden: "" }, ...field("when", h("select", {}), true))),
       ...field("note", h("textarea", { maxlength: "500", rows: "3" })),
       this.ui.challenge, this.ui.formError, this.ui.submit)
     this.ui.sentTo = h("p", {})
@@ -166,7 +235,9 @@ class SwitchboardCallback extends HTMLElement {
     this.ui.codeForm.addEventListener("submit", (event) => { event.preventDefault(); this.verify() })
     this.ui.resend.addEventListener("click", () => this.resendCode())
     this.ui.change.addEventListener("click", () => this.show("form", this.ui.phone))
-    this.ui.again.addEventListener("click", () => { this.forget(); this.ui.note.value = ""; this.show("form", this.ui.phone) })
+    this.ui.again.addEventListener("click", () => { this.forget(); this.ui.note.value = ""; this.ui.when.value = ""; this.show("form", this.ui.phone); this.loadWindows() })
+    this.ui.topic.addEventListener("change", () => { this.topic = this.ui.topic.value; this.errors.topic = this.errors.when = undefined; this.render(); this.loadWindows() })
+    this.ui.when.addEventListener("change", () => { if (this.errors.when) { this.errors.when = undefined; this.render() } })
   }
 
   /** (Re)starts for the current key: loads the business, then resumes a saved request or shows the form. */
@@ -176,14 +247,20 @@ class SwitchboardCallback extends HTMLElement {
     this.dropCheck()
     this.flow = undefined
     this.business = undefined
+    this.topics = []
+    this.windows = []
+    this.topic = ""
     this.errors = {}
     this.setStatus(undefined)
     this.show("loading")
     if (!this.key()) return this.broken("the key attribute (a publishable key, pk_...) is missing")
     try {
-      const business = await this.call("GET", "/v1/business")
+      // the choices at the same time; without them (a failed call, an older server) the form asks for none
+      const [business, topics, availability] = await Promise.all([this.call("GET", "/v1/business"), quiet(this.call("GET", "/v1/topics")), quiet(this.call("GET", "/v1/availability"))])
       if (run !== this.run) return
       this.business = business
+      this.topics = topicsOf(topics)
+      this.windows = windowsOf(availability && availability.windows)
     } catch (error) {
       if (run !== this.run) return
       return this.broken("the business could not be loaded (" + (error.status ? "HTTP " + error.status + " " + (error.problem.detail || "") : "network error or an origin not allowed for this key") + ")")
@@ -230,6 +307,8 @@ class SwitchboardCallback extends HTMLElement {
     const phone = this.ui.phone.value.trim()
     const name = this.ui.name.value.trim()
     const note = this.ui.note.value.trim()
+    const topic = this.topics.length ? this.ui.topic.value : ""
+    const chosen = this.offered().length && this.ui.when.value ? this.ui.when.value.split("/") : undefined
     this.errors = {}
     if (!phone) return this.invalid("phone", ["required"])
     if (this.flow && !this.flow.verified && this.flow.phone === phone) return this.show("code", this.ui.code)
@@ -243,6 +322,8 @@ class SwitchboardCallback extends HTMLElement {
     const body = { phone }
     if (name) body.name = name
     if (note) body.note = note
+    if (topic) body.topic = topic
+    if (chosen) body.window = { start: chosen[0], end: chosen[1] }
     if (check) { body.botToken = check.token; check.token = undefined; check.spent = true }
     const run = this.run
     this.busy(true)
@@ -250,7 +331,7 @@ class SwitchboardCallback extends HTMLElement {
       const created = await this.call("POST", "/v1/callbacks", body)
       if (run !== this.run) return
       this.unfollow()
-      this.flow = { id: created.id, token: created.streamToken, phone, verified: false }
+      this.flow = { id: created.id, token: created.streamToken, phone, verified: false, window: !!chosen }
       this.save()
       this.ui.code.value = ""
       this.follow()
@@ -262,13 +343,49 @@ class SwitchboardCallback extends HTMLElement {
         const name = String(each.path || "").split("/")[1]
         if (name === "phone") this.invalid("phone", ["invalidPhone"])
         else if (name === "name" || name === "note") this.invalid(name, ["tooLong"])
+        else if (name === "topic") { this.invalid("topic", ["topicGone"]); this.reloadTopics() }
+        else if (name === "window") this.invalid("when", ["windowUnavailable"])
       }
-      if (!fields.length) { this.errors.form = this.problem(error); this.render() }
+      if (!fields.length) {
+        if (error.status === 422 && /\/window-unavailable$/.test(error.problem.type || "")) this.windowGone(error.problem.nextWindows)
+        else { this.errors.form = this.problem(error); this.render() }
+      }
       if (check && this.check === check) this.renewCheck()
       else if (!check && this.errors.form && this.errors.form[0] === "botCheckFailed") this.reloadBusiness() // a bot check turned on since the page loaded
     } finally {
       this.busy(false)
     }
+  }
+
+  /** The chosen topic's next windows; none when they cannot be loaded (the visitor is called as soon as possible). */
+  async loadWindows() {
+    const asked = ++this.asked
+    const run = this.run
+    const topic = this.topic
+    let windows = []
+    try { windows = windowsOf((await this.call("GET", "/v1/availability" + (topic ? "?topic=" + encodeURIComponent(topic) : ""))).windows) } catch { /* as soon as possible only */ }
+    if (run !== this.run || asked !== this.asked) return
+    this.windows = windows
+    this.render()
+  }
+
+  /** The topics again, after the server refused the chosen one (removed since the page loaded). */
+  async reloadTopics() {
+    const run = this.run
+    const topics = topicsOf(await quiet(this.call("GET", "/v1/topics")))
+    if (run !== this.run) return
+    this.topics = topics
+    this.render()
+    if (this.ui.topic.value !== this.topic) { this.topic = this.ui.topic.value; this.loadWindows() }
+  }
+
+  /** The chosen window can no longer be met: the server's next windows replace the list, and the visitor chooses again. */
+  windowGone(next) {
+    this.asked++ // a load under way would bring an older list
+    this.windows = windowsOf(next)
+    this.ui.when.value = ""
+    if (this.offered().length) this.invalid("when", ["windowUnavailable"])
+    else { this.errors.form = ["windowUnavailable"]; this.render() }
   }
 
   async verify() {
@@ -351,7 +468,7 @@ class SwitchboardCallback extends HTMLElement {
     const data = event.data || {}
     const soon = !data.scheduledFor || new Date(data.scheduledFor).getTime() - Date.now() < 60000
     const texts = {
-      "callback.verified": soon ? ["booked"] : ["bookedAt", { time: data.scheduledFor }],
+      "callback.verified": soon ? ["booked"] : [this.flow && this.flow.window ? "bookedFor" : "bookedAt", { time: data.scheduledFor }],
       "callback.retried": ["booked"],
       "callback.dialing": ["dialing"],
       "call.placed": ["dialing"],
@@ -496,6 +613,14 @@ class SwitchboardCallback extends HTMLElement {
     this.ui.phoneHint.textContent = code ? t("phoneHint", { country: countryName, code }) : ""
     this.ui.nameLabel.textContent = t("name")
     this.ui.noteLabel.textContent = t("note")
+    this.ui.topicField.hidden = !this.topics.length
+    this.ui.topicLabel.textContent = t("topic")
+    setOptions(this.ui.topic, [["", t("topicGeneral")]].concat(this.topics.map((topic) => [topic.key, topic.name])))
+    const windows = this.offered()
+    this.ui.whenField.hidden = !windows.length
+    this.ui.whenLabel.textContent = t("when")
+    this.ui.whenHint.textContent = windows.length ? t("whenHint", { zone: this.zone() }) : ""
+    setOptions(this.ui.when, [["", t("asap")]].concat(windows.map((w) => [w.start + "/" + w.end, this.span(w)])))
     this.ui.codeLabel.textContent = t("code")
     this.ui.sentTo.textContent = t("codeSentTo", { phone: this.flow ? this.flow.phone : "" })
     const waiting = !!this.check && !this.check.token
@@ -509,7 +634,7 @@ class SwitchboardCallback extends HTMLElement {
     else this.ui.submit.removeAttribute("aria-describedby")
     this.ui.resend.textContent = t("resend")
     this.ui.change.textContent = t("changeNumber")
-    for (const name of ["phone", "name", "note", "code"]) {
+    for (const name of ["phone", "name", "topic", "when", "note", "code"]) {
       const error = this.errors[name]
       this.ui[name + "Error"].textContent = text(error)
       if (error) this.ui[name].setAttribute("aria-invalid", "true")

@@ -20,11 +20,12 @@ p { margin: 0 0 .5em }
 .hint, .error { font-size: .875em; margin: .3em 0 0 }
 .error { color: var(--switchboard-error, #cf222e); font-weight: 500 }
 label { display: block; font-weight: 600; margin: .9em 0 .3em }
-input, textarea { display: block; width: 100%; min-height: 2.75rem; font: inherit; color: inherit; padding: .55em .7em;
+input, textarea, select { display: block; width: 100%; min-height: 2.75rem; font: inherit; color: inherit; padding: .55em .7em;
   background: var(--switchboard-input-background, #fff); border: 1px solid var(--switchboard-border, #d0d7de);
   border-radius: calc(var(--switchboard-radius, 12px) / 2) }
 textarea { min-height: 4.5em; resize: vertical }
-input[aria-invalid="true"], textarea[aria-invalid="true"] { border-color: var(--switchboard-error, #cf222e) }
+select { cursor: pointer; text-overflow: ellipsis }
+input[aria-invalid="true"], textarea[aria-invalid="true"], select[aria-invalid="true"] { border-color: var(--switchboard-error, #cf222e) }
 input.code { font-size: 1.4em; letter-spacing: .3em; font-variant-numeric: tabular-nums }
 button { font: inherit; cursor: pointer }
 button[aria-disabled="true"] { cursor: default; opacity: .6 }
@@ -37,7 +38,7 @@ button[aria-disabled="true"] { cursor: default; opacity: .6 }
 .links { display: flex; flex-wrap: wrap; gap: .25em 1.25em; margin-top: .6em }
 .link { background: none; border: 0; padding: .45em 0; min-height: 2.75rem; color: var(--switchboard-link, var(--switchboard-accent, #0969da));
   text-decoration: underline; text-underline-offset: .15em }
-input:focus-visible, textarea:focus-visible, button:focus-visible, h2:focus-visible {
+input:focus-visible, textarea:focus-visible, select:focus-visible, button:focus-visible, h2:focus-visible {
   outline: 3px solid var(--switchboard-focus, #0969da); outline-offset: 2px }
 .status { display: flex; gap: .8em; align-items: flex-start; margin: .6em 0 .2em; font-size: 1.05em }
 .status p { margin: 0 }
