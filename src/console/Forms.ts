@@ -81,7 +81,7 @@ type BusinessFields = typeof BusinessPatch.Type
 /**
  * A business's settings form: every field of a business (so it makes a whole create body, or a PATCH that names
  * every field); hours as one field per day (`hours.mon`: `09:00-17:00`; every day empty: always open), the
- * escalation chain one step per line, VIP phones and origins one per line.
+ * escalation and after-hours chains one step per line, VIP phones and origins one per line.
  */
 export const BusinessForm = formFor(
   BusinessPatch,
@@ -97,6 +97,7 @@ export const BusinessForm = formFor(
       country: country === "" ? null : country,
       hours: hours === undefined ? null : (hours as BusinessFields["hours"]),
       escalation: lines(fields["escalation"]).map(stepOf),
+      afterHours: lines(fields["afterHours"]).map(stepOf),
       ...(ringSeconds === undefined ? {} : { ringSeconds }),
       ...(maxConcurrentCalls === undefined ? {} : { maxConcurrentCalls }),
       vipPhones: lines(fields["vipPhones"], true),
@@ -111,6 +112,7 @@ export const BusinessForm = formFor(
     country: business.country ?? "",
     ...hoursFields(business.hours),
     escalation: (business.escalation ?? []).map(stepText).join("\n"),
+    afterHours: (business.afterHours ?? []).map(stepText).join("\n"),
     ringSeconds: business.ringSeconds === undefined ? "" : String(business.ringSeconds),
     maxConcurrentCalls: business.maxConcurrentCalls === undefined ? "" : String(business.maxConcurrentCalls),
     vipPhones: (business.vipPhones ?? []).join("\n"),

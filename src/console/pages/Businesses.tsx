@@ -45,6 +45,7 @@ const BUSINESS_LABELS: Readonly<Record<string, string>> = {
   hours: "Opening hours",
   ...HOURS_LABELS,
   escalation: "Escalation chain",
+  afterHours: "After-hours chain",
   ringSeconds: "Ring seconds",
   maxConcurrentCalls: "Calls at once",
   vipPhones: "VIP phones",
@@ -63,6 +64,7 @@ const BusinessEditor = ({ page: context, state, business }: { page: PageContext;
       <TextInput state={state} name="country" label="Country" hint="ISO code such as US or DE: local phone numbers (the business's and its visitors') are read in it." size={4} />
       <HoursInput state={state} legend="Opening hours" hint="Per day, intervals of local time such as 09:00-12:00, 13:00-17:30. A day left empty is closed; every day empty: always open." />
       <LinesInput state={state} name="escalation" label="Escalation chain" hint="Backup numbers, called in order once the business's own is exhausted: one per line, optionally with its ring seconds (+4930123456, 25)." rows={4} />
+      <LinesInput state={state} name="afterHours" label="After-hours chain" hint="Called instead, in order, for a request verified while the business is closed (an on-call mobile): one per line, as the escalation chain. Empty: it waits for the opening." rows={2} />
       <div class="row">
         <TextInput state={state} name="ringSeconds" label="Ring seconds" hint="5 to 120" type="number" inputmode="numeric" size={5} />
         <TextInput state={state} name="maxConcurrentCalls" label="Calls at once" hint="1 to 1000, across every process" type="number" inputmode="numeric" size={5} />
@@ -150,6 +152,7 @@ const businessPage: BusinessPage = (context, id, addDepartment) =>
             ["country", business.country ?? "—"],
             ["hours", hoursText(business.hours)],
             ["escalation", business.escalation.length === 0 ? "none" : business.escalation.map((s, i) => `${i + 1}. ${s.phone} (${s.ringSeconds} s)`).join("; ")],
+            ["after hours", business.afterHours.length === 0 ? "none: waits for the opening" : business.afterHours.map((s, i) => `${i + 1}. ${s.phone} (${s.ringSeconds} s)`).join("; ")],
             ["ring", `${business.ringSeconds} s`],
             ["calls at once", String(business.maxConcurrentCalls)],
             ["VIP phones", business.vipPhones.length === 0 ? "none" : business.vipPhones.join(", ")],

@@ -53,8 +53,7 @@ const settingsArb = fc.record({
   country: fc.option(fc.constantFrom("US", "DE", "GB"), { nil: undefined }),
   hours: fc.option(hoursArb, { nil: undefined }),
   escalation: fc.array(fc.record({ phone: phoneArb, ringSeconds: fc.integer({ min: 5, max: 120 }) }), { maxLength: 4 }),
-  // the after-hours chain is set through the admin API; the form does not show it yet
-  afterHours: fc.constant([]),
+  afterHours: fc.array(fc.record({ phone: phoneArb, ringSeconds: fc.integer({ min: 5, max: 120 }) }), { maxLength: 2 }),
   ringSeconds: fc.integer({ min: 5, max: 120 }),
   maxConcurrentCalls: fc.integer({ min: 1, max: 1000 }),
   vipPhones: fc.uniqueArray(phoneArb, { maxLength: 4 }),
