@@ -1755,6 +1755,8 @@ export interface components {
             type: "callback.retry_scheduled";
             data: {
                 nextAttemptAt: components["schemas"]["Timestamp"];
+                /** @description the answering agent declined in the call flow's menu */
+                declined?: boolean;
             };
         };
         CallbackEvent_callback_escalated: {
@@ -1786,6 +1788,8 @@ export interface components {
                  * @description the backup number called next (1 = the first backup)
                  */
                 level: number;
+                /** @description the answering agent declined in the call flow's menu */
+                declined?: boolean;
             };
         };
         CallbackEvent_callback_routed: {
@@ -1883,7 +1887,10 @@ export interface components {
             at: components["schemas"]["Timestamp"];
             /** @enum {string} */
             type: "callback.failed";
-            data: Record<string, never> | unknown[];
+            data: {
+                /** @description the answering agent declined in the call flow's menu */
+                declined?: boolean;
+            };
         };
         CallbackEvent_callback_cancelled: {
             /**

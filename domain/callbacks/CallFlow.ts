@@ -4,8 +4,9 @@
  * pick up. Described once, as a Schema (validated on save: every rule reported at its own path), and
  * turned into TwiML by the pure functions below.
  *
- *   agent answers --> announcement --> [menu] --accept / no input--> bridge: <Dial> the visitor
- *                                          |--decline--> goodbye, hang up
+ *   agent answers --> announcement --> [menu] --accept---> bridge: <Dial> the visitor
+ *                                          |--decline--> goodbye, hang up; the request goes on as if unanswered
+ *                                          |--no key---> the menu's noInput (accept or decline)
  *                                          '--route----> hang up; the request moves to that department
  *
  * Announcement lines are templates over the request: `{name}`, `{topic}` and `{note}`. A line whose
@@ -177,7 +178,7 @@ const noInputVerbs = (flow: CallFlow, menu: Menu, context: CallContext) => (menu
 
 /** The menu, then what its noInput says: Twilio runs the verbs after `<Gather>` when no key is pressed. */
 const menuVerbs = (flow: CallFlow, menu: Menu, context: CallContext) =>
-  `<Gather${attributes({ input: "dtmf", numDigits: 1, timeout: menu.timeoutSeconds, action: context.menuUrl, method: "POST" })}>${say(menu.prompt, context)}</Gather>` +
+  `<Gather${attributes({ input: "dtmf", numDigits: 1, timeout: menu.timeoutSeconds, action: context.menuUrl, method: "POST", actionOnEmptyResult: context.menuUrl === undefined ? undefined : "true" })}>${say(menu.prompt, context)}</Gather>` +
   noInputVerbs(flow, menu, context)
 
 const sayPlain = (line: string) => `<Say>${xmlText(line)}</Say>`
@@ -190,6 +191,13 @@ export const goodbyeTwiml = (line: string): string => document(goodbye(line))
 export const agentTwiml = (flow: CallFlow, context: CallContext): string =>
   document(say(flow.announcement, context) + (flow.menu === undefined ? bridgeVerbs(flow, context) : menuVerbs(flow, flow.menu, context)))
 
+/**
+ * What the agent's keys ask for: no key (the menu timed out; Twilio asks with empty `Digits`) is the menu's
+ * `noInput`, a key the menu offers its choice's action, any other `unknown`.
+ */
+export const actionOf = (flow: CallFlow, digits: string): MenuChoice["action"] | "unknown" =>
+  digits === "" && flow.menu !== undefined ? flow.menu.noInput : choiceOf(flow, digits).action
+
 /** The agent's key, read against the menu: the choice's action, or `unknown` for a key the menu does not offer. */
 export const choiceOf = (flow: CallFlow, digits: string): MenuChoice | { readonly action: "unknown" } =>
   flow.menu?.choices.find((c) => c.digit === digits) ?? { action: "unknown" }
@@ -200,7 +208,7 @@ export const choiceOf = (flow: CallFlow, digits: string): MenuChoice | { readonl
  * request to the department; its chain is dialled afresh).
  */
 export const menuAnswerTwiml = (flow: CallFlow, context: CallContext, digits: string, repeats: number): string => {
-  switch (choiceOf(flow, digits).action) {
+  switch (actionOf(flow, digits)) {
     case "accept":
       return document(bridgeVerbs(flow, context))
     case "decline":

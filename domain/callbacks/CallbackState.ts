@@ -7,6 +7,8 @@
  *   dialing ──retryLater──► retry_scheduled ──dial──► dialing      (busy / no answer / failed, attempts left on this number)
  *   dialing ──escalate────► escalated       ──dial──► dialing      (this number exhausted, a backup number left)
  *   dialing ──giveUp──────► failed                                 (every number exhausted; one SMS fallback)
+ *   connected ──retryLater | escalate | giveUp──► ...               (the agent declined in the flow's menu: as if
+ *                                                                  unanswered)
  *   dialing | connected ──route──► escalated                       (the agent's key or an operator sends it to another
  *                                                                  department: its chain from the first number)
  *   dialing ──takeBack────► queued | retry_scheduled | escalated   (the call was never placed: back to the
@@ -69,9 +71,9 @@ export const Transitions: { readonly [E in CallbackEvent]: Partial<Record<Callba
   takeBack: { dialing: ["queued", "retry_scheduled", "escalated"] },
   answer: { dialing: ["connected"] },
   hangUp: { connected: ["completed"] },
-  retryLater: { dialing: ["retry_scheduled"] },
-  escalate: { dialing: ["escalated"] },
-  giveUp: { dialing: ["failed"] },
+  retryLater: { dialing: ["retry_scheduled"], connected: ["retry_scheduled"] },
+  escalate: { dialing: ["escalated"], connected: ["escalated"] },
+  giveUp: { dialing: ["failed"], connected: ["failed"] },
   route: { dialing: ["escalated"], connected: ["escalated"] },
   cancel: { pending_verification: ["cancelled"], queued: ["cancelled"], retry_scheduled: ["cancelled"], escalated: ["cancelled"], dialing: ["cancelled"] },
   adminRetry: { failed: ["queued"], cancelled: ["queued"] }

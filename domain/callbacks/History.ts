@@ -19,6 +19,11 @@ const AttemptRef = {
   attemptId: Schema.UUID.annotations({ description: "the call attempt (its id rides in Twilio's StatusCallback URL)" })
 }
 
+/** Marks a move the answering agent caused by declining in the call flow's menu (the request goes on as if unanswered). */
+const Declined = {
+  declined: Schema.optional(Schema.Boolean.annotations({ description: "the answering agent declined in the call flow's menu" }))
+}
+
 /** Each event type and its payload. */
 export const EventPayloads = {
   "callback.created": Schema.Struct({ priority: Schema.Literal("normal", "high") }),
@@ -43,8 +48,8 @@ export const EventPayloads = {
     error: Schema.optional(Schema.String)
   }),
   "callback.connected": Schema.Struct({ ...AttemptRef }),
-  "callback.retry_scheduled": Schema.Struct({ nextAttemptAt: Timestamp }),
-  "callback.escalated": Schema.Struct({ level: Schema.Int.annotations({ description: "the backup number called next (1 = the first backup)" }) }),
+  "callback.retry_scheduled": Schema.Struct({ nextAttemptAt: Timestamp, ...Declined }),
+  "callback.escalated": Schema.Struct({ level: Schema.Int.annotations({ description: "the backup number called next (1 = the first backup)" }), ...Declined }),
   "callback.routed": Schema.Struct({
     from: Schema.String.annotations({ description: "the department it was with (`main`: the business's own)" }),
     to: Schema.String.annotations({ description: "the department it is with now; its chain is called from its first number" }),
@@ -54,7 +59,7 @@ export const EventPayloads = {
     afterHours: Schema.optional(Schema.Boolean.annotations({ description: "moved while that department was closed: called on its after-hours chain" }))
   }),
   "callback.completed": Schema.Struct({}),
-  "callback.failed": Schema.Struct({}),
+  "callback.failed": Schema.Struct({ ...Declined }),
   "callback.cancelled": Schema.Struct({}),
   "callback.retried": Schema.Struct({ generation: Schema.Int.annotations({ description: "bumped by each operator retry" }) }),
   "sms.sent": Schema.Struct({ messageId: Schema.UUID, kind: Schema.Literal("circuit_notice", "fallback") }),

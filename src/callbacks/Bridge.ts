@@ -2,8 +2,9 @@
  * What a call hears, from its department's call flow (domain/callbacks/CallFlow.ts):
  *
  *   voice webhook   the agent answered: the announcement, then the menu (or the bridge)
- *   gather webhook  the agent pressed a key: bridge, goodbye, the menu once more, or a move
- *                   to another department (src/callbacks/Routing.ts) and goodbye
+ *   gather webhook  the agent pressed a key (or none): bridge; goodbye, the request going on
+ *                   as if unanswered (declined); the menu once more; or a move to another
+ *                   department (src/callbacks/Routing.ts) and goodbye
  *   visitor webhook the visitor picked up: what they hear before they are connected
  *
  * Only the request's current call, while it is being made, connects the
@@ -15,14 +16,14 @@
  */
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { agentTwiml, type CallContext, type CallFlow, choiceOf, defaultFlow, goodbyeTwiml, menuAnswerTwiml, routeRefusedTwiml, visitorTwiml } from "../../domain/callbacks/CallFlow.ts"
+import { actionOf, agentTwiml, type CallContext, type CallFlow, choiceOf, defaultFlow, goodbyeTwiml, menuAnswerTwiml, routeRefusedTwiml, visitorTwiml } from "../../domain/callbacks/CallFlow.ts"
 import { MAIN } from "../../domain/callbacks/Department.ts"
 import { AttemptStore } from "../../infra/callbacks/AttemptStore.ts"
 import { DepartmentStore } from "../../infra/callbacks/DepartmentStore.ts"
 import { RequestStore } from "../../infra/callbacks/RequestStore.ts"
 import { TwilioGateway } from "../../infra/twilio/TwilioGateway.ts"
 import { ourId } from "../Failures.ts"
-import { routeRequest } from "./Routing.ts"
+import { declineRequest, routeRequest } from "./Routing.ts"
 
 const INACTIVE = goodbyeTwiml("This callback request is no longer active. Goodbye.")
 
@@ -66,7 +67,9 @@ export const keyTwiml = (attemptId: string, version: number, digits: string, rep
     if (Option.isNone(call)) return INACTIVE
     const { request, flow, context } = call.value
     const choice = choiceOf(flow, digits)
-    if (choice.action === "route" && "department" in choice && choice.department !== undefined) {
+    const action = actionOf(flow, digits)
+    if (action === "decline") yield* declineRequest(request.id, attemptId)
+    if (action === "route" && "department" in choice && choice.department !== undefined) {
       const outcome = yield* routeRequest(request.id, choice.department, "agent", attemptId)
       if (outcome._tag === "Refused") {
         yield* Effect.logInfo(`callback ${request.id}: the agent's move to ${choice.department} was refused: ${outcome.reason}`)

@@ -23,7 +23,9 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { decideRoute, MAX_ROUTES, refusalText, whenToCall } from "../../domain/callbacks/Department.ts"
+import { afterUnanswered, planOf } from "../../domain/callbacks/EscalationPlan.ts"
 import { AttemptStore } from "../../infra/callbacks/AttemptStore.ts"
+import { CallbackConfig, retryPolicyOf } from "../../infra/callbacks/CallbackConfig.ts"
 import { DepartmentStore } from "../../infra/callbacks/DepartmentStore.ts"
 import { RequestStore } from "../../infra/callbacks/RequestStore.ts"
 import { inTransaction } from "../../infra/db/Transaction.ts"
@@ -32,7 +34,7 @@ import { Conflict, lookUp } from "../Failures.ts"
 import * as Businesses from "./Businesses.ts"
 import { targetFor, targetOfRequest } from "./Departments.ts"
 import * as Requests from "./Requests.ts"
-import { enqueueDial } from "./Settlement.ts"
+import { enqueueDial, moveOn } from "./Settlement.ts"
 
 export type RouteOutcome =
   | { readonly _tag: "Moved"; readonly callSid: string | undefined }
@@ -89,3 +91,20 @@ export const operatorRoute = (callbackId: string, to: string) =>
     }
     return yield* Requests.show(callbackId)
   })
+
+/**
+ * The answering agent declined (the menu's `decline`, or no key with `noInput: decline`): the request goes on as
+ * if this number had not answered (a retry after the policy's delay, the next number, or failed with the SMS
+ * fallback), its history marking the move `declined`. Only for the request's current call; whether it moved.
+ */
+export const declineRequest = (callbackId: string, attemptId: string) =>
+  inTransaction(
+    Effect.gen(function* () {
+      const request = yield* lookUp("callback request", callbackId, (id) => Effect.flatMap(RequestStore, (requests) => requests.lock(id)))
+      if ((request.status !== "dialing" && request.status !== "connected") || request.currentAttemptId !== attemptId) return false
+      const business = yield* Businesses.find(request.businessId)
+      const target = yield* targetOfRequest(business, request)
+      const step = afterUnanswered({ level: request.escalationLevel, attemptOnNumber: request.attemptOnNumber }, planOf(target).length, retryPolicyOf(yield* CallbackConfig))
+      return Option.isSome(yield* moveOn(request, step, target, business.smsFallback, { declined: true, attemptId }))
+    })
+  ).pipe(Effect.withSpan("callback.decline", { attributes: { "callback.id": callbackId, "attempt.id": attemptId } }))

@@ -13,7 +13,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { CallbackRequest } from "../../domain/callbacks/Business.ts"
-import { applyReport, eventsOf, isEnded, nextStep, outcomeOf } from "../../domain/callbacks/CallProgress.ts"
+import { applyReport, eventsOf, isEnded, nextStep, outcomeOf, type RequestStep } from "../../domain/callbacks/CallProgress.ts"
 import { planOf } from "../../domain/callbacks/EscalationPlan.ts"
 import type { Target } from "../../domain/callbacks/Department.ts"
 import { CallbackDial, CallbackEscalate } from "../../domain/callbacks/Jobs.ts"
@@ -22,7 +22,7 @@ import { CallbackConfig, retryPolicyOf } from "../../infra/callbacks/CallbackCon
 import { AttemptStore } from "../../infra/callbacks/AttemptStore.ts"
 import { BusinessStore } from "../../infra/callbacks/BusinessStore.ts"
 import { HistoryStore } from "../../infra/callbacks/HistoryStore.ts"
-import { RequestStore } from "../../infra/callbacks/RequestStore.ts"
+import { type MoveDetails, RequestStore } from "../../infra/callbacks/RequestStore.ts"
 import { oncePerDelivery, type WebhookDelivery } from "../../infra/callbacks/WebhookDeliveries.ts"
 import { inTransaction } from "../../infra/db/Transaction.ts"
 import { enqueue } from "../../infra/jobs/Jobs.ts"
@@ -53,6 +53,41 @@ export const enqueueDial = (request: CallbackRequest, target: Pick<Target, "slot
       traceparent: request.traceparent
     }
   )
+
+/**
+ * Moves a request on after a call that did not connect the visitor (unanswered, or declined by the agent): a
+ * retry on the same number after the policy's delay, the next number of the plan, or, after the last, failed
+ * (with the SMS fallback when the business sends one). Inside the caller's transaction; `details` go into the
+ * move's history event.
+ */
+export const moveOn = (
+  request: CallbackRequest,
+  step: Extract<RequestStep, { readonly _tag: "Retry" | "Escalate" | "GiveUp" }>,
+  target: Pick<Target, "slot" | "maxConcurrentCalls">,
+  smsFallback: boolean,
+  details: MoveDetails = {}
+) =>
+  Effect.gen(function* () {
+    const requests = yield* RequestStore
+    switch (step._tag) {
+      case "Retry": {
+        const at = new Date((yield* Clock.currentTimeMillis) + Duration.toMillis(step.after))
+        const moved = yield* requests.applyEvent(request.id, "retryLater", { nextAttemptAt: at }, {}, details)
+        if (Option.isSome(moved)) yield* enqueueDial(moved.value, target, at)
+        return moved
+      }
+      case "Escalate": {
+        const moved = yield* requests.applyEvent(request.id, "escalate", { escalationLevel: step.position.level, attemptOnNumber: 0 }, {}, details)
+        if (Option.isSome(moved)) yield* enqueue(CallbackEscalate, { callbackId: moved.value.id, level: step.position.level }, { traceparent: moved.value.traceparent })
+        return moved
+      }
+      case "GiveUp": {
+        const moved = yield* requests.applyEvent(request.id, "giveUp", {}, {}, details)
+        if (Option.isSome(moved) && smsFallback) yield* enqueueNotice(moved.value, "fallback")
+        return moved
+      }
+    }
+  })
 
 export interface CallReport {
   /** Twilio's CallStatus (or `answered`). */
@@ -101,26 +136,11 @@ export const settle = (attemptId: string, report: CallReport) =>
         const levels = planOf(target).length
         const step = nextStep(request.value, updated, levels, retryPolicyOf(settings), report.exhaustNumber === true)
         switch (step._tag) {
-          case "Retry": {
-            const at = new Date((yield* Clock.currentTimeMillis) + Duration.toMillis(step.after))
-            const moved = yield* requests.applyEvent(request.value.id, "retryLater", { nextAttemptAt: at })
-            if (Option.isSome(moved)) yield* enqueueDial(moved.value, target, at)
+          case "Retry":
+          case "Escalate":
+          case "GiveUp":
+            yield* moveOn(request.value, step, target, business.value.smsFallback)
             break
-          }
-          case "Escalate": {
-            const moved = yield* requests.applyEvent(request.value.id, "escalate", { escalationLevel: step.position.level, attemptOnNumber: 0 })
-            if (Option.isSome(moved)) {
-              yield* enqueue(CallbackEscalate, { callbackId: moved.value.id, level: step.position.level }, { traceparent: moved.value.traceparent })
-            }
-            break
-          }
-          case "GiveUp": {
-            const moved = yield* requests.applyEvent(request.value.id, "giveUp")
-            if (Option.isSome(moved) && business.value.smsFallback) {
-              yield* enqueueNotice(moved.value, "fallback")
-            }
-            break
-          }
           default:
             for (const event of eventsOf(step)) yield* requests.applyEvent(request.value.id, event)
         }

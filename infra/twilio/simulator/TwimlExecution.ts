@@ -8,7 +8,8 @@
  *   <Gather>     takes the next scripted entry of keys; with some, requests its
  *                `action` (default: this document's URL) with `Digits` and
  *                `FinishedOnKey` and executes the answer instead of the rest;
- *                with none, goes on with the next verb (no `actionOnEmptyResult`)
+ *                with none, requests the action with empty `Digits` when
+ *                `actionOnEmptyResult="true"`, else goes on with the next verb
  *   <Redirect>   requests its URL and executes the answer instead of the rest
  *   <Dial>       records the numbers dialled; the call then talks
  *   <Hangup/>    the call ends now (<Reject/> too)
@@ -99,7 +100,11 @@ const perform = (run: Execution, root: TwimlElement, url: string | undefined): T
         const listens = (verb.attributes.input ?? "dtmf").split(/\s+/).includes("dtmf")
         const entry = listens ? run.digits.shift() : undefined
         const keys = entry === undefined ? undefined : keysOf(verb, entry)
-        if (keys === undefined || keys.digits === "") break
+        if (keys === undefined || keys.digits === "") {
+          // no keys: Twilio asks the action anyway when told to (with empty Digits), else goes on with the next verb
+          if (verb.attributes.actionOnEmptyResult === "true") return follow(verb, verb.attributes.action, { Digits: "", FinishedOnKey: "" })
+          break
+        }
         call.gathered.push(keys.digits)
         return follow(verb, verb.attributes.action, { Digits: keys.digits, FinishedOnKey: keys.finishedOnKey })
       }

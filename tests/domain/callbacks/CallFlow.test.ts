@@ -190,7 +190,14 @@ describe("call flows", () => {
         }
         const [gather, ...afterGather] = rest
         expect(gather?.name).toBe("Gather")
-        expect(gather?.attributes).toEqual({ input: "dtmf", numDigits: "1", timeout: String(f.menu.timeoutSeconds), action: values.menuUrl, method: "POST" })
+        // with an answer URL, no key is answered there too (the server hears the menu's noInput); without one Twilio runs what follows
+        expect(gather?.attributes).toEqual({
+          input: "dtmf",
+          numDigits: "1",
+          timeout: String(f.menu.timeoutSeconds),
+          method: "POST",
+          ...(values.menuUrl === undefined ? {} : { action: values.menuUrl, actionOnEmptyResult: "true" })
+        })
         expectSays(elementsOf(gather as TwimlElement), f.menu.prompt, values)
         if (f.menu.noInput === "accept") expectBridge(afterGather[0], f, values)
         else expect(afterGather.map((e) => e.name)).toEqual(["Say", "Hangup"])
@@ -198,11 +205,12 @@ describe("call flows", () => {
     )
   })
 
-  it("property: every key the agent presses is answered with well-formed TwiML doing what the menu says", () => {
+  it("property: every key the agent presses (or none) is answered with well-formed TwiML doing what the menu says", () => {
     fc.assert(
       fc.property(flow, callContext, fc.oneof(fc.constantFrom(...DIGITS), fc.string({ maxLength: 3 })), fc.nat(3), (f, values, digits, repeats) => {
         const verbs = elementsOf(parseTwiml(menuAnswerTwiml(f, values, digits, repeats)))
-        const choice = f.menu?.choices.find((c) => c.digit === digits)
+        // no key: the menu's noInput, as if it were the choice
+        const choice = digits === "" && f.menu !== undefined ? { action: f.menu.noInput } : f.menu?.choices.find((c) => c.digit === digits)
         const names = verbs.map((e) => e.name)
         if (f.menu === undefined || choice?.action === "accept") expectBridge(verbs[0], f, values)
         else if (choice !== undefined) expect(names).toEqual(["Say", "Hangup"])

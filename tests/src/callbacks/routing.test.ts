@@ -279,4 +279,41 @@ describe("departments and mid-call routing", () => {
     expect(replaced.status).toBe(200)
     expect(await replaced.json()).toMatchObject({ name: "Support desk", afterHours: [] })
   })
+
+  it("the agent declines: the request goes on as if unanswered (its retries, then the backup); no key with noInput decline does the same, to the end", async () => {
+    const backup = freshNumber()
+    const business = await app.createBusiness({ escalation: [{ phone: backup, ringSeconds: 10 }] })
+    const flow = (noInput: "accept" | "decline") => ({
+      ...menuFlow,
+      menu: { ...menuFlow.menu, choices: [{ digit: "1", action: "accept" }, { digit: "3", action: "decline" }], noInput }
+    })
+    expect((await admin(`/admin/api/businesses/${business.id}/departments/main/flow`, "PUT", flow("accept"))).status).toBe(201)
+    await app.script(business.phone, "answered", { afterMs: 50, talkMs: 5_000, digits: "3" })
+    await app.script(backup, "answered", { afterMs: 50, talkMs: 100 })
+    const created = await app.verified(business.id)
+    const done = await app.waitForStatus(created.id, "completed", 30_000)
+    // every call to the business's own number was answered and declined: its 3 attempts, then the backup (no key: noInput accept)
+    expect(done.attempts.map((a) => [a.to, a.level])).toEqual([
+      [business.phone, 0],
+      [business.phone, 0],
+      [business.phone, 0],
+      [backup, 1]
+    ])
+    const [bridged] = await calls(backup)
+    expect(bridged?.dialed).toEqual([created.phone])
+    expect((await calls(business.phone)).every((c) => (c.dialed ?? []).length === 0 && c.said?.at(-1) === "Goodbye.")).toBe(true)
+    const moves = (await history(created.id)).filter((e) => e.data["declined"] === true).map((e) => e.type)
+    expect(moves).toEqual(["callback.retry_scheduled", "callback.retry_scheduled", "callback.escalated"])
+
+    // no key and noInput decline, no backup: every attempt declined, then failed with the SMS fallback
+    const alone = await app.createBusiness()
+    expect((await admin(`/admin/api/businesses/${alone.id}/departments/main/flow`, "PUT", flow("decline"))).status).toBe(201)
+    await app.script(alone.phone, "answered", { afterMs: 50, talkMs: 5_000 })
+    const second = await app.verified(alone.id)
+    const failed = await app.waitForStatus(second.id, "failed", 30_000)
+    expect(failed.attempts).toHaveLength(3)
+    const events = await history(second.id)
+    expect(events.find((e) => e.type === "callback.failed")?.data).toMatchObject({ declined: true })
+    expect(events.some((e) => e.type === "callback.completed")).toBe(false)
+  })
 })
