@@ -16,6 +16,7 @@
  * well-formed TwiML whatever a visitor typed.
  */
 import * as Schema from "effect/Schema"
+import { Timestamp } from "../Timestamp.ts"
 
 /** The request's values a line may name. */
 export const PLACEHOLDERS = ["name", "topic", "note"] as const
@@ -107,6 +108,16 @@ export const CallFlow = Schema.Struct({
   visitor: Schema.optional(Speech)
 }).annotations({ identifier: "CallFlow", description: "what the agent and the visitor hear, the agent's keypad menu, and the bridge" })
 export type CallFlow = typeof CallFlow.Type
+
+/** One saved version of a department's call flow; version 0 is the default flow, which is never saved. */
+export const FlowVersion = Schema.Struct({
+  department: Schema.String,
+  /** 1, 2, ... per department. */
+  version: Schema.Int,
+  flow: CallFlow,
+  createdAt: Schema.optional(Timestamp)
+}).annotations({ identifier: "CallFlowVersion" })
+export type FlowVersion = typeof FlowVersion.Type
 
 /** The flow a department without one of its own uses: today's fixed announcement and bridge. */
 export const defaultFlow: CallFlow = {

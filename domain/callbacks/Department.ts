@@ -52,33 +52,31 @@ export type Department = typeof Department.Type
 
 export type DepartmentInput = Omit<Department, "businessId" | "key" | "createdAt" | "updatedAt">
 
-/** What a request's calls go to: the business's own chain or a department's, with the hours and the cap that apply. */
-export interface Target {
-  readonly key: string
-  /** The department's name (the business's for `main`). */
-  readonly name: string
+/** A chain to call and what bounds it: the part a department and a business (its `main`) share. */
+interface Plan {
   readonly phone: string
   readonly ringSeconds: number
   readonly escalation: ReadonlyArray<PlanStep>
   readonly hours?: Hours | undefined
-  readonly timezone: string
   readonly maxConcurrentCalls: number
-  /** The concurrency key its dials are admitted under and its calls hold. */
-  readonly slot: string
-  /** The department's after-hours chain (empty: none). */
+  /** The after-hours chain (empty: none). */
   readonly afterHours: ReadonlyArray<PlanStep>
 }
 
-interface BusinessLike {
+/** What a request's calls go to: the business's own chain or a department's, with the hours and the cap that apply. */
+export interface Target extends Plan {
+  readonly key: string
+  /** The department's name (the business's for `main`). */
+  readonly name: string
+  readonly timezone: string
+  /** The concurrency key its dials are admitted under and its calls hold. */
+  readonly slot: string
+}
+
+interface BusinessLike extends Plan {
   readonly id: string
   readonly name: string
-  readonly phone: string
-  readonly ringSeconds: number
-  readonly escalation: ReadonlyArray<PlanStep>
-  readonly hours?: Hours | undefined
   readonly timezone: string
-  readonly maxConcurrentCalls: number
-  readonly afterHours: ReadonlyArray<PlanStep>
 }
 
 /** The concurrency key of a department's calls (`main`: the business's own key, `business:<id>`). */
@@ -112,7 +110,7 @@ export const whenToCall = (target: Pick<Target, "hours" | "timezone" | "afterHou
   return hours.opensAt === undefined ? { _tag: "Now" } : { _tag: "AtOpening", opensAt: hours.opensAt }
 }
 
-const pick = (from: Pick<BusinessLike, "phone" | "ringSeconds" | "escalation" | "hours" | "maxConcurrentCalls" | "afterHours">) => ({
+const pick = (from: Plan): Plan => ({
   phone: from.phone,
   ringSeconds: from.ringSeconds,
   escalation: from.escalation,

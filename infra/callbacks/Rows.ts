@@ -19,7 +19,7 @@ import * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { AttemptStatus, Business, CallAttempt, CallbackPriority, CallbackRequest, Hours, PlanStep } from "../../domain/callbacks/Business.ts"
-import { CallFlow } from "../../domain/callbacks/CallFlow.ts"
+import { CallFlow, FlowVersion } from "../../domain/callbacks/CallFlow.ts"
 import { CallbackStatus } from "../../domain/callbacks/CallbackState.ts"
 import { Department } from "../../domain/callbacks/Department.ts"
 
@@ -278,16 +278,6 @@ export const AttemptWithOriginRow = Schema.transform(
     encode: (attempt) => ({ ...columnsOf(attempt), from_status: attempt.fromStatus })
   }
 )
-
-/** One saved version of a department's call flow. */
-export const FlowVersion = Schema.Struct({
-  department: Schema.String,
-  /** 1, 2, ... per department; 0 is the default flow, never saved. */
-  version: Schema.Int,
-  flow: CallFlow,
-  createdAt: Schema.optional(Timestamptz)
-}).annotations({ identifier: "FlowVersion" })
-export type FlowVersion = typeof FlowVersion.Type
 
 /** A `call_flows` row as a {@link FlowVersion}: the flow is checked against its schema again, so a stored flow that no longer validates is a defect, not a call played wrong. */
 export const FlowVersionRow = Schema.transform(

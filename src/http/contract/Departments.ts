@@ -6,7 +6,7 @@
  */
 import * as Schema from "effect/Schema"
 import { Hours, RingSeconds } from "../../../domain/callbacks/Business.ts"
-import { CallFlow } from "../../../domain/callbacks/CallFlow.ts"
+import { CallFlow, FlowVersion } from "../../../domain/callbacks/CallFlow.ts"
 import { Department, DepartmentKey } from "../../../domain/callbacks/Department.ts"
 import { DEFAULT_RING_SECONDS } from "../../../domain/callbacks/EscalationPlan.ts"
 import { Timestamp } from "../../../domain/Timestamp.ts"
@@ -40,13 +40,8 @@ const DepartmentParams = Schema.Struct({
   key: Schema.String.annotations({ description: "the department's key (lower-case letters, digits and dashes; `main` is the business's own)" })
 })
 
-/** One saved version of a department's flow; version 0 is the default flow, which is never saved. */
-export const FlowView = Schema.Struct({
-  department: Schema.String,
-  version: Schema.Int,
-  flow: CallFlow,
-  createdAt: Schema.optional(Timestamp)
-}).annotations({ identifier: "CallFlowVersion" })
+/** One saved version of a department's flow, as the domain describes it. */
+export const FlowView = FlowVersion
 
 export const FlowVersions = Schema.Struct({ items: Schema.Array(FlowView) }).annotations({ identifier: "CallFlowVersions" })
 
