@@ -7,9 +7,10 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import type { Business, CallbackRequest } from "../../domain/callbacks/Business.ts"
 import { type CallFlow, defaultFlow, type FlowVersion } from "../../domain/callbacks/CallFlow.ts"
-import { type DepartmentInput, MAIN, nextWindows, type Target, targetOf } from "../../domain/callbacks/Department.ts"
+import { DepartmentKey, type DepartmentInput, MAIN, nextWindows, type Target, targetOf } from "../../domain/callbacks/Department.ts"
 import { DepartmentStore } from "../../infra/callbacks/DepartmentStore.ts"
 import { normalizePhone } from "../../infra/phone/PhoneNumbers.ts"
 import { Conflict, type FieldError, NotFound, validationFailed, validationFailedAt } from "../Failures.ts"
@@ -56,7 +57,7 @@ export const readPhones = <A extends Phones>(input: A, country: string | undefin
 export const put = (businessId: string, key: string, input: DepartmentInput) =>
   Effect.gen(function* () {
     if (key === MAIN) return yield* validationFailedAt("path", "/key", "main is the business's own department: change the business itself")
-    if (!/^[a-z0-9][a-z0-9-]{0,39}$/.test(key)) return yield* validationFailedAt("path", "/key", "must be 1 to 40 lower-case letters, digits and dashes")
+    if (!Schema.is(DepartmentKey)(key)) return yield* validationFailedAt("path", "/key", "must be 1 to 40 lower-case letters, digits and dashes")
     const business = yield* Businesses.find(businessId)
     const read = readPhones(input, business.country)
     if (Either.isLeft(read)) return yield* validationFailed(read.left)
