@@ -45,9 +45,9 @@ const SpeechText = ({ speech }: { speech: Speech }) => (
 )
 
 const choiceText = (choice: NonNullable<CallFlow["menu"]>["choices"][number], name: (key: string) => string): string =>
-  choice.action === "accept" ? "accept: call the visitor and connect them" : choice.action === "decline" ? "decline: goodbye, hang up" : `send the request to ${name(choice.department ?? MAIN)}`
+  choice.action === "accept" ? "accept: call the visitor and connect them" : choice.action === "decline" ? "decline: goodbye; the request goes on as if unanswered" : `send the request to ${name(choice.department ?? MAIN)}`
 
-const NO_INPUT = { accept: "the visitor is called", decline: "goodbye, hang up" } as const
+const NO_INPUT = { accept: "the visitor is called", decline: "goodbye; the request goes on as if unanswered" } as const
 
 /** A flow as a person reads it: what the agent hears, the keypad menu, the bridge, what the visitor hears. */
 const FlowText = ({ flow, name }: { flow: CallFlow; name: (key: string) => string }) => (
