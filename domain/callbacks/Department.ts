@@ -91,8 +91,13 @@ export const targetOf = (business: BusinessLike, department?: Department | undef
     department === undefined
       ? { ...pick(business), key: MAIN, name: business.name, timezone: business.timezone, slot: slotOf(business.id, MAIN) }
       : { ...pick(department), key: department.key, name: department.name, hours: department.hours ?? business.hours, timezone: business.timezone, slot: slotOf(business.id, department.key) }
+  return afterHours ? onAfterHoursChain(target) : target
+}
+
+/** The target's after-hours chain in place of its own, called at any hour; the target itself when it has none. */
+export const onAfterHoursChain = (target: Target): Target => {
   const [first, ...rest] = target.afterHours
-  return afterHours && first !== undefined ? { ...target, phone: first.phone, ringSeconds: first.ringSeconds, escalation: rest, hours: undefined } : target
+  return first === undefined ? target : { ...target, phone: first.phone, ringSeconds: first.ringSeconds, escalation: rest, hours: undefined }
 }
 
 export type WhenToCall =

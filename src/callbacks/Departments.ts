@@ -22,13 +22,18 @@ const notADepartment = (businessId: string, key: string) => new NotFound({ detai
 export const list = (businessId: string) =>
   Effect.flatMap(Businesses.find(businessId), (business) => Effect.flatMap(DepartmentStore, (store) => store.list(business.id)))
 
+/** The business's department `key`, or `NotFound`: one read, for a business already found. */
+const stored = (business: Business, key: string) =>
+  Effect.flatMap(
+    Effect.flatMap(DepartmentStore, (store) => store.find(business.id, key)),
+    Option.match({ onNone: () => Effect.fail(notADepartment(business.id, key)), onSome: Effect.succeed })
+  )
+
+/** The department `key` of a business already found (none for `main`, the business itself), or `NotFound`. */
+const departmentOf = (business: Business, key: string) => (key === MAIN ? Effect.succeed(undefined) : stored(business, key))
+
 /** One department, or `NotFound`. */
-export const find = (businessId: string, key: string) =>
-  Effect.gen(function* () {
-    const business = yield* Businesses.find(businessId)
-    const found = yield* Effect.flatMap(DepartmentStore, (store) => store.find(business.id, key))
-    return yield* Option.match(found, { onNone: () => Effect.fail(notADepartment(business.id, key)), onSome: Effect.succeed })
-  })
+export const find = (businessId: string, key: string) => Effect.flatMap(Businesses.find(businessId), (business) => stored(business, key))
 
 interface Phones {
   readonly phone: string
@@ -79,7 +84,7 @@ export const remove = (businessId: string, key: string) =>
 export const currentFlow = (businessId: string, key: string) =>
   Effect.gen(function* () {
     const business = yield* Businesses.find(businessId)
-    if (key !== MAIN) yield* find(business.id, key)
+    yield* departmentOf(business, key)
     const saved = yield* Effect.flatMap(DepartmentStore, (store) => store.flow(business.id, key))
     return Option.getOrElse(saved, (): FlowVersion => ({ department: key, version: 0, flow: defaultFlow, createdAt: undefined }))
   })
@@ -88,7 +93,7 @@ export const currentFlow = (businessId: string, key: string) =>
 export const flowVersions = (businessId: string, key: string) =>
   Effect.gen(function* () {
     const business = yield* Businesses.find(businessId)
-    if (key !== MAIN) yield* find(business.id, key)
+    yield* departmentOf(business, key)
     return yield* Effect.flatMap(DepartmentStore, (store) => store.flowVersions(business.id, key))
   })
 
@@ -100,8 +105,9 @@ export const saveFlow = (businessId: string, key: string, flow: CallFlow) =>
   Effect.gen(function* () {
     const store = yield* DepartmentStore
     const business = yield* Businesses.find(businessId)
-    if (key !== MAIN) yield* find(business.id, key)
+    // the business's departments, read once: the one the flow is for must be among them, and every route's target
     const known = new Set([MAIN, ...(yield* store.list(business.id)).map((d) => d.key)])
+    if (!known.has(key)) return yield* notADepartment(business.id, key)
     const errors = (flow.menu?.choices ?? []).flatMap((choice, i) =>
       choice.department === undefined
         ? []
@@ -141,8 +147,6 @@ export const targetOfRequest = (business: Business, request: Pick<CallbackReques
 export const availability = (businessId: string, topic: string | undefined) =>
   Effect.gen(function* () {
     const business = yield* Businesses.find(businessId)
-    const key = topic ?? MAIN
-    if (key !== MAIN) yield* find(business.id, key)
-    const target = yield* targetFor(business, key)
+    const target = targetOf(business, yield* departmentOf(business, topic ?? MAIN))
     return { timezone: business.timezone, windows: nextWindows(target, new Date(yield* Clock.currentTimeMillis)) }
   })

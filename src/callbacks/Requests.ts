@@ -20,7 +20,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { type CallAttempt, type CallbackRequest, priorityFor } from "../../domain/callbacks/Business.ts"
 import { type CallbackStatus, CallbackStatuses } from "../../domain/callbacks/CallbackState.ts"
-import { callInWindow, MAIN, nextWindows, type Target, whenToCall } from "../../domain/callbacks/Department.ts"
+import { callInWindow, MAIN, nextWindows, onAfterHoursChain, type Target, targetOf, whenToCall } from "../../domain/callbacks/Department.ts"
 import { WINDOW_HORIZON_DAYS } from "../../domain/callbacks/OpeningHours.ts"
 import { check, expiresAt, mayResend, PendingCallback } from "../../domain/callbacks/Verification.ts"
 import { CallbackConfig, type RateLimit, verificationPolicyOf } from "../../infra/callbacks/CallbackConfig.ts"
@@ -133,10 +133,9 @@ export const create = (command: CreateCommand) =>
     }
     const phone = normalized.e164
     const department = command.topic ?? MAIN
-    if (department !== MAIN && Option.isNone(yield* Effect.flatMap(DepartmentStore, (store) => store.find(business.id, department)))) {
-      return yield* validationFailedAt("body", "/topic", "is not a topic of this business")
-    }
-    if (command.window !== undefined) yield* windowMeetsHours(yield* targetFor(business, department), command.window, yield* now)
+    const chosen = department === MAIN ? Option.none() : yield* Effect.flatMap(DepartmentStore, (store) => store.find(business.id, department))
+    if (department !== MAIN && Option.isNone(chosen)) return yield* validationFailedAt("body", "/topic", "is not a topic of this business")
+    if (command.window !== undefined) yield* windowMeetsHours(targetOf(business, Option.getOrUndefined(chosen)), command.window, yield* now)
     const id = randomUUID()
     // the limits, counted in one statement of their own before the transaction (tagged with the new
     // request's id), so creates from one address never wait for each other's commits; whatever then
@@ -244,7 +243,7 @@ export const verify = (id: string, code: string, clientIp: string) =>
         const scheduledFor = when._tag === "AtOpening" ? when.opensAt : at
         const queued = yield* requests.applyEvent(request.id, "verify", { scheduledFor, afterHours: when._tag === "AfterHours" })
         if (Option.isNone(queued)) return yield* notPending(request)
-        yield* enqueueDial(queued.value, yield* targetOfRequest(business, queued.value), scheduledFor.getTime() > at.getTime() ? scheduledFor : undefined)
+        yield* enqueueDial(queued.value, when._tag === "AfterHours" ? onAfterHoursChain(target) : target, scheduledFor.getTime() > at.getTime() ? scheduledFor : undefined)
         // the first call, against the budgets, last; the dial that places it takes this count over (Budgets.spendOnDial)
         yield* spend("call", business.id, "verify", request.id)
         return { _tag: "Verified" as const, request: queued.value, scheduledFor }

@@ -22,7 +22,7 @@
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { decideRoute, MAX_ROUTES, refusalText, whenToCall } from "../../domain/callbacks/Department.ts"
+import { decideRoute, MAX_ROUTES, refusalText, targetOf, whenToCall } from "../../domain/callbacks/Department.ts"
 import { afterUnanswered, planOf } from "../../domain/callbacks/EscalationPlan.ts"
 import { AttemptStore } from "../../infra/callbacks/AttemptStore.ts"
 import { CallbackConfig, retryPolicyOf } from "../../infra/callbacks/CallbackConfig.ts"
@@ -32,7 +32,7 @@ import { inTransaction } from "../../infra/db/Transaction.ts"
 import { Telephony } from "../../infra/twilio/Telephony.ts"
 import { Conflict, lookUp } from "../Failures.ts"
 import * as Businesses from "./Businesses.ts"
-import { targetFor, targetOfRequest } from "./Departments.ts"
+import { targetOfRequest } from "./Departments.ts"
 import * as Requests from "./Requests.ts"
 import { enqueueDial, moveOn } from "./Settlement.ts"
 
@@ -54,12 +54,13 @@ export const routeRequest = (callbackId: string, to: string, by: "agent" | "oper
       }
       const current = request.currentAttemptId
       if (attemptId !== undefined && current !== attemptId) return { _tag: "Refused", reason: "this call is no longer the request's current one" } as RouteOutcome
-      const known = (yield* Effect.flatMap(DepartmentStore, (store) => store.list(request.businessId))).map((d) => d.key)
-      const decision = decideRoute(request.department, request.routes, to, known)
+      const departments = yield* Effect.flatMap(DepartmentStore, (store) => store.list(request.businessId))
+      const decision = decideRoute(request.department, request.routes, to, departments.map((d) => d.key))
       if (decision._tag === "Refuse") return { _tag: "Refused", reason: refusalText(decision.reason, to, MAX_ROUTES) } as RouteOutcome
       const business = yield* Businesses.find(request.businessId)
       // a department closed now takes the request on its after-hours chain when it has one (its dial waits for the opening otherwise)
-      const afterHours = whenToCall(yield* targetFor(business, decision.to), new Date(yield* Clock.currentTimeMillis))._tag === "AfterHours"
+      const destination = departments.find((d) => d.key === decision.to)
+      const afterHours = whenToCall(targetOf(business, destination), new Date(yield* Clock.currentTimeMillis))._tag === "AfterHours"
       const moved = yield* requests.applyEvent(
         request.id,
         "route",
@@ -69,7 +70,7 @@ export const routeRequest = (callbackId: string, to: string, by: "agent" | "oper
       )
       if (Option.isNone(moved)) return { _tag: "Refused", reason: "the request changed meanwhile" } as RouteOutcome
       // the routes so far name the dial: a second move to a department must not meet the first's finished dial
-      yield* enqueueDial(moved.value, yield* targetOfRequest(business, moved.value), undefined, `route:${decision.routes}`)
+      yield* enqueueDial(moved.value, targetOf(business, destination, afterHours), undefined, `route:${decision.routes}`)
       const attempt = current === undefined ? Option.none() : yield* Effect.flatMap(AttemptStore, (attempts) => attempts.find(current))
       return { _tag: "Moved", callSid: Option.getOrUndefined(attempt)?.callSid } as RouteOutcome
     })
